@@ -93,7 +93,8 @@ def encode_message(text: str, reference: int) -> EncodedMessage:
 def segment_count(text: str) -> int:
     """How many parts :func:`encode_message` would produce for ``text`` (one per billed SMS).
 
-    Computed from character widths, without encoding.
+    Computed from character widths, without encoding. For a text over 255 parts,
+    where :func:`encode_message` raises, it still answers the count.
     """
     text = _LONE_SURROGATE.sub(_REPLACEMENT, text)
     if is_gsm7(text):

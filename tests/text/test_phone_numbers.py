@@ -64,6 +64,12 @@ def test_foreign_number_in_international_form_keeps_its_country() -> None:
 
 def test_national_format_follows_the_default_region() -> None:
     assert normalize_number("06 12 34 56 78", default_region="FR") == "+33612345678"
+    assert normalize_number("06 12 34 56", default_region="ga") == "+24106123456"
+
+
+def test_unknown_region_leaves_only_international_numbers_valid() -> None:
+    assert normalize_number("06 12 34 56", default_region="XX") is None
+    assert normalize_number("+241 06 12 34 56", default_region="XX") == "+24106123456"
 
 
 @pytest.mark.parametrize(
