@@ -132,7 +132,8 @@ class SimulatorStatistics:
     last ten. Submit latency is from reading a submit_sm to queueing its response, over
     the last 20,000 submits. Receipts: sent (deliver_sm written), acknowledged (a
     deliver_sm_resp came back, any status), refused (that resp had a non-zero status),
-    unacknowledged (connection closed first), awaiting (no resp yet), held (no
+    unacknowledged (connection closed first; such receipts are delivered again),
+    awaiting (sent, no resp yet), scheduled (waiting for their delay), held (no
     receiver bound yet), dropped (held beyond `held_receipts_max`).
     """
 
@@ -152,6 +153,7 @@ class SimulatorStatistics:
     receipts_refused: int
     receipts_unacknowledged: int
     receipts_awaiting: int
+    receipts_scheduled: int
     receipts_held: int
     receipts_dropped: int
     duplicates: int
