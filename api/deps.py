@@ -1,0 +1,40 @@
+"""What handlers need from the application: the facade, settings, the caller."""
+
+from __future__ import annotations
+
+import hmac
+
+from quart import current_app, request
+
+from api.errors import ApiError
+from config.settings import Settings
+from engine.gateway import Gateway
+from engine.types import AccountId
+
+
+def gateway() -> Gateway:
+    return current_app.extensions["gateway"]  # type: ignore[no-any-return]
+
+
+def settings() -> Settings:
+    return current_app.extensions["settings"]  # type: ignore[no-any-return]
+
+
+async def client_account() -> AccountId:
+    """The account of the request's X-API-Key (401 with the contract's codes)."""
+    return await gateway().authenticate(request.headers.get("X-API-Key"))
+
+
+def require_admin() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            401,
+            "JETON_ADMIN_MANQUANT",
+            "Jeton d'administration manquant (en-tête Authorization: Bearer).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    expected: str = current_app.extensions["admin_token"]
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise ApiError(403, "JETON_ADMIN_INVALIDE", "Jeton d'administration invalide.")

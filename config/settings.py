@@ -1,0 +1,97 @@
+"""The gateway's settings: frozen records, one per section of `default.toml`.
+
+The loader (`config.loader`) builds them from the defaults, an optional TOML file
+and `SMSGW_<SECTION>_<KEY>` environment variables; nothing else reads the
+environment. Field types drive parsing and validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 16 * 1024 * 1024
+    rate_limit_per_s: float = 200.0
+    rate_limit_burst: int = 400
+
+
+@dataclass(frozen=True, slots=True)
+class DataSettings:
+    dir: Path = Path("./data")
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSettings:
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    timezone: str = "Africa/Libreville"
+    default_region: str = "GA"
+    max_recipients: int = 100_000
+    key_validity_days: int = 365
+    backlog_max: int = 1_000_000
+    idempotency_ttl_s: int = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSettings:
+    window_start: str = "08:00"
+    window_end: str = "20:00"
+
+
+@dataclass(frozen=True, slots=True)
+class SmscSettings:
+    host: str = ""
+    port: int = 0
+    system_id: str = "smsgw"
+    password: str = "secret"
+    binds: int = 2
+    window: int = 100
+    enquire_link_s: float = 30.0
+    response_timeout_s: float = 10.0
+    max_retries: int = 5
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    registered_delivery: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    inbox_size: int = 1024
+    dispatch_queue: int = 4096
+    account_idle_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorSection:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    control_port: int = 8775
+    system_id: str = "smsgw"
+    password: str = "secret"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    http: HttpSettings = field(default_factory=HttpSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    campaigns: CampaignSettings = field(default_factory=CampaignSettings)
+    smsc: SmscSettings = field(default_factory=SmscSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    simulator: SimulatorSection = field(default_factory=SimulatorSection)
+    log: LogSettings = field(default_factory=LogSettings)

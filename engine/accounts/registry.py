@@ -1,0 +1,156 @@
+"""The registry: one live `AccountActor` per account, spawned on first use.
+
+It owns the actors' nursery. An actor is started from the store's copy of its
+account (so a crashed actor is rebuilt from what was committed), stopped when it
+has been idle for `idle_s` with nothing in flight, and restarted on the next
+command. One account's crash touches no other account.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any, TypeVar
+
+import trio
+
+from engine.accounts.actor import AccountActor, Observer, Outlet
+from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot
+from engine.actor import Reply
+from engine.clock import WallClock
+from engine.store import Store
+from engine.store import accounts as q_accounts
+from engine.types import AccountId
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class UnknownAccount(LookupError):
+    """No account has this id."""
+
+
+class Registry:
+    def __init__(
+        self,
+        store: Store,
+        outlet: Outlet,
+        clock: WallClock,
+        *,
+        inbox_size: int = 1024,
+        idle_s: float = 300.0,
+        observer: Observer | None = None,
+    ) -> None:
+        self._store = store
+        self._outlet = outlet
+        self._clock = clock
+        self._observer = observer
+        self._inbox_size = inbox_size
+        self._idle_s = idle_s
+        self._actors: dict[AccountId, AccountActor] = {}
+        self._starting: dict[AccountId, trio.Event] = {}
+        self._nursery: trio.Nursery | None = None
+        self.restarts = 0
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._reap_idle)
+            task_status.started(self)
+            await trio.sleep_forever()
+
+    @property
+    def live(self) -> int:
+        return len(self._actors)
+
+    def snapshots(self) -> list[AccountSnapshot]:
+        return [a.snapshot() for a in self._actors.values()]
+
+    async def tell(self, account_id: AccountId, command: Command) -> None:
+        """Deliver a command to the account's actor, starting it if needed."""
+        while True:
+            actor = await self._get(account_id)
+            try:
+                await actor.tell(command)
+                return
+            except trio.ClosedResourceError:
+                continue  # stopped for idleness between lookup and send: start anew
+
+    async def ask(self, account_id: AccountId, command: Command, reply: Reply[T]) -> T:
+        await self.tell(account_id, command)
+        return await reply.wait()
+
+    async def quiesce(self) -> None:
+        """Wait until every actor has handled what its mailbox holds."""
+        for actor in list(self._actors.values()):
+            reply: Reply[AccountSnapshot] = Reply()
+            try:
+                await actor.tell(GetSnapshot(reply))
+            except trio.ClosedResourceError:
+                continue
+            await reply.wait()
+
+    async def _get(self, account_id: AccountId) -> AccountActor:
+        while True:
+            actor = self._actors.get(account_id)
+            if actor is not None:
+                return actor
+            starting = self._starting.get(account_id)
+            if starting is not None:
+                await starting.wait()
+                continue
+            event = self._starting[account_id] = trio.Event()
+            try:
+                actor = await self._start(account_id)
+            finally:
+                del self._starting[account_id]
+                event.set()
+            return actor
+
+    async def _start(self, account_id: AccountId) -> AccountActor:
+        def load(conn: sqlite3.Connection) -> tuple[q_accounts.AccountRow | None, int]:
+            row = q_accounts.get_account(conn, account_id)
+            pending = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE account_id = ? AND statut = 'EN_ATTENTE'",
+                (account_id,),
+            ).fetchone()[0]
+            return row, pending
+
+        row, pending = await self._store.read(load)
+        if row is None:
+            raise UnknownAccount(account_id)
+        actor = AccountActor(
+            account_id,
+            row.ledger,
+            row.debit_max,
+            store=self._store,
+            outlet=self._outlet,
+            clock=self._clock,
+            observer=self._observer,
+            inbox_size=self._inbox_size,
+            in_flight=pending,
+        )
+        assert self._nursery is not None
+        await self._nursery.start(self._supervise, actor)
+        return actor
+
+    async def _supervise(self, actor: AccountActor, *, task_status: Any) -> None:
+        self._actors[actor.account_id] = actor
+        try:
+            await actor.run(task_status=task_status)
+        except Exception:
+            self.restarts += 1
+            log.exception("account actor %s crashed; it restarts from the store", actor.account_id)
+        finally:
+            actor.close()
+            if self._actors.get(actor.account_id) is actor:
+                del self._actors[actor.account_id]
+
+    async def _reap_idle(self) -> None:
+        while True:
+            await trio.sleep(max(self._idle_s / 4, 0.01))
+            horizon = trio.current_time() - self._idle_s
+            for actor in list(self._actors.values()):
+                snap = actor.snapshot()
+                if actor.last_active < horizon and snap.mailbox == 0 and snap.in_flight == 0:
+                    actor.close()

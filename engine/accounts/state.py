@@ -1,0 +1,182 @@
+"""Pure ledger transitions of one account. No I/O, no trio.
+
+Money is whole SMS credits (one segment sent = one credit). The ledger holds:
+
+- `solde`: prepaid credits available to reserve;
+- `reserve`: prepaid credits held for accepted messages not yet ended;
+- `debite`: prepaid credits spent on messages that reached the SMSC;
+- `credite`: every prepaid credit ever topped up;
+- `consommation`: postpaid segments sent in the current (not yet invoiced) period;
+- `du`: postpaid amount invoiced and not yet settled.
+
+Rules:
+1. `credite == debite + reserve + solde` always (nothing is created or lost).
+2. `solde >= 0` and `reserve >= 0` always: a reservation that does not fit is refused
+   whole, never partly made.
+3. Each message is billed under the mode it was accepted with (`Billing`); changing
+   the account's type later does not move what is already reserved.
+4. Every transition returns the new state and the journal entries that record it;
+   replaying the journal from an empty ledger gives the same state (`replay`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from engine.types import AccountType
+
+
+class LedgerError(Exception):
+    """A transition that the ledger refuses; `code` is the API's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Billing(StrEnum):
+    """How a message is billed, fixed when it is accepted."""
+
+    PREPAYE = "PREPAYE"
+    POSTPAYE = "POSTPAYE"
+
+
+class EntryKind(StrEnum):
+    CREDIT = "CREDIT"            # top-up: solde += amount
+    RESERVATION = "RESERVATION"  # solde -> reserve
+    DEBIT = "DEBIT"              # reserve -> debite
+    LIBERATION = "LIBERATION"    # reserve -> solde
+    CONSOMMATION = "CONSOMMATION"  # postpaid segments sent
+    FACTURE = "FACTURE"          # consommation -> du
+    REGLEMENT = "REGLEMENT"      # du settled
+    TYPE = "TYPE"                # account type changed (amount 0, detail = new type)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    kind: EntryKind
+    amount: int
+    ref: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    type: AccountType = AccountType.PREPAYE
+    solde: int = 0
+    reserve: int = 0
+    debite: int = 0
+    credite: int = 0
+    consommation: int = 0
+    du: int = 0
+
+    @property
+    def billing(self) -> Billing:
+        return Billing(self.type.value)
+
+
+def top_up(led: Ledger, amount: int) -> tuple[Ledger, list[Entry]]:
+    if amount <= 0:
+        raise LedgerError("MONTANT_INVALIDE", "Le montant doit être un entier strictement positif.")
+    new = replace(led, solde=led.solde + amount, credite=led.credite + amount)
+    return new, [Entry(EntryKind.CREDIT, amount)]
+
+
+def reserve(led: Ledger, amount: int, ref: int | None = None) -> tuple[Ledger, list[Entry]] | None:
+    """Hold `amount` prepaid credits; None when the available balance cannot cover it.
+
+    Postpaid messages need no reservation: the caller bills them on sending.
+    """
+    if amount < 0:
+        raise ValueError("amount must be >= 0")
+    if amount == 0:
+        return led, []
+    if amount > led.solde:
+        return None
+    new = replace(led, solde=led.solde - amount, reserve=led.reserve + amount)
+    return new, [Entry(EntryKind.RESERVATION, amount, ref)]
+
+
+def settle_sent(
+    led: Ledger, billing: Billing, amount: int, ref: int | None = None
+) -> tuple[Ledger, list[Entry]]:
+    """Bill `amount` segments that reached the SMSC."""
+    if amount <= 0:
+        return led, []
+    if billing is Billing.PREPAYE:
+        if amount > led.reserve:
+            raise ValueError(f"debit of {amount} exceeds reserved {led.reserve}")
+        new = replace(led, reserve=led.reserve - amount, debite=led.debite + amount)
+        return new, [Entry(EntryKind.DEBIT, amount, ref)]
+    new = replace(led, consommation=led.consommation + amount)
+    return new, [Entry(EntryKind.CONSOMMATION, amount, ref)]
+
+
+def settle_failed(
+    led: Ledger, billing: Billing, amount: int, ref: int | None = None
+) -> tuple[Ledger, list[Entry]]:
+    """Give back the credits held for messages that ended ECHEC."""
+    if amount <= 0 or billing is Billing.POSTPAYE:
+        return led, []
+    if amount > led.reserve:
+        raise ValueError(f"release of {amount} exceeds reserved {led.reserve}")
+    new = replace(led, reserve=led.reserve - amount, solde=led.solde + amount)
+    return new, [Entry(EntryKind.LIBERATION, amount, ref)]
+
+
+def change_type(led: Ledger, new_type: AccountType) -> tuple[Ledger, list[Entry]]:
+    if new_type == led.type:
+        raise LedgerError(
+            "TYPE_INCHANGE", f"Le compte est déjà de type {new_type.value}."
+        )
+    return replace(led, type=new_type), [Entry(EntryKind.TYPE, 0, detail=new_type.value)]
+
+
+def close_invoice(led: Ledger) -> tuple[Ledger, int, list[Entry]]:
+    """Close the postpaid period: its consumption becomes an amount due."""
+    if led.type is not AccountType.POSTPAYE:
+        raise LedgerError(
+            "COMPTE_PREPAYE", "Un compte prépayé n'est pas facturé : il n'a pas de facture."
+        )
+    amount = led.consommation
+    new = replace(led, consommation=0, du=led.du + amount)
+    return new, amount, [Entry(EntryKind.FACTURE, amount)]
+
+
+def settle_invoice(led: Ledger, amount: int, invoice_id: int) -> tuple[Ledger, list[Entry]]:
+    if amount > led.du:
+        raise ValueError(f"settlement of {amount} exceeds due {led.du}")
+    new = replace(led, du=led.du - amount)
+    return new, [Entry(EntryKind.REGLEMENT, amount, detail=str(invoice_id))]
+
+
+def apply_entry(led: Ledger, entry: Entry) -> Ledger:
+    """Apply one journal entry (used to rebuild a ledger from the journal)."""
+    a = entry.amount
+    match entry.kind:
+        case EntryKind.CREDIT:
+            return replace(led, solde=led.solde + a, credite=led.credite + a)
+        case EntryKind.RESERVATION:
+            return replace(led, solde=led.solde - a, reserve=led.reserve + a)
+        case EntryKind.DEBIT:
+            return replace(led, reserve=led.reserve - a, debite=led.debite + a)
+        case EntryKind.LIBERATION:
+            return replace(led, reserve=led.reserve - a, solde=led.solde + a)
+        case EntryKind.CONSOMMATION:
+            return replace(led, consommation=led.consommation + a)
+        case EntryKind.FACTURE:
+            return replace(led, consommation=led.consommation - a, du=led.du + a)
+        case EntryKind.REGLEMENT:
+            return replace(led, du=led.du - a)
+        case EntryKind.TYPE:
+            return replace(led, type=AccountType(entry.detail))
+
+
+def replay(entries: Iterable[Entry], initial_type: AccountType) -> Ledger:
+    led = Ledger(type=initial_type)
+    for entry in entries:
+        led = apply_entry(led, entry)
+    return led

@@ -1,0 +1,418 @@
+"""The gateway engine and its facade: the one object `api/` talks to.
+
+`Gateway.serve` starts, in one nursery and in order: the account registry, the
+result router, the dispatcher and the SMPP sender pool, then re-queues what the
+store says is still waiting (recovery). The API calls the methods below; they
+turn requests into actor commands or store reads, and raise `GatewayError`s.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import trio
+
+from config.settings import Settings
+from engine import keys
+from engine.accounts.commands import (
+    Accepted,
+    AccountSnapshot,
+    ChangeType,
+    CloseInvoice,
+    GetSnapshot,
+    Idempotency,
+    IdempotencyConflict,
+    SendDraft,
+    SetRate,
+    SettleInvoice,
+    Submit,
+    TopUp,
+)
+from engine.accounts.registry import Registry, UnknownAccount
+from engine.accounts.state import Entry, EntryKind, LedgerError, top_up
+from engine.actor import Reply
+from engine.clock import WallClock, iso
+from engine.dispatch.dispatcher import Dispatcher
+from engine.dispatch.message import OutMessage
+from engine.dispatch.results import Event, ResultRouter
+from engine.dispatch.sender import SenderSettings, SmppSender
+from engine.errors import AuthError, Conflict, GatewayError, InvalidField, NotFound, Overloaded
+from engine.store import Store
+from engine.store import accounts as q_accounts
+from engine.store import reads as q_reads
+from engine.store.accounts import AccountRow, InvoiceRow
+from engine.text import (
+    EncodedMessage,
+    ReferenceCounter,
+    SenderAddress,
+    encode_message,
+    normalize_recipients,
+    parse_sender,
+)
+from engine.types import AccountId, AccountType, MessageId, SendRef, SendType
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    cle: str
+    expiration: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    row: AccountRow
+    snapshot: AccountSnapshot | None
+    key_expiry: str | None
+
+
+class Gateway:
+    def __init__(self, settings: Settings, store: Store, smsc_host: str, smsc_port: int) -> None:
+        self.settings = settings
+        self.store = store
+        self._smsc = (smsc_host, smsc_port)
+        self.clock = WallClock()
+        pool_send, self._pool_receive = trio.open_memory_channel[OutMessage](
+            settings.engine.dispatch_queue
+        )
+        self._events_send, events_receive = trio.open_memory_channel[Event](
+            settings.engine.dispatch_queue * 4
+        )
+        self.dispatcher = Dispatcher(store, pool_send)
+        self.registry = Registry(
+            store,
+            self.dispatcher,
+            self.clock,
+            inbox_size=settings.engine.inbox_size,
+            idle_s=settings.engine.account_idle_s,
+        )
+        self.router = ResultRouter(self.registry, store, events_receive)
+        self.senders: list[SmppSender] = []
+        self._keys: dict[str, q_accounts.KeyRow] = {}
+        self._refs = ReferenceCounter()
+        self.started_at = self.clock.now()
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        s = self.settings.smsc
+        sender_settings = SenderSettings(
+            host=self._smsc[0],
+            port=self._smsc[1],
+            system_id=s.system_id,
+            password=s.password,
+            window=s.window,
+            response_timeout_s=s.response_timeout_s,
+            enquire_link_s=s.enquire_link_s,
+            max_retries=s.max_retries,
+            reconnect_min_s=s.reconnect_min_s,
+            reconnect_max_s=s.reconnect_max_s,
+            registered_delivery=s.registered_delivery,
+        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.registry.serve)
+            await nursery.start(self.router.serve)
+            await nursery.start(self.dispatcher.serve)
+            for index in range(s.binds):
+                sender = SmppSender(
+                    index,
+                    sender_settings,
+                    self._pool_receive.clone(),
+                    self._events_send.clone(),
+                    self.dispatcher.retry_first,
+                    self.clock,
+                    self._refs,
+                )
+                self.senders.append(sender)
+                await nursery.start(sender.serve)
+            await self._recover()
+            task_status.started(self)
+            await trio.sleep_forever()
+
+    async def _recover(self) -> None:
+        """Queue again every message the store holds as waiting (after a restart)."""
+        rows = await self.store.read(q_reads.pending_messages)
+        if not rows:
+            return
+        cache: dict[int, tuple[SenderAddress, EncodedMessage, bool]] = {}
+        retried: list[MessageId] = []
+        out: list[OutMessage] = []
+        for mid, account_id, ref, dest, tentatives, doublon, type_, emetteur, corps in rows:
+            if ref not in cache:
+                cache[ref] = (
+                    parse_sender(emetteur),
+                    encode_message(corps, 0),
+                    type_ == SendType.UNIDES.value,
+                )
+            sender, encoded, priority = cache[ref]
+            maybe_sent = bool(tentatives) or bool(doublon)
+            if tentatives:
+                retried.append(MessageId(mid))
+            out.append(
+                OutMessage(
+                    message_id=MessageId(mid),
+                    account_id=AccountId(account_id),
+                    ref=SendRef(ref),
+                    destination=dest,
+                    sender=sender,
+                    encoded=encoded,
+                    priority=priority,
+                    attempts=tentatives,
+                    possible_duplicate=maybe_sent,
+                )
+            )
+        if retried:
+            from engine.store.messages import flag_possible_duplicates
+
+            await self.store.transact(lambda conn: flag_possible_duplicates(conn, retried))
+        for account_id in {m.account_id for m in out}:
+            await self.registry.tell(account_id, GetSnapshot(Reply()))  # sets its rate
+        self.dispatcher.offer(out)
+        log.info("recovered %d waiting messages (%d possibly sent before)", len(out), len(retried))
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop handing out messages and let what is in flight end, within `grace_s`.
+
+        Messages still queued stay EN_ATTENTE in the store and are sent after the
+        next start; nothing accepted is lost.
+        """
+        self.dispatcher.pause()
+        with trio.move_on_after(grace_s):
+            while (
+                self._pool_receive.statistics().current_buffer_used
+                or any(s.busy for s in self.senders if s.statistics().state == "LIE")
+                or self._events_send.statistics().current_buffer_used
+                or any(snap.mailbox for snap in self.registry.snapshots())
+            ):
+                await trio.sleep(0.02)
+        await self.registry.quiesce()
+
+    # -- authentication ---------------------------------------------------------------
+
+    async def authenticate(self, api_key: str | None) -> AccountId:
+        if not api_key:
+            raise AuthError("La clé API est manquante (en-tête X-API-Key).", code="CLE_API_MANQUANTE")
+        digest = keys.hash_api_key(api_key)
+        row = self._keys.get(digest)
+        if row is None:
+            row = await self.store.read(lambda conn: q_accounts.find_key(conn, digest))
+            if row is not None:
+                self._keys[digest] = row
+        if row is None or not keys.same_hash(row.key_hash, digest) or row.revoque_le:
+            raise AuthError("La clé API est invalide.", code="CLE_API_INVALIDE")
+        if row.expire_le <= iso(self.clock.now()):
+            log.info("expired API key used for account %s", row.account_id)
+            raise AuthError(
+                f"La clé API a expiré le {row.expire_le} : régénérez-la depuis votre espace client.",
+                code="CLE_API_EXPIREE",
+            )
+        return row.account_id
+
+    def _new_key(self) -> tuple[str, str, str]:
+        key = keys.new_api_key()
+        expiry = iso(self.clock.now() + timedelta(days=self.settings.gateway.key_validity_days))
+        return key, keys.hash_api_key(key), expiry
+
+    async def regenerate_key(self, account_id: AccountId) -> NewKey:
+        key, digest, expiry = self._new_key()
+        now = iso(self.clock.now())
+
+        def job(conn: sqlite3.Connection) -> list[str]:
+            old = [r[0] for r in conn.execute(
+                "SELECT key_hash FROM api_keys WHERE account_id = ? AND revoque_le IS NULL",
+                (account_id,),
+            )]
+            q_accounts.replace_key(conn, account_id, digest, expiry, now)
+            return old
+
+        for old in await self.store.transact(job):
+            self._keys.pop(old, None)
+        return NewKey(key, expiry)
+
+    # -- accounts -----------------------------------------------------------------------
+
+    async def create_account(
+        self,
+        *,
+        nom: str,
+        type: AccountType,
+        solde: int = 0,
+        email: str | None = None,
+        mot_de_passe: str | None = None,
+        debit_max: float = 100.0,
+    ) -> tuple[AccountId, NewKey]:
+        key, digest, expiry = self._new_key()
+        now = iso(self.clock.now())
+        password_hash = keys.hash_password(mot_de_passe) if mot_de_passe else None
+
+        def job(conn: sqlite3.Connection) -> AccountId:
+            if email and conn.execute(
+                "SELECT 1 FROM accounts WHERE email = ?", (email.lower(),)
+            ).fetchone():
+                raise Conflict("Un compte utilise déjà cette adresse e-mail.", code="EMAIL_UTILISE")
+            account_id = q_accounts.insert_account(
+                conn,
+                nom=nom,
+                type=type,
+                email=email.lower() if email else None,
+                password_hash=password_hash,
+                debit_max=debit_max,
+                now=now,
+            )
+            if solde:
+                ledger, entries = top_up(q_accounts.get_account(conn, account_id).ledger, solde)  # type: ignore[union-attr]
+                q_accounts.save_ledger(conn, account_id, ledger, entries, now)
+            q_accounts.replace_key(conn, account_id, digest, expiry, now)
+            return account_id
+
+        account_id = await self.store.transact(job)
+        log.info("account %s created (%s)", account_id, type.value)
+        return account_id, NewKey(key, expiry)
+
+    async def account(self, account_id: AccountId) -> AccountView:
+        def read(conn: sqlite3.Connection) -> tuple[AccountRow | None, str | None]:
+            return q_accounts.get_account(conn, account_id), q_accounts.current_key_expiry(
+                conn, account_id
+            )
+
+        row, expiry = await self.store.read(read)
+        if row is None:
+            raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU")
+        snapshot = await self._ask(account_id, GetSnapshot, )
+        return AccountView(row, snapshot, expiry)
+
+    async def accounts(self, after: int, limit: int) -> list[AccountRow]:
+        return await self.store.read(lambda conn: q_accounts.list_accounts(conn, after, limit))
+
+    async def _ask(self, account_id: AccountId, make: Any, *args: Any) -> Any:
+        reply: Reply[Any] = Reply()
+        try:
+            return await self.registry.ask(account_id, make(*args, reply), reply)
+        except UnknownAccount:
+            raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU") from None
+        except LedgerError as exc:
+            raise Conflict(exc.message, code=exc.code) from None
+
+    async def top_up(self, account_id: AccountId, amount: int) -> int:
+        if amount <= 0:
+            raise InvalidField("montant", "Le montant doit être un entier strictement positif.")
+        return await self._ask(account_id, TopUp, amount)  # type: ignore[no-any-return]
+
+    async def change_type(self, account_id: AccountId, new_type: AccountType) -> None:
+        await self._ask(account_id, ChangeType, new_type)
+
+    async def set_rate(self, account_id: AccountId, debit_max: float) -> None:
+        await self._ask(account_id, SetRate, debit_max)
+
+    async def update_profile(self, account_id: AccountId, *, nom: str | None = None,
+                             url_rappel: str | None = None, clear_url: bool = False) -> None:
+        await self.store.transact(
+            lambda conn: q_accounts.update_profile(
+                conn, account_id, nom=nom, url_rappel=url_rappel, clear_url=clear_url
+            )
+        )
+
+    async def close_invoice(self, account_id: AccountId) -> InvoiceRow:
+        invoice_id = await self._ask(account_id, CloseInvoice)
+        invoice = await self.store.read(lambda conn: q_accounts.get_invoice(conn, invoice_id))
+        assert invoice is not None
+        return invoice
+
+    async def settle_invoice(self, invoice_id: int) -> InvoiceRow:
+        invoice = await self.store.read(lambda conn: q_accounts.get_invoice(conn, invoice_id))
+        if invoice is None:
+            raise NotFound("Cette facture n'existe pas.", code="FACTURE_INCONNUE")
+        await self._ask(invoice.account_id, SettleInvoice, invoice_id)
+        paid = await self.store.read(lambda conn: q_accounts.get_invoice(conn, invoice_id))
+        assert paid is not None
+        return paid
+
+    async def invoices(self, account_id: AccountId) -> list[InvoiceRow]:
+        return await self.store.read(lambda conn: q_accounts.list_invoices(conn, account_id))
+
+    async def journal(self, account_id: AccountId) -> list[Entry]:
+        return await self.store.read(lambda conn: q_accounts.journal_entries(conn, account_id))
+
+    # -- sending ------------------------------------------------------------------------
+
+    def prepare(
+        self, type: SendType, emetteur: str, numeros: Sequence[str], corps: str
+    ) -> SendDraft:
+        """Validate the sender and the numbers, encode the body (pure, no I/O)."""
+        try:
+            sender = parse_sender(emetteur)
+        except ValueError as exc:
+            raise InvalidField("emetteur", str(exc)) from None
+        recipients = normalize_recipients(numeros, self.settings.gateway.default_region)
+        encoded = encode_message(corps, 0)
+        return SendDraft(
+            type=type,
+            emetteur=emetteur,
+            sender=sender,
+            corps=corps,
+            encoded=encoded,
+            valid=recipients.valid,
+            invalid=recipients.invalid,
+            doublons=recipients.duplicates,
+            avertissements=sender.warnings,
+        )
+
+    async def submit(
+        self, account_id: AccountId, draft: SendDraft, idempotency: Idempotency | None = None
+    ) -> Accepted:
+        backlog = self.dispatcher.backlog
+        if backlog + len(draft.valid) > self.settings.gateway.backlog_max:
+            raise Overloaded(
+                "La passerelle a trop de messages en attente : réessayez plus tard.",
+                retry_after_s=5,
+            )
+        try:
+            return await self._ask(account_id, Submit, draft, idempotency)  # type: ignore[no-any-return]
+        except IdempotencyConflict:
+            raise Conflict(
+                "Cette clé d'idempotence a déjà servi pour une autre requête.",
+                code="IDEMPOTENCE_CONFLIT",
+            ) from None
+
+    async def send_view(self, account_id: AccountId, ref: SendRef) -> q_reads.SendView:
+        view = await self.store.read(lambda conn: q_reads.get_send(conn, account_id, ref))
+        if view is None:
+            raise NotFound("Aucun envoi de votre compte ne porte cette référence.", code="REF_INCONNUE")
+        return view
+
+    # -- operators ----------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        binds = [s.statistics() for s in self.senders]
+        up = sum(1 for b in binds if b.state == "LIE")
+        return {
+            "statut": "OK" if up and self.store.writable else "DEGRADE",
+            "smsc": {"liaisons": len(binds), "actives": up},
+            "stockage": {"ecriture": self.store.writable},
+            "demarreLe": iso(self.started_at),
+        }
+
+    def actors(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {
+            "comptes": [asdict(s) for s in self.registry.snapshots()],
+            "registre": {"actifs": self.registry.live, "redemarrages": self.registry.restarts},
+            "repartiteur": asdict(self.dispatcher.statistics()),
+            "liaisons": [asdict(s.statistics()) for s in self.senders],
+            "stockage": asdict(self.store.statistics()),
+            "accuses": {
+                "rapproches": self.router.receipts_matched,
+                "non_rapproches": self.router.receipts_unmatched,
+            },
+        }
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+__all__ = ["Gateway", "GatewayError", "NewKey", "AccountView", "EntryKind"]

@@ -1,0 +1,236 @@
+"""Store jobs for accounts, API keys, the journal and invoices.
+
+Each function here is a whole transaction body, run by `Store.transact` (writes)
+or `Store.read` (reads) with the connection as first argument.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.accounts.state import Entry, EntryKind, Ledger
+from engine.types import AccountId, AccountType
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: AccountId
+    nom: str
+    email: str | None
+    password_hash: str | None
+    debit_max: float
+    url_rappel: str | None
+    initial_type: AccountType
+    ledger: Ledger
+    periode_debut: str
+    cree_le: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    account_id: AccountId
+    key_hash: str
+    expire_le: str
+    revoque_le: str | None
+
+
+_ACCOUNT_COLUMNS = (
+    "id, nom, email, password_hash, debit_max, url_rappel, initial_type, type, "
+    "solde, reserve, debite, credite, consommation, du, periode_debut, cree_le"
+)
+
+
+def _account(row: tuple) -> AccountRow:  # type: ignore[type-arg]
+    return AccountRow(
+        id=AccountId(row[0]),
+        nom=row[1],
+        email=row[2],
+        password_hash=row[3],
+        debit_max=row[4],
+        url_rappel=row[5],
+        initial_type=AccountType(row[6]),
+        ledger=Ledger(
+            type=AccountType(row[7]),
+            solde=row[8],
+            reserve=row[9],
+            debite=row[10],
+            credite=row[11],
+            consommation=row[12],
+            du=row[13],
+        ),
+        periode_debut=row[14],
+        cree_le=row[15],
+    )
+
+
+def insert_account(
+    conn: sqlite3.Connection,
+    *,
+    nom: str,
+    type: AccountType,
+    email: str | None,
+    password_hash: str | None,
+    debit_max: float,
+    now: str,
+) -> AccountId:
+    cur = conn.execute(
+        "INSERT INTO accounts (nom, type, initial_type, email, password_hash, debit_max,"
+        " periode_debut, cree_le) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (nom, type.value, type.value, email, password_hash, debit_max, now, now),
+    )
+    assert cur.lastrowid is not None
+    return AccountId(cur.lastrowid)
+
+
+def get_account(conn: sqlite3.Connection, account_id: int) -> AccountRow | None:
+    row = conn.execute(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)
+    ).fetchone()
+    return _account(row) if row else None
+
+
+def find_account_by_login(conn: sqlite3.Connection, login: str) -> AccountRow | None:
+    if login.isdigit():
+        return get_account(conn, int(login))
+    row = conn.execute(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE email = ?", (login.lower(),)
+    ).fetchone()
+    return _account(row) if row else None
+
+
+def list_accounts(conn: sqlite3.Connection, after: int, limit: int) -> list[AccountRow]:
+    rows = conn.execute(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id > ? ORDER BY id LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    return [_account(r) for r in rows]
+
+
+def save_ledger(
+    conn: sqlite3.Connection,
+    account_id: int,
+    ledger: Ledger,
+    entries: Iterable[Entry],
+    now: str,
+) -> None:
+    """Write the account's new balances and the journal entries that explain them."""
+    conn.execute(
+        "UPDATE accounts SET type = ?, solde = ?, reserve = ?, debite = ?, credite = ?,"
+        " consommation = ?, du = ? WHERE id = ?",
+        (
+            ledger.type.value,
+            ledger.solde,
+            ledger.reserve,
+            ledger.debite,
+            ledger.credite,
+            ledger.consommation,
+            ledger.du,
+            account_id,
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO journal (account_id, kind, amount, ref, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(account_id, e.kind.value, e.amount, e.ref, e.detail, now) for e in entries],
+    )
+
+
+def journal_entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:
+    rows = conn.execute(
+        "SELECT kind, amount, ref, detail FROM journal WHERE account_id = ? ORDER BY id",
+        (account_id,),
+    ).fetchall()
+    return [Entry(EntryKind(k), a, r, d) for k, a, r, d in rows]
+
+
+def update_profile(
+    conn: sqlite3.Connection,
+    account_id: int,
+    *,
+    nom: str | None = None,
+    debit_max: float | None = None,
+    url_rappel: str | None = None,
+    clear_url: bool = False,
+) -> None:
+    if nom is not None:
+        conn.execute("UPDATE accounts SET nom = ? WHERE id = ?", (nom, account_id))
+    if debit_max is not None:
+        conn.execute("UPDATE accounts SET debit_max = ? WHERE id = ?", (debit_max, account_id))
+    if url_rappel is not None or clear_url:
+        conn.execute("UPDATE accounts SET url_rappel = ? WHERE id = ?", (url_rappel, account_id))
+
+
+def replace_key(
+    conn: sqlite3.Connection, account_id: int, key_hash: str, expire_le: str, now: str
+) -> None:
+    """Revoke every live key of the account and store the new one."""
+    conn.execute(
+        "UPDATE api_keys SET revoque_le = ? WHERE account_id = ? AND revoque_le IS NULL",
+        (now, account_id),
+    )
+    conn.execute(
+        "INSERT INTO api_keys (account_id, key_hash, cree_le, expire_le) VALUES (?, ?, ?, ?)",
+        (account_id, key_hash, now, expire_le),
+    )
+
+
+def find_key(conn: sqlite3.Connection, key_hash: str) -> KeyRow | None:
+    row = conn.execute(
+        "SELECT account_id, key_hash, expire_le, revoque_le FROM api_keys WHERE key_hash = ?",
+        (key_hash,),
+    ).fetchone()
+    return KeyRow(AccountId(row[0]), row[1], row[2], row[3]) if row else None
+
+
+def current_key_expiry(conn: sqlite3.Connection, account_id: int) -> str | None:
+    row = conn.execute(
+        "SELECT expire_le FROM api_keys WHERE account_id = ? AND revoque_le IS NULL"
+        " ORDER BY id DESC LIMIT 1",
+        (account_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def insert_invoice(
+    conn: sqlite3.Connection, account_id: int, debut: str, fin: str, amount: int
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO invoices (account_id, debut, fin, nb_sms, montant) VALUES (?, ?, ?, ?, ?)",
+        (account_id, debut, fin, amount, amount),
+    )
+    conn.execute("UPDATE accounts SET periode_debut = ? WHERE id = ?", (fin, account_id))
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    id: int
+    account_id: AccountId
+    debut: str
+    fin: str
+    nb_sms: int
+    montant: int
+    regle_le: str | None
+
+
+def get_invoice(conn: sqlite3.Connection, invoice_id: int) -> InvoiceRow | None:
+    row = conn.execute(
+        "SELECT id, account_id, debut, fin, nb_sms, montant, regle_le FROM invoices WHERE id = ?",
+        (invoice_id,),
+    ).fetchone()
+    return InvoiceRow(row[0], AccountId(row[1]), *row[2:]) if row else None
+
+
+def list_invoices(conn: sqlite3.Connection, account_id: int) -> list[InvoiceRow]:
+    rows = conn.execute(
+        "SELECT id, account_id, debut, fin, nb_sms, montant, regle_le FROM invoices"
+        " WHERE account_id = ? ORDER BY id DESC",
+        (account_id,),
+    ).fetchall()
+    return [InvoiceRow(r[0], AccountId(r[1]), *r[2:]) for r in rows]
+
+
+def mark_invoice_paid(conn: sqlite3.Connection, invoice_id: int, now: str) -> None:
+    conn.execute("UPDATE invoices SET regle_le = ? WHERE id = ?", (now, invoice_id))

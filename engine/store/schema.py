@@ -1,0 +1,108 @@
+"""The SQLite schema, as numbered migrations applied in order at start-up.
+
+`PRAGMA user_version` records the last migration applied; a migration is never
+edited once released, a change is a new entry.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: accounts, keys, journal, sends, messages, receipts index, invoices, idempotency
+    """
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        nom TEXT NOT NULL,
+        type TEXT NOT NULL,
+        initial_type TEXT NOT NULL,
+        email TEXT UNIQUE,
+        password_hash TEXT,
+        debit_max REAL NOT NULL,
+        url_rappel TEXT,
+        solde INTEGER NOT NULL DEFAULT 0 CHECK (solde >= 0),
+        reserve INTEGER NOT NULL DEFAULT 0 CHECK (reserve >= 0),
+        debite INTEGER NOT NULL DEFAULT 0,
+        credite INTEGER NOT NULL DEFAULT 0,
+        consommation INTEGER NOT NULL DEFAULT 0,
+        du INTEGER NOT NULL DEFAULT 0,
+        periode_debut TEXT NOT NULL,
+        cree_le TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        key_hash TEXT NOT NULL UNIQUE,
+        cree_le TEXT NOT NULL,
+        expire_le TEXT NOT NULL,
+        revoque_le TEXT
+    );
+    CREATE INDEX api_keys_account ON api_keys(account_id);
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        kind TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        ref INTEGER,
+        detail TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL
+    );
+    CREATE INDEX journal_account ON journal(account_id, id);
+    CREATE TABLE sends (
+        ref INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        type TEXT NOT NULL,
+        emetteur TEXT NOT NULL,
+        corps TEXT NOT NULL,
+        encodage TEXT NOT NULL,
+        segments INTEGER NOT NULL,
+        nb_destinataires INTEGER NOT NULL,
+        doublons INTEGER NOT NULL DEFAULT 0,
+        billing TEXT NOT NULL,
+        avertissements TEXT NOT NULL DEFAULT '[]',
+        campagne TEXT,
+        cree_le TEXT NOT NULL
+    );
+    CREATE INDEX sends_account ON sends(account_id, ref);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        ref INTEGER NOT NULL REFERENCES sends(ref),
+        account_id INTEGER NOT NULL,
+        destinataire TEXT NOT NULL,
+        statut TEXT NOT NULL,
+        raison TEXT,
+        code_smsc INTEGER,
+        billing TEXT NOT NULL,
+        segments INTEGER NOT NULL,
+        reserve INTEGER NOT NULL DEFAULT 0,
+        tentatives INTEGER NOT NULL DEFAULT 0,
+        doublon_possible INTEGER NOT NULL DEFAULT 0,
+        smsc_ids TEXT,
+        envoye_le TEXT,
+        livraison TEXT,
+        livre_le TEXT
+    );
+    CREATE INDEX messages_ref ON messages(ref, id);
+    CREATE INDEX messages_pending ON messages(account_id, id) WHERE statut = 'EN_ATTENTE';
+    CREATE TABLE smsc_ids (
+        smsc_id TEXT PRIMARY KEY,
+        message_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE invoices (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        debut TEXT NOT NULL,
+        fin TEXT NOT NULL,
+        nb_sms INTEGER NOT NULL,
+        montant INTEGER NOT NULL,
+        regle_le TEXT
+    );
+    CREATE TABLE idempotency (
+        account_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        response TEXT NOT NULL,
+        cree_le REAL NOT NULL,
+        PRIMARY KEY (account_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    """,
+)

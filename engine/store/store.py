@@ -1,0 +1,228 @@
+"""The store: sole owner of the SQLite writer connection.
+
+One long-lived writer thread owns the connection (WAL, `synchronous=NORMAL`).
+Callers hand it whole transactions as plain functions of the connection
+(`transact`); the thread drains every job queued so far, runs each inside its own
+SAVEPOINT and commits the group once (group commit), then wakes every caller with
+one hop back into trio. A job that raises is rolled back alone; its exception is
+re-raised in its caller. `transact` returns only after the commit: what it wrote
+is durable.
+
+Cancellation: a job handed over is always executed and committed, even if its
+caller was cancelled while waiting (a whole transaction never half-happens).
+
+Reads run on separate connections in worker threads (`read`); WAL readers do not
+block the writer.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from engine.store.schema import MIGRATIONS
+
+T = TypeVar("T")
+Job = Callable[[sqlite3.Connection], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatistics:
+    queue_depth: int
+    transactions: int
+    commits: int
+    last_commit_ms: float
+    last_group_size: int
+
+
+class _Pending:
+    __slots__ = ("event", "result", "error")
+
+    def __init__(self) -> None:
+        self.event = trio.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations; return the schema version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN")
+        try:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+class Store:
+    """Owns the SQLite file. Start it with `serve` in a nursery before any call."""
+
+    def __init__(self, path: Path, *, read_threads: int = 4) -> None:
+        self.path = path
+        self._jobs: queue.SimpleQueue[tuple[Job, _Pending] | None] = queue.SimpleQueue()
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._queued = 0
+        self._transactions = 0
+        self._commits = 0
+        self._last_commit_ms = 0.0
+        self._last_group = 0
+        self._read_limiter = trio.CapacityLimiter(read_threads)
+        self._local = threading.local()
+        self._closed = False
+        self._writable = True
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Open the database, migrate it, run the writer until cancelled.
+
+        On cancellation every job already handed over is committed before this
+        returns.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await trio.to_thread.run_sync(self._open_writer)
+        self._token = trio.lowlevel.current_trio_token()
+        thread = threading.Thread(target=self._writer_loop, args=(conn,), name="store-writer")
+        thread.start()
+        try:
+            task_status.started(self)
+            await trio.sleep_forever()
+        finally:
+            self._closed = True
+            self._jobs.put(None)
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(thread.join)
+
+    def _open_writer(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        migrate(conn)
+        return conn
+
+    async def transact(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `job(conn)` as one transaction in the writer; return once committed."""
+        if self._closed or self._token is None:
+            raise RuntimeError("store is not running")
+        pending = _Pending()
+        self._queued += 1
+        self._jobs.put((job, pending))
+        with trio.CancelScope(shield=True):
+            await pending.event.wait()
+        if pending.error is not None:
+            raise pending.error
+        return pending.result  # type: ignore[no-any-return]
+
+    def _writer_loop(self, conn: sqlite3.Connection) -> None:
+        stop = False
+        while not stop:
+            first = self._jobs.get()
+            group: list[tuple[Job, _Pending]] = []
+            if first is None:
+                stop = True
+            else:
+                group.append(first)
+            while True:
+                try:
+                    item = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                else:
+                    group.append(item)
+            if group:
+                self._run_group(conn, group)
+        conn.close()
+
+    def _run_group(self, conn: sqlite3.Connection, group: list[tuple[Job, _Pending]]) -> None:
+        started = time.perf_counter()
+        results: list[tuple[_Pending, Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job, pending in group:
+                conn.execute("SAVEPOINT job")
+                try:
+                    value = job(conn)
+                except Exception as exc:  # noqa: BLE001 - handed back to the caller
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    results.append((pending, None, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    results.append((pending, value, None))
+            conn.execute("COMMIT")
+            self._writable = True
+        except sqlite3.Error as exc:
+            self._writable = False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(pending, None, exc) for _, pending in group]
+        self._last_commit_ms = (time.perf_counter() - started) * 1000
+        self._last_group = len(group)
+        self._transactions += len(group)
+        self._commits += 1
+        assert self._token is not None
+        try:
+            self._token.run_sync_soon(self._deliver, results)
+        except trio.RunFinishedError:
+            pass
+
+    def _deliver(self, results: list[tuple[_Pending, Any, BaseException | None]]) -> None:
+        self._queued -= len(results)
+        for pending, value, error in results:
+            pending.result = value
+            pending.error = error
+            pending.event.set()
+
+    async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read-only `query(conn)` on a reader connection in a worker thread."""
+        return await trio.to_thread.run_sync(
+            self._run_read, query, limiter=self._read_limiter
+        )
+
+    def _run_read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=5000")
+            self._local.conn = conn
+        conn.execute("BEGIN")
+        try:
+            return query(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    @property
+    def writable(self) -> bool:
+        return self._writable and not self._closed
+
+    def statistics(self) -> StoreStatistics:
+        return StoreStatistics(
+            queue_depth=self._queued,
+            transactions=self._transactions,
+            commits=self._commits,
+            last_commit_ms=round(self._last_commit_ms, 3) if math.isfinite(self._last_commit_ms) else 0.0,
+            last_group_size=self._last_group,
+        )

@@ -1,0 +1,175 @@
+"""Start SMS Gateway: store, embedded SMSC simulator, engine and HTTP API.
+
+    python run.py [--config FILE]
+
+Settings come from config/default.toml, then FILE, then SMSGW_<SECTION>_<KEY>
+variables. A bad setting stops start-up with one line naming it. Ctrl-C or
+SIGTERM stops accepting, lets in-flight work end, commits, unbinds, exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from api.app import create_app
+from config import ConfigError, Settings, load_settings
+from engine import keys
+from engine.gateway import Gateway
+from engine.store import Store
+from engine.types import AccountType
+
+log = logging.getLogger("smsgw")
+
+DRAIN_GRACE_S = 3.0
+
+
+def admin_token(settings: Settings) -> tuple[str, str]:
+    """The configured admin token, or the one generated on first start (kept in
+    the data folder, readable by its owner only). Returns (token, origin)."""
+    if settings.admin.token:
+        return settings.admin.token, "configuration"
+    path = settings.data.dir / "admin_token"
+    if path.exists():
+        return path.read_text().strip(), str(path)
+    token = keys.new_admin_token()
+    settings.data.dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return token, f"generated, kept in {path}"
+
+
+async def main(settings: Settings, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    token, token_origin = admin_token(settings)
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_watch_signals, stop)
+        store = Store(settings.data.dir / "smsgw.sqlite3")
+        await nursery.start(store.serve)
+        fresh = not await store.read(
+            lambda conn: conn.execute("SELECT 1 FROM accounts LIMIT 1").fetchone()
+        )
+
+        smsc_host, smsc_port = settings.smsc.host, settings.smsc.port
+        simulator = None
+        if settings.simulator.enabled:
+            from smsc_sim.config import SimulatorSettings
+            from smsc_sim.server import Simulator
+
+            sim = settings.simulator
+            simulator = Simulator(
+                SimulatorSettings(
+                    host=sim.host,
+                    smpp_port=sim.smpp_port,
+                    control_port=sim.control_port,
+                    system_id=sim.system_id,
+                    password=sim.password,
+                )
+            )
+            await nursery.start(simulator.serve)
+            smsc_host = smsc_host or sim.host
+            smsc_port = smsc_port or simulator.smpp_port
+            print(
+                f"SMSC simulator: SMPP on {sim.host}:{simulator.smpp_port}, "
+                f"control API on http://{sim.host}:{simulator.control_port}",
+                flush=True,
+            )
+
+        gateway = Gateway(settings, store, smsc_host, smsc_port)
+        engine_scope = trio.CancelScope()
+
+        async def run_engine(*, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+            with engine_scope:
+                await gateway.serve(task_status=task_status)
+
+        await nursery.start(run_engine)
+        print(f"Sender pool: {settings.smsc.binds} binds to {smsc_host}:{smsc_port}", flush=True)
+
+        app = create_app(gateway, settings, token)
+        if simulator is not None:
+            app.extensions["simulator"] = simulator
+        hconfig = HypercornConfig()
+        hconfig.bind = [f"{settings.http.host}:{settings.http.port}"]
+        hconfig.accesslog = None
+        hconfig.errorlog = logging.getLogger("hypercorn.error")
+        hconfig.graceful_timeout = DRAIN_GRACE_S
+        binds = await nursery.start(
+            lambda task_status: hypercorn_serve(
+                app, hconfig, shutdown_trigger=stop.wait, task_status=task_status
+            )
+        )
+        http_url = binds[0] if binds else f"http://{settings.http.host}:{settings.http.port}"
+        print(f"SMS Gateway API on {http_url}/api/V1 (health: {http_url}/api/V1/sante)", flush=True)
+        print(f"Admin token ({token_origin}): {token}", flush=True)
+        if fresh:
+            account_id, key = await gateway.create_account(
+                nom="Compte démo", type=AccountType.PREPAYE, solde=1000
+            )
+            print(
+                f"Demo prepaid account #{account_id} (1000 SMS credits), API key: {key.cle}",
+                flush=True,
+            )
+        task_status.started(http_url)
+        await stop.wait()
+        print("Stopping: no new requests; finishing in-flight messages...", flush=True)
+        await gateway.drain(DRAIN_GRACE_S)
+        engine_scope.cancel()
+        nursery.cancel_scope.cancel()
+    print("Stopped cleanly.", flush=True)
+
+
+async def _watch_signals(stop: trio.Event) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            stop.set()
+            return
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="SMS Gateway")
+    parser.add_argument("--config", type=Path, help="TOML file overriding config/default.toml")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        trio.run(main, settings)
+    except BaseExceptionGroup as group:
+        failure = _first_failure(group)
+        if failure is None:
+            raise
+        print(f"start-up failed: {failure}", file=sys.stderr)
+        return 1
+    except (sqlite3.Error, OSError) as exc:
+        print(f"start-up failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _first_failure(group: BaseExceptionGroup[Any]) -> BaseException | None:
+    """The first storage or network error in a group of task failures."""
+    matched, _ = group.split((sqlite3.Error, OSError))
+    while isinstance(matched, BaseExceptionGroup):
+        matched = matched.exceptions[0]
+    return matched
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
