@@ -15,6 +15,7 @@ import os
 import signal
 import sqlite3
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,33 @@ def admin_token(settings: Settings) -> tuple[str, str]:
     return token, f"generated, kept in {path}"
 
 
-async def main(settings: Settings, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-    token, token_origin = admin_token(settings)
+@dataclass(frozen=True, slots=True)
+class Running:
+    """What `serve` reports once everything listens."""
+
+    http_url: str
+    admin_token: str
+    gateway: Gateway
+    simulator: Any
+    demo_key: str | None
+
+
+async def main(settings: Settings) -> None:
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_signals, stop)
+        await serve(settings, stop)
+        nursery.cancel_scope.cancel()
+
+
+async def serve(
+    settings: Settings, stop: trio.Event, *, task_status: Any = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Run the store, the simulator (if enabled), the engine and the HTTP API, in
+    that order, each ready before the next; return after `stop` is set and the
+    shutdown is complete."""
+    token, token_origin = admin_token(settings)
+    async with trio.open_nursery() as nursery:
         store = Store(settings.data.dir / "smsgw.sqlite3")
         await nursery.start(store.serve)
         fresh = not await store.read(
@@ -112,15 +135,17 @@ async def main(settings: Settings, *, task_status: Any = trio.TASK_STATUS_IGNORE
         http_url = binds[0] if binds else f"http://{settings.http.host}:{settings.http.port}"
         print(f"SMS Gateway API on {http_url}/api/V1 (health: {http_url}/api/V1/sante)", flush=True)
         print(f"Admin token ({token_origin}): {token}", flush=True)
+        demo_key = None
         if fresh:
             account_id, key = await gateway.create_account(
                 nom="Compte démo", type=AccountType.PREPAYE, solde=1000
             )
+            demo_key = key.cle
             print(
                 f"Demo prepaid account #{account_id} (1000 SMS credits), API key: {key.cle}",
                 flush=True,
             )
-        task_status.started(http_url)
+        task_status.started(Running(http_url, token, gateway, simulator, demo_key))
         await stop.wait()
         print("Stopping: no new requests; finishing in-flight messages...", flush=True)
         await gateway.drain(DRAIN_GRACE_S)

@@ -1,0 +1,33 @@
+# SMS Gateway: the two commands a newcomer needs.
+#   make run    create the environment, install, start the gateway (embedded simulator, SQLite)
+#   make test   install and run every test
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python run.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_codec.py
+	$(BIN)/python bench/bench_simulator.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .hypothesis
