@@ -195,15 +195,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     except OSError as error:
         parser.error(f"--config: {error}")
-    failures: list[OSError] = []
     try:
         trio.run(run, settings)
-    except* OSError as group:
-        failures.extend(error for error in group.exceptions if isinstance(error, OSError))
-    for error in failures[:1]:
-        print(f"smsc_sim: cannot listen: {error}", file=sys.stderr)
-    return 1 if failures else 0
+    except (OSError, BaseExceptionGroup) as error:
+        failure = _first_os_error(error)
+        if failure is None:
+            raise
+        print(f"smsc_sim: cannot listen: {failure}", file=sys.stderr)
+        return 1
+    return 0
 
+
+def _first_os_error(error: BaseException) -> OSError | None:
+    if isinstance(error, OSError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _first_os_error(inner)
+            if found is not None:
+                return found
+    return None
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -194,19 +195,32 @@ class ControlApp:
         return {"reset": True}
 
 
+def bind_control_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) for the control API; OSError names the port."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(error.errno, f"control API on {host}:{port}: {error.strerror}") from None
+    return sock
+
+
 async def serve_control(
     simulator: Simulator,
-    host: str,
-    port: int,
+    sock: socket.socket,
     *,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve the control API until cancelled; `task_status.started(bound_port)`."""
+    """Serve the control API on the bound `sock` (taken over) until cancelled;
+    `task_status.started(port)` once listening."""
+    port = int(sock.getsockname()[1])
     config = Config()
-    config.bind = [f"{host}:{port}"]
+    config.bind = [f"fd://{sock.detach()}"]
     config.accesslog = None
     config.loglevel = "WARNING"
     config.graceful_timeout = 0.5
     async with trio.open_nursery() as nursery:
-        bound: list[str] = await nursery.start(serve, ControlApp(simulator), config)
-        task_status.started(int(bound[0].rsplit(":", 1)[1]))
+        await nursery.start(serve, ControlApp(simulator), config)
+        task_status.started(port)

@@ -12,7 +12,6 @@ import logging
 import math
 import time
 from collections import deque
-from functools import partial
 from typing import NamedTuple
 
 import trio
@@ -21,7 +20,7 @@ from engine.smpp.pdu import DataSm, SubmitSm
 
 from .config import Behaviour, SimulatorSettings
 from .connection import EsmeConnection
-from .control import serve_control
+from .control import bind_control_socket, serve_control
 from .knobs import apply_changes, status_name
 from .receipts import ReceiptJob
 from .stats import BIND_MODES, Counters, DuplicateDetector, SimulatorStatistics
@@ -85,14 +84,23 @@ class Simulator:
         listen (`smpp_port` / `control_port` then hold the bound ports). Runs until
         cancelled; cancellation closes every connection at once."""
         settings = self.settings
+        host = settings.host
+        try:
+            listeners = await trio.open_tcp_listeners(settings.smpp_port, host=host)
+        except OSError as error:
+            raise OSError(
+                error.errno, f"SMPP on {host}:{settings.smpp_port}: {error.strerror}"
+            ) from None
+        try:
+            control_socket = bind_control_socket(host, settings.control_port)
+        except OSError:
+            for listener in listeners:
+                await listener.aclose()
+            raise
+        self.smpp_port = listeners[0].socket.getsockname()[1]
         async with trio.open_nursery() as nursery:
-            listeners = await nursery.start(
-                partial(trio.serve_tcp, self._handle_stream, settings.smpp_port, host=settings.host)
-            )
-            self.smpp_port = listeners[0].socket.getsockname()[1]
-            self.control_port = await nursery.start(
-                serve_control, self, settings.host, settings.control_port
-            )
+            nursery.start_soon(trio.serve_listeners, self._handle_stream, listeners)
+            self.control_port = await nursery.start(serve_control, self, control_socket)
             nursery.start_soon(self._receipts.serve, self._fire_receipts, self.wait_resumed)
             nursery.start_soon(self._watch_stall)
             task_status.started(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import pytest
 import trio
 
 from engine.smpp.codec import encode
@@ -20,6 +21,9 @@ from engine.smpp.pdu import (
     Unbind,
     UnbindResp,
 )
+
+from smsc_sim.config import SimulatorSettings
+from smsc_sim.server import Simulator
 
 from .conftest import StartSimulator
 from .esme import Esme
@@ -180,3 +184,16 @@ async def test_connections_beyond_the_maximum_are_closed(start_simulator: StartS
         second = await Esme.connect(simulator.smpp_port)
         await second.expect_eof()
         assert simulator.statistics().connections_refused == 1
+
+
+async def test_a_busy_port_stops_start_up_with_a_clear_error(
+    start_simulator: StartSimulator,
+) -> None:
+    with trio.fail_after(DEADLINE_S):
+        first = await start_simulator()
+        busy = Simulator(SimulatorSettings(smpp_port=0, control_port=first.control_port))
+        with pytest.raises(OSError, match="control API on 127.0.0.1"):
+            await busy.serve()
+        busy = Simulator(SimulatorSettings(smpp_port=first.smpp_port, control_port=0))
+        with pytest.raises(OSError, match="SMPP on 127.0.0.1"):
+            await busy.serve()
