@@ -28,6 +28,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,7 +78,7 @@ async def _one_bind(
     totals: dict[str, float], latencies: list[float],
 ) -> None:  # fmt: skip
     stream = await trio.open_tcp_stream("127.0.0.1", port)
-    await stream.send_all(encode(BindTransceiver(system_id="smsgw", password="secret", sequence=1)))
+    await stream.send_all(encode(BindTransceiver(system_id="smsgw", password="secret", sequence=1)))  # noqa: S106
     pending = b""
     while len(pending) < 16 or len(pending) < _HEADER.unpack_from(pending)[0]:
         pending += await stream.receive_some(65536)
@@ -134,7 +135,9 @@ async def _one_bind(
     await stream.aclose()
 
 
-async def _client(port: int, binds: int, window: int, receipts: bool, seconds: float) -> dict:
+async def _client(
+    port: int, binds: int, window: int, receipts: bool, seconds: float
+) -> dict[str, float]:
     start = time.perf_counter()
     measure_from = start + WARM_UP_S
     stop_at = measure_from + seconds
@@ -149,7 +152,9 @@ async def _client(port: int, binds: int, window: int, receipts: bool, seconds: f
     latencies.sort()
 
     def pick(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0
+        return (
+            latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0
+        )
 
     return {
         "submits_per_s": totals["submits"] / seconds,
@@ -159,11 +164,18 @@ async def _client(port: int, binds: int, window: int, receipts: bool, seconds: f
     }
 
 
-def _client_process(port: int, binds: int, window: int, receipts: bool, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]  # noqa: E501
+def _client_process(
+    port: int,
+    binds: int,
+    window: int,
+    receipts: bool,
+    seconds: float,
+    queue: multiprocessing.Queue[dict[str, float]],
+) -> None:
     queue.put(trio.run(_client, port, binds, window, receipts, seconds))
 
 
-def _http(port: int, method: str, path: str, body: dict | None = None) -> dict:
+def _http(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         method=method,
@@ -171,7 +183,8 @@ def _http(port: int, method: str, path: str, body: dict | None = None) -> dict:
         headers={"content-type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
-        return json.loads(reply.read())
+        result: dict[str, Any] = json.loads(reply.read())
+        return result
 
 
 def _start_simulator() -> tuple[subprocess.Popen[str], int, int]:
@@ -195,7 +208,7 @@ def run_all(seconds: float, window: int) -> list[RunResult]:
         for receipts in (False, True):
             for binds in (1, 4):
                 _http(control_port, "POST", "/reset")
-                queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+                queue: multiprocessing.Queue[dict[str, float]] = multiprocessing.Queue()
                 client = multiprocessing.Process(
                     target=_client_process,
                     args=(smpp_port, binds, window, receipts, seconds, queue),

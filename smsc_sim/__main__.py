@@ -33,11 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file")
     where = parser.add_argument_group("listening and binding")
-    where.add_argument("--host",
-        metavar="HOST", help=f"address to listen on (default {defaults.host})")
+    where.add_argument(
+        "--host", metavar="HOST", help=f"address to listen on (default {defaults.host})"
+    )
     where.add_argument(
         "--smpp-port",
-        metavar="PORT", type=int, help=f"SMPP port, 0 = any free port (default {defaults.smpp_port})"
+        metavar="PORT",
+        type=int,
+        help=f"SMPP port, 0 = any free port (default {defaults.smpp_port})",
     )
     where.add_argument(
         "--control-port",
@@ -45,10 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help=f"control HTTP port, 0 = any free port (default {defaults.control_port})",
     )
-    where.add_argument("--system-id",
-        metavar="ID", help=f"system_id a bind must give (default {defaults.system_id})")
-    where.add_argument("--password",
-        metavar="TEXT", help=f"password a bind must give (default {defaults.password})")
+    where.add_argument(
+        "--system-id",
+        metavar="ID",
+        help=f"system_id a bind must give (default {defaults.system_id})",
+    )
+    where.add_argument(
+        "--password",
+        metavar="TEXT",
+        help=f"password a bind must give (default {defaults.password})",
+    )
     where.add_argument(
         "--max-connections",
         metavar="N",
@@ -72,8 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--held-receipts-max",
         metavar="N",
         type=int,
-        help="receipts kept while no receiver is bound "
-        f"(default {defaults.held_receipts_max:,})",
+        help=f"receipts kept while no receiver is bound (default {defaults.held_receipts_max:,})",
     )
     behave = parser.add_argument_group("behaviour (also live through PATCH /config)")
     behave.add_argument(
@@ -97,8 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ESME_RMSGQFUL; 0 = no limit (default 0)",
     )
     behave.add_argument(
-        "--error-rate",
-        metavar="P", help="probability 0..1 of answering --error-status (default 0)"
+        "--error-rate", metavar="P", help="probability 0..1 of answering --error-status (default 0)"
     )
     behave.add_argument(
         "--error-status",
@@ -131,12 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default DELIVRD=1)",
     )
     behave.add_argument(
-        "--seed",
-        metavar="N", help="random seed for repeatable runs (default: unseeded)"
+        "--seed", metavar="N", help="random seed for repeatable runs (default: unseeded)"
     )
     parser.add_argument(
         "--log-level",
-        metavar="LEVEL", default="WARNING", help="logging level: DEBUG, INFO, WARNING (default)"
+        metavar="LEVEL",
+        default="WARNING",
+        help="logging level: DEBUG, INFO, WARNING (default)",
     )
     return parser
 
@@ -215,6 +223,7 @@ def _first_os_error(error: BaseException) -> OSError | None:
             if found is not None:
                 return found
     return None
+
 
 if __name__ == "__main__":
     sys.exit(main())

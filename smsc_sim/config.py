@@ -144,7 +144,7 @@ class SimulatorSettings:
     smpp_port: int = 2775
     control_port: int = 8775
     system_id: str = "smsgw"
-    password: str = "secret"
+    password: str = "secret"  # noqa: S105 - the documented test credential
     max_connections: int = 100
     submitted_max: int = 1_000_000
     first_message_id: int | None = None

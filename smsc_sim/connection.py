@@ -92,7 +92,7 @@ class EsmeConnection:
         self._pending_responses = 0
         self._awaiting: dict[int, ReceiptJob] = {}
         self._sequence = 0
-        self._rng = random.Random()
+        self._rng = random.Random()  # noqa: S311 - simulation draws, not secrets
         self._behaviour_seen: Behaviour | None = None
         self._bucket: TokenBucket | None = None
         self._scope = trio.CancelScope()
@@ -110,7 +110,8 @@ class EsmeConnection:
 
     def reseed(self, seed: int | None) -> None:
         """Restart this connection's random draws (`seed` None: unpredictable)."""
-        self._rng = random.Random(None if seed is None else f"{seed}:{self.number}")
+        seeded = None if seed is None else f"{seed}:{self.number}"
+        self._rng = random.Random(seeded)  # noqa: S311 - simulation draws, not secrets
 
     def abort(self) -> None:
         """Close at once, without unbind; pending responses are lost."""
@@ -205,7 +206,7 @@ class EsmeConnection:
         try:
             frames = self._reader.feed_frames(data)
         except SmppDecodeError as broken:
-            keep_open = self._handle_frames(broken.frames)  # type: ignore[attr-defined]
+            self._handle_frames(broken.frames)
             self._sim.counters.pdus_in["unreadable"] += 1
             self._send(GenericNack(sequence=broken.sequence or 0, status=Status.ESME_RINVCMDLEN))
             return False

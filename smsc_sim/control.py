@@ -108,7 +108,10 @@ class ControlApp:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             status, payload = 200, handler(query, body)
         except HttpError as error:
-            status, payload = error.status, {"error": {"code": error.code, "message": error.message}}
+            status, payload = (
+                error.status,
+                {"error": {"code": error.code, "message": error.message}},
+            )
         except KnobError as error:
             status = 422
             payload = {"error": {"code": "invalid_knob", "knob": error.knob, "message": str(error)}}

@@ -62,7 +62,16 @@ def _integer(value: object, knob: str, *, minimum: int = 0, maximum: int = 2**63
 def _boolean(value: object, knob: str) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in {"true", "on", "yes", "1", "false", "off", "no", "0"}:
+    if isinstance(value, str) and value.lower() in {
+        "true",
+        "on",
+        "yes",
+        "1",
+        "false",
+        "off",
+        "no",
+        "0",
+    }:
         return value.lower() in {"true", "on", "yes", "1"}
     raise KnobError(knob, f"expected true or false, got {value!r}")
 
@@ -158,7 +167,9 @@ def parse_mix(value: object, knob: str = "receipt_mix") -> ReceiptMix:
         if key not in {"delivrd", "undeliv", "expired", "rejectd"}:
             raise KnobError(knob, f"unknown outcome {name!r} (DELIVRD, UNDELIV, EXPIRED, REJECTD)")
         weights[key] = _number(weight, f"{knob}.{name}")
-    mix = ReceiptMix(**{k: weights.get(k, 0.0) for k in ("delivrd", "undeliv", "expired", "rejectd")})
+    mix = ReceiptMix(
+        **{k: weights.get(k, 0.0) for k in ("delivrd", "undeliv", "expired", "rejectd")}
+    )
     if sum(w for _, w in mix.weights()) <= 0:
         raise KnobError(knob, "at least one outcome needs a positive weight")
     return mix
@@ -185,15 +196,15 @@ def parse_rule(value: object, knob: str = "rules") -> PrefixRule:
     unknown = set(value) - {"prefix", "status", "latency"}
     if unknown:
         raise KnobError(knob, f"unexpected field(s) {sorted(unknown)} in a rule")
-    prefix = value.get("prefix")
-    if not isinstance(prefix, str) or not prefix:
+    rule_prefix = value.get("prefix")
+    if not isinstance(rule_prefix, str) or not rule_prefix:
         raise KnobError(f"{knob}.prefix", "a rule needs a non-empty prefix")
     status = value.get("status")
     latency = value.get("latency")
     if status is None and latency is None:
-        raise KnobError(knob, f"rule {prefix!r} needs a status, a latency or both")
+        raise KnobError(knob, f"rule {rule_prefix!r} needs a status, a latency or both")
     return PrefixRule(
-        prefix=prefix,
+        prefix=rule_prefix,
         status=None if status is None else parse_status(status, f"{knob}.status"),
         latency=None if latency is None else parse_distribution(latency, f"{knob}.latency"),
     )

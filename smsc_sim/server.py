@@ -139,8 +139,15 @@ class Simulator:
         destination = pdu.destination_addr
         self.submitted.append(
             SubmittedMessage(
-                message_id, source, destination, body, pdu.data_coding, pdu.esm_class,
-                pdu.registered_delivery, time.time(), connection,
+                message_id,
+                source,
+                destination,
+                body,
+                pdu.data_coding,
+                pdu.esm_class,
+                pdu.registered_delivery,
+                time.time(),
+                connection,
             )  # fmt: skip
         )
         if self._duplicates.seen((destination, body, source)):

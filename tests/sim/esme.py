@@ -85,7 +85,10 @@ class Esme:
                 return
 
     async def bind(
-        self, mode: str = "transceiver", system_id: str = "smsgw", password: str = "secret"
+        self,
+        mode: str = "transceiver",
+        system_id: str = "smsgw",
+        password: str = "secret",  # noqa: S107
     ) -> Pdu:
         sequence = self.next_sequence()
         await self.send(

@@ -8,11 +8,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.smpp.constants import Status
-from smsc_sim.behaviour import TokenBucket, decide, draw_outcome, sample_delay_s
-from smsc_sim.config import Behaviour, Distribution, DistributionKind, Outcome, PrefixRule, ReceiptMix
+from smsc_sim.behaviour import Decision, TokenBucket, decide, draw_outcome, sample_delay_s
+from smsc_sim.config import (
+    Behaviour,
+    Distribution,
+    DistributionKind,
+    Outcome,
+    PrefixRule,
+    ReceiptMix,
+)
 
 
-def _decide(behaviour: Behaviour, rng: random.Random | None = None, **overrides: object):
+def _decide(
+    behaviour: Behaviour, rng: random.Random | None = None, **overrides: object
+) -> Decision:
     args: dict[str, object] = {
         "destination": "33612345678",
         "registered_delivery": 1,
@@ -21,7 +30,7 @@ def _decide(behaviour: Behaviour, rng: random.Random | None = None, **overrides:
         "now_s": 0.0,
     }
     args.update(overrides)
-    return decide(behaviour, rng or random.Random(1), **args)  # type: ignore[arg-type]
+    return decide(behaviour, rng or random.Random(1), **args)  # type: ignore[arg-type]  # noqa: S311
 
 
 def test_default_behaviour_accepts_at_once_with_an_immediate_receipt() -> None:
@@ -85,7 +94,7 @@ def test_seeded_draws_repeat() -> None:
         latency=Distribution(kind=DistributionKind.UNIFORM, min_ms=1, max_ms=9),
         receipt_mix=ReceiptMix(delivrd=1, undeliv=1, expired=1, rejectd=1),
     )
-    first, second = random.Random(7), random.Random(7)
+    first, second = random.Random(7), random.Random(7)  # noqa: S311
     assert [_decide(behaviour, first) for _ in range(200)] == [
         _decide(behaviour, second) for _ in range(200)
     ]
@@ -116,11 +125,11 @@ def test_token_bucket_never_exceeds_capacity_plus_refill(rate: float, steps: lis
 @given(seed=st.integers(), kind=st.sampled_from(list(DistributionKind)))
 def test_delays_are_never_negative(seed: int, kind: DistributionKind) -> None:
     dist = Distribution(kind=kind, fixed_ms=5, min_ms=1, max_ms=3, median_ms=20, sigma=1.5)
-    assert sample_delay_s(dist, random.Random(seed)) >= 0.0
+    assert sample_delay_s(dist, random.Random(seed)) >= 0.0  # noqa: S311
 
 
 def test_outcome_mix_follows_weights() -> None:
-    rng = random.Random(3)
+    rng = random.Random(3)  # noqa: S311
     mix = ReceiptMix(delivrd=0.7, undeliv=0.2, expired=0.1, rejectd=0)
     draws = [draw_outcome(mix, rng) for _ in range(20_000)]
     assert abs(draws.count(Outcome.DELIVRD) / 20_000 - 0.7) < 0.02

@@ -30,7 +30,8 @@ def test_distribution_text_forms() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["uniform:10,1", "lognormal:0,1", "gauss:1,2", "-3", {"kind": "fixed", "min_ms": 1}, True]
+    "bad",
+    ["uniform:10,1", "lognormal:0,1", "gauss:1,2", "-3", {"kind": "fixed", "min_ms": 1}, True],
 )
 def test_bad_distributions_are_refused(bad: object) -> None:
     with pytest.raises(KnobError) as caught:
@@ -95,7 +96,7 @@ def test_settings_from_toml_shaped_mapping() -> None:
         {"simulator": {"smpp_port": 0, "password": "pw", "behaviour": {"latency": "fixed:2"}}}
     )
     assert settings.smpp_port == 0
-    assert settings.password == "pw"
+    assert settings.password == "pw"  # noqa: S105
     assert settings.behaviour.latency == Distribution(fixed_ms=2)
     with pytest.raises(KnobError):
         settings_from_mapping({"smpp_port": 70000})

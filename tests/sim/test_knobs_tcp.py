@@ -43,9 +43,7 @@ async def test_cap_applies_per_bind(start_simulator: StartSimulator) -> None:
 
 async def test_prefix_rule_answers_its_status(start_simulator: StartSimulator) -> None:
     with trio.fail_after(DEADLINE_S):
-        simulator = await start_simulator(
-            rules=(PrefixRule("999", status=Status.ESME_RINVDSTADR),)
-        )
+        simulator = await start_simulator(rules=(PrefixRule("999", status=Status.ESME_RINVDSTADR),))
         esme = await Esme.connect(simulator.smpp_port)
         await esme.bind("transmitter")
         (bad,) = await esme.submit_many(1, destination_addr="99912345")

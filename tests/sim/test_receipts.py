@@ -46,7 +46,11 @@ async def test_transceiver_gets_a_well_formed_receipt(start_simulator: StartSimu
         assert receipt.tlv_int(Tag.MESSAGE_STATE) == MessageState.DELIVERED
         await trio.testing.wait_all_tasks_blocked()
         stats = simulator.statistics()
-        assert (stats.receipts_sent, stats.receipts_acknowledged, stats.receipts_awaiting) == (1, 1, 0)
+        assert (stats.receipts_sent, stats.receipts_acknowledged, stats.receipts_awaiting) == (
+            1,
+            1,
+            0,
+        )
 
 
 async def test_no_receipt_without_registered_delivery(start_simulator: StartSimulator) -> None:

@@ -21,7 +21,6 @@ from engine.smpp.pdu import (
     Unbind,
     UnbindResp,
 )
-
 from smsc_sim.config import SimulatorSettings
 from smsc_sim.server import Simulator
 
@@ -51,7 +50,7 @@ async def test_wrong_credentials_are_refused(start_simulator: StartSimulator) ->
     with trio.fail_after(DEADLINE_S):
         simulator = await start_simulator()
         esme = await Esme.connect(simulator.smpp_port)
-        assert (await esme.bind(password="wrong")).status == Status.ESME_RINVPASWD
+        assert (await esme.bind(password="wrong")).status == Status.ESME_RINVPASWD  # noqa: S106
         assert (await esme.bind(system_id="nobody")).status == Status.ESME_RINVSYSID
         (refused,) = await esme.submit_many(1)
         assert refused.status == Status.ESME_RINVBNDSTS

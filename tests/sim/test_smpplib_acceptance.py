@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import smpplib.client
-import smpplib.consts
+import smpplib.client  # type: ignore[import-untyped]
+import smpplib.consts  # type: ignore[import-untyped]
 import trio
 
 from .conftest import StartSimulator
@@ -26,7 +26,7 @@ def _submit_and_wait_for_receipt(port: int) -> tuple[list[Any], list[Any]]:
     client.set_message_received_handler(lambda pdu, **_: received.append(pdu))
     client.connect()
     try:
-        client.bind_transceiver(system_id="smsgw", password="secret")
+        client.bind_transceiver(system_id="smsgw", password="secret")  # noqa: S106
         client.send_message(
             source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
             source_addr="SHOP",
