@@ -1,0 +1,112 @@
+"""run.py as an operator starts it: a real process, its output, its exit."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(data_dir: Path, **env: str) -> subprocess.Popen[str]:
+    full = {
+        **os.environ,
+        "SMSGW_DATA_DIR": str(data_dir),
+        "SMSGW_HTTP_PORT": "0",
+        "SMSGW_SIMULATOR_SMPP_PORT": "0",
+        "SMSGW_SIMULATOR_CONTROL_PORT": "0",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "run.py"],
+        cwd=ROOT,
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout_s: float) -> list[str]:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    lines: list[str] = []
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=deadline - time.monotonic()):
+                break
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if marker in line:
+                return lines
+    raise AssertionError(f"{marker!r} not printed in {timeout_s}s; got {lines}")
+
+
+def _value_after(lines: list[str], prefix: str) -> str:
+    for line in lines:
+        if prefix in line:
+            return line.split(prefix, 1)[1].strip()
+    raise AssertionError(f"no line with {prefix!r} in {lines}")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_start_prints_what_an_operator_needs_and_stops_cleanly(tmp_path: Path, signum: int) -> None:
+    proc = _start(tmp_path / "data")
+    try:
+        lines = _read_until(proc, "API key:", 20)
+        url = _value_after(lines, "SMS Gateway API on ").split(" ")[0]
+        key = _value_after(lines, "API key: ")
+        token = _value_after(lines, "): ")
+        assert "SMSC simulator: SMPP on 127.0.0.1:" in "\n".join(lines)
+        assert (tmp_path / "data" / "admin_token").read_text().strip() == token
+        with httpx.Client(base_url=url.removesuffix("/api/V1"), timeout=10) as client:
+            r = client.post(
+                "/api/V1/sms/unides",
+                json={"emetteur": "ION-Networking", "destinataire": "+24106123456",
+                      "corps": "Bienvenue sur SMS Gateway !"},
+                headers={"X-API-Key": key},
+            )
+            assert r.status_code == 202, r.text
+        proc.send_signal(signum)
+        assert proc.wait(timeout=10) == 0
+        rest = proc.stdout.read() if proc.stdout else ""
+        assert "Stopped cleanly." in rest
+        assert "Traceback" not in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    proc = _start(tmp_path / "data", SMSGW_SMSC_WINDOW="beaucoup")
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, out
+    assert "smsc.window" in lines[0] and "SMSGW_SMSC_WINDOW" in lines[0]
+
+
+def test_busy_port_is_one_clear_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _start(tmp_path / "data", SMSGW_HTTP_PORT=str(port))
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert "start-up failed" in out and "Address already in use" in out
+    assert "Traceback" not in out
