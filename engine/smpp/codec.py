@@ -16,8 +16,9 @@ non-latin-1 characters, out-of-range integers, short_message over 254 octets) wi
 `SmppEncodeError`.
 
 Speed: every fixed layout is a precompiled `struct.Struct`; each PDU kind has its own
-encoder and decoder; the submit_sm / deliver_sm decoder fills the frozen instance through
-its slot descriptors, which costs less than half of the generated `__init__`.
+encoder and decoder, with no per-call reflection. submit_sm / deliver_sm, the hot path,
+are packed by one cached Struct per length combination, and decoded through a mutable
+draft with the same slot layout (see `_ShortMessageDraft`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from .pdu import (
     Tlv,
     Unbind,
     UnbindResp,
+    _HasTlvs,
     _ShortMessage,
 )
 
@@ -78,11 +80,8 @@ MESSAGE_ID = 65
 _NUL = b"\x00"
 _header_pack = HEADER.pack
 _header_unpack = HEADER.unpack_from
-_B = Struct(">B").pack
 _BB = Struct(">BB").pack
 _BBB = Struct(">BBB").pack
-_BBBB = Struct(">BBBB").pack
-_BBBBBB = Struct(">BBBBBB").pack
 _TLV_HEAD = Struct(">HH")
 _tlv_head_pack = _TLV_HEAD.pack
 _tlv_head_unpack = _TLV_HEAD.unpack_from
@@ -189,53 +188,19 @@ def _short_message(buf: bytes, off: int) -> tuple[bytes, int]:
 # --- decoders, one per PDU kind ------------------------------------------------------------
 # Each takes (cls, frame, sequence, status) and parses the body starting at offset 16.
 
+class _ShortMessageDraft(_HasTlvs):
+    """Same slots, in the same order, as `_ShortMessage`, but mutable.
+
+    The submit_sm / deliver_sm decoder fills a draft with plain attribute stores and
+    then turns it into the frozen class by `__class__` assignment (allowed between
+    classes with identical slot layouts). This costs about a third of filling the
+    frozen instance through its slot descriptors, and a fifth of calling `__init__`.
+    """
+
+    __slots__ = _ShortMessage.__slots__
+
+
 _new = object.__new__
-(
-    _set_service_type,
-    _set_source_addr_ton,
-    _set_source_addr_npi,
-    _set_source_addr,
-    _set_dest_addr_ton,
-    _set_dest_addr_npi,
-    _set_destination_addr,
-    _set_esm_class,
-    _set_protocol_id,
-    _set_priority_flag,
-    _set_schedule_delivery_time,
-    _set_validity_period,
-    _set_registered_delivery,
-    _set_replace_if_present_flag,
-    _set_data_coding,
-    _set_sm_default_msg_id,
-    _set_short_message,
-    _set_tlvs,
-    _set_sequence,
-    _set_status,
-) = (
-    getattr(_ShortMessage, name).__set__
-    for name in (
-        "service_type",
-        "source_addr_ton",
-        "source_addr_npi",
-        "source_addr",
-        "dest_addr_ton",
-        "dest_addr_npi",
-        "destination_addr",
-        "esm_class",
-        "protocol_id",
-        "priority_flag",
-        "schedule_delivery_time",
-        "validity_period",
-        "registered_delivery",
-        "replace_if_present_flag",
-        "data_coding",
-        "sm_default_msg_id",
-        "short_message",
-        "tlvs",
-        "sequence",
-        "status",
-    )
-)
 
 
 def _dec_short_message(cls: Any, buf: bytes, sequence: int, status: int) -> Any:
@@ -299,27 +264,28 @@ def _dec_short_message(cls: Any, buf: bytes, sequence: int, status: int) -> Any:
     short_message = buf[off:end]
     tlvs = _tlvs(buf, end) if end < len(buf) else ()
 
-    pdu = _new(cls)
-    _set_service_type(pdu, service_type)
-    _set_source_addr_ton(pdu, source_addr_ton)
-    _set_source_addr_npi(pdu, source_addr_npi)
-    _set_source_addr(pdu, source_addr)
-    _set_dest_addr_ton(pdu, dest_addr_ton)
-    _set_dest_addr_npi(pdu, dest_addr_npi)
-    _set_destination_addr(pdu, destination_addr)
-    _set_esm_class(pdu, esm_class)
-    _set_protocol_id(pdu, protocol_id)
-    _set_priority_flag(pdu, priority_flag)
-    _set_schedule_delivery_time(pdu, schedule_delivery_time)
-    _set_validity_period(pdu, validity_period)
-    _set_registered_delivery(pdu, registered_delivery)
-    _set_replace_if_present_flag(pdu, replace_if_present_flag)
-    _set_data_coding(pdu, data_coding)
-    _set_sm_default_msg_id(pdu, sm_default_msg_id)
-    _set_short_message(pdu, short_message)
-    _set_tlvs(pdu, tlvs)
-    _set_sequence(pdu, sequence)
-    _set_status(pdu, status)
+    pdu = _new(_ShortMessageDraft)
+    pdu.service_type = service_type
+    pdu.source_addr_ton = source_addr_ton
+    pdu.source_addr_npi = source_addr_npi
+    pdu.source_addr = source_addr
+    pdu.dest_addr_ton = dest_addr_ton
+    pdu.dest_addr_npi = dest_addr_npi
+    pdu.destination_addr = destination_addr
+    pdu.esm_class = esm_class
+    pdu.protocol_id = protocol_id
+    pdu.priority_flag = priority_flag
+    pdu.schedule_delivery_time = schedule_delivery_time
+    pdu.validity_period = validity_period
+    pdu.registered_delivery = registered_delivery
+    pdu.replace_if_present_flag = replace_if_present_flag
+    pdu.data_coding = data_coding
+    pdu.sm_default_msg_id = sm_default_msg_id
+    pdu.short_message = short_message
+    pdu.tlvs = tlvs
+    pdu.sequence = sequence
+    pdu.status = status
+    pdu.__class__ = cls
     return pdu
 
 
@@ -580,51 +546,86 @@ def _enc_tlvs(tlvs: tuple[Tlv, ...]) -> bytes:
     return b"".join([_tlv_head_pack(t.tag, len(t.value)) + t.value for t in tlvs])
 
 
-def _enc_short_message(p: Any) -> bytes:
-    service_type = p.service_type.encode("latin-1")
-    source_addr = p.source_addr.encode("latin-1")
-    destination_addr = p.destination_addr.encode("latin-1")
-    schedule = p.schedule_delivery_time.encode("latin-1")
-    validity = p.validity_period.encode("latin-1")
+# submit_sm / deliver_sm are packed, header included, by one Struct per combination of
+# string and short_message lengths: "{n+1}s" writes a string and its NUL terminator.
+# A few distinct combinations cover a traffic mix; the cache is bounded.
+_SHORT_MESSAGE_FIXED = HEADER_SIZE + 5 + 12  # header, 5 NULs, 12 one-octet fields
+_LAYOUT_CACHE_MAX = 4096
+_layouts: dict[tuple[int, ...], Callable[..., bytes]] = {}
+
+
+def _layout(key: tuple[int, ...]) -> Callable[..., bytes]:
+    st, sa, da, sd, vp, sm = key
+    if len(_layouts) >= _LAYOUT_CACHE_MAX:
+        _layouts.clear()
+    pack = Struct(
+        f">IIII{st + 1}sBB{sa + 1}sBB{da + 1}sBBB{sd + 1}s{vp + 1}sBBBBB{sm}s"
+    ).pack
+    _layouts[key] = pack
+    return pack
+
+
+def _enc_short_message_frame(p: Any) -> bytes:
+    service_type = p.service_type
+    source_addr = p.source_addr
+    destination_addr = p.destination_addr
+    schedule = p.schedule_delivery_time
+    validity = p.validity_period
     short_message = p.short_message
+    # Checked on the str: its length equals the latin-1 length.
+    n_st = len(service_type)
+    n_sa = len(source_addr)
+    n_da = len(destination_addr)
+    n_sd = len(schedule)
+    n_vp = len(validity)
+    n_sm = len(short_message)
     if (
-        len(service_type) >= SERVICE_TYPE
-        or len(source_addr) >= ADDR
-        or len(destination_addr) >= ADDR
-        or len(schedule) >= TIME
-        or len(validity) >= TIME
-        or len(short_message) > MAX_SHORT_MESSAGE
-        or _NUL in service_type + source_addr + destination_addr + schedule + validity
+        n_st >= SERVICE_TYPE
+        or n_sa >= ADDR
+        or n_da >= ADDR
+        or n_sd >= TIME
+        or n_vp >= TIME
+        or n_sm > MAX_SHORT_MESSAGE
+        or "\x00" in service_type
+        or "\x00" in source_addr
+        or "\x00" in destination_addr
+        or "\x00" in schedule
+        or "\x00" in validity
     ):
-        _c(p.service_type, SERVICE_TYPE, "service_type")
-        _c(p.source_addr, ADDR, "source_addr")
-        _c(p.destination_addr, ADDR, "destination_addr")
-        _c(p.schedule_delivery_time, TIME, "schedule_delivery_time")
-        _c(p.validity_period, TIME, "validity_period")
-        raise SmppEncodeError(f"short_message: {len(short_message)} octets, over 254")
-    return b"".join(
-        [
-            service_type,
-            _BBB(0, p.source_addr_ton, p.source_addr_npi),
-            source_addr,
-            _BBB(0, p.dest_addr_ton, p.dest_addr_npi),
-            destination_addr,
-            _BBBB(0, p.esm_class, p.protocol_id, p.priority_flag),
-            schedule,
-            _NUL,
-            validity,
-            _BBBBBB(
-                0,
-                p.registered_delivery,
-                p.replace_if_present_flag,
-                p.data_coding,
-                p.sm_default_msg_id,
-                len(short_message),
-            ),
-            short_message,
-            _enc_tlvs(p.tlvs) if p.tlvs else b"",
-        ]
+        _c(service_type, SERVICE_TYPE, "service_type")
+        _c(source_addr, ADDR, "source_addr")
+        _c(destination_addr, ADDR, "destination_addr")
+        _c(schedule, TIME, "schedule_delivery_time")
+        _c(validity, TIME, "validity_period")
+        raise SmppEncodeError(f"short_message: {n_sm} octets, over 254")
+    key = (n_st, n_sa, n_da, n_sd, n_vp, n_sm)
+    pack = _layouts.get(key) or _layout(key)
+    tlvs = _enc_tlvs(p.tlvs) if p.tlvs else b""
+    frame = pack(
+        _SHORT_MESSAGE_FIXED + n_st + n_sa + n_da + n_sd + n_vp + n_sm + len(tlvs),
+        p.COMMAND_ID,
+        p.status,
+        p.sequence,
+        service_type.encode("latin-1"),
+        p.source_addr_ton,
+        p.source_addr_npi,
+        source_addr.encode("latin-1"),
+        p.dest_addr_ton,
+        p.dest_addr_npi,
+        destination_addr.encode("latin-1"),
+        p.esm_class,
+        p.protocol_id,
+        p.priority_flag,
+        schedule.encode("latin-1"),
+        validity.encode("latin-1"),
+        p.registered_delivery,
+        p.replace_if_present_flag,
+        p.data_coding,
+        p.sm_default_msg_id,
+        n_sm,
+        short_message,
     )
+    return frame + tlvs if tlvs else frame
 
 
 def _enc_message_id_resp(p: Any) -> bytes:
@@ -742,8 +743,6 @@ _ENCODERS: dict[type[Pdu], Callable[[Any], bytes]] = {
     BindReceiverResp: _enc_bind_resp,
     BindTransceiverResp: _enc_bind_resp,
     Outbind: _enc_outbind,
-    SubmitSm: _enc_short_message,
-    DeliverSm: _enc_short_message,
     SubmitSmResp: _enc_message_id_resp,
     DeliverSmResp: _enc_message_id_resp,
     DataSm: _enc_data_sm,
@@ -763,9 +762,18 @@ _ENCODERS: dict[type[Pdu], Callable[[Any], bytes]] = {
 }
 
 
+_FRAME_ENCODERS: dict[type[Pdu], Callable[[Any], bytes]] = {
+    SubmitSm: _enc_short_message_frame,
+    DeliverSm: _enc_short_message_frame,
+}
+
+
 def encode(pdu: Pdu) -> bytes:
     """The complete wire form of `pdu` (header included). Raises `SmppEncodeError`."""
+    frame_encoder = _FRAME_ENCODERS.get(type(pdu))
     try:
+        if frame_encoder is not None:
+            return frame_encoder(pdu)
         body = _ENCODERS[type(pdu)](pdu)
         return _header_pack(HEADER_SIZE + len(body), pdu.COMMAND_ID, pdu.status, pdu.sequence) + body
     except KeyError:

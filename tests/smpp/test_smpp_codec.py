@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import FrozenInstanceError
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +25,7 @@ from engine.smpp import (
     encode,
 )
 from engine.smpp import pdu as P
+from engine.smpp.pdu import with_sequence
 
 
 def frame(command_id: int, body: bytes, sequence: int = 1, status: int = 0) -> bytes:
@@ -56,6 +58,17 @@ def test_submit_sm_wire_layout_matches_the_spec_field_order() -> None:
     assert decode(encode(pdu)) == pdu
     assert decode(encode(pdu)).tlv(Tag.USER_MESSAGE_REFERENCE) == b"\x00\x07"
     assert decode(encode(pdu)).tlv(Tag.MESSAGE_PAYLOAD) is None
+
+
+@given(pdu=st.one_of(pdu_of(SubmitSm), pdu_of(P.DeliverSm)))
+@settings(max_examples=50, deadline=None)
+def test_decoded_short_messages_are_genuine_frozen_instances(pdu: P.Pdu) -> None:
+    decoded = decode(encode(pdu))
+    assert type(decoded) is type(pdu)
+    assert hash(decoded) == hash(pdu)
+    with pytest.raises(FrozenInstanceError):
+        decoded.sequence = 1  # type: ignore[misc]
+    assert with_sequence(decoded, 5) == with_sequence(pdu, 5)
 
 
 def test_enquire_link_is_a_bare_header() -> None:
