@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from engine.smpp.constants import DC_UCS2, ESM_DELIVERY_RECEIPT, ESM_UDHI, Tag
+from engine.smpp.constants import DC_DEFAULT, DC_UCS2, ESM_DELIVERY_RECEIPT, ESM_UDHI, Tag
 from engine.smpp.pdu import DataSm, DeliverSm, SubmitSm, Tlv
+from engine.text.gsm import decode_gsm7
 
 from .config import OUTCOME_ERR, OUTCOME_STATE, Outcome
 
@@ -61,11 +62,17 @@ def _minute(epoch_s: float) -> str:
 
 
 def message_text(body: bytes, data_coding: int, esm_class: int) -> str:
-    """Best-effort text of a short message: UDH removed, UCS-2 decoded, else latin-1."""
+    """Best-effort text of a short message: UDH removed; data_coding 0 read as unpacked
+    GSM 7-bit (latin-1 when an octet is over 0x7F), 8 as UCS-2, anything else as latin-1."""
     if esm_class & ESM_UDHI and body:
         body = body[body[0] + 1 :]
     if data_coding == DC_UCS2:
         return body.decode("utf-16-be", errors="replace")
+    if data_coding == DC_DEFAULT:
+        try:
+            return decode_gsm7(body)
+        except ValueError:
+            pass
     return body.decode("latin-1")
 
 

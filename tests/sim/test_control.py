@@ -8,6 +8,7 @@ import trio.testing
 
 from engine.smpp.constants import Status
 from engine.smpp.pdu import EnquireLink, EnquireLinkResp
+from engine.text.gsm import encode_gsm7
 
 from .conftest import StartSimulator
 from .esme import Esme, statuses
@@ -109,3 +110,15 @@ async def test_seed_is_live_and_repeatable(start_simulator: StartSimulator) -> N
             runs.append([r.status for r in await esme.submit_many(200)])
         assert runs[0] == runs[1]
         assert Status.ESME_RSYSERR in runs[0]
+
+
+async def test_submitted_text_decodes_gsm_and_ucs2(start_simulator: StartSimulator) -> None:
+    with trio.fail_after(DEADLINE_S):
+        simulator = await start_simulator()
+        esme = await Esme.connect(simulator.smpp_port)
+        await esme.bind("transmitter")
+        await esme.submit_many(1, short_message=encode_gsm7("Prix: 5€ @ l'unité"))
+        await esme.submit_many(1, short_message="Привет".encode("utf-16-be"), data_coding=8)
+        async with _client(simulator.control_port) as http:
+            messages = (await http.get("/submitted")).json()["messages"]
+        assert [m["text"] for m in messages] == ["Prix: 5€ @ l'unité", "Привет"]

@@ -196,3 +196,17 @@ async def test_a_busy_port_stops_start_up_with_a_clear_error(
         busy = Simulator(SimulatorSettings(smpp_port=first.smpp_port, control_port=0))
         with pytest.raises(OSError, match="SMPP on 127.0.0.1"):
             await busy.serve()
+
+
+async def test_cancelling_serve_closes_connections_promptly(
+    start_simulator: StartSimulator,
+) -> None:
+    with trio.fail_after(DEADLINE_S):
+        async with trio.open_nursery() as nursery:
+            simulator = Simulator(SimulatorSettings(smpp_port=0, control_port=0))
+            await nursery.start(simulator.serve)
+            esme = await Esme.connect(simulator.smpp_port)
+            assert (await esme.bind()).status == Status.ESME_ROK
+            nursery.cancel_scope.cancel()
+        with trio.fail_after(1):
+            await esme.expect_eof()
