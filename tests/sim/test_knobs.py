@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.smpp.constants import Status
 from smsc_sim.config import Behaviour, Distribution, DistributionKind, PrefixRule, ReceiptMix
@@ -102,3 +106,53 @@ def test_settings_from_toml_shaped_mapping() -> None:
         settings_from_mapping({"smpp_port": 70000})
     with pytest.raises(KnobError):
         settings_from_mapping({"colour": "blue"})
+
+
+_delays = st.one_of(
+    st.builds(Distribution, fixed_ms=st.floats(0, 1e5)),
+    st.builds(
+        lambda a, b: Distribution(
+            kind=DistributionKind.UNIFORM, min_ms=min(a, b), max_ms=max(a, b)
+        ),
+        st.floats(0, 1e5),
+        st.floats(0, 1e5),
+    ),
+    st.builds(
+        lambda m, s: Distribution(kind=DistributionKind.LOGNORMAL, median_ms=m, sigma=s),
+        st.floats(0.001, 1e5),
+        st.floats(0, 5),
+    ),
+)
+_behaviours = st.builds(
+    Behaviour,
+    latency=_delays,
+    throughput_cap_per_s=st.floats(0, 1e6),
+    window_size=st.integers(0, 1_000_000),
+    error_rate=st.floats(0, 1),
+    error_status=st.sampled_from(list(Status)),
+    rules=st.lists(
+        st.builds(
+            PrefixRule,
+            prefix=st.text("0123456789+", min_size=1, max_size=8),
+            status=st.sampled_from(list(Status)),
+            latency=st.none() | _delays,
+        ),
+        max_size=3,
+    ).map(tuple),
+    receipts=st.booleans(),
+    receipt_delay=_delays,
+    receipt_mix=st.builds(
+        ReceiptMix,
+        delivrd=st.floats(0.001, 100),
+        undeliv=st.floats(0, 100),
+        expired=st.floats(0, 100),
+        rejectd=st.floats(0, 100),
+    ),
+    seed=st.none() | st.integers(-(2**63), 2**63 - 1),
+)
+
+
+@given(_behaviours)
+def test_any_behaviour_survives_the_json_round_trip(behaviour: Behaviour) -> None:
+    as_json = json.loads(json.dumps(behaviour_json(behaviour)))
+    assert apply_changes(Behaviour(), as_json) == behaviour
