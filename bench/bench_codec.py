@@ -21,13 +21,13 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import smpplib.command  # noqa: E402
+import smpplib.command  # type: ignore[import-untyped]  # noqa: E402
 
 from engine.smpp import SubmitSm, decode, encode  # noqa: E402
 
@@ -143,7 +143,7 @@ def main() -> int:
         case: median[case, "engine.smpp"] / median[case, "smpplib"]
         for case in ("ready PDU", "build PDU")
     }
-    when = datetime.now(timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
+    when = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
     section = "\n".join(
         [
             f"## SMPP codec: submit_sm encode+decode ({when})",

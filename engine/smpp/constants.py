@@ -13,7 +13,7 @@ RESPONSE_BIT = 0x80000000
 
 
 class CommandId(IntEnum):
-    """command_id values (SMPP 3.4 section 5.1.2.1). A response id is its request id | 0x80000000."""
+    """command_id values (SMPP 3.4 section 5.1.2.1); a response id is request id | 0x80000000."""
 
     GENERIC_NACK = 0x80000000
     BIND_RECEIVER = 0x00000001

@@ -401,19 +401,22 @@ def generic_nack(sequence: int, status: int) -> GenericNack:
 
 
 _P = TypeVar("_P", bound=Pdu)
-_Copier = tuple[Callable[[Any], tuple[Any, ...]], tuple[Callable[[Any, Any], None], ...]]
+_Setter = Callable[[Any, Any], None]
+_Copier = tuple[Callable[[Any], tuple[Any, ...]], tuple[_Setter, ...], _Setter]
 
 
 def _copier(cls: type[Any]) -> _Copier:
     names = [f.name for f in fields(cls) if f.name != "sequence"]
+    get: Callable[[Any], tuple[Any, ...]]
     if not names:
-        return (lambda pdu: (), ())
-    get = attrgetter(*names)
-    one = len(names) == 1
-    return (
-        (lambda pdu: (get(pdu),)) if one else get,
-        tuple(getattr(cls, name).__set__ for name in names),
-    )
+        get = lambda pdu: ()  # noqa: E731
+    elif len(names) == 1:
+        one = attrgetter(names[0])
+        get = lambda pdu: (one(pdu),)  # noqa: E731
+    else:
+        get = attrgetter(*names)
+    setters = tuple(getattr(cls, name).__set__ for name in names)
+    return get, setters, cls.sequence.__set__
 
 
 _COPIERS: dict[type[Any], _Copier] = {cls: _copier(cls) for cls in PDU_TYPES}
@@ -427,9 +430,9 @@ def with_sequence(pdu: _P, sequence: int) -> _P:
     the copy is filled through the slot descriptors (no `__init__`, no field reflection).
     """
     cls = type(pdu)
-    get, setters = _COPIERS[cls]
+    get, setters, set_sequence = _COPIERS[cls]
     copy = _new(cls)
     for setter, value in zip(setters, get(pdu), strict=True):
         setter(copy, value)
-    cls.sequence.__set__(copy, sequence)  # type: ignore[attr-defined]
+    set_sequence(copy, sequence)
     return copy

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from .constants import MessageState
 
@@ -113,7 +113,7 @@ def _parse_count(raw: str) -> int:
     return int(match.group()) if match else 0
 
 
-def parse_receipt(data: str | bytes, *, tz: tzinfo = timezone.utc) -> Receipt:
+def parse_receipt(data: str | bytes, *, tz: tzinfo = UTC) -> Receipt:
     """Read a receipt from a deliver_sm short_message (or its text).
 
     Keys are case-insensitive and may appear in any order; `submit_date` / `submitdate`

@@ -143,9 +143,7 @@ Event: TypeAlias = RequestReceived | ResponseReceived | PduRejected | StreamBrok
 _S = SessionState
 _C = CommandId
 
-_TX_REQUESTS = frozenset(
-    {_C.SUBMIT_SM, _C.DATA_SM, _C.QUERY_SM, _C.REPLACE_SM, _C.CANCEL_SM}
-)
+_TX_REQUESTS = frozenset({_C.SUBMIT_SM, _C.DATA_SM, _C.QUERY_SM, _C.REPLACE_SM, _C.CANCEL_SM})
 _RX_REQUESTS = frozenset({_C.DELIVER_SM, _C.DATA_SM, _C.ALERT_NOTIFICATION})
 _LINK = frozenset({_C.ENQUIRE_LINK, _C.UNBIND})
 _BINDS = frozenset({_C.BIND_TRANSMITTER, _C.BIND_RECEIVER, _C.BIND_TRANSCEIVER})
@@ -181,6 +179,16 @@ _BOUND_BY_BIND: dict[type[Pdu], SessionState] = {
     BindTransmitterResp: _S.BOUND_TX,
     BindReceiverResp: _S.BOUND_RX,
     BindTransceiverResp: _S.BOUND_TRX,
+}
+_BIND_FOR_MODE: dict[
+    SessionState, type[BindTransmitter] | type[BindReceiver] | type[BindTransceiver]
+] = {
+    _S.BOUND_TX: BindTransmitter,
+    _S.BOUND_RX: BindReceiver,
+    _S.BOUND_TRX: BindTransceiver,
+}
+_RESPONSE_BY_REQUEST_ID: dict[int, type[Response]] = {
+    request.COMMAND_ID: response for request, response in RESPONSE_TYPE.items()
 }
 
 
@@ -371,8 +379,8 @@ class _Session:
             return PduRejected(str(exc), GenericNack(sequence, Status.ESME_RINVCMDID))
         if command_id & RESPONSE_BIT:
             return PduRejected(str(exc), None)
-        cls = RESPONSE_TYPE.get(PDU_TYPE_BY_ID[command_id])  # type: ignore[call-overload]
-        reply = (cls or GenericNack)(sequence=sequence, status=exc.status)
+        cls = _RESPONSE_BY_REQUEST_ID.get(command_id, GenericNack)
+        reply = cls(sequence=sequence, status=exc.status)
         return PduRejected(str(exc), reply)
 
     # -- time and teardown ---------------------------------------------------------------
@@ -450,11 +458,7 @@ class EsmeSession(_Session):
         now: float | None = None,
     ) -> bytes:
         """Bytes of a bind request for `mode` (BOUND_TX, BOUND_RX or BOUND_TRX)."""
-        cls = {
-            _S.BOUND_TX: BindTransmitter,
-            _S.BOUND_RX: BindReceiver,
-            _S.BOUND_TRX: BindTransceiver,
-        }.get(mode)
+        cls = _BIND_FOR_MODE.get(mode)
         if cls is None:
             raise ValueError(f"not a bound state: {mode!r}")
         request = cls(
@@ -540,4 +544,3 @@ class SmscSession(_Session):
         if pdu.status == Status.ESME_ROK and self._state is SessionState.OPEN:
             self._state = target
             self._system_id = request.system_id  # type: ignore[union-attr]
-

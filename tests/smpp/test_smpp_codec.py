@@ -130,7 +130,7 @@ def test_command_length_must_match_the_frame() -> None:
         SubmitSm(esm_class=256),
         SubmitSm(sequence=-1),
         SubmitSmResp(message_id="m" * 65),
-        P.BindTransmitter(password="1234567890"),
+        P.BindTransmitter(password="x" * 9),
         P.DataSm(tlvs=(Tlv(0x1400, b"x" * 70000),)),
     ],
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -18,11 +18,12 @@ from engine.smpp.receipts import (
     stat_to_state,
 )
 
-UTC = timezone.utc
-
 dates = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59)
-).map(lambda d: d.replace(microsecond=0, tzinfo=UTC))
+    # hypothesis takes naive bounds and adds the zone from `timezones`
+    min_value=datetime(2000, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2099, 12, 31, 23, 59, 59),  # noqa: DTZ001
+    timezones=st.just(UTC),
+).map(lambda d: d.replace(microsecond=0))
 receipts = st.builds(
     Receipt,
     id=st.text("0123456789abcdefABCDEF-", min_size=1, max_size=64),
@@ -60,8 +61,10 @@ def test_usual_form() -> None:
 
 
 def test_twelve_digit_dates_keep_seconds() -> None:
-    r = parse_receipt(b"id:A1 sub:001 dlvrd:001 submit date:261125103005 done date:261125103107"
-                      b" stat:DELIVRD err:000 text:")
+    r = parse_receipt(
+        b"id:A1 sub:001 dlvrd:001 submit date:261125103005 done date:261125103107"
+        b" stat:DELIVRD err:000 text:"
+    )
     assert r.submit_date == datetime(2026, 11, 25, 10, 30, 5, tzinfo=UTC)
     assert r.done_date == datetime(2026, 11, 25, 10, 31, 7, tzinfo=UTC)
     assert format_receipt(r).startswith("id:A1 sub:001 dlvrd:001 submit date:261125103005")
@@ -73,19 +76,43 @@ def test_twelve_digit_dates_keep_seconds() -> None:
         (
             "ID:0A1B2C SUB:001 DLVRD:001 SUBMIT DATE:2611251030 DONE DATE:2611251031 "
             "STAT:DELIVRD ERR:000 TEXT:Hi",
-            Receipt("0A1B2C", 1, 1, datetime(2026, 11, 25, 10, 30, tzinfo=UTC),
-                    datetime(2026, 11, 25, 10, 31, tzinfo=UTC), "DELIVRD", "000", "Hi"),
+            Receipt(
+                "0A1B2C",
+                1,
+                1,
+                datetime(2026, 11, 25, 10, 30, tzinfo=UTC),
+                datetime(2026, 11, 25, 10, 31, tzinfo=UTC),
+                "DELIVRD",
+                "000",
+                "Hi",
+            ),
         ),
         (
             "id:77 submit_date:2611251030 done_date:2611251031 stat:undeliv err:012",
-            Receipt("77", 0, 0, datetime(2026, 11, 25, 10, 30, tzinfo=UTC),
-                    datetime(2026, 11, 25, 10, 31, tzinfo=UTC), "UNDELIV", "012", ""),
+            Receipt(
+                "77",
+                0,
+                0,
+                datetime(2026, 11, 25, 10, 30, tzinfo=UTC),
+                datetime(2026, 11, 25, 10, 31, tzinfo=UTC),
+                "UNDELIV",
+                "012",
+                "",
+            ),
         ),
         (
             "id:b6f1c2d0-3e4f-4a5b-9c8d-7e6f5a4b3c2d sub:1 dlvrd:0 submit date:2613251030 "
             "done date:26112510 stat:EXPIRED err:0 text:code: 1234 stat:x",
-            Receipt("b6f1c2d0-3e4f-4a5b-9c8d-7e6f5a4b3c2d", 1, 0, "2613251030", "26112510",
-                    "EXPIRED", "0", "code: 1234 stat:x"),
+            Receipt(
+                "b6f1c2d0-3e4f-4a5b-9c8d-7e6f5a4b3c2d",
+                1,
+                0,
+                "2613251030",
+                "26112510",
+                "EXPIRED",
+                "0",
+                "code: 1234 stat:x",
+            ),
         ),
         ("id:42 stat:DELIVRD\x00", Receipt("42", stat="DELIVRD")),
         ("id: 42  sub:001  stat:REJECTD", Receipt("42", sub=1, stat="REJECTD")),

