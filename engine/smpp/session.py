@@ -25,7 +25,9 @@ Rules
 4. ESME binding: one bind request may be outstanding at a time. Its response with
    status 0 moves the session to the matching BOUND state; any other status leaves it
    OPEN. SMSC binding: a received bind is reported as `RequestReceived`; the server
-   decides, and sending the bind response with status 0 moves it to BOUND.
+   decides, and sending its bind response with status 0 moves it to BOUND (a bind
+   response with status 0 that answers no pending bind raises `SessionError`; error
+   responses can always be sent).
 5. Sending or receiving unbind moves the session to UNBOUND. Responses to earlier
    requests are still matched there; the unbind itself must be answered with
    unbind_resp, then the caller closes.
@@ -536,11 +538,16 @@ class SmscSession(_Session):
         if target is None:
             return
         request = self._bind_request
-        if request is None or request.sequence != pdu.sequence:
-            raise SessionError("bind response without a matching bind request")
+        answers_pending = request is not None and request.sequence == pdu.sequence
+        if pdu.status != Status.ESME_ROK:
+            if answers_pending:
+                self._bind_request = None
+            return
+        if request is None or not answers_pending:
+            raise SessionError("bind accepted without a matching bind request")
         if _BOUND_BY_BIND[type(request)] is not target:
             raise SessionError(f"{type(pdu).__name__} does not answer {type(request).__name__}")
         self._bind_request = None
-        if pdu.status == Status.ESME_ROK and self._state is SessionState.OPEN:
+        if self._state is SessionState.OPEN:
             self._state = target
             self._system_id = request.system_id  # type: ignore[union-attr]

@@ -72,3 +72,14 @@ def test_undecodable_frame_is_skipped_and_later_frames_stay_buffered() -> None:
     assert info.value.pdus == [EnquireLink(sequence=1)]
     assert info.value.sequence == 2
     assert reader.feed(b"") == [EnquireLink(sequence=3)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=80), max_size=6))
+def test_random_stream_raises_nothing_but_decode_error(pieces: list[bytes]) -> None:
+    reader = PduReader(max_command_length=4096)
+    for piece in pieces:
+        try:
+            reader.feed(piece)
+        except SmppDecodeError:
+            pass

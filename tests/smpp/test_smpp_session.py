@@ -129,10 +129,30 @@ def test_smsc_answers_second_bind_with_ralybnd() -> None:
     [event] = smsc.receive_data(encode(BindTransceiver(system_id="a", sequence=9)))
     assert isinstance(event, PduRejected)
     assert event.reply == BindTransceiverResp(sequence=9, status=Status.ESME_RALYBND)
+    smsc.send(event.reply)
+    assert smsc.state is SessionState.BOUND_TRX
 
 
 def test_smsc_refuses_a_bind_response_that_answers_nothing() -> None:
     smsc = SmscSession()
+    with pytest.raises(SessionError):
+        smsc.send(BindTransmitterResp(sequence=1))
+
+
+def test_smsc_refusing_a_bind_can_accept_the_next_one() -> None:
+    smsc = SmscSession()
+    [event] = smsc.receive_data(encode(BindTransceiver(system_id="a", sequence=1)))
+    smsc.send(response_for(event.pdu, status=Status.ESME_RBINDFAIL))
+    assert smsc.state is SessionState.OPEN
+    [event] = smsc.receive_data(encode(BindTransceiver(system_id="b", sequence=2)))
+    assert isinstance(event, RequestReceived)
+    smsc.send(response_for(event.pdu))
+    assert smsc.state is SessionState.BOUND_TRX and smsc.system_id == "b"
+
+
+def test_smsc_bind_response_must_match_the_bind_kind() -> None:
+    smsc = SmscSession()
+    smsc.receive_data(encode(BindTransceiver(system_id="a", sequence=1)))
     with pytest.raises(SessionError):
         smsc.send(BindTransmitterResp(sequence=1))
 
@@ -377,3 +397,16 @@ def test_window_counters_stay_consistent(steps: list[str]) -> None:
             esme.expired(now)
         assert 0 <= esme.in_window <= esme.window_size
         assert esme.in_window == esme.outstanding
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=80), max_size=6), st.booleans())
+def test_random_bytes_become_events_never_exceptions(pieces: list[bytes], esme_side: bool) -> None:
+    session = bound_pair()[0] if esme_side else bound_pair()[1]
+    for piece in pieces:
+        if session.state is SessionState.CLOSED:
+            break
+        for event in session.receive_data(piece):
+            reply = getattr(event, "reply", None)
+            if reply is not None and session.state is not SessionState.CLOSED:
+                session.send(reply)
