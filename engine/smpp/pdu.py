@@ -29,7 +29,7 @@ class Tlv:
 
 
 class _HasTlvs:
-    """Lookup helpers for PDUs that carry optional parameters."""
+    """TLV lookups for PDUs that carry optional parameters."""
 
     __slots__ = ()
     tlvs: tuple[Tlv, ...]
