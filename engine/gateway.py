@@ -35,7 +35,7 @@ from engine.accounts.commands import (
 )
 from engine.accounts.registry import Registry, UnknownAccount
 from engine.accounts.state import Entry, EntryKind, LedgerError, top_up
-from engine.actor import Reply
+from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock, iso
 from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.message import OutMessage
@@ -245,6 +245,10 @@ class Gateway:
         mot_de_passe: str | None = None,
         debit_max: float = 100.0,
     ) -> tuple[AccountId, NewKey]:
+        if solde and type is AccountType.POSTPAYE:
+            raise InvalidField(
+                "solde", "Un compte postpayé n'a pas de solde de départ : ses envois sont facturés."
+            )
         key, digest, expiry = self._new_key()
         now = iso(self.clock.now())
         password_hash = keys.hash_password(mot_de_passe) if mot_de_passe else None
@@ -296,6 +300,54 @@ class Gateway:
             raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU") from None
         except LedgerError as exc:
             raise Conflict(exc.message, code=exc.code) from None
+        except ActorStopped:
+            raise GatewayError(
+                "Ce compte est momentanément indisponible : réessayez.",
+                code="COMPTE_INDISPONIBLE",
+                status=503,
+            ) from None
+
+    async def require_account(self, account_id: AccountId) -> None:
+        """Raise 404 COMPTE_INCONNU unless the account exists."""
+        if not await self.store.read(lambda conn: q_accounts.account_exists(conn, account_id)):
+            raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU")
+
+    async def amend_account(
+        self,
+        account_id: AccountId,
+        *,
+        type: AccountType | None = None,
+        debit_max: float | None = None,
+        nom: str | None = None,
+        url_rappel: str | None = None,
+        clear_url: bool = False,
+    ) -> None:
+        """Apply an admin PATCH. The type goes first: when it is refused
+        (TYPE_INCHANGE), nothing else is changed."""
+        await self.require_account(account_id)
+        if type is not None:
+            await self.change_type(account_id, type)
+        if debit_max is not None:
+            await self.set_rate(account_id, debit_max)
+        if nom is not None or url_rappel is not None or clear_url:
+            await self.update_profile(account_id, nom=nom, url_rappel=url_rappel, clear_url=clear_url)
+        log.info("account %s amended", account_id)
+
+    async def journal_page(
+        self, account_id: AccountId, after: int, limit: int
+    ) -> tuple[list[q_accounts.JournalRow], Any]:
+        """A page of the account's journal and the ledger the whole journal adds up to."""
+
+        def read(conn: sqlite3.Connection) -> tuple[list[q_accounts.JournalRow], Any]:
+            return (
+                q_accounts.journal_page(conn, account_id, after, limit),
+                q_accounts.journal_totals(conn, account_id),
+            )
+
+        rows, totals = await self.store.read(read)
+        if totals is None:
+            raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU")
+        return rows, totals
 
     async def top_up(self, account_id: AccountId, amount: int) -> int:
         if amount <= 0:
@@ -332,6 +384,7 @@ class Gateway:
         return paid
 
     async def invoices(self, account_id: AccountId) -> list[InvoiceRow]:
+        await self.require_account(account_id)
         return await self.store.read(lambda conn: q_accounts.list_invoices(conn, account_id))
 
     async def journal(self, account_id: AccountId) -> list[Entry]:

@@ -1,4 +1,17 @@
-"""Administration: /api/V1/admin/* behind the admin bearer token."""
+"""Administration: /api/V1/admin/* behind the admin bearer token (contract section 5).
+
+Accounts: create, list, detail, top-up, amend (type, rate, name, callback URL),
+the journal that explains every balance, invoices and their settlement.
+
+Decisions the contract leaves open, documented here and in the OpenAPI document:
+- A top-up goes to prepaid accounts only; on a postpaid account it answers 409
+  `COMPTE_POSTPAYE` (a postpaid account pays by invoice). A prepaid balance left
+  over from before a switch to postpaid is kept, shown, and usable again after a
+  switch back.
+- An invoice closes the postpaid consumption of the current period; a prepaid
+  account answers 409 `COMPTE_PREPAYE`, unless consumption is left over from a
+  postpaid period before a switch (that last consumption can still be invoiced).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +19,92 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
-from api import schemas, views
-from api.http import json_body, jsonify_status
+from api import views
 from api.deps import gateway, require_admin
 from api.errors import ApiError
-from engine.types import AccountId, AccountType
+from api.http import json_body, jsonify_status
+from api.schemas import Schema, validate
+from engine.accounts.state import Ledger
+from engine.store.accounts import JournalRow
+from engine.types import AccountId, AccountType, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
+
+_VALIDATION = "La requête contient des champs invalides."
+
+_NOM: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "example": "Banque de Libreville"}
+_TYPE: Schema = {
+    "type": "string",
+    "enum": ["PREPAYE", "POSTPAYE"],
+    "description": "PREPAYE : les envois consomment un solde crédité d'avance ; "
+    "POSTPAYE : les envois sont enregistrés puis facturés.",
+}
+_DEBIT_MAX: Schema = {
+    "type": "number",
+    "exclusiveMinimum": 0,
+    "maximum": 100000,
+    "description": "Débit d'envoi du compte vers le SMSC, en messages par seconde.",
+    "example": 100,
+}
+
+CREATE_ACCOUNT_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["nom", "type"],
+    "properties": {
+        "nom": _NOM,
+        "type": _TYPE,
+        "solde": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1_000_000_000,
+            "description": "Crédits SMS de départ (comptes prépayés seulement).",
+            "example": 1000,
+        },
+        "email": {"type": "string", "maxLength": 254, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+        "motDePasse": {"type": "string", "minLength": 8, "maxLength": 200},
+        "debitMax": _DEBIT_MAX,
+    },
+    "example": {"nom": "Banque de Libreville", "type": "PREPAYE", "solde": 1000},
+}
+
+CREDIT_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["montant"],
+    "properties": {
+        "montant": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1_000_000_000,
+            "description": "Crédits SMS à ajouter au solde d'un compte prépayé (entier > 0).",
+            "example": 1000,
+        }
+    },
+    "example": {"montant": 1000},
+}
+
+AMEND_ACCOUNT_SCHEMA: Schema = {
+    "type": "object",
+    "required": [],
+    "properties": {
+        "type": {
+            **_TYPE,
+            "description": "Nouveau type. Ce qui est déjà réservé reste facturé selon "
+            "l'ancien type ; un solde prépayé restant est conservé.",
+        },
+        "debitMax": _DEBIT_MAX,
+        "nom": _NOM,
+        "urlRappel": {
+            "type": "string",
+            "maxLength": 2048,
+            "pattern": r"^https?://[^\s]+$",
+            "description": "URL qui reçoit chaque changement de statut (null pour la retirer).",
+            "example": "https://exemple.ga/sms/statuts",
+        },
+    },
+    "example": {"type": "POSTPAYE", "debitMax": 50},
+}
+
+_AMENDABLE = tuple(AMEND_ACCOUNT_SCHEMA["properties"])
 
 
 @bp.before_request
@@ -20,16 +112,31 @@ async def _admin_only() -> None:
     require_admin()
 
 
-def _check(schema: schemas.Schema, body: Any) -> None:
-    details = schemas.validate(schema, body)
+def _check(schema: Schema, body: Any) -> None:
+    details = validate(schema, body)
     if details:
-        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
+        raise ApiError(422, "VALIDATION", _VALIDATION, details)
+
+
+def _page() -> tuple[int, int]:
+    details = []
+    values = []
+    for name, default in (("curseur", "0"), ("limite", "100")):
+        raw = request.args.get(name, default)
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+            details.append({"champ": name, "message": "Doit être un entier positif."})
+        else:
+            values.append(int(raw))
+    if details:
+        raise ApiError(422, "VALIDATION", "Paramètres de pagination invalides.", details)
+    after, limit = values
+    return after, min(max(limit, 1), 1000)
 
 
 @bp.post("/comptes")
 async def create_account() -> Response:
     body = await json_body()
-    _check(schemas.CREATE_ACCOUNT, body)
+    _check(CREATE_ACCOUNT_SCHEMA, body)
     account_id, key = await gateway().create_account(
         nom=body["nom"],
         type=AccountType(body["type"]),
@@ -46,12 +153,7 @@ async def create_account() -> Response:
 
 @bp.get("/comptes")
 async def list_accounts() -> Response:
-    try:
-        after = int(request.args.get("curseur", "0"))
-        limit = min(max(int(request.args.get("limite", "100")), 1), 1000)
-    except ValueError:
-        raise ApiError(422, "VALIDATION", "Paramètres de pagination invalides.",
-                       [{"champ": "curseur", "message": "Doit être un entier."}]) from None
+    after, limit = _page()
     rows = await gateway().accounts(after, limit)
     return jsonify_status(
         {
@@ -68,9 +170,116 @@ async def get_account(account_id: int) -> Response:
     return jsonify_status(views.account(view), 200)
 
 
+@bp.patch("/comptes/<int:account_id>")
+async def amend_account(account_id: int) -> Response:
+    body = await json_body()
+    _check(AMEND_ACCOUNT_SCHEMA, body)
+    unknown = [name for name in body if name not in _AMENDABLE]
+    details = [
+        {
+            "champ": name,
+            "message": "Champ non modifiable ici"
+            + (" : créditez le compte par POST .../credit." if name == "solde" else ".")
+            + " Champs modifiables : " + ", ".join(_AMENDABLE) + ".",
+        }
+        for name in unknown
+    ]
+    if not body and not details:
+        details.append(
+            {"champ": "corps de la requête", "message": "Indiquez au moins un champ à modifier : "
+             + ", ".join(_AMENDABLE) + "."}
+        )
+    for name in ("type", "debitMax", "nom"):
+        if name in body and body[name] is None:
+            details.append({"champ": name, "message": "Ne peut pas être null."})
+    if details:
+        raise ApiError(422, "VALIDATION", _VALIDATION, details)
+    debit_max = body.get("debitMax")
+    await gateway().amend_account(
+        AccountId(account_id),
+        type=AccountType(body["type"]) if "type" in body else None,
+        debit_max=float(debit_max) if debit_max is not None else None,
+        nom=body.get("nom"),
+        url_rappel=body.get("urlRappel"),
+        clear_url="urlRappel" in body and body["urlRappel"] is None,
+    )
+    view = await gateway().account(AccountId(account_id))
+    return jsonify_status(views.account(view), 200)
+
+
 @bp.post("/comptes/<int:account_id>/credit")
 async def credit(account_id: int) -> Response:
     body = await json_body()
-    _check(schemas.CREDIT, body)
+    _check(CREDIT_SCHEMA, body)
     solde = await gateway().top_up(AccountId(account_id), body["montant"])
     return jsonify_status({"id": account_id, "solde": solde}, 200)
+
+
+@bp.get("/comptes/<int:account_id>/journal")
+async def journal(account_id: int) -> Response:
+    after, limit = _page()
+    rows, totals = await gateway().journal_page(AccountId(account_id), after, limit)
+    view = await gateway().account(AccountId(account_id))
+    live = view.snapshot
+    balances = {
+        "solde": live.solde if live else view.row.ledger.solde,
+        "reserve": live.reserve if live else view.row.ledger.reserve,
+        "consommation": live.consommation if live else view.row.ledger.consommation,
+        "du": live.du if live else view.row.ledger.du,
+    }
+    recomputed = _ledger_json(totals)
+    return jsonify_status(
+        {
+            "compte": account_id,
+            "ecritures": [_entry_json(r) for r in rows],
+            "curseurSuivant": str(rows[-1].id) if len(rows) == limit else None,
+            "recalcule": recomputed,
+            "concorde": all(recomputed[k] == v for k, v in balances.items()),
+        },
+        200,
+    )
+
+
+@bp.post("/comptes/<int:account_id>/factures")
+async def close_invoice(account_id: int) -> Response:
+    invoice = await gateway().close_invoice(AccountId(account_id))
+    return jsonify_status(views.invoice(invoice), 201)
+
+
+@bp.get("/comptes/<int:account_id>/factures")
+async def list_invoices(account_id: int) -> Response:
+    invoices = await gateway().invoices(AccountId(account_id))
+    return jsonify_status({"factures": [views.invoice(i) for i in invoices]}, 200)
+
+
+@bp.post("/factures/<int:invoice_id>/reglement")
+async def settle_invoice(invoice_id: int) -> Response:
+    invoice = await gateway().settle_invoice(invoice_id)
+    view = await gateway().account(invoice.account_id)
+    body = views.invoice(invoice)
+    body["du"] = view.snapshot.du if view.snapshot else view.row.ledger.du
+    return jsonify_status(body, 200)
+
+
+def _entry_json(row: JournalRow) -> dict[str, Any]:
+    entry = row.entry
+    return {
+        "id": row.id,
+        "nature": entry.kind.value,
+        "montant": entry.amount,
+        "ref": format_ref(entry.ref) if entry.ref is not None else None,
+        "detail": entry.detail,
+        "date": row.at,
+    }
+
+
+def _ledger_json(led: Ledger) -> dict[str, Any]:
+    return {
+        "type": led.type.value,
+        "solde": led.solde,
+        "reserve": led.reserve,
+        "debite": led.debite,
+        "credite": led.credite,
+        "consommation": led.consommation,
+        "du": led.du,
+    }

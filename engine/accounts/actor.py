@@ -9,6 +9,12 @@ uncommitted reservation). Accepted messages are then offered to the dispatcher.
 
 The mailbox is bounded; a full mailbox makes the asker wait. A command taken
 from the mailbox is always carried out, even if its asker has gone.
+
+Crashes: any exception (a bug, a failed store write) ends `run`. The registry
+then builds a new actor from the store around the same mailbox, so
+nothing queued is lost. The interrupted batch is handled again one command at a
+time (`salvage`), unless it had already been committed (never twice); a command
+that crashes on its own is answered `ActorStopped`, and the others are served.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
@@ -40,6 +47,7 @@ from engine.accounts.commands import (
     TopUp,
 )
 from engine.accounts.state import Billing, Entry, Ledger, LedgerError
+from engine.actor import ActorStopped
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
 from engine.store import Store
@@ -51,6 +59,8 @@ from engine.types import AccountId, MessageId, Raison, SendRef, SendType, Statut
 log = logging.getLogger(__name__)
 
 _BATCH_MAX = 512
+
+Mailbox = tuple[trio.MemorySendChannel[Command], trio.MemoryReceiveChannel[Command]]
 
 
 class Outlet(Protocol):
@@ -94,6 +104,8 @@ class AccountActor:
         observer: Observer | None = None,
         inbox_size: int = 1024,
         in_flight: int = 0,
+        mailbox: Mailbox | None = None,
+        retry: Iterable[Command] = (),
     ) -> None:
         self.account_id = account_id
         self._ledger = ledger
@@ -103,8 +115,58 @@ class AccountActor:
         self._clock = clock
         self._observer = observer
         self._in_flight = in_flight
-        self._send, self._inbox = trio.open_memory_channel[Command](inbox_size)
+        if mailbox is None:
+            mailbox = trio.open_memory_channel[Command](inbox_size)
+        self._send, self._inbox = mailbox
+        self._retry: deque[Command] = deque(retry)
+        self._current: list[Command] = []
+        self._committed = False
+        self._solo = False
         self.last_active = trio.current_time()
+        self.stopped = trio.Event()
+
+    @property
+    def mailbox(self) -> Mailbox:
+        """Both ends of the mailbox, handed to the actor rebuilt after a crash."""
+        return self._send, self._inbox
+
+    def salvage(self) -> list[Command]:
+        """After `run` crashed: the commands to handle again, one at a time.
+
+        Those of the interrupted batch come back unless the batch was committed
+        (it must not apply twice) or was already a lone retry (the command itself
+        fails): then their askers get `ActorStopped`. Retries not yet run follow.
+        """
+        batch, self._current = self._current, []
+        again: list[Command] = []
+        if self._committed or self._solo:
+            for cmd in batch:
+                _fail(cmd, ActorStopped(f"account {self.account_id}: command failed"))
+                if isinstance(cmd, Settle) and not self._committed:
+                    log.error(
+                        "account %s: %d outcomes could not be recorded; they stay pending"
+                        " until the next start",
+                        self.account_id,
+                        len(cmd.outcomes),
+                    )
+        else:
+            again.extend(batch)
+        again.extend(self._retry)
+        self._retry.clear()
+        return again
+
+    def abandon(self) -> None:
+        """Close the mailbox for good and answer what is left in it `ActorStopped`
+        (the account could not be rebuilt)."""
+        self._send.close()
+        while True:
+            try:
+                cmd = self._inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            _fail(cmd, ActorStopped(f"account {self.account_id} is unavailable"))
+        for cmd in self.salvage():
+            _fail(cmd, ActorStopped(f"account {self.account_id} is unavailable"))
 
     @property
     def ledger(self) -> Ledger:
@@ -132,19 +194,30 @@ class AccountActor:
         )
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve the mailbox until it is closed and drained."""
+        """Serve the mailbox until it is closed and drained; raises if a batch
+        fails (see `salvage`). Retries handed over by a crashed actor go first,
+        each alone."""
         self._outlet.set_rate(self.account_id, self._debit_max)
         task_status.started()
-        async with self._inbox:
-            async for first in self._inbox:
-                batch = [first]
-                while len(batch) < _BATCH_MAX:
-                    try:
-                        batch.append(self._inbox.receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
-                self.last_active = trio.current_time()
-                await self._handle(batch)
+        while self._retry:
+            self._solo = True
+            await self._run_batch([self._retry.popleft()])
+        self._solo = False
+        async for first in self._inbox:
+            batch = [first]
+            while len(batch) < _BATCH_MAX:
+                try:
+                    batch.append(self._inbox.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            await self._run_batch(batch)
+
+    async def _run_batch(self, batch: list[Command]) -> None:
+        self.last_active = trio.current_time()
+        self._current = batch
+        self._committed = False
+        await self._handle(batch)
+        self._current = []
 
     async def _handle(self, commands: list[Command]) -> None:
         replays, invoices = await self._prefetch(commands)
@@ -185,16 +258,8 @@ class AccountActor:
                     )
             return created, settled
 
-        try:
-            created, settled = await self._store.transact(write)
-        except Exception as exc:
-            log.exception("account %s: store write failed", account_id)
-            for cmd in commands:
-                reply = getattr(cmd, "reply", None)
-                if reply is not None:
-                    reply.fail(exc)
-            await self._reload()
-            return
+        created, settled = await self._store.transact(write)
+        self._committed = True
         self._ledger = batch.ledger
         offered: list[OutMessage] = []
         for (submit, row, accepted), (ref, first_id) in zip(batch.sends, created, strict=True):
@@ -247,7 +312,7 @@ class AccountActor:
             case CloseInvoice(reply=reply):
                 self._close_invoice(batch, reply, now)
             case SettleInvoice(invoice_id=invoice_id, reply=reply):
-                self._settle_invoice(batch, invoices.pop(invoice_id, None), reply, now)
+                self._settle_invoice(batch, invoices, invoice_id, reply, now)
             case SetRate(debit_max=rate, reply=reply):
                 account_id = self.account_id
 
@@ -346,9 +411,14 @@ class AccountActor:
         batch.replies.append(lambda: reply.set(holder["id"]))
 
     def _settle_invoice(
-        self, batch: _Batch, invoice: q_accounts.InvoiceRow | None, reply: Any, now: str
+        self,
+        batch: _Batch,
+        invoices: dict[int, q_accounts.InvoiceRow],
+        invoice_id: int,
+        reply: Any,
+        now: str,
     ) -> None:
-        # `invoices.pop` in the caller: a second settlement in the same batch finds none
+        invoice = invoices.get(invoice_id)
         if invoice is None or invoice.account_id != self.account_id:
             raise LedgerError("FACTURE_INCONNUE", "Cette facture n'existe pas.")
         if invoice.regle_le is not None:
@@ -357,7 +427,7 @@ class AccountActor:
             )
         batch.ledger, entries = state.settle_invoice(batch.ledger, invoice.montant, invoice.id)
         batch.entries.extend(entries)
-        invoice_id = invoice.id
+        invoices[invoice_id] = replace(invoice, regle_le=now)  # a second one in this batch
 
         def write(conn: sqlite3.Connection) -> None:
             q_accounts.mark_invoice_paid(conn, invoice_id, now)
@@ -395,11 +465,12 @@ class AccountActor:
 
         return await self._store.read(read)
 
-    async def _reload(self) -> None:
-        account_id = self.account_id
-        row = await self._store.read(lambda conn: q_accounts.get_account(conn, account_id))
-        if row is not None:
-            self._ledger = row.ledger
+
+
+def _fail(cmd: Command, error: BaseException) -> None:
+    reply = getattr(cmd, "reply", None)
+    if reply is not None:
+        reply.fail(error)
 
 
 def _with_ref(accepted: Accepted, ref: SendRef) -> Accepted:

@@ -1,9 +1,15 @@
 """The registry: one live `AccountActor` per account, spawned on first use.
 
 It owns the actors' nursery. An actor is started from the store's copy of its
-account (so a crashed actor is rebuilt from what was committed), stopped when it
-has been idle for `idle_s` with nothing in flight, and restarted on the next
-command. One account's crash touches no other account.
+account, stopped when it has been idle for `idle_s` with nothing in flight (its
+mailbox is closed, it drains what is queued, then ends), and restarted on the
+next command. An actor is a task, a bounded channel and a few fields: 10,000 live
+accounts cost a few tens of megabytes (bench/bench_accounts.py).
+
+Supervision: when an actor crashes, a new one is built from what the store
+committed, around the same mailbox (nothing queued is lost) and with the
+interrupted batch to handle again (`AccountActor.salvage`). Only that account
+waits during the rebuild; no other account is touched.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any, TypeVar
 
 import trio
 
-from engine.accounts.actor import AccountActor, Observer, Outlet
+from engine.accounts.actor import AccountActor, Mailbox, Observer, Outlet
 from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot
 from engine.actor import Reply
 from engine.clock import WallClock
@@ -67,14 +73,17 @@ class Registry:
         return [a.snapshot() for a in self._actors.values()]
 
     async def tell(self, account_id: AccountId, command: Command) -> None:
-        """Deliver a command to the account's actor, starting it if needed."""
+        """Deliver a command to the account's actor, starting it if needed.
+
+        Waits while the mailbox is full. Raises `UnknownAccount`."""
         while True:
             actor = await self._get(account_id)
             try:
                 await actor.tell(command)
                 return
             except trio.ClosedResourceError:
-                continue  # stopped for idleness between lookup and send: start anew
+                # stopping for idleness: let it drain and end, then start anew
+                await actor.stopped.wait()
 
     async def ask(self, account_id: AccountId, command: Command, reply: Reply[T]) -> T:
         await self.tell(account_id, command)
@@ -107,7 +116,9 @@ class Registry:
                 event.set()
             return actor
 
-    async def _start(self, account_id: AccountId) -> AccountActor:
+    async def _load(
+        self, account_id: AccountId
+    ) -> tuple[q_accounts.AccountRow, int]:
         def load(conn: sqlite3.Connection) -> tuple[q_accounts.AccountRow | None, int]:
             row = q_accounts.get_account(conn, account_id)
             pending = conn.execute(
@@ -119,8 +130,17 @@ class Registry:
         row, pending = await self._store.read(load)
         if row is None:
             raise UnknownAccount(account_id)
-        actor = AccountActor(
-            account_id,
+        return row, pending
+
+    def _actor(
+        self,
+        row: q_accounts.AccountRow,
+        pending: int,
+        mailbox: Mailbox | None = None,
+        retry: list[Command] | None = None,
+    ) -> AccountActor:
+        return AccountActor(
+            row.id,
             row.ledger,
             row.debit_max,
             store=self._store,
@@ -129,22 +149,50 @@ class Registry:
             observer=self._observer,
             inbox_size=self._inbox_size,
             in_flight=pending,
+            mailbox=mailbox,
+            retry=retry or (),
         )
+
+    async def _start(self, account_id: AccountId) -> AccountActor:
+        row, pending = await self._load(account_id)
+        actor = self._actor(row, pending)
         assert self._nursery is not None
         await self._nursery.start(self._supervise, actor)
         return actor
 
     async def _supervise(self, actor: AccountActor, *, task_status: Any) -> None:
-        self._actors[actor.account_id] = actor
+        """Run the account's actor; rebuild it from the store each time it crashes."""
+        account_id = actor.account_id
+        self._actors[account_id] = actor
+        first = True
         try:
-            await actor.run(task_status=task_status)
+            while True:
+                try:
+                    if first:
+                        first = False
+                        await actor.run(task_status=task_status)
+                    else:
+                        await actor.run()
+                    return  # mailbox closed and drained
+                except Exception:
+                    self.restarts += 1
+                    log.exception("account actor %s crashed; rebuilt from the store", account_id)
+                    retry = actor.salvage()
+                    try:
+                        row, pending = await self._load(account_id)
+                    except BaseException:
+                        actor.abandon()
+                        raise
+                    actor.stopped.set()
+                    actor = self._actor(row, pending, actor.mailbox, retry)
+                    self._actors[account_id] = actor
         except Exception:
-            self.restarts += 1
-            log.exception("account actor %s crashed; it restarts from the store", actor.account_id)
+            log.exception("account actor %s could not be rebuilt", account_id)
         finally:
             actor.close()
-            if self._actors.get(actor.account_id) is actor:
-                del self._actors[actor.account_id]
+            if self._actors.get(account_id) is actor:
+                del self._actors[account_id]
+            actor.stopped.set()
 
     async def _reap_idle(self) -> None:
         while True:

@@ -17,6 +17,14 @@ Rules:
    the account's type later does not move what is already reserved.
 4. Every transition returns the new state and the journal entries that record it;
    replaying the journal from an empty ledger gives the same state (`replay`).
+5. A top-up goes to prepaid accounts only: a postpaid account pays by invoice, so
+   crediting it is refused (`COMPTE_POSTPAYE`). A prepaid balance left over from
+   before a switch to postpaid is kept, shown, and usable again after a switch
+   back to prepaid.
+6. An invoice closes the postpaid consumption of the period. A prepaid account
+   has none, so it is refused (`COMPTE_PREPAYE`), except when consumption is left
+   over from a postpaid period (messages sent before, or still in flight during,
+   a switch to prepaid): that last consumption can still be invoiced, never lost.
 """
 
 from __future__ import annotations
@@ -79,8 +87,15 @@ class Ledger:
 
 
 def top_up(led: Ledger, amount: int) -> tuple[Ledger, list[Entry]]:
+    """Add `amount` prepaid credits (rule 5: prepaid accounts only)."""
     if amount <= 0:
         raise LedgerError("MONTANT_INVALIDE", "Le montant doit être un entier strictement positif.")
+    if led.type is AccountType.POSTPAYE:
+        raise LedgerError(
+            "COMPTE_POSTPAYE",
+            "Un compte postpayé ne se crédite pas : ses envois sont facturés. "
+            "Passez-le en prépayé avant de le créditer.",
+        )
     new = replace(led, solde=led.solde + amount, credite=led.credite + amount)
     return new, [Entry(EntryKind.CREDIT, amount)]
 
@@ -136,8 +151,8 @@ def change_type(led: Ledger, new_type: AccountType) -> tuple[Ledger, list[Entry]
 
 
 def close_invoice(led: Ledger) -> tuple[Ledger, int, list[Entry]]:
-    """Close the postpaid period: its consumption becomes an amount due."""
-    if led.type is not AccountType.POSTPAYE:
+    """Close the postpaid period: its consumption becomes an amount due (rule 6)."""
+    if led.type is not AccountType.POSTPAYE and led.consommation == 0:
         raise LedgerError(
             "COMPTE_PREPAYE", "Un compte prépayé n'est pas facturé : il n'a pas de facture."
         )

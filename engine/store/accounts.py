@@ -144,6 +144,66 @@ def journal_entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:
     return [Entry(EntryKind(k), a, r, d) for k, a, r, d in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    id: int
+    entry: Entry
+    at: str
+
+
+def journal_page(
+    conn: sqlite3.Connection, account_id: int, after: int, limit: int
+) -> list[JournalRow]:
+    """Journal entries of one account in order, from after entry id `after`."""
+    rows = conn.execute(
+        "SELECT id, kind, amount, ref, detail, at FROM journal"
+        " WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (account_id, after, limit),
+    ).fetchall()
+    return [JournalRow(i, Entry(EntryKind(k), a, r, d), at) for i, k, a, r, d, at in rows]
+
+
+def journal_totals(conn: sqlite3.Connection, account_id: int) -> Ledger | None:
+    """The ledger the journal adds up to (what `state.replay` gives), computed by
+    SQLite in one pass: an audit of the live balances that costs no Python loop."""
+    head = conn.execute(
+        "SELECT initial_type FROM accounts WHERE id = ?", (account_id,)
+    ).fetchone()
+    if head is None:
+        return None
+    sums = {EntryKind.CREDIT.value: 0}
+    for kind, total in conn.execute(
+        "SELECT kind, SUM(amount) FROM journal WHERE account_id = ? GROUP BY kind",
+        (account_id,),
+    ):
+        sums[kind] = total
+    last_type = conn.execute(
+        "SELECT detail FROM journal WHERE account_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+        (account_id, EntryKind.TYPE.value),
+    ).fetchone()
+
+    def total(kind: EntryKind) -> int:
+        return int(sums.get(kind.value, 0))
+
+    return Ledger(
+        type=AccountType(last_type[0] if last_type else head[0]),
+        solde=total(EntryKind.CREDIT)
+        - total(EntryKind.RESERVATION)
+        + total(EntryKind.LIBERATION),
+        reserve=total(EntryKind.RESERVATION)
+        - total(EntryKind.DEBIT)
+        - total(EntryKind.LIBERATION),
+        debite=total(EntryKind.DEBIT),
+        credite=total(EntryKind.CREDIT),
+        consommation=total(EntryKind.CONSOMMATION) - total(EntryKind.FACTURE),
+        du=total(EntryKind.FACTURE) - total(EntryKind.REGLEMENT),
+    )
+
+
+def account_exists(conn: sqlite3.Connection, account_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is not None
+
+
 def update_profile(
     conn: sqlite3.Connection,
     account_id: int,
