@@ -3,6 +3,11 @@
 `create_app(gateway, settings, admin_token)` takes its dependencies; it never
 reads globals or the environment. Handlers parse and validate, authenticate,
 call the facade and shape the answer; they never touch SQL or actor state.
+
+Cross-cutting rules live here: the per-key rate limit (before any handler),
+request metrics, and the error envelope for everything that goes wrong,
+including unknown routes (404), wrong methods (405 with Allow) and oversized
+bodies (413).
 """
 
 from __future__ import annotations
@@ -14,12 +19,26 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from api.errors import HTTP_MESSAGES, ApiError, error_response
-from api.routes import admin, compte, ops, sms
+from api.ratelimit import KeyRateLimiter
+from api.routes import admin, compte, docs, metrics, ops, sms
 from config.settings import Settings
+from engine import keys
 from engine.errors import GatewayError, Overloaded
 from engine.gateway import Gateway
 
 log = logging.getLogger(__name__)
+
+# Every blueprint the application serves; add one per line.
+BLUEPRINTS = (
+    sms.bp,
+    compte.bp,
+    admin.bp,
+    ops.bp,
+    docs.bp,
+    metrics.bp,
+)
+
+_KEYED_PREFIXES = ("/api/V1/sms", "/api/V1/compte")
 
 
 def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartTrio:
@@ -31,9 +50,26 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
     app.extensions["gateway"] = gateway
     app.extensions["settings"] = settings
     app.extensions["admin_token"] = admin_token
+    limiter = KeyRateLimiter(settings.http.rate_limit_per_s, settings.http.rate_limit_burst)
+    app.extensions["rate_limiter"] = limiter
+    instruments = metrics.Metrics(gateway)
+    app.extensions["metrics"] = instruments
+    instruments.install(app)
 
-    for blueprint in (sms.bp, compte.bp, admin.bp, ops.bp):
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+
+    @app.before_request
+    async def rate_limit() -> None:
+        key = request.headers.get("X-API-Key")
+        if not key or not request.path.startswith(_KEYED_PREFIXES):
+            return
+        wait_s = limiter.take(keys.hash_api_key(key))
+        if wait_s:
+            code, message = HTTP_MESSAGES[429]
+            raise ApiError(
+                429, code, message, headers={"Retry-After": str(limiter.retry_after_s(wait_s))}
+            )
 
     @app.errorhandler(ApiError)
     async def on_api_error(exc: ApiError) -> Response:
@@ -53,6 +89,9 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
         response = error_response(status, code, message)
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        if status == 413:
+            # the rest of the body was never read: the connection cannot be reused
+            response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(Exception)

@@ -1,13 +1,28 @@
-"""Request and response helpers shared by the routes."""
+"""Request and response helpers shared by the routes.
+
+`valid_body()` and `valid_query()` validate against the `@operation` record of
+the route being served (api/openapi.py): the definition the OpenAPI document
+shows is the one that checks the request.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from quart import Response, jsonify, request
+from quart import Response, current_app, jsonify, request
 
+from api import schemas
 from api.errors import HTTP_MESSAGES, ApiError
+from api.openapi import Operation, operation_of, resolve
+
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+VALIDATION_MESSAGE = "La requête contient des champs invalides."
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"valeur non autorisée en JSON : {name}")
 
 
 async def json_body() -> Any:
@@ -19,14 +34,72 @@ async def json_body() -> Any:
     raw = await request.get_data(cache=False)
     try:
         text = raw.decode("utf-8")
-        return json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ApiError(
             400,
             "JSON_INVALIDE",
             "Le corps de la requête n'est pas un JSON valide (UTF-8).",
             [{"champ": "corps de la requête", "message": str(exc)[:200]}],
         ) from None
+
+
+def current_operation() -> Operation:
+    view = current_app.view_functions.get(request.endpoint or "")
+    op = operation_of(view, request.method)
+    if op is None:
+        raise LookupError(f"route {request.endpoint} has no @operation record")
+    return op
+
+
+def check(schema: schemas.Schema, value: Any) -> None:
+    """422 VALIDATION with one detail per faulty field, if `value` breaks `schema`."""
+    details = schemas.validate(schema, value)
+    if details:
+        raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details)
+
+
+def check_body(body: Any) -> None:
+    """422 unless `body` matches this route's documented request body."""
+    schema = resolve(current_operation().body, current_app.extensions["settings"])
+    assert schema is not None
+    check(schema, body)
+
+
+async def valid_body() -> Any:
+    """The JSON body, validated against this route's documented request body."""
+    body = await json_body()
+    check_body(body)
+    return body
+
+
+def valid_query() -> dict[str, Any]:
+    """This route's documented query parameters, parsed and validated.
+
+    Integers are parsed from their text; absent optional parameters are omitted.
+    """
+    out: dict[str, Any] = {}
+    details: list[dict[str, str]] = []
+    for param in current_operation().params:
+        raw = request.args.get(param.name)
+        if raw is None:
+            if param.required:
+                details.append({"champ": param.name, "message": "Paramètre obligatoire."})
+            continue
+        value: Any = raw
+        if param.schema.get("type") == "integer":
+            if not _INTEGER.fullmatch(raw):
+                details.append({"champ": param.name, "message": "Doit être un entier."})
+                continue
+            value = int(raw)
+        found = schemas.validate(param.schema, value, param.name)
+        if found:
+            details.extend(found)
+        else:
+            out[param.name] = value
+    if details:
+        raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details)
+    return out
 
 
 def jsonify_status(payload: Any, status: int) -> Response:

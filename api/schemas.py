@@ -63,7 +63,10 @@ def muldes(max_items: int) -> Schema:
         "type": "object",
         "required": ["emetteur", "numeros", "corps"],
         "properties": {"emetteur": EMETTEUR, "numeros": numeros(max_items), "corps": CORPS},
-        "hints": {"destinataire": "Pour un envoi multiple, utilisez le champ « numeros » (liste)."},
+        "hints": {
+            "destinataire": "Champ obligatoire : un envoi multiple prend la liste « numeros » ; "
+            "« destinataire » (un seul numéro) sert à l'envoi unitaire /api/V1/sms/unides."
+        },
         "example": {
             "emetteur": "ION-Networking",
             "numeros": ["+24106123456", "+24107456789", "+24106234567"],
@@ -192,4 +195,249 @@ def openapi_schema(schema: Schema) -> Schema:
         out["properties"] = {k: openapi_schema(v) for k, v in out["properties"].items()}
     if "items" in out:
         out["items"] = openapi_schema(out["items"])
+    if isinstance(out.get("additionalProperties"), dict):
+        out["additionalProperties"] = openapi_schema(out["additionalProperties"])
     return out
+
+
+# -- responses and query parameters ---------------------------------------------------
+# Answers are documented with the same care as bodies: the test suite checks every
+# response the server gives against these definitions.
+
+
+def _nullable(kind: str, **extra: Any) -> Schema:
+    return {"type": [kind, "null"], **extra}
+
+
+STATUT: Schema = {
+    "type": "string",
+    "enum": ["EN_ATTENTE", "ENVOYE", "ECHEC"],
+    "description": "EN_ATTENTE : enregistré, pas encore transmis ; ENVOYE : accepté par "
+    "le SMSC ; ECHEC : numéro invalide, solde insuffisant ou problème réseau.",
+}
+TYPE_ENVOI: Schema = {"type": "string", "enum": ["UNIDES", "MULDES", "MULDESP"]}
+RAISON: Schema = _nullable(
+    "string",
+    enum=[
+        "NUMERO_INVALIDE",
+        "SOLDE_INSUFFISANT",
+        "ERREUR_RESEAU",
+        "REJET_SMSC",
+        "CAMPAGNE_EXPIREE",
+        "ANNULE",
+        None,
+    ],
+    description="Raison d'un ECHEC.",
+)
+LIVRAISON: Schema = _nullable(
+    "string",
+    enum=["LIVRE", "NON_LIVRE", "EXPIRE", None],
+    description="Accusé de réception de l'opérateur ; ne change pas le statut.",
+)
+REF: Schema = {
+    "type": "string",
+    "pattern": r"^[0-9]{6,}$",
+    "description": "Référence de l'envoi (chiffres, au moins 6).",
+    "example": "000245",
+}
+
+ERREUR: Schema = {
+    "type": "object",
+    "required": ["erreur"],
+    "properties": {
+        "erreur": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "example": "VALIDATION"},
+                "message": {"type": "string", "example": "La requête contient des champs invalides."},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"champ": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    },
+}
+
+_AVERTISSEMENTS: Schema = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "Avertissements en français (par exemple un émetteur de plus de 11 caractères).",
+}
+
+ACCEPTE_UNIDES: Schema = {
+    "type": "object",
+    "required": ["ref", "type", "statut", "segments", "encodage"],
+    "properties": {
+        "ref": REF,
+        "type": TYPE_ENVOI,
+        "statut": STATUT,
+        "segments": {"type": "integer", "minimum": 1, "description": "SMS par destinataire."},
+        "encodage": {"type": "string", "enum": ["GSM7", "UCS2"]},
+        "avertissements": _AVERTISSEMENTS,
+    },
+    "example": {"ref": "000245", "type": "UNIDES", "statut": "EN_ATTENTE", "segments": 1,
+                "encodage": "GSM7"},
+}
+
+ACCEPTE_MULDES: Schema = {
+    "type": "object",
+    "required": ["ref", "type", "statut", "nbDestinataires", "doublonsIgnores", "segments",
+                 "encodage"],
+    "properties": {
+        **ACCEPTE_UNIDES["properties"],
+        "nbDestinataires": {"type": "integer", "minimum": 0},
+        "doublonsIgnores": {"type": "integer", "minimum": 0},
+    },
+    "example": {"ref": "000312", "type": "MULDES", "statut": "EN_ATTENTE", "nbDestinataires": 3,
+                "doublonsIgnores": 0, "segments": 1, "encodage": "GSM7"},
+}
+
+COMPTEURS: Schema = {
+    "type": "object",
+    "required": ["EN_ATTENTE", "ENVOYE", "ECHEC", "LIVRE"],
+    "properties": {k: {"type": "integer", "minimum": 0} for k in ("EN_ATTENTE", "ENVOYE", "ECHEC", "LIVRE")},
+}
+
+ENVOI: Schema = {
+    "type": "object",
+    "required": ["ref", "type", "statut", "emetteur", "corps", "creeLe", "nbDestinataires",
+                 "compteurs"],
+    "properties": {
+        "ref": REF,
+        "type": TYPE_ENVOI,
+        "statut": {**STATUT, "description": "EN_ATTENTE tant qu'un destinataire attend ; puis "
+                   "ENVOYE si au moins un a été envoyé, sinon ECHEC."},
+        "emetteur": {"type": "string"},
+        "corps": {"type": "string"},
+        "creeLe": {"type": "string", "format": "date-time"},
+        "nbDestinataires": {"type": "integer", "minimum": 0},
+        "doublonsIgnores": {"type": "integer", "minimum": 0},
+        "segments": {"type": "integer", "minimum": 1},
+        "encodage": {"type": "string"},
+        "compteurs": COMPTEURS,
+        "avertissements": _AVERTISSEMENTS,
+    },
+    "example": {"ref": "000312", "type": "MULDES", "statut": "ENVOYE", "emetteur": "ION-Networking",
+                "corps": "Profitez de nos offres exclusives SMS Gateway !",
+                "creeLe": "2025-10-10T08:00:00.000Z", "nbDestinataires": 3, "doublonsIgnores": 0,
+                "segments": 1, "encodage": "GSM7",
+                "compteurs": {"EN_ATTENTE": 0, "ENVOYE": 3, "ECHEC": 0, "LIVRE": 2}},
+}
+
+MESSAGE: Schema = {
+    "type": "object",
+    "required": ["destinataire", "statut", "raison", "codeSmsc", "envoyeLe", "livraison",
+                 "livreLe", "doublonPossible"],
+    "properties": {
+        "destinataire": {"type": "string", "description": "Numéro E.164 (ou tel que reçu s'il est invalide)."},
+        "statut": STATUT,
+        "raison": RAISON,
+        "codeSmsc": _nullable("integer", description="command_status SMPP d'un REJET_SMSC."),
+        "envoyeLe": _nullable("string", format="date-time"),
+        "livraison": LIVRAISON,
+        "livreLe": _nullable("string"),
+        "doublonPossible": {"type": "boolean", "description": "Peut avoir été reçu deux fois "
+                            "(envoi repris après une coupure)."},
+    },
+}
+
+CURSEUR_SUIVANT: Schema = _nullable(
+    "string", description="À passer en `curseur` pour la page suivante ; null à la fin."
+)
+
+PAGE_MESSAGES: Schema = {
+    "type": "object",
+    "required": ["ref", "messages", "curseurSuivant"],
+    "properties": {"ref": REF, "messages": {"type": "array", "items": MESSAGE},
+                   "curseurSuivant": CURSEUR_SUIVANT},
+}
+
+PAGE_ENVOIS: Schema = {
+    "type": "object",
+    "required": ["envois", "curseurSuivant"],
+    "properties": {"envois": {"type": "array", "items": ENVOI}, "curseurSuivant": CURSEUR_SUIVANT},
+}
+
+LIMITE: Schema = {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Taille de page (100 par défaut)."}
+CURSEUR: Schema = {"type": "string", "maxLength": 200, "description": "Valeur opaque `curseurSuivant` de la page précédente."}
+DATE_OU_INSTANT: Schema = {
+    "type": "string",
+    "format": "date-or-date-time",
+    "maxLength": 40,
+    "description": "AAAA-MM-JJ (jour du fuseau de la passerelle) ou date-heure ISO 8601.",
+}
+
+CLE_API: Schema = {
+    "type": "object",
+    "required": ["expiration"],
+    "properties": {
+        "cle": {"type": "string", "description": "La clé, montrée une seule fois."},
+        "expiration": _nullable("string"),
+    },
+}
+
+COMPTE: Schema = {
+    "type": "object",
+    "required": ["id", "nom", "type", "solde", "reserve", "consommation", "du", "debitMax"],
+    "properties": {
+        "id": {"type": "integer"},
+        "nom": {"type": "string"},
+        "type": {"type": "string", "enum": ["PREPAYE", "POSTPAYE"]},
+        "solde": {"type": "integer", "minimum": 0, "description": "Crédits SMS disponibles."},
+        "reserve": {"type": "integer", "minimum": 0, "description": "Crédits réservés par des envois en cours."},
+        "consommation": {"type": "integer", "minimum": 0},
+        "du": {"type": "integer", "minimum": 0},
+        "debitMax": {"type": "number"},
+        "email": _nullable("string"),
+        "urlRappel": _nullable("string"),
+        "creeLe": {"type": "string"},
+        "cleApi": CLE_API,
+    },
+}
+
+PAGE_COMPTES: Schema = {
+    "type": "object",
+    "required": ["comptes"],
+    "properties": {"comptes": {"type": "array", "items": COMPTE}, "curseurSuivant": CURSEUR_SUIVANT},
+}
+
+SOLDE: Schema = {
+    "type": "object",
+    "required": ["id", "solde"],
+    "properties": {"id": {"type": "integer"}, "solde": {"type": "integer", "minimum": 0}},
+}
+
+NOUVELLE_CLE: Schema = {"type": "object", "required": ["cleApi"], "properties": {"cleApi": CLE_API}}
+
+FACTURE: Schema = {
+    "type": "object",
+    "required": ["id", "debut", "fin", "nbSms", "montant"],
+    "properties": {
+        "id": {"type": "integer"},
+        "compte": {"type": "integer"},
+        "debut": {"type": "string"},
+        "fin": {"type": "string"},
+        "nbSms": {"type": "integer", "minimum": 0},
+        "montant": {"type": "integer", "minimum": 0},
+        "regleLe": _nullable("string"),
+        "reglee": {"type": "boolean"},
+    },
+}
+
+SANTE: Schema = {
+    "type": "object",
+    "required": ["statut"],
+    "properties": {
+        "statut": {"type": "string", "enum": ["OK", "DEGRADE"]},
+        "smsc": {"type": "object"},
+        "stockage": {"type": "object"},
+        "demarreLe": {"type": "string"},
+    },
+}
+
+OBJET: Schema = {"type": "object"}

@@ -7,7 +7,7 @@ from typing import Any
 from engine.accounts.commands import Accepted
 from engine.gateway import AccountView, NewKey
 from engine.store.accounts import AccountRow, InvoiceRow
-from engine.store.reads import SendView
+from engine.store.reads import MessageView, SendView
 from engine.types import AccountType, format_ref
 
 
@@ -42,6 +42,19 @@ def send(view: SendView) -> dict[str, Any]:
     if view.campagne:
         body.update(view.campagne)
     return body
+
+
+def message(m: MessageView) -> dict[str, Any]:
+    return {
+        "destinataire": m.destinataire,
+        "statut": m.statut,
+        "raison": m.raison,
+        "codeSmsc": m.code_smsc,
+        "envoyeLe": m.envoye_le,
+        "livraison": m.livraison,
+        "livreLe": m.livre_le,
+        "doublonPossible": m.doublon_possible,
+    }
 
 
 def key(k: NewKey) -> dict[str, str]:

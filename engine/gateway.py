@@ -36,6 +36,7 @@ from engine.accounts.commands import (
 from engine.accounts.registry import Registry, UnknownAccount
 from engine.accounts.state import Entry, EntryKind, LedgerError, top_up
 from engine.actor import ActorStopped, Reply
+from engine.callbacks import CallbackNotifier
 from engine.clock import WallClock, iso
 from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.message import OutMessage
@@ -85,14 +86,18 @@ class Gateway:
             settings.engine.dispatch_queue * 4
         )
         self.dispatcher = Dispatcher(store, pool_send)
+        self.callbacks = CallbackNotifier(store, self.clock)
         self.registry = Registry(
             store,
             self.dispatcher,
             self.clock,
             inbox_size=settings.engine.inbox_size,
             idle_s=settings.engine.account_idle_s,
+            observer=self.callbacks,
         )
-        self.router = ResultRouter(self.registry, store, events_receive)
+        self.router = ResultRouter(
+            self.registry, store, events_receive, on_receipts=self.callbacks.receipts
+        )
         self.senders: list[SmppSender] = []
         self._keys: dict[str, q_accounts.KeyRow] = {}
         self._refs = ReferenceCounter()
@@ -114,6 +119,8 @@ class Gateway:
             registered_delivery=s.registered_delivery,
         )
         async with trio.open_nursery() as nursery:
+            await nursery.start(self.callbacks.serve)
+            nursery.start_soon(self._expire_idempotency)
             await nursery.start(self.registry.serve)
             await nursery.start(self.router.serve)
             await nursery.start(self.dispatcher.serve)
@@ -367,6 +374,7 @@ class Gateway:
                 conn, account_id, nom=nom, url_rappel=url_rappel, clear_url=clear_url
             )
         )
+        self.callbacks.forget(account_id)
 
     async def close_invoice(self, account_id: AccountId) -> InvoiceRow:
         invoice_id = await self._ask(account_id, CloseInvoice)
@@ -437,6 +445,53 @@ class Gateway:
             raise NotFound("Aucun envoi de votre compte ne porte cette référence.", code="REF_INCONNUE")
         return view
 
+    async def messages_page(
+        self, account_id: AccountId, ref: SendRef, *, statut: str | None, after: int, limit: int
+    ) -> list[q_reads.MessageView]:
+        """A page of a send's recipients in id order, after message id `after`
+        (404 REF_INCONNUE when the send is not the account's), in one read."""
+        page = await self.store.read(
+            lambda conn: q_reads.messages_page(
+                conn, account_id, ref, statut=statut, after_id=after, limit=limit
+            )
+        )
+        if page is None:
+            raise NotFound("Aucun envoi de votre compte ne porte cette référence.", code="REF_INCONNUE")
+        return page
+
+    async def sends_page(
+        self,
+        account_id: AccountId,
+        *,
+        before: int | None,
+        type: str | None,
+        statut: str | None,
+        since: str | None,
+        until: str | None,
+        limit: int,
+    ) -> list[q_reads.SendView]:
+        """The account's sends, newest first, before ref `before`, created in
+        [since, until) (ISO 8601 UTC), filtered by type and aggregate status."""
+        return await self.store.read(
+            lambda conn: q_reads.list_sends(
+                conn, account_id, before_ref=before, type=type, statut=statut,
+                since=since, until=until, limit=limit,
+            )
+        )
+
+    async def _expire_idempotency(self) -> None:
+        """Forget Idempotency-Key answers older than `gateway.idempotency_ttl_s`,
+        checking every twenty-fourth of that period (one hour at the default)."""
+        from engine.store.idempotency import expire
+
+        ttl_s = self.settings.gateway.idempotency_ttl_s
+        while True:
+            horizon = self.clock.now().timestamp() - ttl_s
+            removed = await self.store.transact(lambda conn: expire(conn, horizon))
+            if removed:
+                log.info("forgot %d idempotency records older than %d s", removed, ttl_s)
+            await trio.sleep(max(ttl_s / 24, 1.0))
+
     # -- operators ----------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
@@ -462,6 +517,7 @@ class Gateway:
                 "rapproches": self.router.receipts_matched,
                 "non_rapproches": self.router.receipts_unmatched,
             },
+            "rappels": asdict(self.callbacks.statistics()),
         }
 
     def now(self) -> datetime:

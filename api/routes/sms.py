@@ -1,27 +1,54 @@
-"""Sending and tracking: /api/V1/sms (contract sections 2 and 4)."""
+"""Sending and tracking: /api/V1/sms (contract sections 2 and 4).
+
+Every route is declared with `@operation`: its body and query definitions both
+validate the request (`valid_body`, `valid_query`) and appear in the OpenAPI
+document. The caller is authenticated before its body is judged, so a wrong
+key answers 401 whatever the body.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from quart import Blueprint, Response, request
 
 from api import schemas, views
-from api.http import json_body, jsonify_status
 from api.deps import client_account, gateway, settings
 from api.errors import ApiError
+from api.http import VALIDATION_MESSAGE, check_body, json_body, jsonify_status, valid_query
+from api.openapi import Answer, Param, Security, operation
+from api.routes.metrics import record_accepted
 from engine.accounts.commands import Idempotency
-from engine.types import SendType, parse_ref
+from engine.clock import iso
+from engine.types import SendType, format_ref, parse_ref
 
 bp = Blueprint("sms", __name__, url_prefix="/api/V1/sms")
 
-
-def _check(schema: schemas.Schema, body: Any) -> None:
-    details = schemas.validate(schema, body)
-    if details:
-        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
+IDEMPOTENCY = Param(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 128},
+    "Même clé et même corps dans les 24 h : la première réponse est renvoyée et rien "
+    "n'est envoyé de nouveau. Même clé, autre corps : 409 IDEMPOTENCE_CONFLIT.",
+)
+_ACCEPTED_NOTE = (
+    "Répond 202 dès que l'envoi est enregistré (et, en prépayé, les crédits réservés). "
+    "Un numéro invalide ne rejette pas la requête : ce destinataire est enregistré ECHEC / "
+    "NUMERO_INVALIDE et n'est pas facturé. Si le solde ne couvre pas tous les destinataires, "
+    "aucun n'est envoyé et la réponse dit `statut: ECHEC` (SOLDE_INSUFFISANT)."
+)
+_SEND_ERRORS = {
+    409: Answer("La clé d'idempotence a déjà servi avec un autre corps (IDEMPOTENCE_CONFLIT)."),
+    503: Answer(
+        "La passerelle a trop de messages en attente (SURCHARGE) : réessayez après Retry-After.",
+        headers={"Retry-After": "Secondes à attendre."},
+    ),
+}
 
 
 def _idempotency(body: Any) -> Idempotency | None:
@@ -32,7 +59,7 @@ def _idempotency(body: Any) -> Idempotency | None:
         raise ApiError(
             422,
             "VALIDATION",
-            "La requête contient des champs invalides.",
+            VALIDATION_MESSAGE,
             [{"champ": "Idempotency-Key", "message": "Doit contenir 1 à 128 caractères."}],
         )
     digest = hashlib.sha256(
@@ -47,18 +74,44 @@ async def _send(kind: SendType, body: dict[str, Any], numbers: list[str]) -> Res
     gw = gateway()
     draft = gw.prepare(kind, body["emetteur"], numbers, body["corps"])
     result = await gw.submit(account_id, draft, idem)
+    if not result.replayed:
+        record_accepted(result)
     return jsonify_status(views.accepted(result), 202)
 
 
 @bp.post("/unides")
+@operation(
+    "Envoi unitaire (UNIDES)",
+    tag="Envois",
+    description="Envoie un message à un seul destinataire. " + _ACCEPTED_NOTE,
+    body=schemas.UNIDES,
+    headers=(IDEMPOTENCY,),
+    responses={202: Answer("Envoi enregistré.", schemas.ACCEPTE_UNIDES), **_SEND_ERRORS},
+    security=Security.CLE_API,
+)
 async def unides() -> Response:
     body = await json_body()
     await client_account()
-    _check(schemas.UNIDES, body)
+    check_body(body)
     return await _send(SendType.UNIDES, body, [body["destinataire"]])
 
 
+def _muldes_body(s: Any) -> schemas.Schema:
+    return schemas.muldes(s.gateway.max_recipients)
+
+
 @bp.post("/muldes")
+@operation(
+    "Envoi multiple (MULDES)",
+    tag="Envois",
+    description="Envoie le même message à plusieurs destinataires (`numeros`). Les doublons "
+    "après normalisation E.164 ne partent qu'une fois (`doublonsIgnores`). Au-delà du nombre "
+    "maximal de numéros (100 000 par défaut) : 413 TROP_DE_DESTINATAIRES. " + _ACCEPTED_NOTE,
+    body=_muldes_body,
+    headers=(IDEMPOTENCY,),
+    responses={202: Answer("Envoi enregistré.", schemas.ACCEPTE_MULDES), **_SEND_ERRORS},
+    security=Security.CLE_API,
+)
 async def muldes() -> Response:
     body = await json_body()
     await client_account()
@@ -69,11 +122,111 @@ async def muldes() -> Response:
             "TROP_DE_DESTINATAIRES",
             f"Un envoi accepte au plus {limit} numéros (reçu : {len(body['numeros'])}).",
         )
-    _check(schemas.muldes(limit), body)
+    check_body(body)
     return await _send(SendType.MULDES, body, body["numeros"])
 
 
+_STATUT_PARAM = Param("statut", schemas.STATUT, "Ne garder que ce statut.")
+_LIMITE = Param("limite", schemas.LIMITE, "Nombre d'éléments par page (1 à 1000, 100 par défaut).")
+_CURSEUR = Param("curseur", schemas.CURSEUR, "Le `curseurSuivant` de la page précédente.")
+
+
+def _cursor(text: str | None, prefix: str) -> int | None:
+    """Decode an opaque cursor (base64url of `prefix` + a number); 422 if foreign."""
+    if text is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if not raw.startswith(prefix) or not raw[len(prefix):].isdigit() or len(raw) > 24:
+        raise ApiError(
+            422, "VALIDATION", VALIDATION_MESSAGE,
+            [{"champ": "curseur", "message": "Curseur inconnu : reprenez la valeur `curseurSuivant` reçue."}],
+        )
+    return int(raw[len(prefix):])
+
+
+def _encode_cursor(prefix: str, value: int) -> str:
+    return base64.urlsafe_b64encode(f"{prefix}{value}".encode()).decode().rstrip("=")
+
+
+@bp.get("")
+@operation(
+    "Liste des envois du compte",
+    tag="Suivi",
+    description="Les envois du compte, du plus récent au plus ancien, avec leur statut agrégé "
+    "et leurs compteurs. Filtres : `type`, `statut` (agrégé), `depuis` (inclus) et `jusqua` "
+    "(inclus pour une date AAAA-MM-JJ, exclu pour une date-heure). Pagination par curseur.",
+    params=(
+        Param("type", schemas.TYPE_ENVOI, "Ne garder que ce type d'envoi."),
+        _STATUT_PARAM,
+        Param("depuis", schemas.DATE_OU_INSTANT, "Début de la période (création de l'envoi)."),
+        Param("jusqua", schemas.DATE_OU_INSTANT, "Fin de la période."),
+        _CURSEUR,
+        _LIMITE,
+    ),
+    responses={200: Answer("Une page d'envois.", schemas.PAGE_ENVOIS)},
+    security=Security.CLE_API,
+)
+async def list_sends() -> Response:
+    account_id = await client_account()
+    query = valid_query()
+    before = _cursor(query.get("curseur"), "e")
+    since = _instant(query.get("depuis"), "depuis", end=False)
+    until = _instant(query.get("jusqua"), "jusqua", end=True)
+    if since is not None and until is not None and since >= until:
+        raise ApiError(
+            422, "VALIDATION", VALIDATION_MESSAGE,
+            [{"champ": "jusqua", "message": "Doit être postérieur à « depuis »."}],
+        )
+    limit = query.get("limite", 100)
+    page = await gateway().sends_page(
+        account_id,
+        before=before,
+        type=query.get("type"),
+        statut=query.get("statut"),
+        since=since,
+        until=until,
+        limit=limit,
+    )
+    following = _encode_cursor("e", page[-1].ref) if len(page) == limit else None
+    return jsonify_status({"envois": [views.send(v) for v in page], "curseurSuivant": following}, 200)
+
+
+def _instant(text: str | None, champ: str, *, end: bool) -> str | None:
+    """A date (a whole day of the gateway's time zone) or a date-time, as the
+    UTC ISO text `cree_le` is compared with. A date given as an end bound
+    includes its whole day."""
+    if text is None:
+        return None
+    zone = ZoneInfo(settings().gateway.timezone)
+    try:
+        if len(text) == 10:
+            day = datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 - a calendar date
+            when = datetime.combine(day + timedelta(days=1 if end else 0), time(), zone)
+        else:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=zone)
+        return iso(when)
+    except (ValueError, OverflowError):
+        raise ApiError(
+            422, "VALIDATION", VALIDATION_MESSAGE,
+            [{"champ": champ, "message": "Doit être une date AAAA-MM-JJ ou une date-heure ISO 8601."}],
+        ) from None
+
+
 @bp.get("/<ref>")
+@operation(
+    "Statut d'un envoi",
+    tag="Suivi",
+    description="Statut agrégé (EN_ATTENTE tant qu'un destinataire attend, puis ENVOYE si au "
+    "moins un a été envoyé, sinon ECHEC) et compteurs par statut. La référence d'un autre "
+    "compte répond 404.",
+    responses={200: Answer("L'envoi.", schemas.ENVOI)},
+    security=Security.CLE_API,
+)
 async def get_send(ref: str) -> Response:
     account_id = await client_account()
     parsed = parse_ref(ref)
@@ -81,3 +234,35 @@ async def get_send(ref: str) -> Response:
         raise ApiError(404, "REF_INCONNUE", "Aucun envoi de votre compte ne porte cette référence.")
     view = await gateway().send_view(account_id, parsed)
     return jsonify_status(views.send(view), 200)
+
+
+@bp.get("/<ref>/messages")
+@operation(
+    "Détail par destinataire",
+    tag="Suivi",
+    description="Un élément par destinataire, dans l'ordre de la liste envoyée : statut, "
+    "raison d'échec, code SMSC, heure d'envoi, accusé de livraison. Le curseur désigne le "
+    "dernier message rendu : la pagination reste exacte pendant que les statuts changent "
+    "(chaque destinataire apparaît une fois et une seule).",
+    params=(_STATUT_PARAM, _CURSEUR, _LIMITE),
+    responses={200: Answer("Une page de destinataires.", schemas.PAGE_MESSAGES)},
+    security=Security.CLE_API,
+)
+async def list_messages(ref: str) -> Response:
+    account_id = await client_account()
+    query = valid_query()
+    parsed = parse_ref(ref)
+    if parsed is None:
+        raise ApiError(404, "REF_INCONNUE", "Aucun envoi de votre compte ne porte cette référence.")
+    after = _cursor(query.get("curseur"), "m") or 0
+    limit = query.get("limite", 100)
+    page = await gateway().messages_page(
+        account_id, parsed, statut=query.get("statut"), after=after, limit=limit
+    )
+    following = _encode_cursor("m", page[-1].id) if len(page) == limit else None
+    return jsonify_status(
+        {"ref": format_ref(parsed), "messages": [views.message(m) for m in page],
+         "curseurSuivant": following},
+        200,
+    )
+

@@ -32,22 +32,32 @@ class SendView:
         return "ENVOYE" if self.compteurs["ENVOYE"] else "ECHEC"
 
 
+_SEND_COLUMNS = (
+    "ref, account_id, type, emetteur, corps, encodage, segments, nb_destinataires,"
+    " doublons, avertissements, campagne, cree_le"
+)
+
+
 def get_send(conn: sqlite3.Connection, account_id: int, ref: int) -> SendView | None:
     row = conn.execute(
-        "SELECT ref, account_id, type, emetteur, corps, encodage, segments, nb_destinataires,"
-        " doublons, avertissements, campagne, cree_le FROM sends WHERE ref = ? AND account_id = ?",
+        f"SELECT {_SEND_COLUMNS} FROM sends WHERE ref = ? AND account_id = ?",
         (ref, account_id),
     ).fetchone()
     if row is None:
         return None
+    return _send_view(conn, row)
+
+
+def _send_view(conn: sqlite3.Connection, row: tuple[Any, ...]) -> SendView:
+    ref = row[0]
     counts = {"EN_ATTENTE": 0, "ENVOYE": 0, "ECHEC": 0, "LIVRE": 0}
-    for statut, n in conn.execute(
-        "SELECT statut, COUNT(*) FROM messages WHERE ref = ? GROUP BY statut", (ref,)
+    for statut, n, delivered in conn.execute(
+        "SELECT statut, COUNT(*), SUM(livraison = 'LIVRE') FROM messages WHERE ref = ?"
+        " GROUP BY statut",
+        (ref,),
     ):
         counts[statut] = n
-    counts["LIVRE"] = conn.execute(
-        "SELECT COUNT(*) FROM messages WHERE ref = ? AND livraison = 'LIVRE'", (ref,)
-    ).fetchone()[0]
+        counts["LIVRE"] += delivered or 0
     return SendView(
         ref=row[0],
         account_id=row[1],
@@ -97,6 +107,68 @@ def list_messages(
         MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
         for r in conn.execute(sql, args)
     ]
+
+
+def messages_page(
+    conn: sqlite3.Connection,
+    account_id: int,
+    ref: int,
+    *,
+    statut: str | None,
+    after_id: int,
+    limit: int,
+) -> list[MessageView] | None:
+    """One page of a send's messages, or None when the send is not the account's."""
+    owned = conn.execute(
+        "SELECT 1 FROM sends WHERE ref = ? AND account_id = ?", (ref, account_id)
+    ).fetchone()
+    if owned is None:
+        return None
+    return list_messages(conn, ref, statut=statut, after_id=after_id, limit=limit)
+
+
+_AGGREGATE = {
+    "EN_ATTENTE": "EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut = 'EN_ATTENTE')",
+    "ENVOYE": "NOT EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut = 'EN_ATTENTE')"
+    " AND EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut = 'ENVOYE')",
+    "ECHEC": "NOT EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut IN"
+    " ('EN_ATTENTE', 'ENVOYE'))",
+}
+
+
+def list_sends(
+    conn: sqlite3.Connection,
+    account_id: int,
+    *,
+    before_ref: int | None,
+    type: str | None,
+    statut: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+) -> list[SendView]:
+    """The account's sends, newest first, strictly before `before_ref` (a stable
+    cursor: refs never change). `since` is inclusive, `until` exclusive (ISO 8601
+    UTC strings, compared as text like `cree_le`). Walks the (account_id, ref) index."""
+    sql = f"SELECT {_SEND_COLUMNS} FROM sends s WHERE account_id = ?"
+    args: list[Any] = [account_id]
+    if before_ref is not None:
+        sql += " AND ref < ?"
+        args.append(before_ref)
+    if type is not None:
+        sql += " AND type = ?"
+        args.append(type)
+    if since is not None:
+        sql += " AND cree_le >= ?"
+        args.append(since)
+    if until is not None:
+        sql += " AND cree_le < ?"
+        args.append(until)
+    if statut is not None:
+        sql += " AND " + _AGGREGATE[statut]
+    sql += " ORDER BY ref DESC LIMIT ?"
+    args.append(limit)
+    return [_send_view(conn, row) for row in conn.execute(sql, args).fetchall()]
 
 
 def pending_messages(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:

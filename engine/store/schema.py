@@ -105,4 +105,8 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 2: expiry of Idempotency-Key records walks an index on their age
+    """
+    CREATE INDEX idempotency_age ON idempotency(cree_le);
+    """,
 )

@@ -1,0 +1,341 @@
+"""The OpenAPI 3.1 document, built from the same definitions that validate requests.
+
+A route declares itself with `@operation(...)`: summary, description, request
+body schema, query parameters, responses and security. The decorator only
+attaches an `Operation` record to the view function; it changes nothing at run
+time. `valid_body()` and `valid_query()` (api/http.py) read the record of the
+route being served, so the schema that validates a request is, by construction,
+the one the document shows.
+
+`build_document(app, settings)` walks the application's URL map: every route
+is in the document, its path and path parameters taken from the map itself; a
+route without a record still appears (with a generic summary) so that nothing
+the server answers is missing from the contract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from quart import Quart
+
+from api import schemas
+from config.settings import Settings
+
+Schema = dict[str, Any]
+SchemaSource = Schema | Callable[[Settings], Schema]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Security(StrEnum):
+    """Who may call a route: anyone, an integrator (X-API-Key), an operator (Bearer)."""
+
+    PUBLIC = "public"
+    CLE_API = "cleApi"
+    ADMIN = "jetonAdmin"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A query-string parameter: its schema validates it and documents it."""
+
+    name: str
+    schema: Schema
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One documented response: a French description and its body schema."""
+
+    description: str
+    schema: SchemaSource | None = None
+    media_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    example: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    summary: str
+    tag: str
+    description: str = ""
+    body: SchemaSource | None = None
+    params: tuple[Param, ...] = ()
+    responses: Mapping[int, Answer] = field(default_factory=dict)
+    security: Security = Security.PUBLIC
+    method: str | None = None
+    headers: tuple[Param, ...] = ()
+
+
+_ATTRIBUTE = "_smsgw_operations"
+
+
+def operation(
+    summary: str,
+    *,
+    tag: str,
+    description: str = "",
+    body: SchemaSource | None = None,
+    params: tuple[Param, ...] = (),
+    responses: Mapping[int, Answer] | None = None,
+    security: Security = Security.PUBLIC,
+    method: str | None = None,
+    headers: tuple[Param, ...] = (),
+) -> Callable[[F], F]:
+    """Describe the decorated route for the OpenAPI document and for validation.
+
+    `method` is needed only when one view serves several methods; `body` may be
+    a function of the settings (limits that come from configuration).
+    """
+    record = Operation(
+        summary=summary,
+        tag=tag,
+        description=description,
+        body=body,
+        params=params,
+        responses=dict(responses or {}),
+        security=security,
+        method=method.upper() if method else None,
+        headers=headers,
+    )
+
+    def attach(fn: F) -> F:
+        records: list[Operation] = list(getattr(fn, _ATTRIBUTE, ()))
+        records.append(record)
+        setattr(fn, _ATTRIBUTE, records)
+        return fn
+
+    return attach
+
+
+def operation_of(view: Callable[..., Any] | None, method: str) -> Operation | None:
+    """The record of `view` for `method` (None when the route has none)."""
+    records: list[Operation] = list(getattr(view, _ATTRIBUTE, ()))
+    for record in records:
+        if record.method in (None, method.upper()):
+            return record
+    return None
+
+
+def resolve(source: SchemaSource | None, settings: Settings) -> Schema | None:
+    if source is None or isinstance(source, dict):
+        return source
+    return source(settings)
+
+
+_CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_PATH_TYPES = {"int": {"type": "integer", "minimum": 0}, "float": {"type": "number"}}
+
+_STANDARD: dict[int, str] = {
+    400: "Corps illisible : JSON invalide ou octets qui ne sont pas de l'UTF-8 (code `JSON_INVALIDE`).",
+    401: "Authentification absente, invalide ou expirée.",
+    403: "Jeton d'administration invalide.",
+    404: "Ressource inconnue, ou qui n'appartient pas à votre compte.",
+    413: "Corps de requête trop volumineux, ou trop de numéros.",
+    415: "Le corps doit être envoyé avec `Content-Type: application/json`.",
+    422: "Champs invalides : un détail par champ fautif (`champ`, `message`).",
+    429: "Trop de requêtes pour cette clé API : réessayez après `Retry-After` secondes.",
+}
+
+DOCUMENT_DESCRIPTION = """\
+API REST de SMS Gateway (ION-Networking) : envoi unitaire (UNIDES), multiple (MULDES)
+et planifié (MULDESP), suivi des statuts, compte client et administration.
+
+**Authentification.** Chaque appel à `/api/V1/sms*` et `/api/V1/compte*` porte
+l'en-tête `X-API-Key`. Les routes `/api/V1/admin/*` demandent
+`Authorization: Bearer <jeton d'administration>`.
+
+**Erreurs.** Toute erreur est un JSON
+`{"erreur": {"code": "...", "message": "<phrase en français>", "details": [{"champ", "message"}]}}`.
+
+**Idempotence.** Un envoi peut porter l'en-tête `Idempotency-Key` (1 à 128 caractères) :
+la même clé avec le même corps, dans les 24 heures, renvoie la première réponse sans
+rien envoyer de nouveau ; la même clé avec un autre corps répond 409 `IDEMPOTENCE_CONFLIT`.
+
+**Limitation de débit.** Chaque clé API dispose d'un seau de jetons (débit et rafale
+configurables) ; au-delà, 429 `TROP_DE_REQUETES` avec l'en-tête `Retry-After`.
+
+**Rappels de statut.** Si le compte a une `urlRappel`, chaque changement de statut ou
+de livraison y est envoyé en `POST` JSON :
+`{"evenements": [{"type": "STATUT" | "LIVRAISON", "ref", "destinataire", "statut",
+"raison", "codeSmsc", "envoyeLe", "livraison", "livreLe", "doublonPossible"}]}`
+(au plus 100 événements par appel, un seul compte par appel). Le corps est signé :
+l'en-tête `X-SMSGW-Signature: sha256=<hex>` est le HMAC-SHA256 du corps brut, avec pour
+secret l'empreinte SHA-256 (hexadécimale, minuscules) de votre clé API en cours :
+`hmac(sha256(cle).hexdigest(), corps, sha256)`. Régénérer la clé change donc le
+secret. L'en-tête `X-SMSGW-Horodatage` donne l'heure d'émission. Toute réponse 2xx
+vaut accusé de réception ; sinon l'appel est réessayé avec un délai qui double
+(1 s, 2 s, 4 s, ...), puis abandonné et compté.
+"""
+
+
+def _path_of(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params: list[dict[str, Any]] = []
+
+    def swap(match: re.Match[str]) -> str:
+        converter, name = match.group(1), match.group(2)
+        params.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": dict(_PATH_TYPES.get(converter or "", {"type": "string"})),
+            }
+        )
+        return "{" + name + "}"
+
+    return _CONVERTER.sub(swap, rule), params
+
+
+def _content(schema: Schema | None, media_type: str, example: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"schema": schemas.openapi_schema(schema) if schema else {}}
+    if example is not None:
+        body["example"] = example
+    elif schema and "example" in schema:
+        body["example"] = schema["example"]
+    return {media_type: body}
+
+
+def _error(description: str, extra_headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erreur"}}},
+    }
+    if extra_headers:
+        out["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in extra_headers.items()
+        }
+    return out
+
+
+def _responses(op: Operation, has_path_params: bool, settings: Settings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status, answer in sorted(op.responses.items()):
+        schema = resolve(answer.schema, settings)
+        if status >= 400 and schema is None and answer.media_type == "application/json":
+            out[str(status)] = _error(answer.description, answer.headers)
+            continue
+        entry: dict[str, Any] = {"description": answer.description}
+        if schema is not None or answer.media_type != "application/json":
+            entry["content"] = _content(schema, answer.media_type, answer.example)
+        if answer.headers:
+            entry["headers"] = {
+                name: {"description": text, "schema": {"type": "string"}}
+                for name, text in answer.headers.items()
+            }
+        out[str(status)] = entry
+    implied: list[int] = []
+    if op.body is not None:
+        implied += [400, 413, 415, 422]
+    if op.params:
+        implied.append(422)
+    if has_path_params:
+        implied.append(404)
+    if op.security is Security.CLE_API:
+        implied += [401, 429]
+    if op.security is Security.ADMIN:
+        implied += [401, 403]
+    for status in implied:
+        if str(status) not in out:
+            headers = {"Retry-After": "Secondes à attendre."} if status == 429 else None
+            out[str(status)] = _error(_STANDARD[status], headers)
+    return dict(sorted(out.items()))
+
+
+def _operation_document(
+    op: Operation, method: str, endpoint: str, path_params: list[dict[str, Any]], settings: Settings
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": endpoint.replace(".", "_") + ("" if op.method else "_" + method.lower()),
+        "summary": op.summary,
+        "tags": [op.tag],
+    }
+    if op.description:
+        doc["description"] = op.description
+    parameters = list(path_params)
+    for p in op.params:
+        parameters.append(
+            {
+                "name": p.name,
+                "in": "query",
+                "required": p.required,
+                "description": p.description,
+                "schema": schemas.openapi_schema(p.schema),
+            }
+        )
+    for h in op.headers:
+        parameters.append(
+            {
+                "name": h.name,
+                "in": "header",
+                "required": h.required,
+                "description": h.description,
+                "schema": schemas.openapi_schema(h.schema),
+            }
+        )
+    if parameters:
+        doc["parameters"] = parameters
+    body = resolve(op.body, settings)
+    if body is not None:
+        doc["requestBody"] = {"required": True, "content": _content(body, "application/json")}
+    doc["responses"] = _responses(op, bool(path_params), settings)
+    doc["security"] = [] if op.security is Security.PUBLIC else [{op.security.value: []}]
+    return doc
+
+
+def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route `app` serves."""
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint == "static" or rule.rule.startswith("/static"):
+            continue
+        view = app.view_functions.get(rule.endpoint)
+        path, path_params = _path_of(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op = operation_of(view, method) or Operation(
+                summary=f"{method} {path}", tag="Autres", description="Route sans description."
+            )
+            paths.setdefault(path, {})[method.lower()] = _operation_document(
+                op, method, rule.endpoint, path_params, settings
+            )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "SMS Gateway",
+            "version": "1.0",
+            "description": DOCUMENT_DESCRIPTION,
+            "contact": {"email": "support@sms-gateway.com"},
+        },
+        "servers": [{"url": "/"}],
+        "tags": [
+            {"name": "Envois", "description": "UNIDES, MULDES, MULDESP (section 5 du guide)."},
+            {"name": "Suivi", "description": "Statuts des envois et des messages (section 6)."},
+            {"name": "Compte", "description": "Le compte du client et sa clé API."},
+            {"name": "Administration", "description": "Comptes, crédits, factures."},
+            {"name": "Exploitation", "description": "Santé, acteurs, métriques, documentation."},
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": {"Erreur": schemas.openapi_schema(schemas.ERREUR)},
+            "securitySchemes": {
+                Security.CLE_API.value: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": "Clé API du compte (format UUID).",
+                },
+                Security.ADMIN.value: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Jeton d'administration de la passerelle.",
+                },
+            },
+        },
+    }

@@ -1,0 +1,150 @@
+"""GET /metrics: Prometheus text format (contract section 6).
+
+Request counters are kept by the application (one `CollectorRegistry` per app,
+so two apps in one process never share figures); engine figures are read from
+the actors' `statistics()` at scrape time, never stored twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+from quart import Blueprint, Quart, Response, current_app, g, request
+
+from api.openapi import Answer, operation
+from engine.accounts.commands import Accepted
+
+bp = Blueprint("metrics", __name__)
+
+
+class _EngineCollector(Collector):
+    """Reads the gateway's actors at each scrape."""
+
+    def __init__(self, gateway: Any) -> None:
+        self._gateway = gateway
+
+    def collect(self) -> Iterator[Any]:
+        gw = self._gateway
+        ended = CounterMetricFamily(
+            "smsgw_messages_ended", "Messages arrivés à un statut final, par statut.",
+            labels=["statut"],
+        )
+        for statut, n in sorted(gw.callbacks.ended_by_statut.items()):
+            ended.add_metric([statut], n)
+        yield ended
+        dispatch = gw.dispatcher.statistics()
+        yield GaugeMetricFamily(
+            "smsgw_messages_waiting", "Messages acceptés, pas encore remis à une liaison SMPP.",
+            value=dispatch.backlog,
+        )
+        yield CounterMetricFamily(
+            "smsgw_messages_dispatched", "Messages remis aux liaisons SMPP.",
+            value=dispatch.dispatched,
+        )
+        pdus = CounterMetricFamily(
+            "smsgw_smpp_pdus", "PDU SMPP par liaison et par sorte.", labels=["liaison", "pdu"]
+        )
+        binds = GaugeMetricFamily("smsgw_smpp_bind_up", "1 si la liaison est établie.",
+                                  labels=["liaison"])
+        window = GaugeMetricFamily("smsgw_smpp_window_used", "submit_sm sans réponse, par liaison.",
+                                   labels=["liaison"])
+        for sender in gw.senders:
+            s = sender.statistics()
+            label = str(s.index)
+            pdus.add_metric([label, "submit_sm"], s.submitted)
+            pdus.add_metric([label, "submit_sm_resp_ok"], s.accepted)
+            pdus.add_metric([label, "deliver_sm"], s.receipts)
+            pdus.add_metric([label, "throttled"], s.throttled)
+            pdus.add_metric([label, "retry"], s.retries)
+            binds.add_metric([label], 1 if s.state == "LIE" else 0)
+            window.add_metric([label], s.window_used)
+        yield pdus
+        yield binds
+        yield window
+        store = gw.store.statistics()
+        yield GaugeMetricFamily("smsgw_store_queue_depth", "Transactions en attente d'écriture.",
+                                value=store.queue_depth)
+        yield GaugeMetricFamily("smsgw_store_last_commit_seconds",
+                                "Durée du dernier commit groupé.", value=store.last_commit_ms / 1000)
+        yield CounterMetricFamily("smsgw_store_commits", "Commits groupés.", value=store.commits)
+        yield CounterMetricFamily("smsgw_store_transactions", "Transactions écrites.",
+                                  value=store.transactions)
+        mailboxes = sum(snap.mailbox for snap in gw.registry.snapshots())
+        yield GaugeMetricFamily("smsgw_accounts_live", "Acteurs de compte en vie.",
+                                value=gw.registry.live)
+        yield GaugeMetricFamily("smsgw_accounts_mailbox_depth",
+                                "Commandes en attente dans les boîtes des comptes.", value=mailboxes)
+        cb = gw.callbacks.statistics()
+        yield GaugeMetricFamily("smsgw_callbacks_queue_depth", "Lots de rappels en attente.",
+                                value=cb.queue_depth)
+        yield GaugeMetricFamily("smsgw_callbacks_waiting_retry", "Rappels en cours ou à réessayer.",
+                                value=cb.waiting_retry)
+        events = CounterMetricFamily("smsgw_callback_events", "Événements de rappel, par issue.",
+                                     labels=["issue"])
+        events.add_metric(["livre"], cb.events_delivered)
+        events.add_metric(["abandonne"], cb.events_abandoned)
+        events.add_metric(["perdu_file_pleine"], cb.events_dropped)
+        yield events
+        yield CounterMetricFamily("smsgw_callback_attempts_failed",
+                                  "Appels de rappel en échec (réessayés ou abandonnés).",
+                                  value=cb.attempts_failed)
+
+
+class Metrics:
+    """The application's metrics registry and its request instruments."""
+
+    def __init__(self, gateway: Any) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.requests = Counter(
+            "smsgw_http_requests", "Requêtes HTTP par route, méthode et statut.",
+            ["route", "methode", "statut"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "smsgw_http_request_seconds", "Durée de traitement des requêtes HTTP, par route.",
+            ["route"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.accepted = Counter(
+            "smsgw_messages_accepted", "Destinataires enregistrés à l'acceptation, par statut.",
+            ["type", "statut"], registry=self.registry,
+        )
+        self.registry.register(_EngineCollector(gateway))
+
+    def install(self, app: Quart) -> None:
+        @app.before_request
+        async def _started() -> None:
+            g.smsgw_started = time.perf_counter()
+
+        @app.after_request
+        async def _count(response: Response) -> Response:
+            rule = request.url_rule.rule if request.url_rule is not None else "<inconnue>"
+            self.requests.labels(rule, request.method, str(response.status_code)).inc()
+            started = getattr(g, "smsgw_started", None)
+            if started is not None:
+                self.latency.labels(rule).observe(time.perf_counter() - started)
+            return response
+
+
+def record_accepted(result: Accepted) -> None:
+    metrics: Metrics | None = current_app.extensions.get("metrics")
+    if metrics is not None:
+        metrics.accepted.labels(result.type.value, result.statut.value).inc(result.nb_destinataires)
+
+
+@bp.get("/metrics")
+@operation(
+    "Métriques Prometheus",
+    tag="Exploitation",
+    description="Format texte de Prometheus : requêtes par route et statut, messages par "
+    "statut, PDU SMPP, profondeur des files, latence des commits, rappels.",
+    responses={200: Answer("Les métriques.", None, media_type=CONTENT_TYPE_LATEST.split(";")[0])},
+)
+async def metrics() -> Response:
+    registry = current_app.extensions["metrics"].registry
+    return Response(generate_latest(registry), status=200, content_type=CONTENT_TYPE_LATEST)
