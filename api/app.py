@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.errors import HTTP_MESSAGES, ApiError, error_response
 from api.ratelimit import KeyRateLimiter
-from api.routes import admin, compte, docs, metrics, ops, sms
+from api.routes import admin, campagnes, compte, docs, espace, metrics, operateur, ops, sms
 from config.settings import Settings
 from engine import keys
 from engine.errors import GatewayError, Overloaded
@@ -31,9 +31,12 @@ log = logging.getLogger(__name__)
 # Every blueprint the application serves; add one per line.
 BLUEPRINTS = (
     sms.bp,
+    campagnes.bp,
     compte.bp,
     admin.bp,
     ops.bp,
+    espace.bp,
+    operateur.bp,
     docs.bp,
     metrics.bp,
 )

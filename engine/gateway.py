@@ -37,6 +37,8 @@ from engine.accounts.registry import Registry, UnknownAccount
 from engine.accounts.state import Entry, EntryKind, LedgerError, top_up
 from engine.actor import ActorStopped, Reply
 from engine.callbacks import CallbackNotifier
+from engine.campaigns import facade as campaigns
+from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock, iso
 from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.message import OutMessage
@@ -73,6 +75,54 @@ class AccountView:
     key_expiry: str | None
 
 
+_DECOY_HASH = keys.hash_password("compte-inexistant")
+LOGIN_WINDOW_S = 300.0
+
+
+class LoginThrottle:
+    """Failed client-space logins over the last `LOGIN_WINDOW_S`, per login and per
+    source address. Owned by the gateway; touched only from the trio thread."""
+
+    PER_LOGIN = 5
+    PER_SOURCE = 20
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, key: str) -> list[float]:
+        horizon = trio.current_time() - LOGIN_WINDOW_S
+        kept = [t for t in self._failures.get(key, ()) if t > horizon]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def check(self, login: str, source: str) -> None:
+        for key, limit in (("login:" + login, self.PER_LOGIN), ("source:" + source, self.PER_SOURCE)):
+            recent = self._recent(key)
+            if len(recent) >= limit:
+                wait_s = int(recent[0] + LOGIN_WINDOW_S - trio.current_time()) + 1
+                raise GatewayError(
+                    f"Trop de tentatives de connexion : réessayez dans {wait_s} secondes.",
+                    code="TROP_DE_TENTATIVES",
+                    status=429,
+                )
+
+    def failed(self, login: str, source: str) -> None:
+        now = trio.current_time()
+        for key in ("login:" + login, "source:" + source):
+            self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, login: str) -> None:
+        self._failures.pop("login:" + login, None)
+
+
+_EVENT_BATCHES = 64
+"""Batches of outcomes and receipts (one per SMPP read) waiting for the router;
+when full, the senders' readers wait."""
+
+
 class Gateway:
     def __init__(self, settings: Settings, store: Store, smsc_host: str, smsc_port: int) -> None:
         self.settings = settings
@@ -82,8 +132,8 @@ class Gateway:
         pool_send, self._pool_receive = trio.open_memory_channel[OutMessage](
             settings.engine.dispatch_queue
         )
-        self._events_send, events_receive = trio.open_memory_channel[Event](
-            settings.engine.dispatch_queue * 4
+        self._events_send, events_receive = trio.open_memory_channel[list[Event]](
+            _EVENT_BATCHES
         )
         self.dispatcher = Dispatcher(store, pool_send)
         self.callbacks = CallbackNotifier(store, self.clock)
@@ -102,6 +152,8 @@ class Gateway:
         self._keys: dict[str, q_accounts.KeyRow] = {}
         self._refs = ReferenceCounter()
         self.started_at = self.clock.now()
+        self._logins = LoginThrottle()
+        self.campaigns = CampaignScheduler(store, self.registry, self.dispatcher, self.clock)
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         s = self.settings.smsc
@@ -130,13 +182,14 @@ class Gateway:
                     sender_settings,
                     self._pool_receive.clone(),
                     self._events_send.clone(),
-                    self.dispatcher.retry_first,
+                    self.dispatcher.give_back,
                     self.clock,
                     self._refs,
                 )
                 self.senders.append(sender)
                 await nursery.start(sender.serve)
             await self._recover()
+            await nursery.start(self.campaigns.serve)
             task_status.started(self)
             await trio.sleep_forever()
 
@@ -398,6 +451,64 @@ class Gateway:
     async def journal(self, account_id: AccountId) -> list[Entry]:
         return await self.store.read(lambda conn: q_accounts.journal_entries(conn, account_id))
 
+    # -- client space (/espace) ---------------------------------------------------------
+
+    async def login(self, login: str, password: str, source: str) -> AccountId:
+        """The account whose e-mail or id is `login` and whose password matches.
+
+        Failures are counted per login and per `source` (the caller's address) over
+        `LOGIN_WINDOW_S`; past the limit every attempt answers 429 without hashing.
+        The slow hash runs in a worker thread, also for unknown logins (same cost).
+        """
+        key = login.strip().lower()
+        self._logins.check(key, source)
+        row = await self.store.read(lambda conn: q_accounts.find_account_by_login(conn, key))
+        stored = row.password_hash if row is not None else None
+        ok = await trio.to_thread.run_sync(keys.check_password, password, stored or _DECOY_HASH)
+        if row is None or not stored or not ok:
+            self._logins.failed(key, source)
+            log.info("client space: failed login (account %s)", row.id if row else "unknown")
+            raise AuthError("Identifiant ou mot de passe incorrect.", code="IDENTIFIANTS_INVALIDES")
+        self._logins.succeeded(key)
+        return row.id
+
+    async def list_sends(
+        self, account_id: AccountId, *, type: str | None, statut: str | None,
+        before: int | None, limit: int,
+    ) -> list[q_reads.SendView]:
+        """The account's sends, newest first, older than ref `before`, filtered."""
+        def read(conn: sqlite3.Connection) -> list[q_reads.SendView]:
+            sql = "SELECT ref FROM sends WHERE account_id = ?"
+            args: list[Any] = [account_id]
+            if before is not None:
+                sql += " AND ref < ?"
+                args.append(before)
+            if type:
+                sql += " AND type = ?"
+                args.append(type)
+            pending = "EXISTS (SELECT 1 FROM messages m WHERE m.ref = sends.ref AND m.statut = ?)"
+            if statut == "EN_ATTENTE":
+                sql += f" AND {pending}"
+                args.append("EN_ATTENTE")
+            elif statut in ("ENVOYE", "ECHEC"):
+                sql += f" AND NOT {pending} AND {'' if statut == 'ENVOYE' else 'NOT '}{pending}"
+                args += ["EN_ATTENTE", "ENVOYE"]
+            sql += " ORDER BY ref DESC LIMIT ?"
+            args.append(limit)
+            refs = [r[0] for r in conn.execute(sql, args)]
+            return [v for ref in refs if (v := q_reads.get_send(conn, account_id, ref))]
+
+        return await self.store.read(read)
+
+    async def send_messages(
+        self, account_id: AccountId, ref: SendRef, *, statut: str | None, after: int, limit: int
+    ) -> list[q_reads.MessageView]:
+        """Per-recipient details of one of the account's sends (404 for another's)."""
+        await self.send_view(account_id, ref)
+        return await self.store.read(
+            lambda conn: q_reads.list_messages(conn, ref, statut=statut, after_id=after, limit=limit)
+        )
+
     # -- sending ------------------------------------------------------------------------
 
     def prepare(
@@ -479,6 +590,25 @@ class Gateway:
             )
         )
 
+    # -- scheduled campaigns (engine/campaigns) -----------------------------------------
+
+    async def submit_campaign(
+        self,
+        account_id: AccountId,
+        draft: SendDraft,
+        request: campaigns.CampaignRequest,
+        idempotency: Idempotency | None = None,
+    ) -> Accepted:
+        """Accept a MULDESP: validated, recorded, then handed to the scheduler."""
+        return await campaigns.submit(self, account_id, draft, request, idempotency)
+
+    async def campaign_plan(self, account_id: AccountId, ref: SendRef) -> campaigns.CampaignPlan:
+        return await campaigns.plan(self, account_id, ref)
+
+    async def cancel_campaign(self, account_id: AccountId, ref: SendRef) -> int:
+        """Cancel a live campaign; returns how many recipients were cancelled."""
+        return await campaigns.cancel(self, account_id, ref)
+
     async def _expire_idempotency(self) -> None:
         """Forget Idempotency-Key answers older than `gateway.idempotency_ttl_s`,
         checking every twenty-fourth of that period (one hour at the default)."""
@@ -518,6 +648,7 @@ class Gateway:
                 "non_rapproches": self.router.receipts_unmatched,
             },
             "rappels": asdict(self.callbacks.statistics()),
+            "campagnes": asdict(self.campaigns.statistics()),
         }
 
     def now(self) -> datetime:

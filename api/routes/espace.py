@@ -1,0 +1,362 @@
+"""The client space, /espace (seed 3.1 and 3.2): log in, watch the account, manage
+the API key, send without a key, follow the sends, read the invoices.
+
+Sessions are Quart's signed cookies (HttpOnly, SameSite=Lax, browser-session
+lifetime). The signing secret is derived with HMAC-SHA256 from the admin token
+(`session_secret`), so it needs no extra file and changes when the token does
+(which logs every session out). A session holds the role (`client` or
+`operateur`), the account id, the login time, the last activity and a CSRF
+token; it expires after `IDLE_S` without a request or `MAX_S` after login.
+Every POST carries that CSRF token (form field `csrf` or `X-CSRF-Token` header).
+
+Pages are HTML; the data the pages poll (`/espace/donnees/*`) and the actions
+they post answer JSON, refusals in the contract's error envelope. Every query is
+scoped to the session's account. The page scripts and styles are served from
+`api/static/` (no third-party host, and a Content-Security-Policy says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from typing import Any
+
+from quart import Blueprint, Response, current_app, redirect, render_template, request, session
+from quart.blueprints import BlueprintSetupState
+
+from api import schemas, views
+from api.deps import gateway, settings
+from api.errors import ApiError
+from api.http import jsonify_status
+from engine.errors import GatewayError
+from engine.types import AccountId, SendType, format_ref, parse_ref
+
+bp = Blueprint("espace", __name__, url_prefix="/espace")
+
+IDLE_S = 30 * 60
+MAX_S = 12 * 3600
+PAGE_SIZE = 10
+STATUTS = ("EN_ATTENTE", "ENVOYE", "ECHEC")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def session_secret(admin_token: str) -> str:
+    """The key that signs session cookies, derived from the admin token."""
+    return hmac.new(admin_token.encode(), b"smsgw/session-cookie/v1", hashlib.sha256).hexdigest()
+
+
+@bp.record_once
+def _configure_sessions(state: BlueprintSetupState) -> None:
+    app = state.app
+    app.secret_key = session_secret(app.extensions["admin_token"])
+    app.config.update(
+        SESSION_COOKIE_NAME="smsgw_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/",
+        PERMANENT_SESSION_LIFETIME=MAX_S,
+    )
+
+
+# -- sessions and CSRF, shared with the operator console ------------------------------
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+async def check_csrf() -> bool:
+    """True when the request carries the session's CSRF token."""
+    expected = session.get("csrf")
+    given = request.headers.get("X-CSRF-Token")
+    if given is None and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        given = (await request.form).get("csrf")
+    return isinstance(expected, str) and isinstance(given, str) and hmac.compare_digest(
+        given.encode(), expected.encode()
+    )
+
+
+def csrf_refusal() -> ApiError:
+    return ApiError(
+        403,
+        "CSRF_INVALIDE",
+        "Jeton anti-falsification (CSRF) manquant ou invalide : rechargez la page et recommencez.",
+    )
+
+
+def open_session(role: str, account_id: int | None = None) -> None:
+    """Start a fresh session (a new CSRF token) for `role`."""
+    session.clear()
+    now = int(time.time())
+    session.update(role=role, debut=now, vu=now, csrf=secrets.token_urlsafe(32))
+    if account_id is not None:
+        session["compte"] = account_id
+
+
+def session_state(role: str) -> str:
+    """`ok`, `expiree` (it existed but is too old) or `absente`; refreshes activity."""
+    if session.get("role") != role:
+        return "absente"
+    now = int(time.time())
+    debut, vu = session.get("debut"), session.get("vu")
+    if not isinstance(debut, int) or not isinstance(vu, int) or now - debut > MAX_S or now - vu > IDLE_S:
+        session.clear()
+        return "expiree"
+    if now - vu >= 60:
+        session["vu"] = now
+    return "ok"
+
+
+def secured(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+async def page(template: str, status: int = 200, **context: Any) -> Response:
+    html = await render_template(template, csrf=csrf_token(), **context)
+    return secured(Response(html, status=status, mimetype="text/html"))
+
+
+def source() -> str:
+    return request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or (
+        request.remote_addr or "inconnue"
+    )
+
+
+# -- pages ------------------------------------------------------------------------------
+
+
+def _client() -> AccountId:
+    """The session's account, or 401 (JSON) for the polled data and the actions."""
+    state = session_state("client")
+    if state == "ok":
+        return AccountId(int(session["compte"]))
+    if state == "expiree":
+        raise ApiError(401, "SESSION_EXPIREE", "Votre session a expiré : reconnectez-vous.")
+    raise ApiError(401, "NON_CONNECTE", "Connectez-vous à votre espace client.")
+
+
+@bp.get("")
+@bp.get("/")
+async def home() -> Response:
+    state = session_state("client")
+    if state != "ok":
+        return redirect("/espace/connexion" + ("?expiree=1" if state == "expiree" else ""))  # type: ignore[return-value]
+    account_id = AccountId(int(session["compte"]))
+    view = await gateway().account(account_id)
+    return await page(
+        "espace.html",
+        compte=views.account(view),
+        max_numeros=settings().gateway.max_recipients,
+    )
+
+
+@bp.get("/connexion")
+async def login_page() -> Response:
+    if session_state("client") == "ok":
+        return redirect("/espace")  # type: ignore[return-value]
+    notice = "Votre session a expiré : reconnectez-vous." if request.args.get("expiree") else None
+    return await page("espace_connexion.html", notice=notice)
+
+
+@bp.post("/connexion")
+async def login() -> Response:
+    if not await check_csrf():
+        return await page("espace_connexion.html", 403, erreur=csrf_refusal().message)
+    form = await request.form
+    identifiant = (form.get("identifiant") or "").strip()
+    mot_de_passe = form.get("motDePasse") or ""
+    if not identifiant or not mot_de_passe:
+        return await page(
+            "espace_connexion.html", 422, erreur="Saisissez votre identifiant et votre mot de passe.",
+            identifiant=identifiant,
+        )
+    try:
+        account_id = await gateway().login(identifiant, mot_de_passe, source())
+    except GatewayError as exc:
+        return await page("espace_connexion.html", exc.status, erreur=exc.message, identifiant=identifiant)
+    open_session("client", account_id)
+    return redirect("/espace", 303)  # type: ignore[return-value]
+
+
+@bp.post("/deconnexion")
+async def logout() -> Response:
+    if not await check_csrf():
+        raise csrf_refusal()
+    session.clear()
+    return redirect("/espace/connexion", 303)  # type: ignore[return-value]
+
+
+# -- data the page polls ----------------------------------------------------------------
+
+
+@bp.get("/donnees/compte")
+async def account_data() -> Response:
+    view = await gateway().account(_client())
+    return secured(jsonify_status(views.account(view), 200))
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and value not in allowed:
+        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.",
+                       [{"champ": name, "message": f"Valeurs possibles : {', '.join(allowed)}."}])
+    return value
+
+
+def _int_arg(name: str, default: int | None) -> int | None:
+    raw = request.args.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.",
+                       [{"champ": name, "message": "Doit être un entier positif."}])
+    return int(raw)
+
+
+@bp.get("/donnees/envois")
+async def sends_data() -> Response:
+    account_id = _client()
+    type_ = _choice("type", tuple(t.value for t in SendType))
+    statut = _choice("statut", STATUTS)
+    before = _int_arg("avant", None)
+    limit = min(_int_arg("limite", PAGE_SIZE) or PAGE_SIZE, 100)
+    rows = await gateway().list_sends(account_id, type=type_, statut=statut, before=before, limit=limit + 1)
+    body = {
+        "envois": [views.send(v) for v in rows[:limit]],
+        "suivant": format_ref(rows[limit - 1].ref) if len(rows) > limit else None,
+    }
+    return secured(jsonify_status(body, 200))
+
+
+@bp.get("/donnees/envois/<ref>/messages")
+async def messages_data(ref: str) -> Response:
+    account_id = _client()
+    parsed = parse_ref(ref)
+    if parsed is None:
+        raise ApiError(404, "REF_INCONNUE", "Aucun envoi de votre compte ne porte cette référence.")
+    statut = _choice("statut", STATUTS)
+    after = _int_arg("apres", 0) or 0
+    limit = min(_int_arg("limite", 50) or 50, 500)
+    rows = await gateway().send_messages(account_id, parsed, statut=statut, after=after, limit=limit)
+    body = {
+        "messages": [
+            {
+                "destinataire": m.destinataire,
+                "statut": m.statut,
+                "raison": m.raison,
+                "codeSmsc": m.code_smsc,
+                "envoyeLe": m.envoye_le,
+                "livraison": m.livraison,
+                "livreLe": m.livre_le,
+            }
+            for m in rows
+        ],
+        "suivant": str(rows[-1].id) if len(rows) == limit else None,
+    }
+    return secured(jsonify_status(body, 200))
+
+
+@bp.get("/donnees/factures")
+async def invoices_data() -> Response:
+    invoices = await gateway().invoices(_client())
+    return secured(jsonify_status({"factures": [views.invoice(i) for i in invoices]}, 200))
+
+
+# -- actions ----------------------------------------------------------------------------
+
+
+@bp.post("/cle")
+async def regenerate_key() -> Response:
+    account_id = _client()
+    if not await check_csrf():
+        raise csrf_refusal()
+    new = await gateway().regenerate_key(account_id)
+    return secured(jsonify_status({"cleApi": views.key(new)}, 201))
+
+
+_CELL = re.compile(r"[;,\t]")
+
+
+def numbers_from_text(text: str) -> list[str]:
+    """Numbers pasted one a line, or the rows of a CSV file: in each row, the first
+    cell holding a digit (a header row without digits is skipped)."""
+    found: list[str] = []
+    for line in text.splitlines():
+        for cell in _CELL.split(line):
+            cell = cell.strip().strip('"').strip("'").strip()
+            if any(ch.isdigit() for ch in cell):
+                found.append(cell)
+                break
+    return found
+
+
+@bp.post("/envois")
+async def send() -> Response:
+    account_id = _client()
+    if not await check_csrf():
+        raise csrf_refusal()
+    form = await request.form
+    files = await request.files
+    kind = form.get("type", "UNIDES")
+    body: dict[str, Any] = {"emetteur": form.get("emetteur", ""), "corps": form.get("corps", "")}
+    limit = settings().gateway.max_recipients
+    if kind == SendType.UNIDES:
+        body["destinataire"] = (form.get("destinataire") or "").strip()
+        schema, numbers = schemas.UNIDES, [body["destinataire"]]
+    elif kind == SendType.MULDES:
+        numbers = numbers_from_text(form.get("numeros", ""))
+        upload = files.get("fichier")
+        if upload is not None and upload.filename:
+            raw = upload.read()
+            try:
+                numbers += numbers_from_text(raw.decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                numbers += numbers_from_text(raw.decode("latin-1"))
+        if len(numbers) > limit:
+            raise ApiError(413, "TROP_DE_DESTINATAIRES",
+                           f"Un envoi accepte au plus {limit} numéros (reçu : {len(numbers)}).")
+        body["numeros"] = numbers
+        schema = schemas.muldes(limit)
+    else:
+        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.",
+                       [{"champ": "type", "message": "Valeurs possibles : UNIDES, MULDES."}])
+    details = schemas.validate(schema, body)
+    if details:
+        if kind == SendType.MULDES and not numbers:
+            details = [d for d in details if d.get("champ") != "numeros"] + [
+                {"champ": "numeros", "message": "Saisissez au moins un numéro ou joignez un fichier CSV."}
+            ]
+        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
+    gw = gateway()
+    draft = gw.prepare(SendType(kind), body["emetteur"], numbers, body["corps"])
+    result = await gw.submit(account_id, draft)
+    return secured(jsonify_status(views.accepted(result), 202))
+
+
+@bp.after_request
+async def _no_store(response: Response) -> Response:
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def app_admin_token() -> str:
+    return current_app.extensions["admin_token"]  # type: ignore[no-any-return]
