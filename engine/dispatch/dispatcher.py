@@ -10,6 +10,12 @@ before accepting more).
 Before a batch leaves, the attempt is recorded in the store, so a message whose
 submit may have reached the SMSC before a crash is known as a possible duplicate
 when it is sent again after the restart.
+
+Fairness: each turn of the round robin takes at most `_QUANTUM` messages of an
+account (its single sends first), within its bucket; an account out of tokens
+leaves the ring until its next token. A batch is never larger than the room left
+in the channel, so a message that arrives for another account waits behind at
+most one channel's worth of messages, not behind a whole bulk send.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class DispatcherStatistics:
     accounts_waiting: int
     rate_limited: int
     dispatched: int
+    given_back: int
     channel_used: int
     channel_size: int
 
@@ -66,6 +73,7 @@ class Dispatcher:
         self._wake = trio.Event()
         self._backlog = 0
         self._dispatched = 0
+        self._given_back = 0
         self._paused = False
 
     @property
@@ -96,10 +104,17 @@ class Dispatcher:
 
     def retry_first(self, message: OutMessage) -> None:
         """Put a message back at the head of its account's queue."""
-        q = self._queue(message.account_id)
-        q.urgent.appendleft(message)
-        self._backlog += 1
-        self._schedule(message.account_id, q)
+        self.give_back([message])
+
+    def give_back(self, messages: Sequence[OutMessage]) -> None:
+        """Put messages back at the head of their accounts' queues, in the order
+        given (a sender lost its connection with them); never blocks."""
+        for m in reversed(messages):
+            q = self._queue(m.account_id)
+            q.urgent.appendleft(m)
+            self._schedule(m.account_id, q)
+        self._backlog += len(messages)
+        self._given_back += len(messages)
         self._wake.set()
 
     def _schedule(self, account_id: AccountId, q: _AccountQueue) -> None:
@@ -119,14 +134,23 @@ class Dispatcher:
             accounts_waiting=len(self._ring),
             rate_limited=len(self._timers),
             dispatched=self._dispatched,
+            given_back=self._given_back,
             channel_used=stats.current_buffer_used,
             channel_size=int(stats.max_buffer_size),
         )
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Hand messages to the sender pool until cancelled. Blocks on the channel
+        when it is full (backpressure); a cancellation leaves the messages of the
+        batch in hand EN_ATTENTE in the store, sent again after a restart."""
         task_status.started()
+        out = self._out
         while True:
-            batch = [] if self._paused else self._collect()
+            batch: list[OutMessage] = []
+            if not self._paused:
+                stats = out.statistics()
+                room = int(min(stats.max_buffer_size - stats.current_buffer_used, _BATCH))
+                batch = self._collect(max(1, room))
             if not batch:
                 self._wake = trio.Event()
                 deadline = self._timers[0][0] if self._timers and not self._paused else float("inf")
@@ -135,26 +159,26 @@ class Dispatcher:
                 continue
             ids = [m.message_id for m in batch]
             await self._store.transact(lambda conn: q_messages.mark_attempt(conn, ids))
+            self._backlog -= len(batch)
             for m in batch:
                 m.attempts += 1
-                await self._out.send(m)
-                self._backlog -= 1
+                await out.send(m)
                 self._dispatched += 1
 
-    def _collect(self) -> list[OutMessage]:
-        """Take up to one batch, round robin, each account within its rate."""
+    def _collect(self, limit: int) -> list[OutMessage]:
+        """Take up to `limit` messages, round robin, each account within its rate."""
         now = trio.current_time()
         while self._timers and self._timers[0][0] <= now:
             _, account_id = heapq.heappop(self._timers)
             q = self._queues.get(account_id)
-            if q is not None and len(q):
+            if q is not None and len(q) and not q.scheduled:
                 q.scheduled = True
                 self._ring.append(account_id)
         batch: list[OutMessage] = []
-        while self._ring and len(batch) < _BATCH:
+        while self._ring and len(batch) < limit:
             account_id = self._ring.popleft()
             q = self._queues[account_id]
-            granted = q.bucket.take(min(_QUANTUM, len(q), _BATCH - len(batch)), now)
+            granted = q.bucket.take(min(_QUANTUM, len(q), limit - len(batch)), now)
             for _ in range(granted):
                 batch.append(q.pop())
             if not len(q):

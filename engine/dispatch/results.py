@@ -1,16 +1,26 @@
 """The result router: final outcomes to their account actor, receipts to the store.
 
-Senders push `Ended` and `Receipt` events without waiting on any actor; the router
-drains what has arrived, groups outcomes by account (one `Settle` per account per
-drain) and records receipts in one store transaction per drain. A receipt that
-arrives before its message's outcome is committed is kept and tried again on the
-next drains for a while.
+Senders push batches of `Ended` and `Receipt` events without waiting on any
+actor; the router drains what has arrived, groups outcomes by account (one
+`Settle` per account per drain) and records receipts in one store transaction
+per drain.
+
+Receipts are matched to their message by the SMSC's message id, whatever its
+spelling (hex or decimal, leading zeros, case). The router remembers the ids of
+the outcomes it routed recently (`recent_ids`, bounded), so a receipt arriving
+right after its submit_sm_resp is matched in memory, even before the outcome is
+committed; older ones are looked up in the store; one that matches nothing yet is
+tried again for a while (`receipt_patience_s`).
+
+A concatenated message gets `livraison` once every part has its receipt (rule in
+`engine.store.messages.combine_livraison`); each part's receipt is kept meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,12 +30,19 @@ import trio
 from engine.accounts.commands import Settle
 from engine.store import Store
 from engine.store import messages as q_messages
-from engine.store.messages import Outcome
+from engine.store.messages import Outcome, PartReceipt, normalize_smsc_id, smsc_id_candidates
 from engine.types import AccountId
 
 log = logging.getLogger(__name__)
 
-_RECEIPT_PATIENCE_S = 60.0
+__all__ = [
+    "Ended",
+    "Event",
+    "Receipt",
+    "ResultRouter",
+    "normalize_smsc_id",
+    "smsc_id_candidates",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,39 +65,29 @@ class Teller(Protocol):
     async def tell(self, account_id: AccountId, command: Settle) -> None: ...
 
 
-def smsc_id_candidates(smsc_id: str) -> list[str]:
-    """Spellings under which the SMSC may have given the same id (hex or decimal,
-    leading zeros, case)."""
-    base = smsc_id.strip().lower()
-    stripped = base.lstrip("0") or "0"
-    out = [base, stripped]
-    if stripped.isdigit():
-        out.append(format(int(stripped), "x"))
-    try:
-        out.append(str(int(stripped, 16)))
-    except ValueError:
-        pass
-    return list(dict.fromkeys(out))
-
-
-def normalize_smsc_id(smsc_id: str) -> str:
-    return smsc_id.strip().lower().lstrip("0") or "0"
-
-
 class ResultRouter:
+    """Owns the memory of recent SMSC ids and the receipts still unmatched.
+    `serve` drains the events channel until it is closed or cancelled."""
+
     def __init__(
         self,
         registry: Teller,
         store: Store,
-        events: trio.MemoryReceiveChannel[Event],
+        events: trio.MemoryReceiveChannel[list[Event]],
         *,
         on_receipts: Callable[[Sequence[tuple[int, int, str, str]]], None] | None = None,
+        recent_ids: int = 400_000,
+        receipt_patience_s: float = 60.0,
     ) -> None:
         self._registry = registry
         self._store = store
         self._events = events
         self._on_receipts = on_receipts
+        self._recent: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
+        self._recent_max = recent_ids
+        self._patience_s = receipt_patience_s
         self._late: list[tuple[float, Receipt]] = []
+        self.outcomes_routed = 0
         self.receipts_matched = 0
         self.receipts_unmatched = 0
 
@@ -90,15 +97,23 @@ class ResultRouter:
             drained: list[Event] = []
             with trio.move_on_after(0.2 if self._late else float("inf")):
                 try:
-                    drained.append(await self._events.receive())
+                    drained.extend(await self._events.receive())
                 except trio.EndOfChannel:
                     return
-            while len(drained) < 4096:
+            while len(drained) < 8192:
                 try:
-                    drained.append(self._events.receive_nowait())
+                    drained.extend(self._events.receive_nowait())
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break
             await self._route(drained)
+
+    def _remember(self, outcome: Outcome) -> None:
+        ids = outcome.smsc_ids
+        recent = self._recent
+        for part, sid in enumerate(ids):
+            recent[normalize_smsc_id(sid)] = (outcome.message_id, outcome.ref, len(ids))
+        while len(recent) > self._recent_max:
+            recent.popitem(last=False)
 
     async def _route(self, events: list[Event]) -> None:
         by_account: dict[AccountId, list[Outcome]] = {}
@@ -106,34 +121,47 @@ class ResultRouter:
         for ev in events:
             if isinstance(ev, Ended):
                 by_account.setdefault(ev.account_id, []).append(ev.outcome)
+                if ev.outcome.smsc_ids:
+                    self._remember(ev.outcome)
             else:
                 receipts.append(ev)
         for account_id, outcomes in by_account.items():
+            self.outcomes_routed += len(outcomes)
             await self._registry.tell(account_id, Settle(tuple(outcomes)))
         now = trio.current_time()
-        pending = [(now + _RECEIPT_PATIENCE_S, r) for r in receipts]
+        pending = [(now + self._patience_s, r) for r in receipts]
+        expired = sum(1 for deadline, _ in self._late if deadline <= now)
+        if expired:
+            self.receipts_unmatched += expired
+            log.info("%d delivery receipts matched no message", expired)
         pending.extend((deadline, r) for deadline, r in self._late if deadline > now)
-        self.receipts_unmatched += sum(1 for deadline, _ in self._late if deadline <= now)
         self._late = []
         if pending:
             await self._record(pending)
 
     async def _record(self, pending: list[tuple[float, Receipt]]) -> None:
+        known: list[PartReceipt] = []
+        unknown: list[int] = []
+        recent = self._recent
+        for index, (_, r) in enumerate(pending):
+            hit = None
+            for candidate in smsc_id_candidates(r.smsc_id):
+                hit = recent.get(candidate)
+                if hit is not None:
+                    known.append(PartReceipt(candidate, hit[0], hit[1], hit[2], r.livraison, r.at))
+                    break
+            if hit is None:
+                unknown.append(index)
+        looked_up = [pending[i][1] for i in unknown]
+
         def job(conn: sqlite3.Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
-            matched: list[tuple[int, int, str, str]] = []
-            missing: list[int] = []
-            for index, (_, r) in enumerate(pending):
-                for candidate in smsc_id_candidates(r.smsc_id):
-                    found = q_messages.record_receipts(conn, [(candidate, r.livraison, r.at)])
-                    if found:
-                        matched.extend(found)
-                        break
-                else:
-                    missing.append(index)
-            return matched, missing
+            found, missing = q_messages.find_receipted(
+                conn, [(r.smsc_id, r.livraison, r.at) for r in looked_up]
+            )
+            return q_messages.record_receipts(conn, known + found), missing
 
         matched, missing = await self._store.transact(job)
-        self.receipts_matched += len(matched)
-        self._late = [pending[i] for i in missing]
+        self.receipts_matched += len(pending) - len(missing)
+        self._late = [pending[unknown[i]] for i in missing]
         if matched and self._on_receipts is not None:
             self._on_receipts(matched)

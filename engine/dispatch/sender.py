@@ -1,29 +1,43 @@
 """One SMPP session of the sender pool, over trio TCP.
 
-A sender binds as transceiver, then pulls messages from the pool's shared channel
-while its window of outstanding submit_sm has room, and turns each response into
-an outcome for the result router. It owns its socket, its window and its retry
-queue; one reader task feeds the sans-IO codec, writes go through one lock.
+A sender binds as transceiver and keeps that bind up (reconnecting with
+exponential backoff) until cancelled. It owns its socket, its sans-IO
+`EsmeSession` (sequence numbers, the window of outstanding submit_sm, expiry) and
+the parts it has taken from the pool's channel but not finished. Three tasks per
+connection: one reader feeding the session, one writer pulling work while the
+window has room, one timer for enquire_link and expired requests; writes go
+through one lock. Outcomes and receipts leave in batches (one per read) on the
+router's channel; a full channel makes the reader wait, which is backpressure.
 
 Outcomes (rules, in order):
 1. ESME_ROK for every part: the message is ENVOYE with the SMSC's ids.
-2. ESME_RTHROTTLED: this bind slows down (the send rate is cut, then grows back
-   while no throttle is seen) and the part is sent again first.
-3. A transient status, a response timeout or a lost connection: the part is sent
-   again after a backoff, up to `max_retries`, then the message is ECHEC /
-   ERREUR_RESEAU. A part that may have reached the SMSC (timeout, lost
-   connection) marks the message as a possible duplicate.
+2. ESME_RTHROTTLED: this bind slows down (`AdaptiveRate`) and the part is sent
+   again before anything this bind has not sent yet, in message order: a
+   throttled message keeps its place among its account's messages.
+3. A transient status (ESME_RSYSERR, ESME_RMSGQFUL, ...) or a response timeout:
+   the part is sent again after an exponential backoff, up to `max_retries`
+   times, then the message is ECHEC / ERREUR_RESEAU. A part whose response timed
+   out may have reached the SMSC: its message is flagged as a possible duplicate.
 4. Any other status: ECHEC / REJET_SMSC with the status as `codeSmsc`.
+5. Connection lost: every unfinished message goes back to the dispatcher, ahead
+   of its account's queue, with what it already has (parts already accepted are
+   not sent again); those that were in flight are flagged as possible duplicates.
 
-On a lost connection every message in flight goes back to the dispatcher, first
-in its account's queue, and the sender reconnects with exponential backoff.
+Order per account: parts leave a bind in the order they were taken, and rules 2
+and 5 put a part back ahead of every part of its account not yet sent. Parts in
+flight together (at most binds x window) may still be accepted by the SMSC out of
+order when one of them is refused and resent; nothing else reorders them.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import logging
 import socket
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +45,8 @@ import trio
 
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
-from engine.dispatch.ratelimit import TokenBucket
 from engine.dispatch.results import Ended, Event, Receipt
+from engine.dispatch.throttle import AdaptiveRate
 from engine.smpp import codec
 from engine.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
@@ -42,26 +56,33 @@ from engine.smpp.constants import (
     Tag,
     is_transient,
 )
-from engine.smpp.framing import PduReader
 from engine.smpp.pdu import (
-    BindTransceiver,
-    BindTransceiverResp,
     DeliverSm,
     DeliverSmResp,
     EnquireLink,
     EnquireLinkResp,
     GenericNack,
     SubmitSm,
-    SubmitSmResp,
     Unbind,
     UnbindResp,
 )
 from engine.smpp.receipts import ReceiptParseError, parse_receipt
+from engine.smpp.session import (
+    EsmeSession,
+    PduRejected,
+    RequestReceived,
+    ResponseReceived,
+    SessionState,
+    StreamBroken,
+)
 from engine.store.messages import Outcome
 from engine.text import ReferenceCounter
 from engine.types import Livraison, Raison, Statut
 
 log = logging.getLogger(__name__)
+
+_WRITE_BATCH = 64
+"""Submits written with one send_all at most (one syscall, one TCP segment run)."""
 
 _LIVRAISON = {
     "DELIVRD": Livraison.LIVRE,
@@ -77,6 +98,11 @@ class SessionLost(Exception):
     """The SMSC closed the connection, refused the bind or broke the protocol."""
 
 
+_LINK_ERRORS = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError,
+                SessionLost)
+"""What ends one connection (and starts the reconnect backoff), not the sender."""
+
+
 @dataclass(frozen=True, slots=True)
 class SenderSettings:
     host: str
@@ -90,6 +116,8 @@ class SenderSettings:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     registered_delivery: bool = True
+    retry_min_s: float = 0.05
+    retry_max_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,25 +133,30 @@ class SenderStatistics:
     failed: int
     reconnects: int
     receipts: int
+    waiting: int
     rate_limit_per_s: float | None
     last_error: str
 
 
-@dataclass(slots=True)
-class _InFlight:
-    message: OutMessage
-    part: int
-    sent_at: float
+Work = tuple[OutMessage, int]
+"""One part of one message: (message, part index)."""
+
+
+def _order(work: Work) -> tuple[int, int]:
+    return work[0].message_id, work[1]
 
 
 class SmppSender:
+    """Owns one bind. `serve` runs until cancelled; what it holds when its
+    connection drops goes back to the dispatcher through `give_back`."""
+
     def __init__(
         self,
         index: int,
         settings: SenderSettings,
         source: trio.MemoryReceiveChannel[OutMessage],
-        events: trio.MemorySendChannel[Event],
-        requeue: Any,
+        events: trio.MemorySendChannel[list[Event]],
+        give_back: Callable[[Sequence[OutMessage]], None],
         clock: WallClock,
         refs: ReferenceCounter,
     ) -> None:
@@ -131,26 +164,31 @@ class SmppSender:
         self._s = settings
         self._source = source
         self._events = events
-        self._requeue = requeue
+        self._give_back_to = give_back
         self._clock = clock
         self._refs = refs
         self._state = "DECONNECTE"
-        self._in_flight: dict[int, _InFlight] = {}
-        self._retry: deque[tuple[float, OutMessage, int]] = deque()
-        self._sequence = 1
+        self._session: EsmeSession | None = None
+        self._in_flight: dict[int, Work] = {}
+        self._fresh: deque[Work] = deque()
+        self._again: list[Work] = []
+        self._later: list[tuple[float, int, OutMessage, int]] = []
+        self._tie = itertools.count()
+        self._rate = AdaptiveRate()
+        self._room = trio.Event()
         self._send_lock = trio.Lock()
-        self._window_free = trio.Semaphore(settings.window)
-        self._limiter: TokenBucket | None = None
-        self._throttle_seen = 0.0
-        self._sent_times: deque[float] = deque()
+        self._outbox: list[Event] = []
+        self._bound = False
         self._submitted = self._accepted = self._retries = self._throttled = 0
         self._failed = self._reconnects = self._receipts = 0
         self._last_error = ""
 
     @property
     def busy(self) -> bool:
-        """Submits await their response or a retry."""
-        return bool(self._in_flight or self._retry)
+        """Parts are in flight or waiting in this sender."""
+        return bool(
+            self._in_flight or self._fresh or self._again or self._later or self._outbox
+        )
 
     def statistics(self) -> SenderStatistics:
         return SenderStatistics(
@@ -165,266 +203,320 @@ class SmppSender:
             failed=self._failed,
             reconnects=self._reconnects,
             receipts=self._receipts,
-            rate_limit_per_s=round(self._limiter.rate_per_s, 1) if self._limiter else None,
+            waiting=len(self._fresh) + len(self._again) + len(self._later),
+            rate_limit_per_s=round(r, 1) if (r := self._rate.rate_per_s) is not None else None,
             last_error=self._last_error,
         )
+
+    # -- supervision ------------------------------------------------------------------
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Keep one bound session up until cancelled; reconnect with backoff."""
         task_status.started()
         backoff = self._s.reconnect_min_s
         while True:
-            bound = False
+            self._bound = False
             try:
-                bound = await self._session()
-            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError,
-                    SessionLost, codec.SmppDecodeError) as exc:
-                self._last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("smpp bind %d: %s", self.index, self._last_error)
+                await self._connect_and_run()
+            except _LINK_ERRORS as exc:
+                self._link_failed(exc)
+            except BaseExceptionGroup as group:
+                lost, rest = group.split(_LINK_ERRORS)
+                if rest is not None:
+                    raise rest from None
+                while isinstance(lost, BaseExceptionGroup):
+                    lost = lost.exceptions[0]
+                self._link_failed(lost)
             finally:
                 self._state = "DECONNECTE"
-                self._give_back()
-            if bound:
+                self._session = None
+                self._hand_back()
+            await self._flush_outbox()
+            if self._bound:
                 backoff = self._s.reconnect_min_s
             self._reconnects += 1
             await trio.sleep(backoff)
             backoff = min(backoff * 2, self._s.reconnect_max_s)
 
-    def _next_sequence(self) -> int:
-        seq = self._sequence
-        self._sequence = seq + 1 if seq < 0x7FFFFFFF else 1
-        return seq
+    def _link_failed(self, exc: BaseException | None) -> None:
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        log.warning("smpp bind %d: %s", self.index, self._last_error)
 
-    async def _session(self) -> bool:
+    async def _flush_outbox(self) -> None:
+        """Hand the router the outcomes and receipts taken so far. Cancelled, they
+        stay in the outbox (their messages stay EN_ATTENTE in the store)."""
+        if not self._outbox:
+            return
+        batch, self._outbox = self._outbox, []
+        try:
+            await self._events.send(batch)
+        except BaseException:
+            self._outbox = batch + self._outbox
+            raise
+
+    async def _connect_and_run(self) -> None:
         self._state = "CONNEXION"
         stream = await trio.open_tcp_stream(self._s.host, self._s.port)
         async with stream:
             stream.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            reader = PduReader()
-            await self._bind(stream, reader)
+            session = EsmeSession(
+                window_size=self._s.window, response_timeout_s=self._s.response_timeout_s
+            )
+            await self._bind(stream, session)
+            self._session = session
             self._state = "LIE"
+            self._bound = True
+            self._rate = AdaptiveRate()
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._read_loop, stream, reader)
-                nursery.start_soon(self._keepalive, stream)
-                nursery.start_soon(self._expire_loop)
-                try:
-                    await self._write_loop(stream)
-                finally:
-                    nursery.cancel_scope.cancel()
-        return True
+                nursery.start_soon(self._read_loop, stream, session)
+                nursery.start_soon(self._timer_loop, stream, session)
+                await self._write_loop(stream, session)
 
-    async def _bind(self, stream: trio.SocketStream, reader: PduReader) -> None:
-        seq = self._next_sequence()
-        bind = BindTransceiver(
-            system_id=self._s.system_id, password=self._s.password, sequence=seq
+    async def _bind(self, stream: trio.SocketStream, session: EsmeSession) -> None:
+        data = session.bind(
+            SessionState.BOUND_TRX, self._s.system_id, self._s.password,
+            now=trio.current_time(),
         )
-        await stream.send_all(codec.encode(bind))
+        await stream.send_all(data)
         with trio.fail_after(self._s.response_timeout_s):
-            while True:
-                data = await stream.receive_some(65536)
-                if not data:
+            while session.state is SessionState.OPEN:
+                chunk = await stream.receive_some(65536)
+                if not chunk:
                     raise SessionLost("connection closed during bind")
-                for pdu in reader.feed(data):
-                    if isinstance(pdu, BindTransceiverResp | GenericNack) and pdu.sequence == seq:
-                        if pdu.status != Status.ESME_ROK:
-                            raise SessionLost(f"bind refused: {_status_name(pdu.status)}")
-                        return
+                for event in session.receive_data(chunk):
+                    if isinstance(event, ResponseReceived) and event.request is not None:
+                        if event.pdu.status != Status.ESME_ROK:
+                            raise SessionLost(f"bind refused: {_status_name(event.pdu.status)}")
+                    elif isinstance(event, StreamBroken):
+                        raise SessionLost(event.reason)
+
+    def _hand_back(self) -> None:
+        """Give every unfinished message back to the dispatcher (connection lost)."""
+        pending: dict[int, OutMessage] = {}
+        for message, _ in self._in_flight.values():
+            message.possible_duplicate = True
+            pending.setdefault(message.message_id, message)
+        for message, _ in itertools.chain(self._again, self._fresh):
+            pending.setdefault(message.message_id, message)
+        for _, _, message, _ in self._later:
+            pending.setdefault(message.message_id, message)
+        self._in_flight.clear()
+        self._fresh.clear()
+        self._again.clear()
+        self._later.clear()
+        back = sorted((m for m in pending.values() if not m.done), key=lambda m: m.message_id)
+        if back:
+            self._give_back_to(back)
+
+    # -- writing ----------------------------------------------------------------------
 
     async def _send(self, stream: trio.SocketStream, data: bytes) -> None:
         async with self._send_lock:
             await stream.send_all(data)
 
-    async def _write_loop(self, stream: trio.SocketStream) -> None:
-        while True:
-            work = await self._next_work()
+    def _take(self, message: OutMessage) -> None:
+        """Own a message from the channel: queue each of its parts not yet accepted."""
+        if message.part_ids is None:
+            message.part_ids = [None] * len(message.encoded.parts)
+        self._fresh.extend((message, i) for i, sid in enumerate(message.part_ids) if sid is None)
+
+    def _next_work(self) -> Work | None:
+        """Resent parts first (message order), then fresh ones; pulls the channel."""
+        later = self._later
+        if later:
             now = trio.current_time()
+            while later and later[0][0] <= now:
+                _, _, message, part = heapq.heappop(later)
+                bisect.insort(self._again, (message, part), key=_order)
+        if self._again:
+            return self._again.pop(0)
+        if not self._fresh:
+            try:
+                self._take(self._source.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return None
+        return self._fresh.popleft() if self._fresh else None
+
+    def _put_back(self, work: Work) -> None:
+        bisect.insort(self._again, work, key=_order)
+
+    async def _wait_for_work(self) -> None:
+        """Until a part is waiting here: a message arrives or a retry falls due."""
+        deadline = self._later[0][0] if self._later else float("inf")
+        with trio.move_on_at(deadline):
+            message = await self._source.receive()
+            self._take(message)
+
+    async def _write_loop(self, stream: trio.SocketStream, session: EsmeSession) -> None:
+        rate = self._rate
+        while True:
+            if not session.can_submit():
+                self._room = trio.Event()
+                await self._room.wait()
+                continue
+            now = trio.current_time()
+            if not rate.take(now):
+                await trio.sleep_until(rate.next_at(now))
+                continue
+            work = self._next_work()
+            if work is None:
+                rate.untake()
+                await self._wait_for_work()
+                continue
             chunks: list[bytes] = []
             while True:
                 message, part = work
-                chunks.append(self._submit_bytes(message, part, now))
-                if not self._window_free.value or len(chunks) >= 64:
+                if not message.done:
+                    chunks.append(self._submit_bytes(session, message, part, now))
+                if len(chunks) >= _WRITE_BATCH or not session.can_submit():
                     break
-                nxt = self._next_work_nowait()
+                if not rate.take(now):
+                    break
+                nxt = self._next_work()
                 if nxt is None:
+                    rate.untake()
                     break
-                await self._window_free.acquire()
                 work = nxt
-            await self._send(stream, b"".join(chunks))
+            if chunks:
+                await self._send(stream, b"".join(chunks))
 
-    async def _next_work(self) -> tuple[OutMessage, int]:
-        """The next part to submit, after a free window slot and the bind's rate."""
-        await self._window_free.acquire()
-        while True:
-            await self._respect_rate()
-            work = self._next_work_nowait()
-            if work is not None:
-                return work
-            deadline = self._retry[0][0] if self._retry else float("inf")
-            with trio.move_on_at(deadline):
-                message = await self._source.receive()
-                return self._expand(message)
-
-    def _next_work_nowait(self) -> tuple[OutMessage, int] | None:
-        now = trio.current_time()
-        if self._retry and self._retry[0][0] <= now:
-            _, message, part = self._retry.popleft()
-            return message, part
-        if self._limiter is not None and self._limiter.take(1, now) == 0:
-            return None
-        try:
-            message = self._source.receive_nowait()
-        except trio.WouldBlock:
-            return None
-        return self._expand(message)
-
-    def _expand(self, message: OutMessage) -> tuple[OutMessage, int]:
-        """Queue every part still to send of a new message; return the first."""
-        parts = len(message.encoded.parts)
-        if message.part_ids is None:
-            message.part_ids = [None] * parts
-        todo = [i for i, sid in enumerate(message.part_ids) if sid is None]
-        now = trio.current_time()
-        for i in reversed(todo[1:]):
-            self._retry.appendleft((now, message, i))
-        return message, todo[0]
-
-    async def _respect_rate(self) -> None:
-        if self._limiter is None:
-            return
-        now = trio.current_time()
-        if now - self._throttle_seen > 1.0:
-            self._limiter.rate_per_s *= 1.1
-            self._throttle_seen = now
-            if self._limiter.rate_per_s > 100_000:
-                self._limiter = None
-                return
-        await trio.sleep_until(self._limiter.next_token_at(now))
-
-    def _submit_bytes(self, message: OutMessage, part: int, now: float) -> bytes:
-        seq = self._next_sequence()
+    def _submit_bytes(
+        self, session: EsmeSession, message: OutMessage, part: int, now: float
+    ) -> bytes:
         encoded = message.encoded
         payload = encoded.parts[part]
         if len(encoded.parts) > 1:
-            reference = self._reference(message)
-            payload = payload[:3] + bytes((reference,)) + payload[4:]
-        pdu = SubmitSm(
-            source_addr_ton=message.sender.ton,
-            source_addr_npi=message.sender.npi,
-            source_addr=message.sender.address,
-            dest_addr_ton=TON_INTERNATIONAL,
-            dest_addr_npi=NPI_ISDN,
-            destination_addr=message.destination.lstrip("+"),
-            esm_class=encoded.esm_class,
-            registered_delivery=1 if self._s.registered_delivery else 0,
-            data_coding=encoded.data_coding,
-            short_message=payload,
-            sequence=seq,
+            if message.udh_reference is None:
+                message.udh_reference = self._refs.next(message.destination)
+            payload = payload[:3] + bytes((message.udh_reference,)) + payload[4:]
+        sender = message.sender
+        data = session.send(
+            SubmitSm(
+                source_addr_ton=sender.ton,
+                source_addr_npi=sender.npi,
+                source_addr=sender.address,
+                dest_addr_ton=TON_INTERNATIONAL,
+                dest_addr_npi=NPI_ISDN,
+                destination_addr=message.destination.lstrip("+"),
+                esm_class=encoded.esm_class,
+                registered_delivery=1 if self._s.registered_delivery else 0,
+                data_coding=encoded.data_coding,
+                short_message=payload,
+            ),
+            now,
         )
-        self._in_flight[seq] = _InFlight(message, part, now)
+        self._in_flight[session.last_sequence] = (message, part)
         self._submitted += 1
-        self._sent_times.append(now)
-        return codec.encode(pdu)
+        return data
 
-    def _reference(self, message: OutMessage) -> int:
-        if message.udh_reference is None:
-            message.udh_reference = self._refs.next(message.destination)
-        return message.udh_reference
+    # -- reading ----------------------------------------------------------------------
 
-    async def _read_loop(self, stream: trio.SocketStream, reader: PduReader) -> None:
+    async def _read_loop(self, stream: trio.SocketStream, session: EsmeSession) -> None:
         while True:
             data = await stream.receive_some(65536)
             if not data:
                 raise SessionLost("connection closed by the SMSC")
+            out = self._outbox
             replies: list[bytes] = []
-            for pdu in reader.feed(data):
-                if isinstance(pdu, SubmitSmResp):
-                    await self._on_response(pdu.sequence, pdu.status, pdu.message_id)
-                elif isinstance(pdu, DeliverSm):
-                    replies.append(codec.encode(DeliverSmResp(sequence=pdu.sequence)))
-                    await self._on_deliver(pdu)
-                elif isinstance(pdu, EnquireLink):
-                    replies.append(codec.encode(EnquireLinkResp(sequence=pdu.sequence)))
-                elif isinstance(pdu, GenericNack):
-                    await self._on_response(pdu.sequence, pdu.status or Status.ESME_RSYSERR, "")
-                elif isinstance(pdu, Unbind):
-                    await self._send(stream, codec.encode(UnbindResp(sequence=pdu.sequence)))
-                    raise SessionLost("the SMSC unbound")
-                elif isinstance(pdu, EnquireLinkResp | UnbindResp):
-                    pass
+            lost: str | None = None
+            for event in session.receive_data(data):
+                if isinstance(event, ResponseReceived):
+                    request = event.request
+                    if isinstance(request, SubmitSm):
+                        pdu = event.pdu
+                        status = pdu.status
+                        if isinstance(pdu, GenericNack) and not status:
+                            status = Status.ESME_RSYSERR
+                        self._on_response(
+                            request.sequence, status, getattr(pdu, "message_id", ""), out
+                        )
+                elif isinstance(event, RequestReceived):
+                    pdu = event.pdu
+                    if isinstance(pdu, DeliverSm):
+                        replies.append(session.send(DeliverSmResp(sequence=pdu.sequence)))
+                        self._on_deliver(pdu, out)
+                    elif isinstance(pdu, EnquireLink):
+                        replies.append(session.send(EnquireLinkResp(sequence=pdu.sequence)))
+                    elif isinstance(pdu, Unbind):
+                        replies.append(session.send(UnbindResp(sequence=pdu.sequence)))
+                        lost = "the SMSC unbound"
+                elif isinstance(event, PduRejected):
+                    if event.reply is not None:
+                        replies.append(session.send(event.reply))
+                elif isinstance(event, StreamBroken):
+                    replies.append(codec.encode(event.reply))
+                    lost = f"unreadable stream: {event.reason}"
+            if not self._room.is_set() and session.can_submit():
+                self._room.set()
+            await self._flush_outbox()
             if replies:
                 await self._send(stream, b"".join(replies))
+            if lost is not None:
+                raise SessionLost(lost)
 
-    async def _on_response(self, seq: int, status: int, smsc_id: str) -> None:
+    def _on_response(self, seq: int, status: int, smsc_id: str, out: list[Event]) -> None:
         entry = self._in_flight.pop(seq, None)
         if entry is None:
             return
-        self._window_free.release()
-        message, part = entry.message, entry.part
+        message, part = entry
         if message.done:
             return
         assert message.part_ids is not None
+        now = trio.current_time()
         if status == Status.ESME_ROK:
+            self._rate.accepted(now)
             message.part_ids[part] = smsc_id
-            if all(sid is not None for sid in message.part_ids):
+            if None not in message.part_ids:
                 self._accepted += 1
-                await self._end(message, Statut.ENVOYE)
+                out.append(self._end(message, Statut.ENVOYE))
         elif status == Status.ESME_RTHROTTLED:
             self._throttled += 1
-            self._slow_down()
-            self._retry.appendleft((trio.current_time(), message, part))
+            self._rate.throttled(now)
+            self._put_back(entry)
         elif is_transient(status):
-            await self._retry_later(message, part, status)
+            self._retry_later(message, part, status, out)
         else:
             self._failed += 1
-            await self._end(message, Statut.ECHEC, Raison.REJET_SMSC, status)
+            out.append(self._end(message, Statut.ECHEC, Raison.REJET_SMSC, status))
 
-    async def _retry_later(
-        self, message: OutMessage, part: int, status: int | None, maybe_sent: bool = False
+    def _retry_later(
+        self, message: OutMessage, part: int, status: int | None, out: list[Event]
     ) -> None:
-        message.possible_duplicate |= maybe_sent
         message.retries += 1
         if message.retries > self._s.max_retries:
             self._failed += 1
-            await self._end(message, Statut.ECHEC, Raison.ERREUR_RESEAU, status)
+            out.append(self._end(message, Statut.ECHEC, Raison.ERREUR_RESEAU, status))
             return
         self._retries += 1
-        delay = min(0.05 * 2 ** (message.retries - 1), 5.0)
-        due = trio.current_time() + delay
-        self._retry.append((due, message, part))
-        if len(self._retry) > 1 and self._retry[-2][0] > due:
-            self._retry = deque(sorted(self._retry, key=lambda item: item[0]))
+        delay = min(self._s.retry_min_s * 2 ** (message.retries - 1), self._s.retry_max_s)
+        heapq.heappush(
+            self._later, (trio.current_time() + delay, next(self._tie), message, part)
+        )
 
-    def _slow_down(self) -> None:
-        now = trio.current_time()
-        while self._sent_times and self._sent_times[0] < now - 1.0:
-            self._sent_times.popleft()
-        observed = max(1.0, len(self._sent_times) * 0.8)
-        if self._limiter is None or self._limiter.rate_per_s > observed:
-            self._limiter = TokenBucket.full(observed, now, burst=max(1.0, observed / 20))
-        self._throttle_seen = now
-
-    async def _end(
+    def _end(
         self,
         message: OutMessage,
         statut: Statut,
         raison: Raison | None = None,
         code: int | None = None,
-    ) -> None:
+    ) -> Ended:
         message.done = True
-        ids = tuple(sid for sid in (message.part_ids or ()) if sid)
-        outcome = Outcome(
-            message_id=message.message_id,
-            ref=message.ref,
-            statut=statut,
-            raison=raison,
-            code_smsc=code,
-            smsc_ids=ids if statut is Statut.ENVOYE else (),
-            at=iso(self._clock.now()),
-            doublon_possible=message.possible_duplicate,
+        sent = statut is Statut.ENVOYE
+        return Ended(
+            message.account_id,
+            Outcome(
+                message_id=message.message_id,
+                ref=message.ref,
+                statut=statut,
+                raison=raison,
+                code_smsc=code,
+                smsc_ids=tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
+                at=iso(self._clock.now()),
+                doublon_possible=message.possible_duplicate,
+            ),
         )
-        await self._events.send(Ended(message.account_id, outcome))
 
-    async def _on_deliver(self, pdu: DeliverSm) -> None:
+    def _on_deliver(self, pdu: DeliverSm, out: list[Event]) -> None:
         if not pdu.esm_class & ESM_DELIVERY_RECEIPT:
             return
         try:
@@ -437,48 +529,34 @@ class SmppSender:
         tlv = pdu.tlv(Tag.RECEIPTED_MESSAGE_ID)
         smsc_id = tlv.rstrip(b"\0").decode("latin-1") if tlv else receipt.id
         self._receipts += 1
-        await self._events.send(Receipt(smsc_id, livraison.value, iso(self._clock.now())))
+        out.append(Receipt(smsc_id, livraison.value, iso(self._clock.now())))
 
-    async def _keepalive(self, stream: trio.SocketStream) -> None:
+    # -- time -------------------------------------------------------------------------
+
+    async def _timer_loop(self, stream: trio.SocketStream, session: EsmeSession) -> None:
+        """enquire_link every `enquire_link_s`; requests unanswered for
+        `response_timeout_s` expire (a silent enquire_link means the link is dead)."""
+        tick = min(self._s.response_timeout_s / 4, self._s.enquire_link_s, 1.0)
+        next_link = trio.current_time() + self._s.enquire_link_s
         while True:
-            await trio.sleep(self._s.enquire_link_s)
-            await self._send(stream, codec.encode(EnquireLink(sequence=self._next_sequence())))
-
-    async def _expire_loop(self) -> None:
-        timeout = self._s.response_timeout_s
-        while True:
-            await trio.sleep(min(timeout / 4, 1.0))
-            horizon = trio.current_time() - timeout
-            expired = []
-            for seq, entry in self._in_flight.items():
-                if entry.sent_at > horizon:
-                    break
-                expired.append(seq)
-            for seq in expired:
-                entry = self._in_flight.pop(seq)
-                self._window_free.release()
-                if not entry.message.done:
-                    await self._retry_later(entry.message, entry.part, None, maybe_sent=True)
-
-    def _give_back(self) -> None:
-        """Hand every unfinished message back to the dispatcher (connection lost)."""
-        seen: set[int] = set()
-        pending: list[OutMessage] = []
-        for entry in self._in_flight.values():
-            entry.message.possible_duplicate = True
-            if entry.message.message_id not in seen and not entry.message.done:
-                seen.add(entry.message.message_id)
-                pending.append(entry.message)
-        for _, message, _ in self._retry:
-            if message.message_id not in seen and not message.done:
-                seen.add(message.message_id)
-                pending.append(message)
-        for _ in self._in_flight:
-            self._window_free.release()
-        self._in_flight.clear()
-        self._retry.clear()
-        for message in reversed(pending):
-            self._requeue(message)
+            # idle (nothing outstanding): nothing can expire before a quarter timeout
+            idle_s = min(next_link - trio.current_time(), self._s.response_timeout_s / 4)
+            await trio.sleep(tick if session.outstanding else max(tick, idle_s))
+            now = trio.current_time()
+            out = self._outbox
+            for request in session.expired(now):
+                if isinstance(request, EnquireLink):
+                    raise SessionLost("no answer to enquire_link")
+                entry = self._in_flight.pop(request.sequence, None)
+                if entry is not None and not entry[0].done:
+                    entry[0].possible_duplicate = True
+                    self._retry_later(entry[0], entry[1], None, out)
+            if not self._room.is_set() and session.can_submit():
+                self._room.set()
+            await self._flush_outbox()
+            if now >= next_link:
+                next_link = now + self._s.enquire_link_s
+                await self._send(stream, session.send(EnquireLink(), now))
 
 
 def _status_name(status: int) -> str:

@@ -153,7 +153,7 @@ def settle_outcomes(
                 o.message_id,
             )
         )
-        smsc_rows.extend((sid, o.message_id) for sid in o.smsc_ids)
+        smsc_rows.extend((normalize_smsc_id(sid), o.message_id) for sid in o.smsc_ids)
         result.settled.append(o)
     led = ledger
     for (ref, billing), amount in sent_by_key.items():
@@ -169,7 +169,9 @@ def settle_outcomes(
         rows,
     )
     conn.executemany(
-        "INSERT OR REPLACE INTO smsc_ids (smsc_id, message_id) VALUES (?, ?)", smsc_rows
+        "INSERT INTO smsc_ids (smsc_id, message_id) VALUES (?, ?)"
+        " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id",
+        smsc_rows,
     )
     return result
 
@@ -188,23 +190,109 @@ def flag_possible_duplicates(conn: sqlite3.Connection, message_ids: Sequence[int
     )
 
 
-def record_receipts(
+def normalize_smsc_id(smsc_id: str) -> str:
+    """The one spelling an SMSC message id is stored under: trimmed, lower case,
+    without leading zeros."""
+    return smsc_id.strip().lower().lstrip("0") or "0"
+
+
+def smsc_id_candidates(smsc_id: str) -> list[str]:
+    """Normalised spellings under which the SMSC may have given the same id: as
+    is, then read as decimal written in hex, then read as hex written in decimal."""
+    base = normalize_smsc_id(smsc_id)
+    out = [base]
+    if base.isdigit():
+        out.append(format(int(base), "x"))
+    try:
+        out.append(str(int(base, 16)))
+    except ValueError:
+        pass
+    return list(dict.fromkeys(out))
+
+
+@dataclass(frozen=True, slots=True)
+class PartReceipt:
+    """The receipt of one part, matched: `smsc_id` normalised, `parts` the number
+    of parts (SMSC ids) of its message."""
+
+    smsc_id: str
+    message_id: int
+    ref: int
+    parts: int
+    livraison: str
+    at: str
+
+
+def combine_livraison(states: Sequence[str]) -> str:
+    """The delivery of a concatenated message from its parts' receipts: LIVRE when
+    every part was delivered; otherwise NON_LIVRE if any part was not delivered;
+    otherwise EXPIRE. Its time is the time of the last receipt."""
+    if all(s == "LIVRE" for s in states):
+        return "LIVRE"
+    return "NON_LIVRE" if "NON_LIVRE" in states else "EXPIRE"
+
+
+def find_receipted(
     conn: sqlite3.Connection, receipts: Sequence[tuple[str, str, str]]
+) -> tuple[list[PartReceipt], list[int]]:
+    """Match receipts (smsc_id as received, livraison, at) to messages through the
+    stored SMSC ids; return the matches and the indexes of those matching nothing."""
+    found: list[PartReceipt] = []
+    missing: list[int] = []
+    for index, (raw, livraison, at) in enumerate(receipts):
+        for candidate in smsc_id_candidates(raw):
+            row = conn.execute(
+                "SELECT m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
+                " ON m.id = s.message_id WHERE s.smsc_id = ?",
+                (candidate,),
+            ).fetchone()
+            if row is not None:
+                parts = len(row[2].split(",")) if row[2] else 1
+                found.append(PartReceipt(candidate, row[0], row[1], parts, livraison, at))
+                break
+        else:
+            missing.append(index)
+    return found, missing
+
+
+def record_receipts(
+    conn: sqlite3.Connection, receipts: Sequence[PartReceipt]
 ) -> list[tuple[int, int, str, str]]:
-    """Apply delivery receipts (smsc_id, livraison, at); return the matched
-    (message_id, ref, livraison, at). Receipts for unknown ids are ignored."""
-    matched = []
-    for smsc_id, livraison, at in receipts:
-        row = conn.execute(
-            "SELECT m.id, m.ref FROM smsc_ids s JOIN messages m ON m.id = s.message_id"
-            " WHERE s.smsc_id = ?",
-            (smsc_id,),
-        ).fetchone()
-        if row is None:
-            continue
-        conn.execute(
-            "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
-            (livraison, at, row[0]),
-        )
-        matched.append((row[0], row[1], livraison, at))
+    """Apply matched part receipts in one pass; return the (message_id, ref,
+    livraison, at) of every message whose `livraison` is now set.
+
+    A one-part message takes its receipt at once. A part of a concatenated message
+    is kept on its SMSC id; the message gets `livraison` (`combine_livraison`) when
+    the last of its parts has its receipt.
+    """
+    single = [r for r in receipts if r.parts <= 1]
+    conn.executemany(
+        "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
+        ((r.livraison, r.at, r.message_id) for r in single),
+    )
+    matched = [(r.message_id, r.ref, r.livraison, r.at) for r in single]
+    multi = [r for r in receipts if r.parts > 1]
+    if not multi:
+        return matched
+    conn.executemany(
+        "INSERT INTO smsc_ids (smsc_id, message_id, livraison) VALUES (?, ?, ?)"
+        " ON CONFLICT (smsc_id) DO UPDATE SET livraison = excluded.livraison",
+        ((r.smsc_id, r.message_id, r.livraison) for r in multi),
+    )
+    last: dict[int, PartReceipt] = {r.message_id: r for r in multi}
+    for message_id, r in last.items():
+        states = [
+            row[0]
+            for row in conn.execute(
+                "SELECT livraison FROM smsc_ids WHERE message_id = ? AND livraison IS NOT NULL",
+                (message_id,),
+            )
+        ]
+        if len(states) >= r.parts:
+            livraison = combine_livraison(states)
+            conn.execute(
+                "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
+                (livraison, r.at, message_id),
+            )
+            matched.append((message_id, r.ref, livraison, r.at))
     return matched

@@ -109,4 +109,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX idempotency_age ON idempotency(cree_le);
     """,
+    # 3: a concatenated message's part receipts are kept on their SMSC ids until
+    # every part has one; parts of a message found by its id
+    """
+    ALTER TABLE smsc_ids ADD COLUMN livraison TEXT;
+    CREATE INDEX smsc_ids_message ON smsc_ids(message_id);
+    """,
 )

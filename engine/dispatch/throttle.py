@@ -1,0 +1,75 @@
+"""The adaptive send rate of one bind, after ESME_RTHROTTLED (pure, time passed in).
+
+A bind starts unlimited. The first throttle sets its rate just under what the SMSC
+accepted over the last second; each further throttle cuts it by `cut`; every second
+without a throttle raises it by `grow`, and once it passes `ceiling_per_s` the bind is
+unlimited again (multiplicative decrease, multiplicative increase).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from engine.dispatch.ratelimit import TokenBucket
+
+
+@dataclass(slots=True)
+class AdaptiveRate:
+    cut: float = 0.8
+    grow: float = 1.1
+    ceiling_per_s: float = 100_000.0
+    bucket: TokenBucket | None = None
+    last_change: float = 0.0
+    _accepted: deque[float] = field(default_factory=deque)
+
+    @property
+    def rate_per_s(self) -> float | None:
+        """The current limit, or None while unlimited."""
+        return self.bucket.rate_per_s if self.bucket is not None else None
+
+    def accepted(self, now: float) -> None:
+        """The SMSC accepted one submit at `now`."""
+        self._accepted.append(now)
+        horizon = now - 1.0
+        while self._accepted[0] < horizon:
+            self._accepted.popleft()
+
+    def throttled(self, now: float) -> None:
+        """The SMSC answered ESME_RTHROTTLED at `now`: slow down."""
+        horizon = now - 1.0
+        while self._accepted and self._accepted[0] < horizon:
+            self._accepted.popleft()
+        observed = max(1.0, len(self._accepted) * 0.9)
+        if self.bucket is None:
+            rate = observed
+        elif now - self.last_change < 0.1:
+            return  # the same burst of refusals: one cut is enough
+        else:
+            rate = max(1.0, min(observed, self.bucket.rate_per_s * self.cut))
+        self.bucket = TokenBucket.full(rate, now, burst=max(1.0, rate / 50))
+        self.bucket.tokens = 0.0
+        self.last_change = now
+
+    def take(self, now: float) -> bool:
+        """Whether one submit may leave at `now` (takes its token)."""
+        bucket = self.bucket
+        if bucket is None:
+            return True
+        if now - self.last_change >= 1.0:
+            self.last_change = now
+            bucket.rate_per_s *= self.grow
+            bucket.burst = max(1.0, bucket.rate_per_s / 50)
+            if bucket.rate_per_s > self.ceiling_per_s:
+                self.bucket = None
+                return True
+        return bucket.take(1, now) == 1
+
+    def untake(self) -> None:
+        """Return the token of a submit that did not leave after all."""
+        if self.bucket is not None:
+            self.bucket.tokens = min(self.bucket.burst, self.bucket.tokens + 1)
+
+    def next_at(self, now: float) -> float:
+        """When the next submit may leave."""
+        return now if self.bucket is None else self.bucket.next_token_at(now)

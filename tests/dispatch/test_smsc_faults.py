@@ -1,0 +1,133 @@
+"""The sender pool against a misbehaving SMSC, over real TCP: the whole gateway
+(HTTP in, SMPP out) against the embedded simulator, its knobs turned live."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import trio
+
+from tests.dispatch.support import account, muldes, numbers, recipients, until_ended
+from tests.harness import eventually, open_stack
+
+FAST = {"SMSGW_SMSC_RECONNECT_MIN_S": "0.05", "SMSGW_SMSC_RECONNECT_MAX_S": "0.2"}
+
+
+async def test_throughput_cap_every_message_sent_in_order_per_account(tmp_path: Path) -> None:
+    window, binds = 20, 2
+    env = {**FAST, "SMSGW_SMSC_WINDOW": str(window), "SMSGW_SMSC_BINDS": str(binds),
+           "SMSGW_ENGINE_DISPATCH_QUEUE": "64"}
+    with trio.fail_after(40):
+        async with open_stack(tmp_path, **env) as stack:
+            stack.simulator.configure(throughput_cap_per_s=200)
+            _, key_a = await stack.new_account(solde=10_000, debitMax=100_000)
+            _, key_b = await stack.new_account(solde=10_000, debitMax=100_000)
+            list_a, list_b = numbers("+24106", 700), numbers("+24107", 500)
+            send_a = await muldes(stack, key_a, list_a)
+            send_b = await muldes(stack, key_b, list_b)
+            for key, send in ((key_a, send_a), (key_b, send_b)):
+                final = await until_ended(stack, key, send["ref"], within_s=20)
+                assert final["compteurs"]["ENVOYE"] == final["nbDestinataires"], final
+
+            stats = stack.simulator.statistics()
+            assert stats.submit_rejected.get("ESME_RTHROTTLED", 0) > 0, "the cap was reached"
+            assert stats.submit_accepted == len(list_a) + len(list_b)
+            accepted = [m.destination for m in stack.simulator.submitted]
+            for sent in (list_a, list_b):
+                rank = {n.lstrip("+"): i for i, n in enumerate(sent)}
+                order = [rank[d] for d in accepted if d in rank]
+                assert sorted(order) == list(range(len(sent)))
+                displacement = max(abs(pos - r) for pos, r in enumerate(order))
+                assert displacement <= binds * window, displacement
+            senders = stack.gateway.actors()["liaisons"]
+            assert sum(s["throttled"] for s in senders) == stats.submit_rejected["ESME_RTHROTTLED"]
+            assert any(s["rate_limit_per_s"] for s in senders), "the binds slowed down"
+
+
+async def test_five_percent_system_errors_are_retried_until_every_message_is_sent(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(40):
+        async with open_stack(tmp_path, **FAST) as stack:
+            stack.simulator.configure(error_rate=0.05, error_status="ESME_RSYSERR", seed=7)
+            _, key = await stack.new_account(solde=5_000, debitMax=100_000)
+            send = await muldes(stack, key, numbers("+24106", 3_000))
+            final = await until_ended(stack, key, send["ref"], within_s=30)
+            assert final["compteurs"] == {"EN_ATTENTE": 0, "ENVOYE": 3_000, "ECHEC": 0,
+                                          "LIVRE": final["compteurs"]["LIVRE"]}
+            refused = stack.simulator.statistics().submit_rejected.get("ESME_RSYSERR", 0)
+            assert refused > 50, "about 5% of 3,000 submits were refused"
+            r = await stack.client.get("/api/V1/admin/acteurs", headers=stack.admin)
+            retries = sum(s["retries"] for s in r.json()["liaisons"])
+            assert retries == refused
+            books = await account(stack, key)
+            assert (books["solde"], books["reserve"]) == (2_000, 0)
+
+
+async def test_connection_dropped_every_two_seconds_during_a_large_muldes(
+    tmp_path: Path,
+) -> None:
+    count = 20_000
+    with trio.fail_after(90):
+        async with open_stack(tmp_path, **FAST) as stack:
+            sim = stack.simulator
+            _, key = await stack.new_account(solde=count, debitMax=100_000)
+            sent = numbers("+24106", count)
+            send = await muldes(stack, key, sent)
+            drops = 0
+
+            async def dropper() -> None:
+                nonlocal drops
+                await eventually(lambda: _accepted(sim), lambda n: n >= 1_000, within_s=30)
+                while True:
+                    if sim.drop_connections():
+                        drops += 1
+                    await trio.sleep(2.0)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(dropper)
+                final = await until_ended(stack, key, send["ref"], within_s=80)
+                nursery.cancel_scope.cancel()
+
+            assert drops >= 1
+            assert final["compteurs"]["ENVOYE"] == count, final
+            rows = await recipients(stack, key, send["ref"])
+            assert len(rows) == count and all(r["statut"] == "ENVOYE" for r in rows)
+            at_smsc = Counter(m.destination for m in sim.submitted)
+            assert set(at_smsc) == {n.lstrip("+") for n in sent}, "nobody was dropped"
+            twice = {d for d, n in at_smsc.items() if n > 1}
+            duplicates = sim.statistics().duplicates
+            print(f"\n{drops} drops, {duplicates} sent twice out of {count}")
+            assert duplicates == sum(n - 1 for n in at_smsc.values())
+            flagged = {r["destinataire"].lstrip("+") for r in rows if r["doublonPossible"]}
+            assert twice <= flagged, "every message the SMSC saw twice is flagged"
+            books = await account(stack, key)
+            assert (books["solde"], books["reserve"]) == (0, 0), "each charged once"
+
+
+async def _accepted(sim: object) -> int:
+    await trio.lowlevel.checkpoint()
+    return sim.statistics().submit_accepted  # type: ignore[attr-defined, no-any-return]
+
+
+async def test_prefix_always_rejected_fails_those_recipients_and_releases_their_credits(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(30):
+        async with open_stack(tmp_path, **FAST) as stack:
+            stack.simulator.configure(rules=[{"prefix": "24107", "status": "ESME_RINVDSTADR"}])
+            _, key = await stack.new_account(solde=1_000, debitMax=100_000)
+            good, bad = numbers("+24106", 300), numbers("+24107", 200)
+            send = await muldes(stack, key, good + bad)
+            final = await until_ended(stack, key, send["ref"], within_s=20)
+            assert final["statut"] == "ENVOYE"
+            assert (final["compteurs"]["ENVOYE"], final["compteurs"]["ECHEC"]) == (300, 200)
+            rows = await recipients(stack, key, send["ref"])
+            for row in rows[300:]:
+                assert (row["statut"], row["raison"], row["codeSmsc"]) == (
+                    "ECHEC", "REJET_SMSC", 0x0B), row
+                assert row["envoyeLe"] is None
+            assert all(r["statut"] == "ENVOYE" and r["codeSmsc"] is None for r in rows[:300])
+            books = await account(stack, key)
+            assert (books["solde"], books["reserve"]) == (700, 0)
