@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import selectors
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -36,20 +37,32 @@ def _start(data_dir: Path, **env: str) -> subprocess.Popen[str]:
 
 
 def _read_until(proc: subprocess.Popen[str], marker: str, timeout_s: float) -> list[str]:
+    """Lines printed by `proc` up to the one containing `marker` (a reader thread
+    feeds a queue, so buffered output is never missed)."""
     assert proc.stdout is not None
+    lines_q: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines_q.put(line.rstrip("\n"))
+            if marker in line:
+                return
+        lines_q.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + timeout_s
     lines: list[str] = []
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=deadline - time.monotonic()):
-                break
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if marker in line:
-                return lines
+    while True:
+        try:
+            line = lines_q.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        lines.append(line)
+        if marker in line:
+            return lines
     raise AssertionError(f"{marker!r} not printed in {timeout_s}s; got {lines}")
 
 
