@@ -152,6 +152,8 @@ class Gateway:
         self._keys: dict[str, q_accounts.KeyRow] = {}
         self._refs = ReferenceCounter()
         self.started_at = self.clock.now()
+        self.stopping = trio.Event()
+        """Set when shutdown begins: long-lived streams end."""
         self._logins = LoginThrottle()
         self.campaigns = CampaignScheduler(store, self.registry, self.dispatcher, self.clock)
 
@@ -240,6 +242,7 @@ class Gateway:
         Messages still queued stay EN_ATTENTE in the store and are sent after the
         next start; nothing accepted is lost.
         """
+        self.stopping.set()
         self.dispatcher.pause()
         with trio.move_on_after(grace_s):
             while (
