@@ -17,6 +17,7 @@ import logging
 from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from api.errors import HTTP_MESSAGES, ApiError, error_response
 from api.ratelimit import KeyRateLimiter
@@ -42,10 +43,22 @@ BLUEPRINTS = (
 )
 
 _KEYED_PREFIXES = ("/api/V1/sms", "/api/V1/compte")
+SQL_INTEGER_MAX = 2**63 - 1
+
+
+class _StoredInteger(IntegerConverter):
+    """`<int:...>` in paths. A number beyond a stored id's range names no row: it
+    reaches the handler as 0 (never an id), which answers 404 as for any unknown
+    id, instead of failing in the store."""
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= SQL_INTEGER_MAX else 0
 
 
 def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartTrio:
     app = QuartTrio(__name__)
+    app.url_map.converters["int"] = _StoredInteger
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -130,7 +130,10 @@ def resolve(source: SchemaSource | None, settings: Settings) -> Schema | None:
 
 
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-_PATH_TYPES = {"int": {"type": "integer", "minimum": 0}, "float": {"type": "number"}}
+_PATH_TYPES = {
+    "int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+    "float": {"type": "number"},
+}
 
 _STANDARD: dict[int, str] = {
     400: "Corps illisible : JSON invalide ou octets qui ne sont pas de l'UTF-8 (code `JSON_INVALIDE`).",
@@ -339,3 +342,11 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
             },
         },
     }
+
+
+PAGE_BY_ID = (
+    Param("curseur", {"type": "integer", "minimum": 0}, "Le `curseurSuivant` de la page précédente."),
+    Param("limite", {"type": "integer", "minimum": 1, "maximum": 1000},
+          "Nombre d'éléments par page (100 par défaut)."),
+)
+"""Query parameters of the lists paged by increasing id (administration)."""

@@ -441,3 +441,20 @@ SANTE: Schema = {
 }
 
 OBJET: Schema = {"type": "object"}
+
+FACTURES: Schema = {"type": "object", "required": ["factures"],
+                    "properties": {"factures": {"type": "array", "items": FACTURE}}}
+
+JOURNAL: Schema = {
+    "type": "object",
+    "required": ["compte", "ecritures"],
+    "properties": {
+        "compte": {"type": "integer"},
+        "ecritures": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "nature": {"type": "string"}, "montant": {"type": "integer"},
+            "ref": _nullable("string"), "detail": {"type": "string"}, "date": {"type": "string"}}}},
+        "curseurSuivant": CURSEUR_SUIVANT,
+        "recalcule": {"type": "object"},
+        "concorde": {"type": "boolean"},
+    },
+}

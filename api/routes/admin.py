@@ -19,11 +19,12 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
-from api import views
+from api import schemas, views
 from api.deps import gateway, require_admin
 from api.errors import ApiError
 from api.http import json_body, jsonify_status
 from api.schemas import Schema, validate
+from api.openapi import PAGE_BY_ID, Answer, Security, operation
 from engine.accounts.state import Ledger
 from engine.store.accounts import JournalRow
 from engine.types import AccountId, AccountType, format_ref
@@ -134,6 +135,16 @@ def _page() -> tuple[int, int]:
 
 
 @bp.post("/comptes")
+@operation(
+    "Créer un compte",
+    tag="Administration",
+    description="Crée un compte prépayé ou postpayé ; la réponse porte la première clé API, "
+    "montrée une seule fois.",
+    body=CREATE_ACCOUNT_SCHEMA,
+    responses={201: Answer("Compte créé, avec sa clé API.", schemas.COMPTE),
+               409: Answer("Adresse e-mail déjà utilisée (EMAIL_UTILISE).")},
+    security=Security.ADMIN,
+)
 async def create_account() -> Response:
     body = await json_body()
     _check(CREATE_ACCOUNT_SCHEMA, body)
@@ -152,6 +163,13 @@ async def create_account() -> Response:
 
 
 @bp.get("/comptes")
+@operation(
+    "Liste des comptes",
+    tag="Administration",
+    params=PAGE_BY_ID,
+    responses={200: Answer("Une page de comptes, par identifiant croissant.", schemas.PAGE_COMPTES)},
+    security=Security.ADMIN,
+)
 async def list_accounts() -> Response:
     after, limit = _page()
     rows = await gateway().accounts(after, limit)
@@ -165,12 +183,28 @@ async def list_accounts() -> Response:
 
 
 @bp.get("/comptes/<int:account_id>")
+@operation(
+    "Détail d'un compte",
+    tag="Administration",
+    responses={200: Answer("Le compte.", schemas.COMPTE),
+               503: Answer("Compte momentanément indisponible (COMPTE_INDISPONIBLE).")},
+    security=Security.ADMIN,
+)
 async def get_account(account_id: int) -> Response:
     view = await gateway().account(AccountId(account_id))
     return jsonify_status(views.account(view), 200)
 
 
 @bp.patch("/comptes/<int:account_id>")
+@operation(
+    "Modifier un compte",
+    tag="Administration",
+    description="Type (section 4.3 du guide), débit, nom, URL de rappel des statuts.",
+    body=AMEND_ACCOUNT_SCHEMA,
+    responses={200: Answer("Le compte modifié.", schemas.COMPTE),
+               409: Answer("Changement refusé (par exemple TYPE_INCHANGE).")},
+    security=Security.ADMIN,
+)
 async def amend_account(account_id: int) -> Response:
     body = await json_body()
     _check(AMEND_ACCOUNT_SCHEMA, body)
@@ -208,6 +242,14 @@ async def amend_account(account_id: int) -> Response:
 
 
 @bp.post("/comptes/<int:account_id>/credit")
+@operation(
+    "Créditer un compte prépayé",
+    tag="Administration",
+    body=CREDIT_SCHEMA,
+    responses={200: Answer("Le nouveau solde.", schemas.SOLDE),
+               409: Answer("Compte postpayé : il paie sur facture (COMPTE_POSTPAYE).")},
+    security=Security.ADMIN,
+)
 async def credit(account_id: int) -> Response:
     body = await json_body()
     _check(CREDIT_SCHEMA, body)
@@ -216,6 +258,14 @@ async def credit(account_id: int) -> Response:
 
 
 @bp.get("/comptes/<int:account_id>/journal")
+@operation(
+    "Journal d'un compte",
+    tag="Administration",
+    description="Chaque mouvement de crédits, et les soldes que le journal recalcule.",
+    params=PAGE_BY_ID,
+    responses={200: Answer("Une page du journal.", schemas.JOURNAL)},
+    security=Security.ADMIN,
+)
 async def journal(account_id: int) -> Response:
     after, limit = _page()
     rows, totals = await gateway().journal_page(AccountId(account_id), after, limit)
@@ -241,18 +291,38 @@ async def journal(account_id: int) -> Response:
 
 
 @bp.post("/comptes/<int:account_id>/factures")
+@operation(
+    "Clore la période en une facture",
+    tag="Administration",
+    responses={201: Answer("La facture.", schemas.FACTURE),
+               409: Answer("Rien à facturer pour ce compte (COMPTE_PREPAYE).")},
+    security=Security.ADMIN,
+)
 async def close_invoice(account_id: int) -> Response:
     invoice = await gateway().close_invoice(AccountId(account_id))
     return jsonify_status(views.invoice(invoice), 201)
 
 
 @bp.get("/comptes/<int:account_id>/factures")
+@operation(
+    "Factures d'un compte",
+    tag="Administration",
+    responses={200: Answer("Les factures, la plus récente d'abord.", schemas.FACTURES)},
+    security=Security.ADMIN,
+)
 async def list_invoices(account_id: int) -> Response:
     invoices = await gateway().invoices(AccountId(account_id))
     return jsonify_status({"factures": [views.invoice(i) for i in invoices]}, 200)
 
 
 @bp.post("/factures/<int:invoice_id>/reglement")
+@operation(
+    "Régler une facture",
+    tag="Administration",
+    responses={200: Answer("La facture réglée et le nouveau dû.", schemas.FACTURE),
+               409: Answer("Facture déjà réglée (FACTURE_DEJA_REGLEE).")},
+    security=Security.ADMIN,
+)
 async def settle_invoice(invoice_id: int) -> Response:
     invoice = await gateway().settle_invoice(invoice_id)
     view = await gateway().account(invoice.account_id)

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from api import views
+from api import schemas, views
 from api.http import jsonify_status
 from api.deps import client_account, gateway
+from api.openapi import Answer, Security, operation
 
 bp = Blueprint("compte", __name__, url_prefix="/api/V1/compte")
 
 
 @bp.get("")
+@operation(
+    "Mon compte",
+    tag="Compte",
+    description="Type, solde disponible, crédits réservés, consommation et dû (postpayé), "
+    "expiration de la clé API, débit.",
+    responses={200: Answer("Le compte.", schemas.COMPTE),
+               503: Answer("Compte momentanément indisponible (COMPTE_INDISPONIBLE).")},
+    security=Security.CLE_API,
+)
 async def get_account() -> Response:
     account_id = await client_account()
     view = await gateway().account(account_id)
@@ -19,6 +29,14 @@ async def get_account() -> Response:
 
 
 @bp.post("/cle")
+@operation(
+    "Régénérer ma clé API",
+    tag="Compte",
+    description="La nouvelle clé est montrée une seule fois ; l'ancienne est révoquée "
+    "immédiatement. Le secret des rappels (empreinte SHA-256 de la clé) change avec elle.",
+    responses={201: Answer("La nouvelle clé.", schemas.NOUVELLE_CLE)},
+    security=Security.CLE_API,
+)
 async def regenerate_key() -> Response:
     account_id = await client_account()
     new = await gateway().regenerate_key(account_id)

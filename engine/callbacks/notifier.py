@@ -82,7 +82,7 @@ class CallbackNotifier:
         self._store = store
         self._clock = clock
         self._send, self._receive = trio.open_memory_channel[_Item](queue_size)
-        self._limiter = trio.CapacityLimiter(concurrency)
+        self._limiter = trio.Semaphore(concurrency)
         self.retry_max = retry_max
         self.max_attempts = max_attempts
         self.retry_base_s = retry_base_s

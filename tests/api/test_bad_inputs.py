@@ -30,6 +30,7 @@ class Case:
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=lambda: {"X-API-Key": KEY})
     champs: tuple[str, ...] = ()
+    requires: str | None = None  # a route another part of the API adds
 
 
 def _unides(**changes: Any) -> dict[str, Any]:
@@ -42,8 +43,14 @@ def _muldes(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not _DROP}
 
 
+def _muldesp(**changes: Any) -> dict[str, Any]:
+    body = {**MULDES_BODY, "dateDebut": "2099-10-10", "dateFin": "2099-10-15", "nbParJour": 100,
+            "intervalleMinutes": 15, **changes}
+    return {k: v for k, v in body.items() if v is not _DROP}
+
+
 _DROP = object()
-U, M = "/api/V1/sms/unides", "/api/V1/sms/muldes"
+U, M, P = "/api/V1/sms/unides", "/api/V1/sms/muldes", "/api/V1/sms/muldesp"
 ADMIN = {"Authorization": "Bearer jeton-admin-de-test"}
 V = "VALIDATION"
 
@@ -97,6 +104,17 @@ CASES = [
     Case("100 001 numéros", "POST", M, 413, "TROP_DE_DESTINATAIRES",
          body=_muldes(numeros=[f"+2410{n:07d}" for n in range(100_001)])),
     Case("corps objet", "POST", M, 422, V, body=_muldes(corps={"texte": "x"}), champs=("corps",)),
+    # -- MULDESP (scheduled campaigns) ---------------------------------------------------
+    Case("quota nul", "POST", P, 422, V, body=_muldesp(nbParJour=0), champs=("nbParJour",),
+         requires=P),
+    Case("intervalle négatif", "POST", P, 422, V, body=_muldesp(intervalleMinutes=-15),
+         champs=("intervalleMinutes",), requires=P),
+    Case("dates inversées (MULDESP)", "POST", P, 422, V,
+         body=_muldesp(dateDebut="2099-10-15", dateFin="2099-10-10"), champs=("dateFin",), requires=P),
+    Case("date mal écrite", "POST", P, 422, V, body=_muldesp(dateDebut="10/10/2099"),
+         champs=("dateDebut",), requires=P),
+    Case("MULDESP sans dates", "POST", P, 422, V, body=_muldesp(dateDebut=_DROP, dateFin=_DROP),
+         champs=("dateDebut", "dateFin"), requires=P),
     # -- tracking ---------------------------------------------------------------------
     Case("ref non numérique", "GET", "/api/V1/sms/abc", 404, "REF_INCONNUE"),
     Case("ref inconnue", "GET", "/api/V1/sms/999999", 404, "REF_INCONNUE"),
@@ -130,9 +148,11 @@ CASES = [
 
 
 async def test_every_bad_input_gets_its_error_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    assert len(CASES) >= 40
     with trio.fail_after(60):
         async with open_stack(tmp_path) as stack:
+            served = {r.rule for r in _app_rules(stack)}
+            cases = [c for c in CASES if c.requires is None or c.requires in served]
+            assert len(cases) >= 40
             own_account, key = await stack.new_account(solde=100)
             _, other_key = await stack.new_account(solde=100)
             own = await stack.client.post(U, json=UNIDES_BODY, headers={"X-API-Key": key})
@@ -153,7 +173,7 @@ async def test_every_bad_input_gets_its_error_and_leaves_nothing_behind(tmp_path
             }
             before = await footprint(stack)
             failures = []
-            for case in CASES:
+            for case in cases:
                 headers = {k: v.format(**values) for k, v in case.headers.items()}
                 if case.raw is not None or case.body is not None:
                     headers["Content-Type"] = case.content_type
@@ -170,6 +190,13 @@ async def test_every_bad_input_gets_its_error_and_leaves_nothing_behind(tmp_path
             assert not failures, "\n".join(failures)
             assert after == before, "a refused request left something behind"
             assert stack.gateway.registry.restarts == 0
+
+
+def _app_rules(stack: Any) -> list[Any]:
+    from run import create_app
+
+    app = create_app(stack.gateway, stack.settings, stack.running.admin_token)
+    return list(app.url_map.iter_rules())
 
 
 def _judge(case: Case, r: Any) -> str | None:
