@@ -10,7 +10,8 @@ beside the bearer-token API.
 
 Each stream is one task owned by hypercorn's request; it ends by itself after
 `STREAM_LIFETIME_S` (event `fin`, the page reopens it at once) so that an expired
-session is noticed, and when the client goes away.
+session is noticed, when the gateway starts shutting down (event `arret`, the
+page shows "reconnexion…" and retries with backoff), and when the client goes away.
 """
 
 from __future__ import annotations
@@ -163,11 +164,12 @@ async def stream() -> Response:
         throughput = Throughput()
         yield f"retry: {RETRY_MS}\n\n".encode()
         deadline = trio.current_time() + STREAM_LIFETIME_S
-        while trio.current_time() < deadline:
+        while trio.current_time() < deadline and not gw.stopping.is_set():
             data = json.dumps(snapshot(gw, simulator, throughput), ensure_ascii=False, separators=(",", ":"))
             yield f"event: etat\ndata: {data}\n\n".encode()
-            await trio.sleep(STREAM_PERIOD_S)
-        yield b"event: fin\ndata: {}\n\n"
+            with trio.move_on_after(STREAM_PERIOD_S):
+                await gw.stopping.wait()
+        yield b"event: arret\ndata: {}\n\n" if gw.stopping.is_set() else b"event: fin\ndata: {}\n\n"
 
     response = Response(events(), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"

@@ -44,6 +44,7 @@
       try { render(data); } finally { plot(data); }
     });
     source.addEventListener("fin", () => open());
+    source.addEventListener("arret", () => { source.close(); setState("reconnexion"); reopenLater(); });
     source.onerror = () => {
       setState("reconnexion");
       if (source.readyState === EventSource.CLOSED) reopenLater();
@@ -56,7 +57,7 @@
         const r = await fetch("/operateur/instantane", { credentials: "same-origin" });
         if (r.status === 401 || r.status === 403) { window.location.reload(); return; }
       } catch (e) { /* still unreachable */ }
-      backoff = Math.min(backoff * 2, 10000);
+      backoff = Math.min(backoff * 2, 4000);
       open();
     }, backoff);
   }

@@ -155,3 +155,31 @@ async def test_operator_console_follows_a_muldes_live(tmp_path: Path, browser: B
             await browser.screenshot("operateur", DESKTOP)
             await browser.screenshot("operateur", PHONE)
             await browser.run(lambda d: d.get("about:blank"))
+
+
+async def test_operator_console_shows_reconnecting_while_the_gateway_restarts(
+    tmp_path: Path, browser: Browser
+) -> None:
+    with trio.fail_after(45):
+        async with open_stack(tmp_path) as stack:
+            base = stack.running.http_url
+            port = base.rsplit(":", 1)[1]
+
+            def log_in_operator(d: WebDriver) -> None:
+                d.get(base + "/operateur")
+                fill(d, jeton=stack.running.admin_token)
+                d.find_element(By.ID, "btn-connexion").click()
+
+            await browser.run(log_in_operator)
+            await browser.wait_for(lambda d: d.find_element(By.ID, "etat-flux").text == "En direct")
+        # The gateway is down: the page says so instead of showing stale figures as live.
+        await browser.wait_for(lambda d: d.find_element(By.ID, "etat-flux").text == "Reconnexion…",
+                               message="the stream drop is visible")
+        assert await browser.run(lambda d: d.find_element(By.ID, "bandeau-reconnexion").is_displayed())
+        async with open_stack(tmp_path, SMSGW_HTTP_PORT=port):
+            await browser.wait_for(lambda d: d.find_element(By.ID, "etat-flux").text == "En direct",
+                                   within_s=15, message="the page recovers by itself")
+            assert not await browser.run(
+                lambda d: d.find_element(By.ID, "bandeau-reconnexion").is_displayed()
+            )
+            await browser.run(lambda d: d.get("about:blank"))

@@ -17,7 +17,7 @@ from quart_trio import QuartTrio
 from quart.sessions import SecureCookieSessionInterface
 
 from api.routes.espace import IDLE_S, MAX_S, session_secret
-from tests.harness import Stack, open_stack
+from tests.harness import Stack, eventually, open_stack
 
 PASSWORD = "motdepasse-solide-42"
 UNIDES = {"type": "UNIDES", "emetteur": "ION-Networking", "destinataire": "+24106123456",
@@ -215,3 +215,27 @@ async def test_send_form_takes_pasted_numbers_and_csv_and_refuses_bad_input(tmp_
                 assert len((await client.get("/espace/donnees/envois")).json()["envois"]) == 1
                 account = (await stack.client.get("/api/V1/compte", headers={"X-API-Key": key})).json()
                 assert account["solde"] + account["reserve"] <= 6
+
+
+async def test_postpaid_client_sees_consumption_amount_due_and_its_invoices(tmp_path: Path) -> None:
+    with trio.fail_after(30):
+        async with open_stack(tmp_path) as stack:
+            account_id, _ = await new_client(stack, "compta@etat.ga", type="POSTPAYE")
+            async with client_session(stack, "compta@etat.ga") as (client, token):
+                sent = await client.post("/espace/envois", data={**UNIDES, "csrf": token})
+                assert sent.status_code == 202
+
+                async def account() -> dict:
+                    return (await client.get("/espace/donnees/compte")).json()
+
+                await eventually(account, lambda a: a["consommation"] == 1)
+                closed = await stack.client.post(
+                    f"/api/V1/admin/comptes/{account_id}/factures", headers=stack.admin
+                )
+                assert closed.status_code in (200, 201), closed.text
+                invoices = (await client.get("/espace/donnees/factures")).json()["factures"]
+                assert [(f["nbSms"], f["montant"], f["reglee"]) for f in invoices] == [(1, 1, False)]
+                now = await account()
+                assert now["type"] == "POSTPAYE" and now["du"] == 1 and now["consommation"] == 0
+                home = await client.get("/espace")
+                assert "Montant dû" in home.text and "Factures" in home.text
