@@ -475,43 +475,6 @@ class Gateway:
         self._logins.succeeded(key)
         return row.id
 
-    async def list_sends(
-        self, account_id: AccountId, *, type: str | None, statut: str | None,
-        before: int | None, limit: int,
-    ) -> list[q_reads.SendView]:
-        """The account's sends, newest first, older than ref `before`, filtered."""
-        def read(conn: sqlite3.Connection) -> list[q_reads.SendView]:
-            sql = "SELECT ref FROM sends WHERE account_id = ?"
-            args: list[Any] = [account_id]
-            if before is not None:
-                sql += " AND ref < ?"
-                args.append(before)
-            if type:
-                sql += " AND type = ?"
-                args.append(type)
-            pending = "EXISTS (SELECT 1 FROM messages m WHERE m.ref = sends.ref AND m.statut = ?)"
-            if statut == "EN_ATTENTE":
-                sql += f" AND {pending}"
-                args.append("EN_ATTENTE")
-            elif statut in ("ENVOYE", "ECHEC"):
-                sql += f" AND NOT {pending} AND {'' if statut == 'ENVOYE' else 'NOT '}{pending}"
-                args += ["EN_ATTENTE", "ENVOYE"]
-            sql += " ORDER BY ref DESC LIMIT ?"
-            args.append(limit)
-            refs = [r[0] for r in conn.execute(sql, args)]
-            return [v for ref in refs if (v := q_reads.get_send(conn, account_id, ref))]
-
-        return await self.store.read(read)
-
-    async def send_messages(
-        self, account_id: AccountId, ref: SendRef, *, statut: str | None, after: int, limit: int
-    ) -> list[q_reads.MessageView]:
-        """Per-recipient details of one of the account's sends (404 for another's)."""
-        await self.send_view(account_id, ref)
-        return await self.store.read(
-            lambda conn: q_reads.list_messages(conn, ref, statut=statut, after_id=after, limit=limit)
-        )
-
     # -- sending ------------------------------------------------------------------------
 
     def prepare(

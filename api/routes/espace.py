@@ -31,6 +31,7 @@ from api import schemas, views
 from api.deps import gateway, settings
 from api.errors import ApiError
 from api.http import jsonify_status
+from api.openapi import Answer, Security, operation
 from engine.errors import GatewayError
 from engine.types import AccountId, SendType, format_ref, parse_ref
 
@@ -156,6 +157,13 @@ def _client() -> AccountId:
 
 @bp.get("")
 @bp.get("/")
+@operation(
+    "Espace client",
+    tag="Pages",
+    description="Tableau de bord : solde, clé API, envoi, historique (section 3.2 du guide).",
+    responses={200: Answer("La page.", None, media_type="text/html"), 302: Answer("Non connecté : vers /espace/connexion.", None, media_type="text/html")},
+    security=Security.SESSION,
+)
 async def home() -> Response:
     state = session_state("client")
     if state != "ok":
@@ -170,6 +178,13 @@ async def home() -> Response:
 
 
 @bp.get("/connexion")
+@operation(
+    "Connexion à l'espace client",
+    tag="Pages",
+    description="Formulaire d'identifiant (numéro de compte ou e-mail) et de mot de passe.",
+    responses={200: Answer("La page.", None, media_type="text/html"),},
+    security=Security.PUBLIC,
+)
 async def login_page() -> Response:
     if session_state("client") == "ok":
         return redirect("/espace")  # type: ignore[return-value]
@@ -178,6 +193,14 @@ async def login_page() -> Response:
 
 
 @bp.post("/connexion")
+@operation(
+    "Se connecter (espace client)",
+    tag="Pages",
+    description="Ouvre la session ; 429 après trop d'échecs.",
+    responses={303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
+               403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html")},
+    security=Security.SESSION,
+)
 async def login() -> Response:
     if not await check_csrf():
         return await page("espace_connexion.html", 403, erreur=csrf_refusal().message)
@@ -198,6 +221,14 @@ async def login() -> Response:
 
 
 @bp.post("/deconnexion")
+@operation(
+    "Se déconnecter (espace client)",
+    tag="Pages",
+    description="Ferme la session.",
+    responses={303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
+               403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html")},
+    security=Security.SESSION,
+)
 async def logout() -> Response:
     if not await check_csrf():
         raise csrf_refusal()
@@ -209,6 +240,13 @@ async def logout() -> Response:
 
 
 @bp.get("/donnees/compte")
+@operation(
+    "Compte (espace client)",
+    tag="Pages",
+    description="Le compte de la session, comme GET /api/V1/compte.",
+    responses={200: Answer("Les données.", schemas.COMPTE)},
+    security=Security.SESSION,
+)
 async def account_data() -> Response:
     view = await gateway().account(_client())
     return secured(jsonify_status(views.account(view), 200))
@@ -233,13 +271,21 @@ def _int_arg(name: str, default: int | None) -> int | None:
 
 
 @bp.get("/donnees/envois")
+@operation(
+    "Envois (espace client)",
+    tag="Pages",
+    description="Historique des envois de la session.",
+    responses={200: Answer("Les données.", schemas.OBJET)},
+    security=Security.SESSION,
+)
 async def sends_data() -> Response:
     account_id = _client()
     type_ = _choice("type", tuple(t.value for t in SendType))
     statut = _choice("statut", STATUTS)
     before = _int_arg("avant", None)
     limit = min(_int_arg("limite", PAGE_SIZE) or PAGE_SIZE, 100)
-    rows = await gateway().list_sends(account_id, type=type_, statut=statut, before=before, limit=limit + 1)
+    rows = await gateway().sends_page(account_id, before=before, type=type_, statut=statut,
+                                      since=None, until=None, limit=limit + 1)
     body = {
         "envois": [views.send(v) for v in rows[:limit]],
         "suivant": format_ref(rows[limit - 1].ref) if len(rows) > limit else None,
@@ -248,6 +294,13 @@ async def sends_data() -> Response:
 
 
 @bp.get("/donnees/envois/<ref>/messages")
+@operation(
+    "Destinataires d'un envoi (espace client)",
+    tag="Pages",
+    description="Détail par destinataire.",
+    responses={200: Answer("Les données.", schemas.OBJET)},
+    security=Security.SESSION,
+)
 async def messages_data(ref: str) -> Response:
     account_id = _client()
     parsed = parse_ref(ref)
@@ -256,7 +309,7 @@ async def messages_data(ref: str) -> Response:
     statut = _choice("statut", STATUTS)
     after = _int_arg("apres", 0) or 0
     limit = min(_int_arg("limite", 50) or 50, 500)
-    rows = await gateway().send_messages(account_id, parsed, statut=statut, after=after, limit=limit)
+    rows = await gateway().messages_page(account_id, parsed, statut=statut, after=after, limit=limit)
     body = {
         "messages": [
             {
@@ -276,6 +329,13 @@ async def messages_data(ref: str) -> Response:
 
 
 @bp.get("/donnees/factures")
+@operation(
+    "Factures (espace client)",
+    tag="Pages",
+    description="Factures du compte de la session.",
+    responses={200: Answer("Les données.", schemas.FACTURES)},
+    security=Security.SESSION,
+)
 async def invoices_data() -> Response:
     invoices = await gateway().invoices(_client())
     return secured(jsonify_status({"factures": [views.invoice(i) for i in invoices]}, 200))
@@ -285,6 +345,13 @@ async def invoices_data() -> Response:
 
 
 @bp.post("/cle")
+@operation(
+    "Régénérer la clé (espace client)",
+    tag="Pages",
+    description="Nouvelle clé API montrée une fois ; CSRF requis.",
+    responses={200: Answer("Les données.", schemas.NOUVELLE_CLE)},
+    security=Security.SESSION,
+)
 async def regenerate_key() -> Response:
     account_id = _client()
     if not await check_csrf():
@@ -310,6 +377,13 @@ def numbers_from_text(text: str) -> list[str]:
 
 
 @bp.post("/envois")
+@operation(
+    "Envoyer (espace client)",
+    tag="Pages",
+    description="Envoi depuis le tableau de bord, sans clé API ; CSRF requis.",
+    responses={200: Answer("Les données.", schemas.OBJET)},
+    security=Security.SESSION,
+)
 async def send() -> Response:
     account_id = _client()
     if not await check_csrf():
