@@ -37,6 +37,7 @@ class Security(StrEnum):
     PUBLIC = "public"
     CLE_API = "cleApi"
     ADMIN = "jetonAdmin"
+    SESSION = "session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +324,7 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
             {"name": "Compte", "description": "Le compte du client et sa clé API."},
             {"name": "Administration", "description": "Comptes, crédits, factures."},
             {"name": "Exploitation", "description": "Santé, acteurs, métriques, documentation."},
+            {"name": "Pages", "description": "Espace client et console opérateur (navigateur)."},
         ],
         "paths": paths,
         "components": {
@@ -338,6 +340,13 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "Jeton d'administration de la passerelle.",
+                },
+                Security.SESSION.value: {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "Session signée des pages /espace et /operateur (après "
+                    "connexion), avec un jeton CSRF sur chaque formulaire.",
                 },
             },
         },

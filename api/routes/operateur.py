@@ -25,9 +25,11 @@ from typing import Any
 import trio
 from quart import Blueprint, Response, current_app, redirect, request, session
 
+from api import schemas
 from api.deps import gateway
 from api.errors import ApiError
 from api.http import jsonify_status
+from api.openapi import Answer, Security, operation
 from api.routes.espace import (
     app_admin_token,
     check_csrf,
@@ -119,6 +121,13 @@ def _operator() -> None:
 
 @bp.get("")
 @bp.get("/")
+@operation(
+    "Console opérateur",
+    tag="Pages",
+    description="Acteurs en direct (tableau et débit), depuis le flux.",
+    responses={200: Answer("La page.", None, media_type="text/html"), 403: Answer("Session client : accès refusé.", None, media_type="text/html")},
+    security=Security.SESSION,
+)
 async def console() -> Response:
     if session.get("role") == "client":
         return await page("refus.html", 403)
@@ -130,6 +139,14 @@ async def console() -> Response:
 
 
 @bp.post("/connexion")
+@operation(
+    "Se connecter (console opérateur)",
+    tag="Pages",
+    description="Ouvre la session opérateur avec le jeton d'administration.",
+    responses={303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
+               403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html")},
+    security=Security.SESSION,
+)
 async def login() -> Response:
     if not await check_csrf():
         return await page("operateur_connexion.html", 403, erreur=csrf_refusal().message)
@@ -141,6 +158,14 @@ async def login() -> Response:
 
 
 @bp.post("/deconnexion")
+@operation(
+    "Se déconnecter (console opérateur)",
+    tag="Pages",
+    description="Ferme la session.",
+    responses={303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
+               403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html")},
+    security=Security.SESSION,
+)
 async def logout() -> Response:
     if not await check_csrf():
         raise csrf_refusal()
@@ -149,6 +174,13 @@ async def logout() -> Response:
 
 
 @bp.get("/instantane")
+@operation(
+    "Instantané (console opérateur)",
+    tag="Pages",
+    description="L'instantané des acteurs que la console affiche.",
+    responses={200: Answer("Les données.", schemas.OBJET)},
+    security=Security.SESSION,
+)
 async def instant() -> Response:
     _operator()
     body = snapshot(gateway(), current_app.extensions.get("simulator"), Throughput())
@@ -156,6 +188,13 @@ async def instant() -> Response:
 
 
 @bp.get("/flux")
+@operation(
+    "Flux (console opérateur)",
+    tag="Pages",
+    description="Les instantanés en Server-Sent Events.",
+    responses={200: Answer("Le flux.", None, media_type="text/event-stream")},
+    security=Security.SESSION,
+)
 async def stream() -> Response:
     _operator()
     gw, simulator = gateway(), current_app.extensions.get("simulator")

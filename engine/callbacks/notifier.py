@@ -31,6 +31,7 @@ from engine.callbacks.client import CallbackHttpError, post
 from engine.callbacks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from engine.clock import WallClock, iso
 from engine.store import Store
+from engine.store import reads as q_reads
 from engine.store.messages import Outcome
 from engine.types import AccountId, format_ref
 
@@ -173,12 +174,8 @@ class CallbackNotifier:
         now = trio.current_time()
         if self._any_url is not None and now < self._any_url[0]:
             return
-        found = await self._store.read(
-            lambda conn: conn.execute(
-                "SELECT 1 FROM accounts WHERE url_rappel IS NOT NULL AND url_rappel != '' LIMIT 1"
-            ).fetchone()
-        )
-        self._any_url = (now + self._url_ttl_s, found is not None)
+        found = await self._store.read(q_reads.any_callback_url)
+        self._any_url = (now + self._url_ttl_s, found)
 
     async def _deliver(self, target: _Target, events: list[dict[str, Any]]) -> None:
         """POST one body; the caller acquired one limiter slot, released here."""
@@ -224,41 +221,26 @@ def _build_posts(
     kind_of: dict[int, str] = {}
     for item in items:
         for mid in item.message_ids:
-            kind_of[mid] = item.kind if kind_of.get(mid) != "STATUT" else "STATUT"
-    ids = list(kind_of)
+            kind_of[mid] = "STATUT" if "STATUT" in (item.kind, kind_of.get(mid)) else item.kind
     by_account: dict[int, list[dict[str, Any]]] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            "SELECT id, account_id, ref, destinataire, statut, raison, code_smsc, envoye_le,"
-            f" livraison, livre_le, doublon_possible FROM messages WHERE id IN ({marks})"
-            " ORDER BY id",
-            chunk,
-        ).fetchall()
-        for mid, account_id, ref, dest, statut, raison, code, sent, livraison, livre, dup in rows:
-            by_account.setdefault(account_id, []).append(
-                {
-                    "type": kind_of[mid],
-                    "ref": format_ref(ref),
-                    "destinataire": dest,
-                    "statut": statut,
-                    "raison": raison,
-                    "codeSmsc": code,
-                    "envoyeLe": sent,
-                    "livraison": livraison,
-                    "livreLe": livre,
-                    "doublonPossible": bool(dup),
-                }
-            )
+    for m in q_reads.messages_by_id(conn, list(kind_of)):
+        by_account.setdefault(m.account_id, []).append(
+            {
+                "type": kind_of[m.id],
+                "ref": format_ref(m.ref),
+                "destinataire": m.destinataire,
+                "statut": m.statut,
+                "raison": m.raison,
+                "codeSmsc": m.code_smsc,
+                "envoyeLe": m.envoye_le,
+                "livraison": m.livraison,
+                "livreLe": m.livre_le,
+                "doublonPossible": m.doublon_possible,
+            }
+        )
     out: list[tuple[_Target, list[dict[str, Any]]]] = []
     for account_id, events in by_account.items():
-        row = conn.execute(
-            "SELECT a.url_rappel, (SELECT k.key_hash FROM api_keys k WHERE k.account_id = a.id"
-            " AND k.revoque_le IS NULL ORDER BY k.id DESC LIMIT 1) FROM accounts a WHERE a.id = ?",
-            (account_id,),
-        ).fetchone()
-        if row is None or not row[0] or not row[1]:
-            continue
-        out.append((_Target(row[0], row[1]), events))
+        url, key_hash = q_reads.callback_target(conn, account_id)
+        if url and key_hash:
+            out.append((_Target(url, key_hash), events))
     return out

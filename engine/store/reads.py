@@ -171,6 +171,60 @@ def list_sends(
     return [_send_view(conn, row) for row in conn.execute(sql, args).fetchall()]
 
 
+@dataclass(frozen=True, slots=True)
+class ReportedMessage:
+    """A message as a status callback reports it."""
+
+    id: int
+    account_id: int
+    ref: int
+    destinataire: str
+    statut: str
+    raison: str | None
+    code_smsc: int | None
+    envoye_le: str | None
+    livraison: str | None
+    livre_le: str | None
+    doublon_possible: bool
+
+
+def messages_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[ReportedMessage]:
+    """The committed state of these messages, in id order (primary-key lookups)."""
+    out: list[ReportedMessage] = []
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        out.extend(
+            ReportedMessage(*row[:10], bool(row[10]))
+            for row in conn.execute(
+                "SELECT id, account_id, ref, destinataire, statut, raison, code_smsc, envoye_le,"
+                f" livraison, livre_le, doublon_possible FROM messages WHERE id IN ({marks})",
+                chunk,
+            )
+        )
+    out.sort(key=lambda m: m.id)
+    return out
+
+
+def callback_target(conn: sqlite3.Connection, account_id: int) -> tuple[str | None, str | None]:
+    """The account's callback URL and its current API key digest (the signing secret)."""
+    row = conn.execute(
+        "SELECT a.url_rappel, (SELECT k.key_hash FROM api_keys k WHERE k.account_id = a.id"
+        " AND k.revoque_le IS NULL ORDER BY k.id DESC LIMIT 1) FROM accounts a WHERE a.id = ?",
+        (account_id,),
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def any_callback_url(conn: sqlite3.Connection) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM accounts WHERE url_rappel IS NOT NULL AND url_rappel != '' LIMIT 1"
+        ).fetchone()
+        is not None
+    )
+
+
 def pending_messages(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     """Every message still EN_ATTENTE of a send that is not a campaign, oldest first,
     with what is needed to send it again."""
