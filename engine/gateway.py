@@ -577,7 +577,8 @@ class Gateway:
 
     async def _expire_idempotency(self) -> None:
         """Forget Idempotency-Key answers older than `gateway.idempotency_ttl_s`,
-        checking every twenty-fourth of that period (one hour at the default)."""
+        checking every five minutes (or every twenty-fourth of a shorter period), so
+        a key is honoured for its whole period and at most five minutes more."""
         from engine.store.idempotency import expire
 
         ttl_s = self.settings.gateway.idempotency_ttl_s
@@ -586,7 +587,7 @@ class Gateway:
             removed = await self.store.transact(lambda conn: expire(conn, horizon))
             if removed:
                 log.info("forgot %d idempotency records older than %d s", removed, ttl_s)
-            await trio.sleep(max(ttl_s / 24, 1.0))
+            await trio.sleep(max(min(ttl_s / 24, 300.0), 1.0))
 
     # -- operators ----------------------------------------------------------------------
 
