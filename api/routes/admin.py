@@ -207,9 +207,11 @@ async def get_account(account_id: int) -> Response:
 )
 async def amend_account(account_id: int) -> Response:
     body = await json_body()
-    _check(AMEND_ACCOUNT_SCHEMA, body)
+    if not isinstance(body, dict):
+        _check(AMEND_ACCOUNT_SCHEMA, body)
+    details = validate(AMEND_ACCOUNT_SCHEMA, body)
     unknown = [name for name in body if name not in _AMENDABLE]
-    details = [
+    details += [
         {
             "champ": name,
             "message": "Champ non modifiable ici"

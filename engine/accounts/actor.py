@@ -258,7 +258,10 @@ class AccountActor:
                     )
             return created, settled
 
-        created, settled = await self._store.transact(write)
+        if batch.sends or batch.writes or batch.settles or batch.entries:
+            created, settled = await self._store.transact(write)
+        else:  # only reads (snapshots) and refusals: nothing to make durable
+            created, settled = [], None
         self._committed = True
         self._ledger = batch.ledger
         offered: list[OutMessage] = []

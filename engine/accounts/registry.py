@@ -15,7 +15,6 @@ waits during the rebuild; no other account is touched.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any, TypeVar
 
 import trio
@@ -56,6 +55,8 @@ class Registry:
         self._actors: dict[AccountId, AccountActor] = {}
         self._starting: dict[AccountId, trio.Event] = {}
         self._nursery: trio.Nursery | None = None
+        self._loads: dict[AccountId, list[Reply[tuple[q_accounts.AccountRow, int]]]] = {}
+        self._loading = False
         self.restarts = 0
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -116,21 +117,39 @@ class Registry:
                 event.set()
             return actor
 
-    async def _load(
-        self, account_id: AccountId
-    ) -> tuple[q_accounts.AccountRow, int]:
-        def load(conn: sqlite3.Connection) -> tuple[q_accounts.AccountRow | None, int]:
-            row = q_accounts.get_account(conn, account_id)
-            pending = conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE account_id = ? AND statut = 'EN_ATTENTE'",
-                (account_id,),
-            ).fetchone()[0]
-            return row, pending
+    async def _load(self, account_id: AccountId) -> tuple[q_accounts.AccountRow, int]:
+        """The account's row and pending count. Loads asked for at the same time
+        share one read (a burst of first commands to many accounts stays cheap)."""
+        reply: Reply[tuple[q_accounts.AccountRow, int]] = Reply()
+        self._loads.setdefault(account_id, []).append(reply)
+        if not self._loading:
+            self._loading = True
+            assert self._nursery is not None
+            self._nursery.start_soon(self._load_waiting)
+        return await reply.wait()
 
-        row, pending = await self._store.read(load)
-        if row is None:
-            raise UnknownAccount(account_id)
-        return row, pending
+    async def _load_waiting(self) -> None:
+        try:
+            while self._loads:
+                wanted, self._loads = self._loads, {}
+                ids = list(wanted)
+                try:
+                    found = await self._store.read(
+                        lambda conn: q_accounts.load_for_actors(conn, ids)
+                    )
+                except Exception as exc:
+                    for replies in wanted.values():
+                        for reply in replies:
+                            reply.fail(exc)
+                    continue
+                for account_id, replies in wanted.items():
+                    for reply in replies:
+                        if account_id in found:
+                            reply.set(found[account_id])
+                        else:
+                            reply.fail(UnknownAccount(account_id))
+        finally:
+            self._loading = False
 
     def _actor(
         self,
@@ -157,22 +176,18 @@ class Registry:
         row, pending = await self._load(account_id)
         actor = self._actor(row, pending)
         assert self._nursery is not None
-        await self._nursery.start(self._supervise, actor)
+        # its mailbox exists already: commands queue until the task first runs
+        self._actors[account_id] = actor
+        self._nursery.start_soon(self._supervise, actor)
         return actor
 
-    async def _supervise(self, actor: AccountActor, *, task_status: Any) -> None:
+    async def _supervise(self, actor: AccountActor) -> None:
         """Run the account's actor; rebuild it from the store each time it crashes."""
         account_id = actor.account_id
-        self._actors[account_id] = actor
-        first = True
         try:
             while True:
                 try:
-                    if first:
-                        first = False
-                        await actor.run(task_status=task_status)
-                    else:
-                        await actor.run()
+                    await actor.run()
                     return  # mailbox closed and drained
                 except Exception:
                     self.restarts += 1

@@ -91,6 +91,30 @@ def get_account(conn: sqlite3.Connection, account_id: int) -> AccountRow | None:
     return _account(row) if row else None
 
 
+def load_for_actors(
+    conn: sqlite3.Connection, account_ids: list[int]
+) -> dict[int, tuple[AccountRow, int]]:
+    """What account actors start from: each account's row and its count of
+    messages still waiting, for many accounts in a few queries."""
+    found: dict[int, tuple[AccountRow, int]] = {}
+    for start in range(0, len(account_ids), 500):
+        chunk = account_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        pending = dict(
+            conn.execute(
+                f"SELECT account_id, COUNT(*) FROM messages WHERE account_id IN ({marks})"
+                " AND statut = 'EN_ATTENTE' GROUP BY account_id",
+                chunk,
+            ).fetchall()
+        )
+        for row in conn.execute(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({marks})", chunk
+        ):
+            account = _account(row)
+            found[account.id] = (account, pending.get(account.id, 0))
+    return found
+
+
 def find_account_by_login(conn: sqlite3.Connection, login: str) -> AccountRow | None:
     if login.isdigit():
         return get_account(conn, int(login))
