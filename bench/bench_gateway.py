@@ -4,7 +4,8 @@
 
 Every phase starts a fresh gateway (`python run.py`, its own process, empty data
 folder) bound to an SMSC simulator in a third process (`python -m smsc_sim`, no
-latency, receipts on); the load comes from this process and two worker processes.
+latency, receipts on); the load comes from two worker processes (raw keep-alive
+HTTP/1.1, one write per request) and this one.
 
 - P1: UNIDES from 50 connections (2 processes x 25): accepted per second, p50/p99
   of the 202, time until every one is ENVOYE. Beside it, in the same run and with
@@ -362,7 +363,7 @@ def main() -> None:
         out.write(
             f"\n## Gateway end to end ({date})\n\nCommand: `{command.strip()}`\n\n"
             "Gateway (`run.py`), SMSC simulator (`python -m smsc_sim`, receipts on) and the "
-            f"load ({WORKERS} httpx processes) on 2 cores; each phase on a fresh gateway "
+            f"load ({WORKERS} raw-socket HTTP/1.1 processes) on 2 cores; each phase on a fresh gateway "
             "and data folder; settings: "
             + (", ".join(args.set) or "defaults") + ".\n\n" + table
         )
