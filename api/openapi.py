@@ -137,7 +137,8 @@ _PATH_TYPES = {
 }
 
 _STANDARD: dict[int, str] = {
-    400: "Corps illisible : JSON invalide ou octets qui ne sont pas de l'UTF-8 (code `JSON_INVALIDE`).",
+    400: "Corps illisible : JSON invalide ou octets qui ne sont pas de l'UTF-8 "
+    "(code `JSON_INVALIDE`).",
     401: "Authentification absente, invalide ou expirée.",
     403: "Jeton d'administration invalide.",
     404: "Ressource inconnue, ou qui n'appartient pas à votre compte.",
@@ -156,7 +157,8 @@ l'en-tête `X-API-Key`. Les routes `/api/V1/admin/*` demandent
 `Authorization: Bearer <jeton d'administration>`.
 
 **Erreurs.** Toute erreur est un JSON
-`{"erreur": {"code": "...", "message": "<phrase en français>", "details": [{"champ", "message"}]}}`.
+`{"erreur": {"code": "...", "message": "<phrase en français>",
+"details": [{"champ", "message"}]}}`.
 
 **Idempotence.** Un envoi peut porter l'en-tête `Idempotency-Key` (1 à 128 caractères) :
 la même clé avec le même corps, dans les 24 heures, renvoie la première réponse sans
@@ -354,7 +356,8 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
 
 
 PAGE_BY_ID = (
-    Param("curseur", {"type": "integer", "minimum": 0}, "Le `curseurSuivant` de la page précédente."),
+    Param("curseur", {"type": "integer", "minimum": 0},
+          "Le `curseurSuivant` de la page précédente."),
     Param("limite", {"type": "integer", "minimum": 1, "maximum": 1000},
           "Nombre d'éléments par page (100 par défaut)."),
 )

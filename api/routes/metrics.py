@@ -52,8 +52,9 @@ class _EngineCollector(Collector):
         )
         binds = GaugeMetricFamily("smsgw_smpp_bind_up", "1 si la liaison est établie.",
                                   labels=["liaison"])
-        window = GaugeMetricFamily("smsgw_smpp_window_used", "submit_sm sans réponse, par liaison.",
-                                   labels=["liaison"])
+        window = GaugeMetricFamily(
+            "smsgw_smpp_window_used", "submit_sm sans réponse, par liaison.", labels=["liaison"]
+        )
         for sender in gw.senders:
             s = sender.statistics()
             label = str(s.index)
@@ -70,21 +71,27 @@ class _EngineCollector(Collector):
         store = gw.store.statistics()
         yield GaugeMetricFamily("smsgw_store_queue_depth", "Transactions en attente d'écriture.",
                                 value=store.queue_depth)
-        yield GaugeMetricFamily("smsgw_store_last_commit_seconds",
-                                "Durée du dernier commit groupé.", value=store.last_commit_ms / 1000)
+        yield GaugeMetricFamily(
+            "smsgw_store_last_commit_seconds", "Durée du dernier commit groupé.",
+            value=store.last_commit_ms / 1000,
+        )
         yield CounterMetricFamily("smsgw_store_commits", "Commits groupés.", value=store.commits)
         yield CounterMetricFamily("smsgw_store_transactions", "Transactions écrites.",
                                   value=store.transactions)
         mailboxes = sum(snap.mailbox for snap in gw.registry.snapshots())
         yield GaugeMetricFamily("smsgw_accounts_live", "Acteurs de compte en vie.",
                                 value=gw.registry.live)
-        yield GaugeMetricFamily("smsgw_accounts_mailbox_depth",
-                                "Commandes en attente dans les boîtes des comptes.", value=mailboxes)
+        yield GaugeMetricFamily(
+            "smsgw_accounts_mailbox_depth", "Commandes en attente dans les boîtes des comptes.",
+            value=mailboxes,
+        )
         cb = gw.callbacks.statistics()
         yield GaugeMetricFamily("smsgw_callbacks_queue_depth", "Lots de rappels en attente.",
                                 value=cb.queue_depth)
-        yield GaugeMetricFamily("smsgw_callbacks_waiting_retry", "Rappels en cours ou à réessayer.",
-                                value=cb.waiting_retry)
+        yield GaugeMetricFamily(
+            "smsgw_callbacks_waiting_retry", "Rappels en cours ou à réessayer.",
+            value=cb.waiting_retry,
+        )
         events = CounterMetricFamily("smsgw_callback_events", "Événements de rappel, par issue.",
                                      labels=["issue"])
         events.add_metric(["livre"], cb.events_delivered)

@@ -51,6 +51,10 @@ _SEND_ERRORS = {
 }
 
 
+def _unknown_ref() -> ApiError:
+    return ApiError(404, "REF_INCONNUE", "Aucun envoi de votre compte ne porte cette référence.")
+
+
 def _idempotency(body: Any) -> Idempotency | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -116,18 +120,21 @@ async def muldes() -> Response:
     body = await json_body()
     await client_account()
     limit = settings().gateway.max_recipients
-    if isinstance(body, dict) and isinstance(body.get("numeros"), list) and len(body["numeros"]) > limit:
+    numbers = body.get("numeros") if isinstance(body, dict) else None
+    if isinstance(numbers, list) and len(numbers) > limit:
         raise ApiError(
             413,
             "TROP_DE_DESTINATAIRES",
-            f"Un envoi accepte au plus {limit} numéros (reçu : {len(body['numeros'])}).",
+            f"Un envoi accepte au plus {limit} numéros (reçu : {len(numbers)}).",
         )
     check_body(body)
     return await _send(SendType.MULDES, body, body["numeros"])
 
 
 _STATUT_PARAM = Param("statut", schemas.STATUT, "Ne garder que ce statut.")
-_LIMITE = Param("limite", schemas.LIMITE, "Nombre d'éléments par page (1 à 1000, 100 par défaut).")
+_LIMITE = Param(
+    "limite", schemas.LIMITE, "Nombre d'éléments par page (1 à 1000, 100 par défaut)."
+)
 _CURSEUR = Param("curseur", schemas.CURSEUR, "Le `curseurSuivant` de la page précédente.")
 
 
@@ -142,7 +149,8 @@ def _cursor(text: str | None, prefix: str) -> int | None:
     if not raw.startswith(prefix) or not raw[len(prefix):].isdigit() or len(raw) > 24:
         raise ApiError(
             422, "VALIDATION", VALIDATION_MESSAGE,
-            [{"champ": "curseur", "message": "Curseur inconnu : reprenez la valeur `curseurSuivant` reçue."}],
+            [{"champ": "curseur",
+              "message": "Curseur inconnu : reprenez la valeur `curseurSuivant` reçue."}],
         )
     return int(raw[len(prefix):])
 
@@ -191,7 +199,9 @@ async def list_sends() -> Response:
         limit=limit,
     )
     following = _encode_cursor("e", page[-1].ref) if len(page) == limit else None
-    return jsonify_status({"envois": [views.send(v) for v in page], "curseurSuivant": following}, 200)
+    return jsonify_status(
+        {"envois": [views.send(v) for v in page], "curseurSuivant": following}, 200
+    )
 
 
 def _instant(text: str | None, champ: str, *, end: bool) -> str | None:
@@ -213,7 +223,8 @@ def _instant(text: str | None, champ: str, *, end: bool) -> str | None:
     except (ValueError, OverflowError):
         raise ApiError(
             422, "VALIDATION", VALIDATION_MESSAGE,
-            [{"champ": champ, "message": "Doit être une date AAAA-MM-JJ ou une date-heure ISO 8601."}],
+            [{"champ": champ,
+              "message": "Doit être une date AAAA-MM-JJ ou une date-heure ISO 8601."}],
         ) from None
 
 
@@ -231,7 +242,7 @@ async def get_send(ref: str) -> Response:
     account_id = await client_account()
     parsed = parse_ref(ref)
     if parsed is None:
-        raise ApiError(404, "REF_INCONNUE", "Aucun envoi de votre compte ne porte cette référence.")
+        raise _unknown_ref()
     view = await gateway().send_view(account_id, parsed)
     return jsonify_status(views.send(view), 200)
 
@@ -253,7 +264,7 @@ async def list_messages(ref: str) -> Response:
     query = valid_query()
     parsed = parse_ref(ref)
     if parsed is None:
-        raise ApiError(404, "REF_INCONNUE", "Aucun envoi de votre compte ne porte cette référence.")
+        raise _unknown_ref()
     after = _cursor(query.get("curseur"), "m") or 0
     limit = query.get("limite", 100)
     page = await gateway().messages_page(

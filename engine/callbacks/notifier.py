@@ -180,7 +180,9 @@ class CallbackNotifier:
     async def _deliver(self, target: _Target, events: list[dict[str, Any]]) -> None:
         """POST one body; the caller acquired one limiter slot, released here."""
         assert target.url is not None and target.secret is not None
-        body = json.dumps({"evenements": events}, ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(
+            {"evenements": events}, ensure_ascii=False, separators=(",", ":")
+        ).encode()
         headers = {SIGNATURE_HEADER: sign(target.secret, body)}
         holding = True
         try:
@@ -207,7 +209,9 @@ class CallbackNotifier:
                     await trio.sleep(self.retry_base_s * 2**attempt)
             self._posts_abandoned += 1
             self._events_abandoned += len(events)
-            log.warning("callback abandoned after %d attempts (%d events)", self.max_attempts, len(events))
+            log.warning(
+                "callback abandoned after %d attempts (%d events)", self.max_attempts, len(events)
+            )
         finally:
             if holding:
                 self._limiter.release()

@@ -127,12 +127,11 @@ def messages_page(
     return list_messages(conn, ref, statut=statut, after_id=after_id, limit=limit)
 
 
+_ANY = "EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut {})"
 _AGGREGATE = {
-    "EN_ATTENTE": "EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut = 'EN_ATTENTE')",
-    "ENVOYE": "NOT EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut = 'EN_ATTENTE')"
-    " AND EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut = 'ENVOYE')",
-    "ECHEC": "NOT EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut IN"
-    " ('EN_ATTENTE', 'ENVOYE'))",
+    "EN_ATTENTE": _ANY.format("= 'EN_ATTENTE'"),
+    "ENVOYE": "NOT " + _ANY.format("= 'EN_ATTENTE'") + " AND " + _ANY.format("= 'ENVOYE'"),
+    "ECHEC": "NOT " + _ANY.format("IN ('EN_ATTENTE', 'ENVOYE')"),
 }
 
 
