@@ -77,7 +77,7 @@ def _value_after(lines: list[str], prefix: str) -> str:
 def test_start_prints_what_an_operator_needs_and_stops_cleanly(tmp_path: Path, signum: int) -> None:
     proc = _start(tmp_path / "data")
     try:
-        lines = _read_until(proc, "API key:", 20)
+        lines = _read_until(proc, "API key:", 45)
         url = _value_after(lines, "SMS Gateway API on ").split(" ")[0]
         key = _value_after(lines, "API key: ")
         token = _value_after(lines, "): ")
