@@ -3,8 +3,9 @@
 It owns the actors' nursery. An actor is started from the store's copy of its
 account, stopped when it has been idle for `idle_s` with nothing in flight (its
 mailbox is closed, it drains what is queued, then ends), and restarted on the
-next command. An actor is a task, a bounded channel and a few fields: 10,000 live
-accounts cost a few tens of megabytes (bench/bench_accounts.py).
+next command. An actor is a task, a bounded channel and a few fields, about 7 KB
+(10,000 live accounts: ~70 MB, bench/bench_accounts.py). First commands to many
+accounts at once share their store reads.
 
 Supervision: when an actor crashes, a new one is built from what the store
 committed, around the same mailbox (nothing queued is lost) and with the
