@@ -36,9 +36,12 @@ from engine.accounts.commands import (
     ChangeType,
     CloseInvoice,
     Command,
+    EndCampaign,
     GetSnapshot,
     Idempotency,
     IdempotencyConflict,
+    OpenCampaign,
+    ReserveWave,
     SendDraft,
     SetRate,
     Settle,
@@ -52,6 +55,7 @@ from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
 from engine.store import Store
 from engine.store import accounts as q_accounts
+from engine.store import campaigns as q_campaigns
 from engine.store import messages as q_messages
 from engine.store.messages import NewRecipient, NewSendRow, Outcome
 from engine.types import AccountId, MessageId, Raison, SendRef, SendType, Statut
@@ -332,6 +336,92 @@ class AccountActor:
                 batch.replies.append(done)
             case GetSnapshot(reply=reply):
                 batch.replies.append(lambda: reply.set(self.snapshot()))
+            case OpenCampaign():
+                self._open_campaign(cmd, batch, replays, now)
+            case ReserveWave():
+                self._reserve_wave(cmd, batch)
+            case EndCampaign(outcomes=outcomes, write=end_write, reply=reply):
+                batch.settles.extend(outcomes)
+                batch.writes.append(end_write)
+                batch.replies.append(lambda: reply.set(None))
+
+    def _open_campaign(
+        self,
+        cmd: OpenCampaign,
+        batch: _Batch,
+        replays: dict[str, tuple[str, Accepted]],
+        now: str,
+    ) -> None:
+        """A campaign's send and recipients, billed under the current type; nothing
+        is reserved and nothing offered yet (its scheduler releases it by waves)."""
+        idem, reply = cmd.idempotency, cmd.reply
+        if idem is not None and idem.key in replays:
+            body_hash, earlier = replays[idem.key]
+            if body_hash != idem.body_hash:
+                reply.fail(IdempotencyConflict(idem.key))
+            else:
+                reply.set(earlier)
+            return
+        if idem is not None:
+            replays[idem.key] = (idem.body_hash, cmd.accepted)
+        row = replace(cmd.row, billing=batch.ledger.billing, cree_le=now)
+        waiting = sum(1 for r in row.recipients if r.statut is Statut.EN_ATTENTE)
+        account_id = self.account_id
+        holder: dict[str, SendRef] = {}
+        stamp = self._clock.now().timestamp()
+
+        def write(conn: sqlite3.Connection) -> None:
+            ref, first_id = q_messages.insert_send(conn, row)
+            cmd.setup(conn, ref, first_id)
+            holder["ref"] = ref
+            if idem is not None:
+                conn.execute(
+                    "INSERT INTO idempotency (account_id, key, body_hash, response, cree_le)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        account_id,
+                        idem.key,
+                        idem.body_hash,
+                        json.dumps(_accepted_json(cmd.accepted, holder["ref"])),
+                        stamp,
+                    ),
+                )
+
+        def done() -> None:
+            self._in_flight += waiting
+            reply.set(_with_ref(cmd.accepted, holder["ref"]))
+
+        batch.writes.append(write)
+        batch.replies.append(done)
+
+    def _reserve_wave(self, cmd: ReserveWave, batch: _Batch) -> None:
+        """Rule 2 of the ledger holds: a prepaid wave reserves only what the balance
+        covers, the longest prefix of the wave, never more."""
+        covered = len(cmd.wave)
+        if cmd.billing is Billing.PREPAYE and cmd.segments > 0:
+            covered = min(covered, batch.ledger.solde // cmd.segments)
+            if covered:
+                decided = state.reserve(batch.ledger, covered * cmd.segments, cmd.ref)
+                assert decided is not None
+                batch.ledger, entries = decided
+                batch.entries.extend(entries)
+        released = cmd.wave[:covered]
+        ids = [m.message_id for m in released]
+        prepaid = cmd.billing is Billing.PREPAYE
+        segments = cmd.segments
+
+        def write(conn: sqlite3.Connection) -> None:
+            if prepaid and ids:
+                q_campaigns.reserve_messages(conn, ids, segments)
+            cmd.progress(conn, covered)
+
+        def done() -> None:
+            if released:
+                self._outlet.offer(released)
+            cmd.reply.set(covered)
+
+        batch.writes.append(write)
+        batch.replies.append(done)
 
     def _admit(self, draft: SendDraft, batch: _Batch, now: str) -> tuple[NewSendRow, Accepted]:
         segments = len(draft.encoded.parts)
@@ -442,7 +532,11 @@ class AccountActor:
         self, commands: list[Command]
     ) -> tuple[dict[str, tuple[str, Accepted]], dict[int, q_accounts.InvoiceRow]]:
         """Read what the decisions need: earlier idempotent answers, invoices."""
-        keys = [c.idempotency.key for c in commands if isinstance(c, Submit) and c.idempotency]
+        keys = [
+            c.idempotency.key
+            for c in commands
+            if isinstance(c, Submit | OpenCampaign) and c.idempotency
+        ]
         invoice_ids = [c.invoice_id for c in commands if isinstance(c, SettleInvoice)]
         if not keys and not invoice_ids:
             return {}, {}

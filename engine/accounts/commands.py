@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.accounts.state import Billing
 from engine.actor import Reply
-from engine.store.messages import Outcome
+from engine.dispatch.message import OutMessage
+from engine.store.messages import NewSendRow, Outcome
 from engine.text import EncodedMessage, SenderAddress
-from engine.types import AccountType, SendRef, SendType, Statut
+from engine.types import AccountType, MessageId, SendRef, SendType, Statut
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +115,48 @@ class AccountSnapshot:
     debit_max: float
 
 
-Command = Submit | Settle | TopUp | ChangeType | CloseInvoice | SettleInvoice | SetRate | GetSnapshot
+@dataclass(frozen=True, slots=True)
+class OpenCampaign:
+    """Record a scheduled campaign: its send and every recipient, nothing reserved
+    (credits are reserved slot by slot with `ReserveWave`). The actor bills the send
+    under the account's current type; `setup(conn, ref, first_message_id)` writes the
+    campaign's own rows in the same transaction. Answered after the commit."""
+
+    row: NewSendRow
+    accepted: Accepted
+    setup: Callable[[sqlite3.Connection, SendRef, MessageId], None]
+    idempotency: Idempotency | None
+    reply: Reply[Accepted]
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveWave:
+    """Release the next wave of a campaign: prepaid, reserve `segments` credits per
+    message for the longest prefix of `wave` the balance covers (all of it when
+    postpaid); `progress(conn, covered)` records the slot in the same transaction.
+    After the commit the covered messages go to the dispatcher and the reply
+    carries how many were covered."""
+
+    ref: SendRef
+    wave: tuple[OutMessage, ...]
+    billing: Billing
+    segments: int
+    progress: Callable[[sqlite3.Connection, int], None]
+    reply: Reply[int]
+
+
+@dataclass(frozen=True, slots=True)
+class EndCampaign:
+    """End a campaign's recipients that were never released (ECHEC with the
+    outcomes' reason, nothing charged), with `write` recording the campaign's end
+    in the same transaction. Answered after the commit."""
+
+    outcomes: tuple[Outcome, ...]
+    write: Callable[[sqlite3.Connection], None]
+    reply: Reply[None]
+
+
+Command = (
+    Submit | Settle | TopUp | ChangeType | CloseInvoice | SettleInvoice | SetRate | GetSnapshot
+    | OpenCampaign | ReserveWave | EndCampaign
+)

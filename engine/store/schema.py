@@ -115,4 +115,36 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE smsc_ids ADD COLUMN livraison TEXT;
     CREATE INDEX smsc_ids_message ON smsc_ids(message_id);
     """,
+    # 4: scheduled campaigns (MULDESP): calendar and progress, one row per slot handled
+    """
+    CREATE TABLE campaigns (
+        ref INTEGER PRIMARY KEY REFERENCES sends(ref),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        premier_message INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        date_debut TEXT NOT NULL,
+        date_fin TEXT NOT NULL,
+        nb_par_jour INTEGER NOT NULL,
+        intervalle_minutes INTEGER NOT NULL,
+        fenetre_debut TEXT NOT NULL,
+        fenetre_fin TEXT NOT NULL,
+        fuseau TEXT NOT NULL,
+        accepte_le TEXT NOT NULL,
+        etat TEXT NOT NULL,
+        lances INTEGER NOT NULL DEFAULT 0,
+        jour TEXT,
+        lances_jour INTEGER NOT NULL DEFAULT 0,
+        dernier_creneau TEXT,
+        fin_le TEXT
+    );
+    CREATE INDEX campaigns_state ON campaigns(etat);
+    CREATE TABLE campaign_waves (
+        ref INTEGER NOT NULL REFERENCES campaigns(ref),
+        creneau TEXT NOT NULL,
+        demandes INTEGER NOT NULL,
+        lances INTEGER NOT NULL,
+        fait_le TEXT NOT NULL,
+        PRIMARY KEY (ref, creneau)
+    ) WITHOUT ROWID;
+    """,
 )

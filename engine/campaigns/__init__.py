@@ -1,0 +1,1 @@
+"""Scheduled campaigns (MULDESP): the pure planner and the scheduler actor."""

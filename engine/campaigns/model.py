@@ -1,0 +1,107 @@
+"""A campaign as the engine holds it: its states, its calendar, what the API shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.campaigns.planner import Progress, Schedule, parse_window
+from engine.clock import iso
+from engine.store.campaigns import CampaignRow
+from engine.types import AccountId, MessageId, SendRef
+
+
+class Etat(StrEnum):
+    """`etatCampagne` on the wire."""
+
+    PLANIFIEE = "PLANIFIEE"
+    EN_COURS = "EN_COURS"
+    SUSPENDUE = "SUSPENDUE"
+    TERMINEE = "TERMINEE"
+    ANNULEE = "ANNULEE"
+
+
+LIVE = frozenset({Etat.PLANIFIEE, Etat.EN_COURS, Etat.SUSPENDUE})
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRequest:
+    """The calendar part of a MULDESP request, already validated."""
+
+    date_debut: date
+    date_fin: date
+    nb_par_jour: int
+    intervalle_minutes: int
+
+
+@dataclass(slots=True)
+class Campaign:
+    """A live campaign, owned by the scheduler (its progress changes only there)."""
+
+    ref: SendRef
+    account_id: AccountId
+    first_id: MessageId
+    total: int
+    schedule: Schedule
+    etat: Etat
+    progress: Progress
+    emetteur: str
+    corps: str
+    segments: int
+    billing: str
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.progress.released
+
+
+def schedule_of(row: CampaignRow) -> Schedule:
+    return Schedule(
+        date_debut=date.fromisoformat(row.date_debut),
+        date_fin=date.fromisoformat(row.date_fin),
+        nb_par_jour=row.nb_par_jour,
+        intervalle_minutes=row.intervalle_minutes,
+        window_start=parse_window(row.fenetre_debut),
+        window_end=parse_window(row.fenetre_fin),
+        zone=ZoneInfo(row.fuseau),
+        accepted_at=datetime.fromisoformat(row.accepte_le),
+    )
+
+
+def campaign_of(row: CampaignRow) -> Campaign:
+    return Campaign(
+        ref=row.ref,
+        account_id=row.account_id,
+        first_id=row.premier_message,
+        total=row.total,
+        schedule=schedule_of(row),
+        etat=Etat(row.etat),
+        progress=Progress(
+            released=row.lances,
+            day=date.fromisoformat(row.jour) if row.jour else None,
+            released_today=row.lances_jour,
+            last_slot=datetime.fromisoformat(row.dernier_creneau) if row.dernier_creneau else None,
+        ),
+        emetteur=row.emetteur,
+        corps=row.corps,
+        segments=row.segments,
+        billing=row.billing,
+    )
+
+
+def public_fields(
+    s: Schedule, etat: Etat, total: int, released: int, next_at: datetime | None
+) -> dict[str, Any]:
+    """The campaign fields of `GET /api/V1/sms/{ref}` (stored with the send)."""
+    return {
+        "dateDebut": s.date_debut.isoformat(),
+        "dateFin": s.date_fin.isoformat(),
+        "nbParJour": s.nb_par_jour,
+        "intervalleMinutes": s.intervalle_minutes,
+        "etatCampagne": etat.value,
+        "progression": {"total": total, "lances": released, "restants": total - released},
+        "prochainCreneau": iso(next_at) if next_at is not None else None,
+    }

@@ -1,0 +1,387 @@
+"""The campaign scheduler: sole owner of every live campaign's progress and timer.
+
+One task. It sleeps (on trio's clock) until the earliest slot of any live
+campaign, or until a command arrives in its bounded inbox (`watch` a new
+campaign, `cancel` one). At a slot it asks the campaign's account actor to
+release the wave (`ReserveWave`): the actor reserves what the balance covers,
+records the slot and the campaign's progress in the same transaction, hands the
+covered messages to the dispatcher and answers how many went. The scheduler
+awaits that answer; the account actor never waits on the scheduler, so there is
+no cycle.
+
+States: PLANIFIEE until the first wave, EN_COURS, SUSPENDUE when a prepaid wave
+was not fully covered (the next slot tries again, so a top-up resumes it there),
+TERMINEE when every recipient was released or when the last slot of `dateFin`
+has passed (the rest end ECHEC / CAMPAGNE_EXPIREE), ANNULEE on `cancel` (the
+rest end ECHEC / ANNULE). Recipients already released when a campaign is
+cancelled are in the SMSC queue and finish normally.
+
+Restart: the progress is in the store, written with each wave, so `serve`
+rebuilds every live campaign from it; the slot of the last wave is never handled
+again, and the latest slot missed while the gateway was down is sent on return
+if today's window is still open (planner rule 5). Released messages that were
+still waiting when the gateway stopped are handed to the dispatcher again.
+
+Cancellation of `serve` (shutdown) may interrupt a wave after the account actor
+took it: the actor still commits it, and the next start resumes from the store.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import trio
+
+from engine.accounts.commands import EndCampaign, GetSnapshot, ReserveWave
+from engine.accounts.state import Billing
+from engine.actor import Reply
+from engine.campaigns.model import Campaign, Etat, campaign_of, public_fields
+from engine.campaigns.planner import Progress, Wave, advance, last_slot_of, waves
+from engine.clock import WallClock, iso
+from engine.dispatch.message import OutMessage
+from engine.errors import Conflict
+from engine.store import Store
+from engine.store import campaigns as q_campaigns
+from engine.store import messages as q_messages
+from engine.store.messages import Outcome
+from engine.text import EncodedMessage, SenderAddress, encode_message, parse_sender
+from engine.types import AccountId, MessageId, Raison, SendRef, Statut
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_FAILURE_S = 30.0
+"""A wave the account could not take (store failure) is tried again this much later."""
+
+
+class Accounts(Protocol):
+    """The account registry, as the scheduler uses it."""
+
+    async def tell(self, account_id: AccountId, command: Any) -> None: ...
+
+    async def ask(self, account_id: AccountId, command: Any, reply: Reply[Any]) -> Any: ...
+
+
+class Outlet(Protocol):
+    def offer(self, messages: Sequence[OutMessage]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """A campaign was just accepted: load it and schedule it."""
+
+    ref: SendRef
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    account_id: AccountId
+    ref: SendRef
+    reply: Reply[int]
+
+
+SchedulerCommand = Watch | Cancel
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerStatistics:
+    live: int
+    suspended: int
+    waves: int
+    released: int
+    expired: int
+    cancelled: int
+    next_slot: str | None
+    mailbox: int
+
+
+class CampaignScheduler:
+    def __init__(
+        self,
+        store: Store,
+        accounts: Accounts,
+        outlet: Outlet,
+        clock: WallClock,
+        *,
+        inbox_size: int = 256,
+    ) -> None:
+        self._store = store
+        self._accounts = accounts
+        self._outlet = outlet
+        self._clock = clock
+        self._send, self._inbox = trio.open_memory_channel[SchedulerCommand](inbox_size)
+        self._live: dict[SendRef, Campaign] = {}
+        self._timers: list[tuple[float, int, SendRef]] = []
+        self._armed: dict[SendRef, int] = {}
+        self._order = itertools.count()
+        self._texts: dict[SendRef, tuple[SenderAddress, EncodedMessage]] = {}
+        self._waves = 0
+        self._released = 0
+        self._expired = 0
+        self._cancelled = 0
+
+    # -- what other tasks call -------------------------------------------------------
+
+    async def watch(self, ref: SendRef) -> None:
+        """Schedule a campaign just committed; waits while the inbox is full."""
+        await self._send.send(Watch(ref))
+
+    async def cancel(self, account_id: AccountId, ref: SendRef) -> int:
+        """Cancel a live campaign of this account; returns how many recipients were
+        cancelled. Raises `Conflict` when the campaign has already ended."""
+        reply: Reply[int] = Reply()
+        await self._send.send(Cancel(account_id, ref, reply))
+        return await reply.wait()
+
+    def statistics(self) -> SchedulerStatistics:
+        upcoming = [t for t, seq, ref in self._timers if self._armed.get(ref) == seq]
+        next_at = None
+        if upcoming:
+            wait_s = max(0.0, min(upcoming) - trio.current_time())
+            next_at = iso(self._clock.now() + timedelta(seconds=wait_s))
+        return SchedulerStatistics(
+            live=len(self._live),
+            suspended=sum(1 for c in self._live.values() if c.etat is Etat.SUSPENDUE),
+            waves=self._waves,
+            released=self._released,
+            expired=self._expired,
+            cancelled=self._cancelled,
+            next_slot=next_at,
+            mailbox=self._inbox.statistics().current_buffer_used,
+        )
+
+    # -- the actor ---------------------------------------------------------------------
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Recover live campaigns from the store, then run until cancelled."""
+        await self._recover()
+        task_status.started(self)
+        while True:
+            deadline = self._timers[0][0] if self._timers else math.inf
+            command: SchedulerCommand | None = None
+            with trio.move_on_at(deadline):
+                command = await self._inbox.receive()
+            if command is not None:
+                await self._handle(command)
+                continue
+            now = trio.current_time()
+            while self._timers and self._timers[0][0] <= now:
+                _, seq, ref = heapq.heappop(self._timers)
+                campaign = self._live.get(ref)
+                if campaign is not None and self._armed.get(ref) == seq:
+                    del self._armed[ref]
+                    await self._on_time(campaign)
+
+    async def _handle(self, command: SchedulerCommand) -> None:
+        match command:
+            case Watch(ref=ref):
+                if ref in self._live:
+                    return
+                row = await self._store.read(lambda conn: q_campaigns.get_campaign(conn, ref))
+                if row is not None and row.etat in q_campaigns.LIVE_STATES:
+                    campaign = campaign_of(row)
+                    self._live[ref] = campaign
+                    self._arm(campaign)
+            case Cancel(account_id=account_id, ref=ref, reply=reply):
+                campaign = self._live.get(ref)
+                if campaign is None or campaign.account_id != account_id:
+                    reply.fail(
+                        Conflict(
+                            "Cette campagne est déjà terminée ou annulée.",
+                            code="CAMPAGNE_TERMINEE",
+                        )
+                    )
+                    return
+                try:
+                    count = await self._end(campaign, Etat.ANNULEE, Raison.ANNULE)
+                except Exception as exc:
+                    reply.fail(exc)
+                    return
+                self._cancelled += count
+                reply.set(count)
+
+    def _arm(self, c: Campaign, *, delay_s: float = 0.0) -> None:
+        """Set the campaign's one timer: its next wave, or its expiry."""
+        now = self._clock.now()
+        wave = next(waves(c.schedule, c.total, c.progress, now), None)
+        at: datetime | None
+        if wave is not None:
+            at = wave.at
+        else:
+            at = last_slot_of(c.schedule)
+        due = trio.current_time() + delay_s
+        if at is not None:
+            due = max(due, self._clock.trio_time_of(at))
+        seq = next(self._order)
+        self._armed[c.ref] = seq
+        heapq.heappush(self._timers, (due, seq, c.ref))
+
+    async def _on_time(self, c: Campaign) -> None:
+        now = self._clock.now()
+        wave = next(waves(c.schedule, c.total, c.progress, now), None)
+        if wave is None:
+            try:
+                self._expired += await self._end(c, Etat.TERMINEE, Raison.CAMPAGNE_EXPIREE)
+            except Exception:
+                log.exception("campaign %s: could not end; tried again later", c.ref)
+                self._arm(c, delay_s=RETRY_AFTER_FAILURE_S)
+            return
+        if self._clock.trio_time_of(wave.at) > trio.current_time():
+            self._arm(c)
+            return
+        try:
+            await self._release(c, wave)
+        except Exception:
+            log.exception("campaign %s: the wave of %s failed; tried again later", c.ref, wave.at)
+            self._arm(c, delay_s=RETRY_AFTER_FAILURE_S)
+            return
+        if c.etat is Etat.TERMINEE:
+            self._drop(c)
+        else:
+            self._arm(c)
+
+    async def _release(self, c: Campaign, wave: Wave) -> None:
+        """Hand one wave to the account actor; update the campaign after its commit."""
+        first = c.first_id + wave.first
+        rows = await self._store.read(
+            lambda conn: q_campaigns.recipients(conn, first, wave.count)
+        )
+        sender, encoded = self._text(c)
+        out = tuple(
+            OutMessage(
+                message_id=mid,
+                account_id=c.account_id,
+                ref=c.ref,
+                destination=number,
+                sender=sender,
+                encoded=encoded,
+            )
+            for mid, number in rows
+        )
+        done_at = iso(self._clock.now())
+
+        def progress(conn: sqlite3.Connection, covered: int) -> None:
+            p, etat = _after(c, wave, covered)
+            public = public_fields(c.schedule, etat, c.total, p.released, _next_at(c, p))
+            q_campaigns.record_wave(
+                conn,
+                c.ref,
+                creneau=wave.at.isoformat(),
+                demandes=wave.count,
+                lances=covered,
+                fait_le=done_at,
+                total_lances=p.released,
+                jour=p.day.isoformat() if p.day else "",
+                lances_jour=p.released_today,
+                etat=etat.value,
+                public=public,
+            )
+            if etat is Etat.TERMINEE:
+                q_campaigns.finish(conn, c.ref, etat.value, done_at, public)
+
+        reply: Reply[int] = Reply()
+        command = ReserveWave(c.ref, out, Billing(c.billing), c.segments, progress, reply)
+        covered = await self._accounts.ask(c.account_id, command, reply)
+        c.progress, c.etat = _after(c, wave, covered)
+        self._waves += 1
+        self._released += covered
+        if covered < wave.count:
+            log.info(
+                "campaign %s suspended: %d of %d covered at %s", c.ref, covered, wave.count, wave.at
+            )
+
+    async def _end(self, c: Campaign, etat: Etat, raison: Raison) -> int:
+        """End the campaign; its recipients never released end ECHEC / `raison`."""
+        start = c.first_id + c.progress.released
+        outcomes = tuple(
+            Outcome(MessageId(mid), c.ref, Statut.ECHEC, raison)
+            for mid in range(start, c.first_id + c.total)
+        )
+        at = iso(self._clock.now())
+        public = public_fields(c.schedule, etat, c.total, c.progress.released, None)
+
+        def write(conn: sqlite3.Connection) -> None:
+            q_campaigns.finish(conn, c.ref, etat.value, at, public)
+
+        reply: Reply[None] = Reply()
+        await self._accounts.ask(c.account_id, EndCampaign(outcomes, write, reply), reply)
+        c.etat = etat
+        self._drop(c)
+        log.info("campaign %s %s: %d recipients %s", c.ref, etat.value, len(outcomes), raison.value)
+        return len(outcomes)
+
+    def _drop(self, c: Campaign) -> None:
+        self._live.pop(c.ref, None)
+        self._armed.pop(c.ref, None)
+        self._texts.pop(c.ref, None)
+
+    def _text(self, c: Campaign) -> tuple[SenderAddress, EncodedMessage]:
+        text = self._texts.get(c.ref)
+        if text is None:
+            text = self._texts[c.ref] = (parse_sender(c.emetteur), encode_message(c.corps, 0))
+        return text
+
+    async def _recover(self) -> None:
+        """Rebuild live campaigns from the store; queue again released messages that
+        were still waiting when the gateway stopped."""
+        rows = await self._store.read(q_campaigns.live_campaigns)
+        pending = await self._store.read(q_campaigns.released_pending)
+        if pending:
+            retried = [MessageId(r[0]) for r in pending if r[4]]
+            if retried:
+                await self._store.transact(
+                    lambda conn: q_messages.flag_possible_duplicates(conn, retried)
+                )
+            texts: dict[int, tuple[SenderAddress, EncodedMessage]] = {}
+            out = []
+            for mid, account_id, ref, number, tentatives, doublon, emetteur, corps in pending:
+                if ref not in texts:
+                    texts[ref] = (parse_sender(emetteur), encode_message(corps, 0))
+                sender, encoded = texts[ref]
+                out.append(
+                    OutMessage(
+                        message_id=MessageId(mid),
+                        account_id=AccountId(account_id),
+                        ref=SendRef(ref),
+                        destination=number,
+                        sender=sender,
+                        encoded=encoded,
+                        attempts=tentatives,
+                        possible_duplicate=bool(tentatives) or bool(doublon),
+                    )
+                )
+            for account_id in {m.account_id for m in out}:
+                await self._accounts.tell(account_id, GetSnapshot(Reply()))  # sets its rate
+            self._outlet.offer(out)
+            log.info("campaigns: %d released messages queued again", len(out))
+        for row in rows:
+            campaign = campaign_of(row)
+            self._live[campaign.ref] = campaign
+            self._arm(campaign)
+        if rows:
+            log.info("campaigns: %d live campaigns resumed", len(rows))
+
+
+def _after(c: Campaign, wave: Wave, covered: int) -> tuple[Progress, Etat]:
+    """The campaign's progress and state once `covered` of `wave` went (pure)."""
+    p = advance(c.progress, wave.at, covered, c.schedule.zone)
+    if p.released >= c.total:
+        return p, Etat.TERMINEE
+    if covered < wave.count:
+        return p, Etat.SUSPENDUE
+    return p, Etat.EN_COURS
+
+
+def _next_at(c: Campaign, p: Progress) -> datetime | None:
+    """The slot after the last one handled, assuming full coverage (shown to clients)."""
+    if p.released >= c.total or p.last_slot is None:
+        return None
+    wave = next(waves(c.schedule, c.total, p, p.last_slot), None)
+    return wave.at if wave is not None else None
