@@ -176,6 +176,7 @@ class SmppSender:
         self._tie = itertools.count()
         self._rate = AdaptiveRate()
         self._room = trio.Event()
+        self._waiting: trio.CancelScope | None = None
         self._send_lock = trio.Lock()
         self._outbox: list[Event] = []
         self._bound = False
@@ -341,10 +342,15 @@ class SmppSender:
         bisect.insort(self._again, work, key=_order)
 
     async def _wait_for_work(self) -> None:
-        """Until a part is waiting here: a message arrives or a retry falls due."""
+        """Until a part is waiting here: a message arrives or a retry falls due
+        (`_retry_later` brings the deadline forward while this waits)."""
         deadline = self._later[0][0] if self._later else float("inf")
-        with trio.move_on_at(deadline):
-            message = await self._source.receive()
+        with trio.move_on_at(deadline) as scope:
+            self._waiting = scope
+            try:
+                message = await self._source.receive()
+            finally:
+                self._waiting = None
             self._take(message)
 
     async def _write_loop(self, stream: trio.SocketStream, session: EsmeSession) -> None:
@@ -489,9 +495,10 @@ class SmppSender:
             return
         self._retries += 1
         delay = min(self._s.retry_min_s * 2 ** (message.retries - 1), self._s.retry_max_s)
-        heapq.heappush(
-            self._later, (trio.current_time() + delay, next(self._tie), message, part)
-        )
+        due = trio.current_time() + delay
+        heapq.heappush(self._later, (due, next(self._tie), message, part))
+        if self._waiting is not None and due < self._waiting.deadline:
+            self._waiting.deadline = due
 
     def _end(
         self,
