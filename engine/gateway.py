@@ -576,18 +576,25 @@ class Gateway:
         return await campaigns.cancel(self, account_id, ref)
 
     async def _expire_idempotency(self) -> None:
-        """Forget Idempotency-Key answers older than `gateway.idempotency_ttl_s`,
-        checking every five minutes (or every twenty-fourth of a shorter period), so
-        a key is honoured for its whole period and at most five minutes more."""
-        from engine.store.idempotency import expire
+        """Forget Idempotency-Key answers older than `gateway.idempotency_ttl_s`.
+
+        Wakes when the oldest record falls due (at most a second late), so a key is
+        honoured for its whole period and no longer, and an idle gateway does no work.
+        """
+        from engine.store.idempotency import expire, oldest
 
         ttl_s = self.settings.gateway.idempotency_ttl_s
         while True:
-            horizon = self.clock.now().timestamp() - ttl_s
-            removed = await self.store.transact(lambda conn: expire(conn, horizon))
+            now = self.clock.now().timestamp()
+
+            def job(conn: sqlite3.Connection, now: float = now) -> tuple[int, float | None]:
+                return expire(conn, now - ttl_s), oldest(conn)
+
+            removed, first = await self.store.transact(job)
             if removed:
                 log.info("forgot %d idempotency records older than %d s", removed, ttl_s)
-            await trio.sleep(max(min(ttl_s / 24, 300.0), 1.0))
+            next_at = first + ttl_s if first is not None else now + ttl_s
+            await trio.sleep(max(next_at - now, 1.0))
 
     # -- operators ----------------------------------------------------------------------
 
