@@ -178,3 +178,22 @@ async def test_other_accounts_and_other_send_types(tmp_path: Path) -> None:
                 await stack.client.get(f"/api/V1/sms/{ref}/messages", headers=mine)
             ).json()["messages"]
             assert [(m["statut"], m["raison"]) for m in messages] == [("ECHEC", "ANNULE")] * 2
+
+
+async def test_campaign_answer_matches_the_published_document(tmp_path: Path) -> None:
+    import jsonschema_rs
+
+    with trio.fail_after(30):
+        async with open_stack(tmp_path) as stack:
+            headers = {"X-API-Key": stack.running.demo_key or ""}
+            r = await stack.client.post("/api/V1/sms/muldesp", json=moved(), headers=headers)
+            assert r.status_code == 202, r.text
+            send = (await stack.client.get(f"/api/V1/sms/{r.json()['ref']}", headers=headers)).json()
+            assert send["etatCampagne"] == "PLANIFIEE"
+            document = (await stack.client.get("/api/V1/openapi.json")).json()
+            operation = document["paths"]["/api/V1/sms/{ref}"]["get"]
+            envoi = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            for field in ("dateDebut", "dateFin", "nbParJour", "intervalleMinutes",
+                          "etatCampagne", "progression", "prochainCreneau"):
+                assert field in envoi["properties"], field
+            jsonschema_rs.validate(envoi, send)
