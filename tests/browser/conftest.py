@@ -12,6 +12,8 @@ the folder is printed at the end of the run.
 
 from __future__ import annotations
 
+import os
+
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -90,7 +92,10 @@ class Browser:
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[WebDriver]:
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does it)")
+        missing = "Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does it)"
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
     profile = tempfile.mkdtemp(prefix="smsgw-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
