@@ -9,7 +9,8 @@ with delivery receipts (registered_delivery=1, receipts sent in the same writes 
 the responses). Figures are measured by the client after a one-second warm-up:
 submit_sm_resp per second, deliver_sm per second, and submit latency from the write
 of a submit_sm to the read of its response. The table is printed and appended to
-bench/RESULTS.md.
+bench/RESULTS.md. The same run then measures the SMPP codec both ends use beside
+smpplib's (bench/bench_codec.py).
 """
 
 from __future__ import annotations
@@ -283,6 +284,9 @@ def main() -> None:
     results = run_all(args.seconds, args.window)
     if not args.no_record:
         append_results(results, command, args.seconds, args.window)
+    # the codec that both ends use, beside smpplib's, in the same run
+    codec = [sys.executable, str(ROOT / "bench" / "bench_codec.py"), "--rounds", "3"]
+    subprocess.run([*codec, *(["--no-record"] if args.no_record else [])], check=True)
 
 
 if __name__ == "__main__":
