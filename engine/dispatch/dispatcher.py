@@ -162,8 +162,23 @@ class Dispatcher:
             self._backlog -= len(batch)
             for m in batch:
                 m.attempts += 1
-                await out.send(m)
-                self._dispatched += 1
+            await self._hand_over(batch)
+            self._dispatched += len(batch)
+
+    async def _hand_over(self, batch: list[OutMessage]) -> None:
+        """Put a batch into the channel with one checkpoint, not one per message.
+        The batch was sized to the channel's room and senders only take from it
+        meanwhile (the dispatcher is its only writer), so it fits; were it not to,
+        the rest waits for room as usual."""
+        out = self._out
+        for index, m in enumerate(batch):
+            try:
+                out.send_nowait(m)
+            except trio.WouldBlock:
+                for rest in batch[index:]:
+                    await out.send(rest)
+                return
+        await trio.lowlevel.checkpoint()
 
     def _collect(self, limit: int) -> list[OutMessage]:
         """Take up to `limit` messages, round robin, each account within its rate."""
