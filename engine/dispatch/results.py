@@ -144,14 +144,17 @@ class ResultRouter:
         unknown: list[int] = []
         recent = self._recent
         for index, (_, r) in enumerate(pending):
-            hit = None
-            for candidate in smsc_id_candidates(r.smsc_id):
-                hit = recent.get(candidate)
-                if hit is not None:
-                    known.append(PartReceipt(candidate, hit[0], hit[1], hit[2], r.livraison, r.at))
-                    break
+            spelling = normalize_smsc_id(r.smsc_id)
+            hit = recent.get(spelling)  # the id as the SMSC gave it in submit_sm_resp
+            if hit is None:
+                for spelling in smsc_id_candidates(r.smsc_id)[1:]:
+                    hit = recent.get(spelling)
+                    if hit is not None:
+                        break
             if hit is None:
                 unknown.append(index)
+            else:
+                known.append(PartReceipt(spelling, hit[0], hit[1], hit[2], r.livraison, r.at))
         looked_up = [pending[i][1] for i in unknown]
 
         def job(conn: sqlite3.Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:

@@ -51,6 +51,7 @@ from engine.smpp import codec
 from engine.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
     NPI_ISDN,
+    MessageState,
     TON_INTERNATIONAL,
     Status,
     Tag,
@@ -92,6 +93,15 @@ _LIVRAISON = {
     "DELETED": Livraison.NON_LIVRE,
     "UNKNOWN": Livraison.NON_LIVRE,
 }
+_LIVRAISON_BY_STATE: dict[int, Livraison] = {
+    MessageState.DELIVERED: Livraison.LIVRE,
+    MessageState.EXPIRED: Livraison.EXPIRE,
+    MessageState.DELETED: Livraison.NON_LIVRE,
+    MessageState.UNDELIVERABLE: Livraison.NON_LIVRE,
+    MessageState.UNKNOWN: Livraison.NON_LIVRE,
+    MessageState.REJECTED: Livraison.NON_LIVRE,
+}
+"""Final message_state TLV values (ENROUTE and ACCEPTED are not final: ignored)."""
 
 
 class SessionLost(Exception):
@@ -183,6 +193,17 @@ class SmppSender:
         self._submitted = self._accepted = self._retries = self._throttled = 0
         self._failed = self._reconnects = self._receipts = 0
         self._last_error = ""
+        self._stamp_at = -1.0
+        self._stamp = ""
+
+    def _now_iso(self) -> str:
+        """Wall time as stored (ISO 8601, milliseconds); computed at most once a
+        millisecond, since a read can end hundreds of messages at once."""
+        now = trio.current_time()
+        if now - self._stamp_at >= 0.001:
+            self._stamp_at = now
+            self._stamp = iso(self._clock.now())
+        return self._stamp
 
     @property
     def busy(self) -> bool:
@@ -518,25 +539,38 @@ class SmppSender:
                 raison=raison,
                 code_smsc=code,
                 smsc_ids=tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
-                at=iso(self._clock.now()),
+                at=self._now_iso(),
                 doublon_possible=message.possible_duplicate,
             ),
         )
 
     def _on_deliver(self, pdu: DeliverSm, out: list[Event]) -> None:
+        """A delivery receipt: its SMSC id and final state from the SMPP 3.4 TLVs
+        (receipted_message_id, message_state) when both are there, else from the
+        text (`id:` and `stat:`); a non-final state is ignored."""
         if not pdu.esm_class & ESM_DELIVERY_RECEIPT:
             return
-        try:
-            receipt = parse_receipt(pdu.short_message)
-        except ReceiptParseError:
+        livraison: Livraison | None = None
+        tlv = state = None
+        for t in pdu.tlvs:
+            if t.tag == Tag.RECEIPTED_MESSAGE_ID:
+                tlv = tlv if tlv is not None else t.value
+            elif t.tag == Tag.MESSAGE_STATE and len(t.value) == 1:
+                state = state if state is not None else t.value[0]
+        if tlv and state is not None:
+            livraison = _LIVRAISON_BY_STATE.get(state)
+            smsc_id = tlv.rstrip(b"\0").decode("latin-1")
+        else:
+            try:
+                receipt = parse_receipt(pdu.short_message)
+            except ReceiptParseError:
+                return
+            livraison = _LIVRAISON.get(receipt.stat.upper())
+            smsc_id = tlv.rstrip(b"\0").decode("latin-1") if tlv else receipt.id
+        if livraison is None or not smsc_id:
             return
-        livraison = _LIVRAISON.get(receipt.stat.upper())
-        if livraison is None:
-            return
-        tlv = pdu.tlv(Tag.RECEIPTED_MESSAGE_ID)
-        smsc_id = tlv.rstrip(b"\0").decode("latin-1") if tlv else receipt.id
         self._receipts += 1
-        out.append(Receipt(smsc_id, livraison.value, iso(self._clock.now())))
+        out.append(Receipt(smsc_id, livraison.value, self._now_iso()))
 
     # -- time -------------------------------------------------------------------------
 
