@@ -24,6 +24,7 @@ import logging
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
@@ -50,7 +51,7 @@ from engine.accounts.commands import (
     TopUp,
 )
 from engine.accounts.state import Billing, Entry, Ledger, LedgerError
-from engine.actor import ActorStopped
+from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
 from engine.store import Store
@@ -91,6 +92,8 @@ class _Batch:
     replies: list[Callable[[], None]] = field(default_factory=list)
     writes: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
     settles: list[Outcome] = field(default_factory=list)
+    snapshots: list[Reply[AccountSnapshot]] = field(default_factory=list)
+    """Answered after everything else: a snapshot shows the whole batch done."""
 
 
 class AccountActor:
@@ -273,14 +276,16 @@ class AccountActor:
             final = _with_ref(accepted, ref)
             submit.reply.set(final)
             offered.extend(self._ready_messages(submit.draft, row, ref, first_id))
-        for answer in batch.replies:
-            answer()
         if settled is not None:
             self._in_flight -= len(settled.settled)
-            if self._observer is not None and settled.settled:
-                self._observer.ended(account_id, settled.settled)
+        self._in_flight += len(offered)
+        for answer in batch.replies:
+            answer()
+        for snapshot in batch.snapshots:
+            snapshot.set(self.snapshot())
+        if settled is not None and settled.settled and self._observer is not None:
+            self._observer.ended(account_id, settled.settled)
         if offered:
-            self._in_flight += len(offered)
             self._outlet.offer(offered)
 
     def _decide(
@@ -311,11 +316,11 @@ class AccountActor:
                 batch.ledger, entries = state.top_up(batch.ledger, amount)
                 batch.entries.extend(entries)
                 solde = batch.ledger.solde
-                batch.replies.append(lambda: reply.set(solde))
+                batch.replies.append(partial(reply.set, solde))
             case ChangeType(new_type=new_type, reply=reply):
                 batch.ledger, entries = state.change_type(batch.ledger, new_type)
                 batch.entries.extend(entries)
-                batch.replies.append(lambda: reply.set(None))
+                batch.replies.append(partial(reply.set, None))
             case CloseInvoice(reply=reply):
                 self._close_invoice(batch, reply, now)
             case SettleInvoice(invoice_id=invoice_id, reply=reply):
@@ -327,15 +332,9 @@ class AccountActor:
                     q_accounts.update_profile(conn, account_id, debit_max=rate)
 
                 batch.writes.append(set_rate)
-
-                def done() -> None:
-                    self._debit_max = rate
-                    self._outlet.set_rate(account_id, rate)
-                    reply.set(None)
-
-                batch.replies.append(done)
+                batch.replies.append(partial(self._rate_set, rate, reply))
             case GetSnapshot(reply=reply):
-                batch.replies.append(lambda: reply.set(self.snapshot()))
+                batch.snapshots.append(reply)
             case OpenCampaign():
                 self._open_campaign(cmd, batch, replays, now)
             case ReserveWave():
@@ -343,7 +342,12 @@ class AccountActor:
             case EndCampaign(outcomes=outcomes, write=end_write, reply=reply):
                 batch.settles.extend(outcomes)
                 batch.writes.append(end_write)
-                batch.replies.append(lambda: reply.set(None))
+                batch.replies.append(partial(reply.set, None))
+
+    def _rate_set(self, rate: float, reply: Reply[None]) -> None:
+        self._debit_max = rate
+        self._outlet.set_rate(self.account_id, rate)
+        reply.set(None)
 
     def _open_campaign(
         self,

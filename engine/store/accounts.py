@@ -7,7 +7,7 @@ or `Store.read` (reads) with the connection as first argument.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from engine.accounts.state import Entry, EntryKind, Ledger
@@ -92,7 +92,7 @@ def get_account(conn: sqlite3.Connection, account_id: int) -> AccountRow | None:
 
 
 def load_for_actors(
-    conn: sqlite3.Connection, account_ids: list[int]
+    conn: sqlite3.Connection, account_ids: Sequence[int]
 ) -> dict[int, tuple[AccountRow, int]]:
     """What account actors start from: each account's row and its count of
     messages still waiting, for many accounts in a few queries."""
@@ -196,11 +196,11 @@ def journal_totals(conn: sqlite3.Connection, account_id: int) -> Ledger | None:
     if head is None:
         return None
     sums = {EntryKind.CREDIT.value: 0}
-    for kind, total in conn.execute(
+    for kind, amount in conn.execute(
         "SELECT kind, SUM(amount) FROM journal WHERE account_id = ? GROUP BY kind",
         (account_id,),
     ):
-        sums[kind] = total
+        sums[kind] = amount
     last_type = conn.execute(
         "SELECT detail FROM journal WHERE account_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
         (account_id, EntryKind.TYPE.value),

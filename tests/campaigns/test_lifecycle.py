@@ -167,5 +167,9 @@ async def test_restart_sends_no_slot_twice_and_sends_the_missed_slot_on_return(
     ]
     assert plan["etatCampagne"] == "TERMINEE"
     expected = [n.lstrip("+") for n in recipients]
-    assert before + after == expected, "every recipient once, in list order"
+    # every recipient once, slot after slot in list order; the two of the 12:00 slot
+    # leave together over two binds, so the SMSC may see them in either order
+    assert before == expected[:3]
+    assert sorted(after[:2]) == expected[3:5]
+    assert after[2:] == expected[5:]
     assert [m["statut"] for m in messages] == ["ENVOYE"] * 12
