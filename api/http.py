@@ -25,13 +25,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"valeur non autorisée en JSON : {name}")
 
 
-async def json_body() -> Any:
-    """The request's JSON body, or 400 JSON_INVALIDE / 415 / 413."""
-    content_type = request.mimetype
-    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+def check_json_type(mimetype: str) -> None:
+    """415 unless the content type (lower case, no parameters) is JSON or absent."""
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         code, message = HTTP_MESSAGES[415]
         raise ApiError(415, code, message)
-    raw = await request.get_data(cache=False)
+
+
+def decode_json(raw: bytes) -> Any:
+    """A request body read as JSON, or 400 JSON_INVALIDE."""
     try:
         text = raw.decode("utf-8")
         return json.loads(text, parse_constant=_reject_constant)
@@ -42,6 +44,12 @@ async def json_body() -> Any:
             "Le corps de la requête n'est pas un JSON valide (UTF-8).",
             [{"champ": "corps de la requête", "message": str(exc)[:200]}],
         ) from None
+
+
+async def json_body() -> Any:
+    """The request's JSON body, or 400 JSON_INVALIDE / 415 / 413."""
+    check_json_type(request.mimetype)
+    return decode_json(await request.get_data(cache=False))
 
 
 def current_operation() -> Operation:
