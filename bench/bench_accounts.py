@@ -42,7 +42,8 @@ from engine.accounts.registry import Registry  # noqa: E402
 from engine.accounts.state import Ledger, top_up  # noqa: E402
 from engine.actor import Reply  # noqa: E402
 from engine.clock import WallClock, iso  # noqa: E402
-from engine.dispatch.message import OutMessage  # noqa: E402
+from engine.dispatch.message import OutMessage
+from engine.dispatch.ratelimit import TokenBucket  # noqa: E402
 from engine.store import Store  # noqa: E402
 from engine.store import accounts as q_accounts  # noqa: E402
 from engine.text import encode_message, normalize_recipients, parse_sender  # noqa: E402
@@ -58,7 +59,7 @@ class CountingSink:
     def offer(self, messages: Sequence[OutMessage]) -> None:
         self.offered += len(messages)
 
-    def set_rate(self, account_id: AccountId, rate_per_s: float) -> None:
+    def set_rate(self, account_id: AccountId, bucket: TokenBucket) -> None:
         pass
 
 

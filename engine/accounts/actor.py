@@ -54,6 +54,7 @@ from engine.accounts.state import Billing, Entry, Ledger, LedgerError
 from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
+from engine.dispatch.ratelimit import TokenBucket
 from engine.store import Store
 from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
@@ -73,7 +74,8 @@ class Outlet(Protocol):
 
     def offer(self, messages: Sequence[OutMessage]) -> None: ...
 
-    def set_rate(self, account_id: AccountId, rate_per_s: float) -> None: ...
+    def set_rate(self, account_id: AccountId, bucket: TokenBucket) -> None:
+        """Draw this account's sends from `bucket` (owned by the account's actor)."""
 
 
 class Observer(Protocol):
@@ -97,7 +99,8 @@ class _Batch:
 
 
 class AccountActor:
-    """Owns one account's ledger, its rate setting and its in-flight count."""
+    """Owns one account's ledger, its sending-rate bucket (`debitMax`, which the
+    dispatcher draws from) and its in-flight count."""
 
     def __init__(
         self,
@@ -117,6 +120,7 @@ class AccountActor:
         self.account_id = account_id
         self._ledger = ledger
         self._debit_max = debit_max
+        self._bucket = TokenBucket.full(debit_max, trio.current_time())
         self._store = store
         self._outlet = outlet
         self._clock = clock
@@ -198,13 +202,14 @@ class AccountActor:
             mailbox=self._inbox.statistics().current_buffer_used,
             in_flight=self._in_flight,
             debit_max=self._debit_max,
+            jetons=round(self._bucket.available(trio.current_time()), 1),
         )
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Serve the mailbox until it is closed and drained; raises if a batch
         fails (see `salvage`). Retries handed over by a crashed actor go first,
         each alone."""
-        self._outlet.set_rate(self.account_id, self._debit_max)
+        self._outlet.set_rate(self.account_id, self._bucket)
         task_status.started()
         while self._retry:
             self._solo = True
@@ -346,7 +351,8 @@ class AccountActor:
 
     def _rate_set(self, rate: float, reply: Reply[None]) -> None:
         self._debit_max = rate
-        self._outlet.set_rate(self.account_id, rate)
+        self._bucket = TokenBucket.full(rate, trio.current_time())
+        self._outlet.set_rate(self.account_id, self._bucket)
         reply.set(None)
 
     def _open_campaign(

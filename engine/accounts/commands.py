@@ -113,6 +113,8 @@ class AccountSnapshot:
     mailbox: int
     in_flight: int
     debit_max: float
+    jetons: float = 0.0
+    """Sends the rate bucket allows right now."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,11 @@ class TokenBucket:
             self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate_per_s)
             self.updated = now
 
+    def available(self, now: float) -> float:
+        """Tokens in the bucket at `now`."""
+        self._refill(now)
+        return self.tokens
+
     def take(self, wanted: int, now: float) -> int:
         """Take up to `wanted` whole tokens; return how many were taken."""
         self._refill(now)

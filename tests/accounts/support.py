@@ -18,6 +18,7 @@ from engine.accounts.state import Entry, Ledger, top_up
 from engine.actor import Reply
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
+from engine.dispatch.ratelimit import TokenBucket
 from engine.store import Store
 from engine.store import accounts as q_accounts
 from engine.text import encode_message, normalize_recipients, parse_sender
@@ -36,8 +37,8 @@ class KeepOutlet:
     def offer(self, messages: Sequence[OutMessage]) -> None:
         self.offered.extend(messages)
 
-    def set_rate(self, account_id: AccountId, rate_per_s: float) -> None:
-        self.rates[account_id] = rate_per_s
+    def set_rate(self, account_id: AccountId, bucket: TokenBucket) -> None:
+        self.rates[account_id] = bucket.rate_per_s
 
 
 @dataclass
