@@ -70,7 +70,11 @@ class Accounts(Protocol):
 
 
 class Outlet(Protocol):
+    """The dispatcher, as the scheduler sees it."""
+
     def offer(self, messages: Sequence[OutMessage]) -> None: ...
+
+    def withdraw(self, account_id: AccountId, ref: SendRef) -> list[OutMessage]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,11 +302,16 @@ class CampaignScheduler:
             )
 
     async def _end(self, c: Campaign, etat: Etat, raison: Raison) -> int:
-        """End the campaign; its recipients never released end ECHEC / `raison`."""
+        """End the campaign; its recipients never released end ECHEC / `raison`.
+
+        A cancel also takes back the released recipients still queued in the
+        dispatcher (not yet handed to a bind): they end ANNULE too, their credits
+        released. Those already with a bind finish as they go."""
         start = c.first_id + c.progress.released
+        withdrawn = self._outlet.withdraw(c.account_id, c.ref) if etat is Etat.ANNULEE else []
         outcomes = tuple(
             Outcome(MessageId(mid), c.ref, Statut.ECHEC, raison)
-            for mid in range(start, c.first_id + c.total)
+            for mid in [*(m.message_id for m in withdrawn), *range(start, c.first_id + c.total)]
         )
         at = iso(self._clock.now())
         public = public_fields(c.schedule, etat, c.total, c.progress.released, None)

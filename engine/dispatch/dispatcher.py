@@ -32,7 +32,7 @@ from engine.dispatch.message import OutMessage
 from engine.dispatch.ratelimit import TokenBucket
 from engine.store import Store
 from engine.store import messages as q_messages
-from engine.types import AccountId
+from engine.types import AccountId, SendRef
 
 _QUANTUM = 32
 _BATCH = 256
@@ -89,9 +89,25 @@ class Dispatcher:
             )
         return q
 
-    def set_rate(self, account_id: AccountId, rate_per_s: float) -> None:
-        q = self._queue(account_id)
-        q.bucket = TokenBucket.full(rate_per_s, trio.current_time())
+    def set_rate(self, account_id: AccountId, bucket: TokenBucket) -> None:
+        """Draw the account's sends from `bucket`: its `debitMax`, owned and replaced
+        by the account's actor; the dispatcher only takes tokens from it."""
+        self._queue(account_id).bucket = bucket
+
+    def withdraw(self, account_id: AccountId, ref: SendRef) -> list[OutMessage]:
+        """Take back every queued message of send `ref` (a cancelled campaign);
+        messages already handed to the sender pool are not among them."""
+        q = self._queues.get(account_id)
+        if q is None:
+            return []
+        taken: list[OutMessage] = []
+        for name in ("urgent", "bulk"):
+            kept: deque[OutMessage] = deque()
+            for m in getattr(q, name):
+                (taken if m.ref == ref else kept).append(m)
+            setattr(q, name, kept)
+        self._backlog -= len(taken)
+        return taken
 
     def offer(self, messages: Sequence[OutMessage]) -> None:
         """Queue messages (never blocks). Messages with `priority` go ahead of bulk."""

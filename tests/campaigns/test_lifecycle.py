@@ -173,3 +173,39 @@ async def test_restart_sends_no_slot_twice_and_sends_the_missed_slot_on_return(
     assert sorted(after[:2]) == expected[3:5]
     assert after[2:] == expected[5:]
     assert [m["statut"] for m in messages] == ["ENVOYE"] * 12
+
+
+async def test_cancel_takes_back_released_recipients_still_queued(
+    tmp_path: Path, clock: trio.testing.MockClock, wall: Wall
+) -> None:
+    # a small pool: while the SMSC is stalled, at most 2 binds x (a window of 5 and
+    # one taken in hand) and 8 in the channel leave the dispatcher; the rest of the
+    # wave waits in its queue
+    env = {**LONG_RUN_ENV, "SMSGW_SMSC_WINDOW": "5", "SMSGW_ENGINE_DISPATCH_QUEUE": "8"}
+    with trio.fail_after(3 * 86400):
+        async with paced() as pacer, open_stack(tmp_path, **env) as stack:
+            _, headers, ref = await start(
+                stack, 500, numeros=numbers(200), dateDebut=FIRST_DAY.isoformat(),
+                dateFin=FIRST_DAY.isoformat(), nbParJour=200, intervalleMinutes=360,
+            )
+            stack.simulator.stall(True)  # slots 08:00 and 14:00, 100 recipients each
+            await pacer.until(stack.gateway.clock.trio_time_of(local(FIRST_DAY, "08:00")))
+            while stack.gateway.campaigns.statistics().released < 100:
+                await trio.sleep(0.5)
+            while stack.gateway.dispatcher.statistics().channel_used < 8:
+                await trio.sleep(0.5)
+            queued = stack.gateway.dispatcher.backlog
+            assert queued >= 100 - 2 * (5 + 1) - 8
+            r = await stack.client.delete(f"/api/V1/sms/{ref}", headers=headers)
+            assert r.status_code == 200, r.text
+            assert r.json()["annules"] == queued + 100
+            assert stack.gateway.dispatcher.backlog == 0
+            stack.simulator.resume()
+            account = await settled(stack, headers)
+            messages = await all_messages(stack, ref, headers)
+            sent = [m for m in messages if m["statut"] == "ENVOYE"]
+            cancelled = [m for m in messages if m["raison"] == "ANNULE"]
+            assert len(sent) + len(cancelled) == 200
+            assert len(cancelled) == queued + 100
+            assert len(sent) == accepted(stack) <= 2 * (5 + 1) + 8
+            assert (account["solde"], account["reserve"]) == (500 - len(sent), 0)
