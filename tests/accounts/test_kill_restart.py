@@ -76,13 +76,16 @@ class Gateway:
 
 def _books(db: Path, accounts: list[int]) -> dict[int, int]:
     """Check every account's books in the database file; return pending counts."""
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(db, isolation_level=None)
     try:
         pending = {}
+        # one read transaction: a consistent snapshot while the gateway writes
+        conn.execute("BEGIN")
         for account_id in accounts:
             books = audit(conn, account_id)
             assert_books_balance(books)
             pending[account_id] = books.pending
+        conn.execute("COMMIT")
         return pending
     finally:
         conn.close()
