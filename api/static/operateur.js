@@ -108,11 +108,11 @@
     $("nb-comptes").textContent = a.comptes.length + " acteur(s)" + (a.comptes.length > 200 ? ", les 200 plus actifs affichés" : "");
     const rows = comptes.map((c) => {
       const row = el("tr", {}, td("#" + c.account_id), td(c.type), td(c.solde, true), td(c.reserve, true),
-        td(c.consommation, true), td(c.du, true), td(c.mailbox, true), td(c.in_flight, true), td(c.debit_max + "/s", true));
+        td(c.consommation, true), td(c.du, true), td(c.mailbox, true), td(c.in_flight, true), td(c.debit_max + "/s", true), td(c.jetons, true));
       row.dataset.compte = c.account_id;
       return row;
     });
-    document.querySelector("#t-comptes tbody").replaceChildren(...(rows.length ? rows : [el("tr", { class: "empty" }, el("td", { colSpan: 9, text: "Aucun compte actif." }))]));
+    document.querySelector("#t-comptes tbody").replaceChildren(...(rows.length ? rows : [el("tr", { class: "empty" }, el("td", { colSpan: 10, text: "Aucun compte actif." }))]));
 
     const camp = a.campagnes;
     $("carte-campagnes").hidden = !camp;
