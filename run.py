@@ -190,7 +190,8 @@ def cli(argv: list[str] | None = None) -> int:
 
 def _first_failure(group: BaseExceptionGroup[Any]) -> BaseException | None:
     """The first storage or network error in a group of task failures."""
-    matched, _ = group.split((sqlite3.Error, OSError))
+    found, _ = group.split((sqlite3.Error, OSError))
+    matched: BaseException | None = found
     while isinstance(matched, BaseExceptionGroup):
         matched = matched.exceptions[0]
     return matched

@@ -131,7 +131,7 @@ def resolve(source: SchemaSource | None, settings: Settings) -> Schema | None:
 
 
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-_PATH_TYPES = {
+_PATH_TYPES: dict[str, dict[str, object]] = {
     "int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     "float": {"type": "number"},
 }

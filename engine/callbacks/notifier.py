@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from functools import partial
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ class CallbackNotifier:
                     except trio.WouldBlock:
                         break
                 try:
-                    posts = await self._store.read(lambda conn, b=batch: _build_posts(conn, b))
+                    posts = await self._store.read(partial(_build_posts, items=batch))
                 except sqlite3.Error:
                     log.exception("callbacks: could not read the messages to report")
                     continue

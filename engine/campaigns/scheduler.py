@@ -190,9 +190,9 @@ class CampaignScheduler:
                     return
                 row = await self._store.read(lambda conn: q_campaigns.get_campaign(conn, ref))
                 if row is not None and row.etat in q_campaigns.LIVE_STATES:
-                    campaign = campaign_of(row)
-                    self._live[ref] = campaign
-                    self._arm(campaign)
+                    watched = campaign_of(row)
+                    self._live[ref] = watched
+                    self._arm(watched)
             case Cancel(account_id=account_id, ref=ref, reply=reply):
                 campaign = self._live.get(ref)
                 if campaign is None or campaign.account_id != account_id:

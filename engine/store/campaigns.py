@@ -66,7 +66,7 @@ _COLUMNS = (
 
 def _row(r: tuple[Any, ...]) -> CampaignRow:
     return CampaignRow(
-        SendRef(r[0]), AccountId(r[1]), MessageId(r[2]), *r[3:]  # type: ignore[arg-type]
+        SendRef(r[0]), AccountId(r[1]), MessageId(r[2]), *r[3:]
     )
 
 

@@ -128,7 +128,7 @@ def settle_outcomes(
     sent_by_key: dict[tuple[int, Billing], int] = {}
     freed_by_ref: dict[int, int] = {}
     rows = []
-    smsc_rows = []
+    smsc_rows: list[tuple[str, int]] = []
     for o in outcomes:
         info = pending.pop(o.message_id, None)
         if info is None:

@@ -194,7 +194,10 @@ def messages_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[ReportedMes
         chunk = ids[start : start + 900]
         marks = ",".join("?" * len(chunk))
         out.extend(
-            ReportedMessage(*row[:10], bool(row[10]))
+            ReportedMessage(
+                row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
+                row[9], bool(row[10]),
+            )
             for row in conn.execute(
                 "SELECT id, account_id, ref, destinataire, statut, raison, code_smsc, envoye_le,"
                 f" livraison, livre_le, doublon_possible FROM messages WHERE id IN ({marks})",
