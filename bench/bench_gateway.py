@@ -16,7 +16,8 @@ HTTP/1.1, one write per request) and this one.
 - P3: account A's MULDES draining while account B sends one UNIDES every 50 ms:
   B's accept -> ENVOYE (server times: the send's `creeLe` to the message's
   `envoyeLe`, millisecond resolution), p50/p99.
-- Peak RSS (VmHWM) of the gateway process after each phase.
+- Peak RSS (VmHWM) of the gateway process after each phase; CPU time (all
+  threads) of the floor, the gateway and the simulator per request or message.
 
 The table is printed and appended to bench/RESULTS.md with the date and command.
 """
@@ -61,6 +62,12 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_http(url: str, within_s: float = 30.0) -> None:
@@ -268,14 +275,20 @@ def phase_p1(sim: Simulator, requests: int) -> dict[str, Any]:
     bare = multiprocessing.get_context("spawn").Process(target=serve_bare, args=(port,))
     bare.start()
     wait_http(f"http://127.0.0.1:{port}/")
+    assert bare.pid is not None
+    c0 = cpu_s(bare.pid)
     floor = load(f"http://127.0.0.1:{port}", "-", requests)
+    floor["cpu_us"] = (cpu_s(bare.pid) - c0) / requests * 1e6
     bare.terminate()
     bare.join()
 
     gw = GatewayProcess(sim.smpp_port)
     key = gw.account(requests * 2)
+    c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
     stack = load(gw.url, key, requests)
     sent_s = stack["elapsed"] + wait_settled(gw.url, key)
+    stack["cpu_us"] = (cpu_s(gw.proc.pid) - c0) / requests * 1e6
+    stack["sim_cpu_us"] = (cpu_s(sim.proc.pid) - s0) / requests * 1e6
     rss = gw.stop()
     return {"floor": floor, "stack": stack, "all_sent_s": sent_s, "rss": rss}
 
@@ -284,14 +297,18 @@ def phase_p2(sim: Simulator, recipients: int, receipts: bool = True) -> dict[str
     extra = {} if receipts else {"SMSGW_SMSC_REGISTERED_DELIVERY": "false"}
     gw = GatewayProcess(sim.smpp_port, extra)
     key = gw.account(recipients)
+    c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
     t0 = time.perf_counter()
     ref = muldes(gw.url, key, recipients)
     accepted_s = time.perf_counter() - t0
     total_s = accepted_s + wait_settled(gw.url, key)
+    cpu_us = (cpu_s(gw.proc.pid) - c0) / recipients * 1e6
+    sim_cpu_us = (cpu_s(sim.proc.pid) - s0) / recipients * 1e6
     view = httpx.get(gw.url + f"/api/V1/sms/{ref}", headers={"X-API-Key": key}).json()
     assert view["compteurs"]["ENVOYE"] == recipients, view
     rss = gw.stop()
-    return {"accepted_s": accepted_s, "total_s": total_s, "rate": recipients / total_s, "rss": rss}
+    return {"accepted_s": accepted_s, "total_s": total_s, "rate": recipients / total_s, "rss": rss,
+            "cpu_us": cpu_us, "sim_cpu_us": sim_cpu_us}
 
 
 def phase_p3(sim: Simulator, recipients: int) -> dict[str, Any]:
@@ -346,11 +363,13 @@ def main() -> None:
             f, s = p1["floor"], p1["stack"]
             rows += [
                 ("P1 bare hypercorn-trio JSON (floor)", f"{f['rate']:,.0f} req/s",
-                 f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms", "", ""),
+                 f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms",
+                 f"{f['cpu_us']:.0f} µs CPU a request", ""),
                 ("P1 UNIDES, 50 connections", f"{s['rate']:,.0f} accepted/s "
                  f"({100 * s['rate'] / f['rate']:.0f}% of floor; goal 85%)",
                  f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms",
-                 f"all ENVOYE after {p1['all_sent_s']:.1f} s", f"{p1['rss']:.0f} MB"),
+                 f"all ENVOYE after {p1['all_sent_s']:.1f} s; {s['cpu_us']:.0f} µs CPU a "
+                 f"send (+{s['sim_cpu_us']:.0f} simulator)", f"{p1['rss']:.0f} MB"),
             ]
         if "p2" in phases:
             for receipts in (True, False):
@@ -359,7 +378,8 @@ def main() -> None:
                     f"P2 MULDES {args.p2_recipients:,}, receipts {'on' if receipts else 'off'}",
                     f"{p2['rate']:,.0f} msg/s end to end (goal 10,000)",
                     f"202 after {p2['accepted_s']:.2f} s",
-                    f"all ENVOYE after {p2['total_s']:.1f} s", f"{p2['rss']:.0f} MB",
+                    f"all ENVOYE after {p2['total_s']:.1f} s; {p2['cpu_us']:.0f} µs CPU a "
+                    f"message (+{p2['sim_cpu_us']:.0f} simulator)", f"{p2['rss']:.0f} MB",
                 ))
         if "p3" in phases:
             p3 = phase_p3(sim, args.p2_recipients)
