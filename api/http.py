@@ -32,10 +32,10 @@ def check_json_type(mimetype: str) -> None:
         raise ApiError(415, code, message)
 
 
-def decode_json(raw: bytes) -> Any:
+def decode_json(raw: bytes | str) -> Any:
     """A request body read as JSON, or 400 JSON_INVALIDE."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         return json.loads(text, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ApiError(

@@ -398,9 +398,9 @@ def main() -> None:
     with open(ROOT / "bench" / "RESULTS.md", "a") as out:
         out.write(
             f"\n## Gateway end to end ({date})\n\nCommand: `{command.strip()}`\n\n"
-            "Gateway (`run.py`), SMSC simulator (`python -m smsc_sim`, receipts when asked) and the "
-            f"load ({WORKERS} raw-socket HTTP/1.1 processes) on 2 cores; each phase on a fresh gateway "
-            "and data folder; settings: "
+            "Gateway (`run.py`), SMSC simulator (`python -m smsc_sim`, receipts when asked) and "
+            f"the load ({WORKERS} raw-socket HTTP/1.1 processes) on 2 cores; each phase on a "
+            "fresh gateway and data folder; settings: "
             + (", ".join(args.set) or "defaults") + ".\n\n" + table
         )
 

@@ -270,7 +270,8 @@ async def serve_send(
     except _ClientGone:
         return
     except ApiError as exc:
-        status, payload, extra = exc.status, _envelope(exc.code, exc.message, exc.details), exc.headers
+        status, payload = exc.status, _envelope(exc.code, exc.message, exc.details)
+        extra = exc.headers
     except GatewayError as exc:
         status, payload = exc.status, _envelope(exc.code, exc.message, exc.details)
         if isinstance(exc, Overloaded):

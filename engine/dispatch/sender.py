@@ -51,8 +51,8 @@ from engine.smpp import codec
 from engine.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
     NPI_ISDN,
-    MessageState,
     TON_INTERNATIONAL,
+    MessageState,
     Status,
     Tag,
     is_transient,
@@ -246,9 +246,10 @@ class SmppSender:
                 lost, rest = group.split(_LINK_ERRORS)
                 if rest is not None:
                     raise rest from None
-                while isinstance(lost, BaseExceptionGroup):
-                    lost = lost.exceptions[0]
-                self._link_failed(lost)
+                first: BaseException | None = lost
+                while isinstance(first, BaseExceptionGroup):
+                    first = first.exceptions[0]
+                self._link_failed(first)
             finally:
                 self._state = "DECONNECTE"
                 self._session = None
@@ -458,14 +459,14 @@ class SmppSender:
                             request.sequence, status, getattr(pdu, "message_id", ""), out
                         )
                 elif isinstance(event, RequestReceived):
-                    pdu = event.pdu
-                    if isinstance(pdu, DeliverSm):
-                        replies.append(session.send(DeliverSmResp(sequence=pdu.sequence)))
-                        self._on_deliver(pdu, out)
-                    elif isinstance(pdu, EnquireLink):
-                        replies.append(session.send(EnquireLinkResp(sequence=pdu.sequence)))
-                    elif isinstance(pdu, Unbind):
-                        replies.append(session.send(UnbindResp(sequence=pdu.sequence)))
+                    asked = event.pdu
+                    if isinstance(asked, DeliverSm):
+                        replies.append(session.send(DeliverSmResp(sequence=asked.sequence)))
+                        self._on_deliver(asked, out)
+                    elif isinstance(asked, EnquireLink):
+                        replies.append(session.send(EnquireLinkResp(sequence=asked.sequence)))
+                    elif isinstance(asked, Unbind):
+                        replies.append(session.send(UnbindResp(sequence=asked.sequence)))
                         lost = "the SMSC unbound"
                 elif isinstance(event, PduRejected):
                     if event.reply is not None:

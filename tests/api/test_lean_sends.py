@@ -85,7 +85,9 @@ async def test_lean_door_answers_as_the_quart_views(tmp_path: Path) -> None:
             config.bind = ["127.0.0.1:0"]
             config.accesslog = None
             stop = trio.Event()
-            binds = await nursery.start(partial(serve, quart_only, config, shutdown_trigger=stop.wait))
+            binds = await nursery.start(
+                partial(serve, quart_only, config, shutdown_trigger=stop.wait)
+            )
             _, key = await stack.new_account(solde=1_000)
             async with httpx.AsyncClient(base_url=binds[0], timeout=30) as quart_client:
                 cases = _requests(key)
@@ -94,8 +96,9 @@ async def test_lean_door_answers_as_the_quart_views(tmp_path: Path) -> None:
                 for name, path, headers, content in cases:
                     lean = await stack.client.post(path, content=content, headers=headers)
                     reference = await quart_client.post(path, content=content, headers=headers)
-                    if _comparable(lean) != _comparable(reference):
-                        differences.append(f"{name}: {_comparable(lean)} != {_comparable(reference)}")
+                    ours, theirs = _comparable(lean), _comparable(reference)
+                    if ours != theirs:
+                        differences.append(f"{name}: {ours} != {theirs}")
                 assert not differences, "\n".join(differences)
                 lean_counts = _send_counts((await stack.client.get("/metrics")).text)
                 reference_counts = _send_counts((await quart_client.get("/metrics")).text)
