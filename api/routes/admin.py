@@ -23,8 +23,8 @@ from api import schemas, views
 from api.deps import gateway, require_admin
 from api.errors import ApiError
 from api.http import json_body, jsonify_status
-from api.schemas import Schema, validate
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
+from api.schemas import Schema, validate
 from engine.accounts.state import Ledger
 from engine.store.accounts import JournalRow
 from engine.types import AccountId, AccountType, format_ref

@@ -5,8 +5,8 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from api import schemas, views
-from api.http import jsonify_status
 from api.deps import client_account, gateway
+from api.http import jsonify_status
 from api.openapi import Answer, Security, operation
 
 bp = Blueprint("compte", __name__, url_prefix="/api/V1/compte")

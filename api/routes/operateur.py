@@ -19,7 +19,6 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from typing import Any
 
 import trio

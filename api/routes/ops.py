@@ -9,8 +9,8 @@ import trio
 from quart import Blueprint, Response
 
 from api import schemas
-from api.http import jsonify_status
 from api.deps import gateway, require_admin
+from api.http import jsonify_status
 from api.openapi import Answer, Security, operation
 
 bp = Blueprint("ops", __name__)

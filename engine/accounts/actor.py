@@ -24,8 +24,8 @@ import logging
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import Any, Protocol
 
 import trio
@@ -39,7 +39,6 @@ from engine.accounts.commands import (
     Command,
     EndCampaign,
     GetSnapshot,
-    Idempotency,
     IdempotencyConflict,
     OpenCampaign,
     ReserveWave,

@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from functools import partial
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import trio

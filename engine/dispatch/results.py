@@ -110,7 +110,7 @@ class ResultRouter:
     def _remember(self, outcome: Outcome) -> None:
         ids = outcome.smsc_ids
         recent = self._recent
-        for part, sid in enumerate(ids):
+        for sid in ids:
             recent[normalize_smsc_id(sid)] = (outcome.message_id, outcome.ref, len(ids))
         while len(recent) > self._recent_max:
             recent.popitem(last=False)

@@ -12,8 +12,8 @@ from engine.accounts import actor as actor_module
 from engine.accounts.commands import GetSnapshot, Submit, TopUp
 from engine.actor import ActorStopped, Reply
 from engine.types import Statut
-from tests.harness import eventually
 from tests.accounts.support import assert_books_balance, audit, create_accounts, draft, open_engine
+from tests.harness import eventually
 
 
 async def test_ten_thousand_accounts_live_at_once(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ the folder is printed at the end of the run.
 from __future__ import annotations
 
 import os
-
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import trio
-from quart_trio import QuartTrio
 from quart.sessions import SecureCookieSessionInterface
+from quart_trio import QuartTrio
 
 from api.routes.espace import IDLE_S, MAX_S, session_secret
 from tests.harness import Stack, eventually, open_stack
