@@ -25,6 +25,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+lint: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_codec.py
 	$(BIN)/python bench/bench_simulator.py

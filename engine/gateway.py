@@ -245,7 +245,7 @@ class Gateway:
         self.stopping.set()
         self.dispatcher.pause()
         with trio.move_on_after(grace_s):
-            while (
+            while (  # noqa: ASYNC110 - shutdown watches counters that several owners keep
                 self._pool_receive.statistics().current_buffer_used
                 or any(s.busy for s in self.senders if s.statistics().state == "LIE")
                 or self._events_send.statistics().current_buffer_used

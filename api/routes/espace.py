@@ -161,7 +161,10 @@ def _client() -> AccountId:
     "Espace client",
     tag="Pages",
     description="Tableau de bord : solde, clé API, envoi, historique (section 3.2 du guide).",
-    responses={200: Answer("La page.", None, media_type="text/html"), 302: Answer("Non connecté : vers /espace/connexion.", None, media_type="text/html")},
+    responses={
+        200: Answer("La page.", None, media_type="text/html"),
+        302: Answer("Non connecté : vers /espace/connexion.", None, media_type="text/html"),
+    },
     security=Security.SESSION,
 )
 async def home() -> Response:

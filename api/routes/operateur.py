@@ -124,7 +124,10 @@ def _operator() -> None:
     "Console opérateur",
     tag="Pages",
     description="Acteurs en direct (tableau et débit), depuis le flux.",
-    responses={200: Answer("La page.", None, media_type="text/html"), 403: Answer("Session client : accès refusé.", None, media_type="text/html")},
+    responses={
+        200: Answer("La page.", None, media_type="text/html"),
+        403: Answer("Session client : accès refusé.", None, media_type="text/html"),
+    },
     security=Security.SESSION,
 )
 async def console() -> Response:

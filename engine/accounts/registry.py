@@ -16,6 +16,7 @@ waits during the rebuild; no other account is touched.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, TypeVar
 
 import trio
@@ -136,9 +137,9 @@ class Registry:
                 ids = list(wanted)
                 try:
                     found = await self._store.read(
-                        lambda conn: q_accounts.load_for_actors(conn, ids)
+                        partial(q_accounts.load_for_actors, account_ids=ids)
                     )
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - handed to every waiting caller
                     for replies in wanted.values():
                         for reply in replies:
                             reply.fail(exc)

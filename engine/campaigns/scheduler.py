@@ -205,7 +205,7 @@ class CampaignScheduler:
                     return
                 try:
                     count = await self._end(campaign, Etat.ANNULEE, Raison.ANNULE)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - handed to the caller of the cancel
                     reply.fail(exc)
                     return
                 self._cancelled += count

@@ -24,6 +24,7 @@ import heapq
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import trio
@@ -174,7 +175,7 @@ class Dispatcher:
                     await self._wake.wait()
                 continue
             ids = [m.message_id for m in batch]
-            await self._store.transact(lambda conn: q_messages.mark_attempt(conn, ids))
+            await self._store.transact(partial(q_messages.mark_attempt, message_ids=ids))
             self._backlog -= len(batch)
             for m in batch:
                 m.attempts += 1
