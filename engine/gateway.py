@@ -258,6 +258,7 @@ class Gateway:
 
     async def authenticate(self, api_key: str | None) -> AccountId:
         if not api_key:
+            log.info("request refused: no API key")
             raise AuthError("La clé API est manquante (en-tête X-API-Key).", code="CLE_API_MANQUANTE")
         digest = keys.hash_api_key(api_key)
         row = self._keys.get(digest)
@@ -266,9 +267,13 @@ class Gateway:
             if row is not None:
                 self._keys[digest] = row
         if row is None or not keys.same_hash(row.key_hash, digest) or row.revoque_le:
+            if row is not None:
+                log.info("request refused: revoked API key of account %s", row.account_id)
+            else:
+                log.info("request refused: unknown API key")
             raise AuthError("La clé API est invalide.", code="CLE_API_INVALIDE")
         if row.expire_le <= iso(self.clock.now()):
-            log.info("expired API key used for account %s", row.account_id)
+            log.info("request refused: expired API key of account %s", row.account_id)
             raise AuthError(
                 f"La clé API a expiré le {row.expire_le} : régénérez-la depuis votre espace client.",
                 code="CLE_API_EXPIREE",
