@@ -42,6 +42,7 @@ from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock, iso
 from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.message import OutMessage
+from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Event, ResultRouter
 from engine.dispatch.sender import SenderSettings, SmppSender
 from engine.errors import AuthError, Conflict, GatewayError, InvalidField, NotFound, Overloaded
@@ -50,14 +51,12 @@ from engine.store import accounts as q_accounts
 from engine.store import reads as q_reads
 from engine.store.accounts import AccountRow, InvoiceRow
 from engine.text import (
-    EncodedMessage,
     ReferenceCounter,
-    SenderAddress,
     encode_message,
     normalize_recipients,
     parse_sender,
 )
-from engine.types import AccountId, AccountType, MessageId, SendRef, SendType
+from engine.types import AccountId, AccountType, SendRef, SendType
 
 log = logging.getLogger(__name__)
 
@@ -198,43 +197,11 @@ class Gateway:
     async def _recover(self) -> None:
         """Queue again every message the store holds as waiting (after a restart)."""
         rows = await self.store.read(q_reads.pending_messages)
-        if not rows:
-            return
-        cache: dict[int, tuple[SenderAddress, EncodedMessage, bool]] = {}
-        retried: list[MessageId] = []
-        out: list[OutMessage] = []
-        for mid, account_id, ref, dest, tentatives, doublon, type_, emetteur, corps in rows:
-            if ref not in cache:
-                cache[ref] = (
-                    parse_sender(emetteur),
-                    encode_message(corps, 0),
-                    type_ == SendType.UNIDES.value,
-                )
-            sender, encoded, priority = cache[ref]
-            maybe_sent = bool(tentatives) or bool(doublon)
-            if tentatives:
-                retried.append(MessageId(mid))
-            out.append(
-                OutMessage(
-                    message_id=MessageId(mid),
-                    account_id=AccountId(account_id),
-                    ref=SendRef(ref),
-                    destination=dest,
-                    sender=sender,
-                    encoded=encoded,
-                    priority=priority,
-                    attempts=tentatives,
-                    possible_duplicate=maybe_sent,
-                )
-            )
-        if retried:
-            from engine.store.messages import flag_possible_duplicates
-
-            await self.store.transact(lambda conn: flag_possible_duplicates(conn, retried))
-        for account_id in {m.account_id for m in out}:
-            await self.registry.tell(account_id, GetSnapshot(Reply()))  # sets its rate
-        self.dispatcher.offer(out)
-        log.info("recovered %d waiting messages (%d possibly sent before)", len(out), len(retried))
+        queued, retried = await requeue(
+            rows, store=self.store, accounts=self.registry, outlet=self.dispatcher
+        )
+        if queued:
+            log.info("recovered %d waiting messages (%d possibly sent before)", queued, retried)
 
     async def drain(self, grace_s: float) -> None:
         """Stop handing out messages and let what is in flight end, within `grace_s`.

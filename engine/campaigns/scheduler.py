@@ -40,17 +40,17 @@ from typing import Any, Protocol
 
 import trio
 
-from engine.accounts.commands import EndCampaign, GetSnapshot, ReserveWave
+from engine.accounts.commands import EndCampaign, ReserveWave
 from engine.accounts.state import Billing
 from engine.actor import Reply
 from engine.campaigns.model import Campaign, Etat, campaign_of, public_fields
 from engine.campaigns.planner import Progress, Wave, advance, last_slot_of, waves
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
+from engine.dispatch.recovery import requeue
 from engine.errors import Conflict
 from engine.store import Store
 from engine.store import campaigns as q_campaigns
-from engine.store import messages as q_messages
 from engine.store.messages import Outcome
 from engine.text import EncodedMessage, SenderAddress, encode_message, parse_sender
 from engine.types import AccountId, MessageId, Raison, SendRef, Statut
@@ -342,34 +342,11 @@ class CampaignScheduler:
         were still waiting when the gateway stopped."""
         rows = await self._store.read(q_campaigns.live_campaigns)
         pending = await self._store.read(q_campaigns.released_pending)
-        if pending:
-            retried = [MessageId(r[0]) for r in pending if r[4]]
-            if retried:
-                await self._store.transact(
-                    lambda conn: q_messages.flag_possible_duplicates(conn, retried)
-                )
-            texts: dict[int, tuple[SenderAddress, EncodedMessage]] = {}
-            out = []
-            for mid, account_id, ref, number, tentatives, doublon, emetteur, corps in pending:
-                if ref not in texts:
-                    texts[ref] = (parse_sender(emetteur), encode_message(corps, 0))
-                sender, encoded = texts[ref]
-                out.append(
-                    OutMessage(
-                        message_id=MessageId(mid),
-                        account_id=AccountId(account_id),
-                        ref=SendRef(ref),
-                        destination=number,
-                        sender=sender,
-                        encoded=encoded,
-                        attempts=tentatives,
-                        possible_duplicate=bool(tentatives) or bool(doublon),
-                    )
-                )
-            for account_id in {m.account_id for m in out}:
-                await self._accounts.tell(account_id, GetSnapshot(Reply()))  # sets its rate
-            self._outlet.offer(out)
-            log.info("campaigns: %d released messages queued again", len(out))
+        queued, _ = await requeue(
+            pending, store=self._store, accounts=self._accounts, outlet=self._outlet
+        )
+        if queued:
+            log.info("campaigns: %d released messages queued again", queued)
         for row in rows:
             campaign = campaign_of(row)
             self._live[campaign.ref] = campaign

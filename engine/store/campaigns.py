@@ -194,11 +194,10 @@ def waves_done(conn: sqlite3.Connection, ref: int) -> list[WaveRow]:
 
 def released_pending(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     """Released campaign messages still EN_ATTENTE (handed to the dispatcher before a
-    stop), with what is needed to send them again: id, account, ref, number,
-    attempts, possible-duplicate flag, sender, body."""
+    stop), as `engine.dispatch.recovery.WaitingRow`s (bulk priority)."""
     return conn.execute(
         "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
-        " s.emetteur, s.corps FROM campaigns c JOIN messages m ON m.ref = c.ref"
+        " s.emetteur, s.corps, 0 FROM campaigns c JOIN messages m ON m.ref = c.ref"
         " JOIN sends s ON s.ref = c.ref"
         " WHERE m.statut = 'EN_ATTENTE' AND m.id < c.premier_message + c.lances ORDER BY m.id"
     ).fetchall()

@@ -229,9 +229,9 @@ def any_callback_url(conn: sqlite3.Connection) -> bool:
 
 def pending_messages(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     """Every message still EN_ATTENTE of a send that is not a campaign, oldest first,
-    with what is needed to send it again."""
+    as `engine.dispatch.recovery.WaitingRow`s (single sends go first)."""
     return conn.execute(
         "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
-        " s.type, s.emetteur, s.corps FROM messages m JOIN sends s ON s.ref = m.ref"
+        " s.emetteur, s.corps, s.type = 'UNIDES' FROM messages m JOIN sends s ON s.ref = m.ref"
         " WHERE m.statut = 'EN_ATTENTE' AND s.campagne IS NULL ORDER BY m.id"
     ).fetchall()
