@@ -177,11 +177,25 @@ def settle_outcomes(
 
 
 def mark_attempt(conn: sqlite3.Connection, message_ids: Sequence[int]) -> None:
-    """Record that a submit_sm may leave for these messages (at-least-once evidence)."""
+    """Record that a submit_sm may leave for these messages (at-least-once evidence).
+
+    Ids mostly come in runs (a bulk send's recipients are consecutive): one
+    range update per run instead of one statement per message."""
     conn.executemany(
-        "UPDATE messages SET tentatives = tentatives + 1 WHERE id = ?",
-        ((m,) for m in message_ids),
+        "UPDATE messages SET tentatives = tentatives + 1 WHERE id BETWEEN ? AND ?",
+        id_runs(message_ids),
     )
+
+
+def id_runs(ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted, de-duplicated ids as (first, last) runs of consecutive values."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(set(ids)):
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
 
 
 def flag_possible_duplicates(conn: sqlite3.Connection, message_ids: Sequence[int]) -> None:
