@@ -13,13 +13,15 @@ import math
 
 import trio
 
+from engine.dispatch.ratelimit import TokenBucket
+
 
 class KeyRateLimiter:
     def __init__(self, rate_per_s: float, burst: int, *, max_keys: int = 100_000) -> None:
         self.rate_per_s = rate_per_s
         self.burst = max(1, burst)
         self._max_keys = max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}  # digest -> (tokens, at)
+        self._buckets: dict[str, TokenBucket] = {}
 
     def take(self, digest: str) -> float:
         """Spend one token of `digest`'s bucket; return 0 when allowed, else the
@@ -27,12 +29,11 @@ class KeyRateLimiter:
         if self.rate_per_s <= 0:
             return 0.0
         now = trio.current_time()
-        tokens, at = self._buckets.get(digest, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - at) * self.rate_per_s)
-        if tokens < 1.0:
-            self._buckets[digest] = (tokens, now)
-            return (1.0 - tokens) / self.rate_per_s
-        self._buckets[digest] = (tokens - 1.0, now)
+        bucket = self._buckets.get(digest)
+        if bucket is None:
+            bucket = self._buckets[digest] = TokenBucket.full(self.rate_per_s, now, self.burst)
+        if not bucket.take(1, now):
+            return bucket.next_token_at(now) - now
         if len(self._buckets) > self._max_keys:
             self._forget_full(now)
         return 0.0
@@ -43,8 +44,8 @@ class KeyRateLimiter:
 
     def _forget_full(self, now: float) -> None:
         refill_s = self.burst / self.rate_per_s
-        for digest, (_, at) in list(self._buckets.items()):
-            if now - at >= refill_s:
+        for digest, bucket in list(self._buckets.items()):
+            if now - bucket.updated >= refill_s:
                 del self._buckets[digest]
         while len(self._buckets) > self._max_keys:
             self._buckets.pop(next(iter(self._buckets)))

@@ -111,6 +111,14 @@ def open_session(role: str, account_id: int | None = None) -> None:
         session["compte"] = account_id
 
 
+async def close_session(then: str) -> Response:
+    """Log out (a CSRF-checked post) and redirect to `then`."""
+    if not await check_csrf():
+        raise csrf_refusal()
+    session.clear()
+    return redirect(then, 303)  # type: ignore[return-value]
+
+
 def session_state(role: str) -> str:
     """`ok`, `expiree` (it existed but is too old) or `absente`; refreshes activity."""
     if session.get("role") != role:
@@ -233,10 +241,7 @@ async def login() -> Response:
     security=Security.SESSION,
 )
 async def logout() -> Response:
-    if not await check_csrf():
-        raise csrf_refusal()
-    session.clear()
-    return redirect("/espace/connexion", 303)  # type: ignore[return-value]
+    return await close_session("/espace/connexion")
 
 
 # -- data the page polls ----------------------------------------------------------------

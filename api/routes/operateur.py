@@ -32,6 +32,7 @@ from api.openapi import Answer, Security, operation
 from api.routes.espace import (
     app_admin_token,
     check_csrf,
+    close_session,
     csrf_refusal,
     open_session,
     page,
@@ -169,10 +170,7 @@ async def login() -> Response:
     security=Security.SESSION,
 )
 async def logout() -> Response:
-    if not await check_csrf():
-        raise csrf_refusal()
-    session.clear()
-    return redirect("/operateur", 303)  # type: ignore[return-value]
+    return await close_session("/operateur")
 
 
 @bp.get("/instantane")
