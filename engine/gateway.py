@@ -41,7 +41,6 @@ from engine.campaigns import facade as campaigns
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock, iso
 from engine.dispatch.dispatcher import Dispatcher
-from engine.dispatch.message import OutMessage
 from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Event, ResultRouter
 from engine.dispatch.sender import SenderSettings, SmppSender
@@ -128,13 +127,12 @@ class Gateway:
         self.store = store
         self._smsc = (smsc_host, smsc_port)
         self.clock = WallClock()
-        pool_send, self._pool_receive = trio.open_memory_channel[OutMessage](
-            settings.engine.dispatch_queue
-        )
         self._events_send, events_receive = trio.open_memory_channel[list[Event]](
             _EVENT_BATCHES
         )
-        self.dispatcher = Dispatcher(store, pool_send)
+        self.dispatcher = Dispatcher(
+            store, binds=settings.smsc.binds, channel_size=settings.engine.dispatch_queue
+        )
         self.callbacks = CallbackNotifier(store, self.clock)
         self.registry = Registry(
             store,
@@ -181,9 +179,8 @@ class Gateway:
                 sender = SmppSender(
                     index,
                     sender_settings,
-                    self._pool_receive.clone(),
+                    self.dispatcher.link(index),
                     self._events_send.clone(),
-                    self.dispatcher.give_back,
                     self.clock,
                     self._refs,
                 )
@@ -213,7 +210,7 @@ class Gateway:
         self.dispatcher.pause()
         with trio.move_on_after(grace_s):
             while (  # noqa: ASYNC110 - shutdown watches counters that several owners keep
-                self._pool_receive.statistics().current_buffer_used
+                self.dispatcher.statistics().channel_used
                 or any(s.busy for s in self.senders if s.statistics().state == "LIE")
                 or self._events_send.statistics().current_buffer_used
                 or any(snap.mailbox for snap in self.registry.snapshots())

@@ -1,11 +1,27 @@
-"""The dispatcher: fair hand-off of ready messages to the sender pool.
+"""The dispatcher: fair hand-off of ready messages to the binds of the sender pool.
 
 It owns every account's queue of ready messages (single sends ahead of bulk),
-each account's sending-rate bucket (`debitMax`, set by the account's actor), and
-the round robin across accounts. It pushes messages into a bounded channel read
-by the sender pool: when the SMSC slows down, that channel fills, `serve` waits,
-and the queues hold the backlog (counted by `backlog`, which the API checks
-before accepting more).
+each account's sending-rate bucket (`debitMax`, set by the account's actor), the
+round robin across accounts, and one bounded channel per bind, read by that
+bind's sender only (through its `BindLink`). Each channel holds
+`engine.dispatch_queue` messages: a bulk send, on one bind, keeps the pipeline it
+had with the single shared channel (batches of up to 256 per store write); the
+binds together hold at most binds x that. When the SMSC slows down, the channels
+fill, `serve` waits, and the queues hold the backlog (counted by `backlog`, which
+the API checks before accepting more).
+
+Bind affinity: an account's messages are on one bind at a time. The dispatcher
+counts, per account, the messages handed to its bind and not yet finished (ended
+by the sender, or handed back when its connection dropped; a message of several
+parts counts once). While that count is above zero, the account's next messages
+go to the same bind; at zero, they go to the bound bind with the fewest
+outstanding messages. A bind takes its submits in order and resends a throttled
+part ahead of its later ones, so an account's order holds across binds: the only
+swap left is a part refused while a later part of the same window was accepted
+(and a part retried after a transient error's backoff, see `sender`).
+A bind whose sender is not bound gets nothing; when its connection drops, what it
+held, its channel included, comes back ahead of the accounts' queues, in message
+order, and goes to another bind.
 
 Before a batch leaves, the attempt is recorded in the store, so a message whose
 submit may have reached the SMSC before a crash is known as a possible duplicate
@@ -13,9 +29,12 @@ when it is sent again after the restart.
 
 Fairness: each turn of the round robin takes at most `_QUANTUM` messages of an
 account (its single sends first), within its bucket; an account out of tokens
-leaves the ring until its next token. A batch is never larger than the room left
-in the channel, so a message that arrives for another account waits behind at
-most one channel's worth of messages, not behind a whole bulk send.
+leaves the ring until its next token. An account whose bind's channel is full
+keeps its place in the ring and waits. A batch never puts more into a bind's
+channel than the room left there, so a message that arrives for another account
+waits behind at most one channel's worth of messages, not behind a whole bulk
+send. When nothing can move, `serve` sleeps until a sender takes from its
+channel, binds, or finishes an account's last outstanding message.
 """
 
 from __future__ import annotations
@@ -37,6 +56,7 @@ from engine.types import AccountId, SendRef
 
 _QUANTUM = 32
 _BATCH = 256
+_NO_BIND = -1
 
 
 @dataclass(slots=True)
@@ -45,12 +65,29 @@ class _AccountQueue:
     urgent: deque[OutMessage] = field(default_factory=deque)
     bulk: deque[OutMessage] = field(default_factory=deque)
     scheduled: bool = False
+    bind: int = _NO_BIND
+    """The bind holding this account's outstanding messages, if any."""
+    outstanding: int = 0
+    """Messages handed to `bind` and not yet ended or handed back."""
 
     def __len__(self) -> int:
         return len(self.urgent) + len(self.bulk)
 
     def pop(self) -> OutMessage:
         return self.urgent.popleft() if self.urgent else self.bulk.popleft()
+
+
+@dataclass(slots=True)
+class _Bind:
+    out: trio.MemorySendChannel[OutMessage]
+    source: trio.MemoryReceiveChannel[OutMessage]
+    size: int
+    up: bool = False
+    outstanding: int = 0
+    accounts: int = 0
+
+    def room(self) -> int:
+        return self.size - self.out.statistics().current_buffer_used if self.up else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +98,93 @@ class DispatcherStatistics:
     dispatched: int
     given_back: int
     channel_used: int
+    """Messages in the binds' channels, all binds together."""
     channel_size: int
+    """The binds' channels' capacity, all binds together."""
+    binds_up: int
+
+
+@dataclass(frozen=True, slots=True)
+class BindStatistics:
+    channel_used: int
+    channel_size: int
+    outstanding: int
+    """Messages handed to this bind and not finished (channel, window, retries)."""
+    accounts: int
+    """Accounts whose messages are on this bind."""
+
+
+class BindLink:
+    """One bind's end of the dispatcher, held by that bind's sender. Only `receive`
+    blocks; every other method is synchronous and never blocks."""
+
+    def __init__(self, dispatcher: Dispatcher, index: int) -> None:
+        self._dispatcher = dispatcher
+        self._bind = dispatcher._binds[index]
+        self.index = index
+
+    def bound(self) -> None:
+        """The sender is bound: this bind may be given messages."""
+        self._bind.up = True
+        self._dispatcher._wake.set()
+
+    def receive_nowait(self) -> OutMessage:
+        """Take the next message handed to this bind; `trio.WouldBlock` if none."""
+        message = self._bind.source.receive_nowait()
+        self._dispatcher._took()
+        return message
+
+    async def receive(self) -> OutMessage:
+        """Wait for the next message handed to this bind. Cancelled, nothing is taken."""
+        message = await self._bind.source.receive()
+        self._dispatcher._took()
+        return message
+
+    def finished(self, message: OutMessage) -> None:
+        """`message` ended (ENVOYE or ECHEC): it no longer holds its account here."""
+        self._dispatcher._release(message.account_id, 1)
+
+    def lost(self, held: Sequence[OutMessage]) -> None:
+        """The connection dropped: this bind gets nothing more until `bound`. `held`
+        (the unfinished messages its sender had taken) and what is still in its
+        channel go back ahead of their accounts' queues, in message order."""
+        self._dispatcher._lost(self.index, held)
+
+    def statistics(self) -> BindStatistics:
+        bind = self._bind
+        return BindStatistics(
+            channel_used=bind.out.statistics().current_buffer_used,
+            channel_size=bind.size,
+            outstanding=bind.outstanding,
+            accounts=bind.accounts,
+        )
 
 
 class Dispatcher:
-    def __init__(self, store: Store, out: trio.MemorySendChannel[OutMessage]) -> None:
+    def __init__(self, store: Store, *, binds: int, channel_size: int) -> None:
+        """`binds` channels of `channel_size` messages each, one per bind; each
+        bind's sender takes its own through `link(index)`."""
         self._store = store
-        self._out = out
+        self._binds: list[_Bind] = []
+        for _ in range(binds):
+            out, source = trio.open_memory_channel[OutMessage](channel_size)
+            self._binds.append(_Bind(out, source, channel_size))
         self._queues: dict[AccountId, _AccountQueue] = {}
         self._ring: deque[AccountId] = deque()
         self._timers: list[tuple[float, AccountId]] = []
         self._wake = trio.Event()
+        self._stuck = False
+        """`serve` sleeps with accounts waiting for room on a bind (or for a bind)."""
         self._backlog = 0
         self._dispatched = 0
         self._given_back = 0
         self._paused = False
+        self._in_hand: dict[int, list[OutMessage]] = {}
+        """The batch being recorded in the store, per bind."""
+
+    def link(self, index: int) -> BindLink:
+        """Bind `index`'s end, for its sender."""
+        return BindLink(self, index)
 
     @property
     def backlog(self) -> int:
@@ -125,7 +234,7 @@ class Dispatcher:
 
     def give_back(self, messages: Sequence[OutMessage]) -> None:
         """Put messages back at the head of their accounts' queues, in the order
-        given (a sender lost its connection with them); never blocks."""
+        given; never blocks."""
         for m in reversed(messages):
             q = self._queue(m.account_id)
             q.urgent.appendleft(m)
@@ -139,66 +248,120 @@ class Dispatcher:
             q.scheduled = True
             self._ring.append(account_id)
 
+    def _took(self) -> None:
+        if self._stuck:
+            self._stuck = False
+            self._wake.set()
+
+    def _release(self, account_id: AccountId, count: int) -> None:
+        q = self._queues[account_id]
+        assert count <= q.outstanding and q.bind != _NO_BIND, (account_id, q.bind, q.outstanding)
+        bind = self._binds[q.bind]
+        q.outstanding -= count
+        bind.outstanding -= count
+        if q.outstanding == 0:
+            q.bind = _NO_BIND
+            bind.accounts -= 1
+            self._took()
+
+    def _lost(self, index: int, held: Sequence[OutMessage]) -> None:
+        """Bind `index` is down: everything it holds comes back in message order,
+        its share of a batch being recorded in the store included."""
+        bind = self._binds[index]
+        bind.up = False
+        back = [*held, *self._in_hand.pop(index, ())]
+        while True:
+            try:
+                back.append(bind.source.receive_nowait())
+            except trio.WouldBlock:
+                break
+        back.sort(key=lambda m: m.message_id)
+        self._take_back(back)
+
+    def _take_back(self, messages: Sequence[OutMessage]) -> None:
+        """Messages that left the dispatcher and did not reach the SMSC's answer:
+        no longer outstanding, queued again ahead of their accounts' messages."""
+        for m in messages:
+            self._release(m.account_id, 1)
+        if messages:
+            self.give_back(messages)
+
     def pause(self) -> None:
         """Hand nothing more to the sender pool (shutdown); queues keep their messages."""
         self._paused = True
         self._wake.set()
 
     def statistics(self) -> DispatcherStatistics:
-        stats = self._out.statistics()
         return DispatcherStatistics(
             backlog=self._backlog,
             accounts_waiting=len(self._ring),
             rate_limited=len(self._timers),
             dispatched=self._dispatched,
             given_back=self._given_back,
-            channel_used=stats.current_buffer_used,
-            channel_size=int(stats.max_buffer_size),
+            channel_used=sum(b.out.statistics().current_buffer_used for b in self._binds),
+            channel_size=sum(b.size for b in self._binds),
+            binds_up=sum(b.up for b in self._binds),
         )
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Hand messages to the sender pool until cancelled. Blocks on the channel
-        when it is full (backpressure); a cancellation leaves the messages of the
-        batch in hand EN_ATTENTE in the store, sent again after a restart."""
+        """Hand messages to the binds until cancelled. Sleeps while nothing can
+        move (no message, every bind with work for it full or down); a cancellation
+        leaves the messages of the batch in hand EN_ATTENTE in the store, sent again
+        after a restart."""
         task_status.started()
-        out = self._out
         while True:
-            batch: list[OutMessage] = []
-            if not self._paused:
-                stats = out.statistics()
-                room = int(min(stats.max_buffer_size - stats.current_buffer_used, _BATCH))
-                batch = self._collect(max(1, room))
+            batch = [] if self._paused else self._collect()
             if not batch:
+                self._stuck = not self._paused and bool(self._ring)
                 self._wake = trio.Event()
                 deadline = self._timers[0][0] if self._timers and not self._paused else float("inf")
                 with trio.move_on_at(deadline):
                     await self._wake.wait()
+                self._stuck = False
                 continue
             ids = [m.message_id for m in batch]
             await self._store.transact(partial(q_messages.mark_attempt, message_ids=ids))
             self._backlog -= len(batch)
             for m in batch:
                 m.attempts += 1
-            await self._hand_over(batch)
-            self._dispatched += len(batch)
+            self._hand_over()
+            await trio.lowlevel.checkpoint()
 
-    async def _hand_over(self, batch: list[OutMessage]) -> None:
-        """Put a batch into the channel with one checkpoint, not one per message.
-        The batch was sized to the channel's room and senders only take from it
-        meanwhile (the dispatcher is its only writer), so it fits; were it not to,
-        the rest waits for room as usual."""
-        out = self._out
-        for index, m in enumerate(batch):
-            try:
-                out.send_nowait(m)
-            except trio.WouldBlock:
-                for rest in batch[index:]:
-                    await out.send(rest)
-                return
-        await trio.lowlevel.checkpoint()
+    def _hand_over(self) -> None:
+        """Put each bind's share of the batch in hand into its channel, without
+        blocking: the share was sized to the channel's room and its sender only
+        takes from it meanwhile (a bind lost during the store write took its share
+        back with the rest, see `_lost`)."""
+        back: list[OutMessage] = []
+        for index, messages in self._in_hand.items():
+            out = self._binds[index].out
+            sent = 0
+            for m in messages:
+                try:
+                    out.send_nowait(m)
+                except trio.WouldBlock:
+                    break
+                sent += 1
+            self._dispatched += sent
+            back.extend(messages[sent:])
+        self._in_hand = {}
+        if back:
+            back.sort(key=lambda m: m.message_id)
+            self._take_back(back)
 
-    def _collect(self, limit: int) -> list[OutMessage]:
-        """Take up to `limit` messages, round robin, each account within its rate."""
+    def _pick_bind(self, rooms: list[int]) -> int:
+        """The bound bind with room and the fewest outstanding messages."""
+        best = _NO_BIND
+        for index, room in enumerate(rooms):
+            if room and (best == _NO_BIND or
+                         self._binds[index].outstanding < self._binds[best].outstanding):
+                best = index
+        return best
+
+    def _collect(self) -> list[OutMessage]:
+        """Take up to `_BATCH` messages, round robin, each account within its rate
+        and within the room of its bind's channel; count them as outstanding there.
+        Returns them all; `_in_hand` keeps each bind's share."""
         now = trio.current_time()
         while self._timers and self._timers[0][0] <= now:
             _, account_id = heapq.heappop(self._timers)
@@ -206,13 +369,33 @@ class Dispatcher:
             if q is not None and len(q) and not q.scheduled:
                 q.scheduled = True
                 self._ring.append(account_id)
+        rooms = [b.room() for b in self._binds]
         batch: list[OutMessage] = []
-        while self._ring and len(batch) < limit:
+        shares = self._in_hand
+        waiting = 0  # accounts in a row that found no room
+        while self._ring and len(batch) < _BATCH and waiting < len(self._ring):
             account_id = self._ring.popleft()
             q = self._queues[account_id]
-            granted = q.bucket.take(min(_QUANTUM, len(q), limit - len(batch)), now)
-            for _ in range(granted):
-                batch.append(q.pop())
+            index = q.bind if q.outstanding else self._pick_bind(rooms)
+            if index == _NO_BIND or not rooms[index]:
+                self._ring.append(account_id)
+                waiting += 1
+                continue
+            waiting = 0
+            granted = q.bucket.take(min(_QUANTUM, len(q), rooms[index], _BATCH - len(batch)), now)
+            if granted:
+                bind = self._binds[index]
+                if not q.outstanding:
+                    q.bind = index
+                    bind.accounts += 1
+                q.outstanding += granted
+                bind.outstanding += granted
+                rooms[index] -= granted
+                share = shares.setdefault(index, [])
+                for _ in range(granted):
+                    m = q.pop()
+                    share.append(m)
+                    batch.append(m)
             if not len(q):
                 q.scheduled = False
             elif granted == 0:

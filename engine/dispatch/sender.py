@@ -3,11 +3,13 @@
 A sender binds as transceiver and keeps that bind up (reconnecting with
 exponential backoff) until cancelled. It owns its socket, its sans-IO
 `EsmeSession` (sequence numbers, the window of outstanding submit_sm, expiry) and
-the parts it has taken from the pool's channel but not finished. Three tasks per
-connection: one reader feeding the session, one writer pulling work while the
-window has room, one timer for enquire_link and expired requests; writes go
-through one lock. Outcomes and receipts leave in batches (one per read) on the
-router's channel; a full channel makes the reader wait, which is backpressure.
+the parts it has taken from its own channel (its `BindLink` to the dispatcher)
+but not finished; it tells the dispatcher when it is bound, when a message ends
+and when its connection drops. Three tasks per connection: one reader feeding the
+session, one writer pulling work while the window has room, one timer for
+enquire_link and expired requests; writes go through one lock. Outcomes and
+receipts leave in batches (one per read) on the router's channel; a full channel
+makes the reader wait, which is backpressure.
 
 Outcomes (rules, in order):
 1. ESME_ROK for every part: the message is ENVOYE with the SMSC's ids.
@@ -19,14 +21,19 @@ Outcomes (rules, in order):
    times, then the message is ECHEC / ERREUR_RESEAU. A part whose response timed
    out may have reached the SMSC: its message is flagged as a possible duplicate.
 4. Any other status: ECHEC / REJET_SMSC with the status as `codeSmsc`.
-5. Connection lost: every unfinished message goes back to the dispatcher, ahead
-   of its account's queue, with what it already has (parts already accepted are
-   not sent again); those that were in flight are flagged as possible duplicates.
+5. Connection lost: every unfinished message, and every message still in this
+   bind's channel, goes back to the dispatcher, ahead of its account's queue, with
+   what it already has (parts already accepted are not sent again); those that
+   were in flight are flagged as possible duplicates.
 
-Order per account: parts leave a bind in the order they were taken, and rules 2
-and 5 put a part back ahead of every part of its account not yet sent. Parts in
-flight together (at most binds x window) may still be accepted by the SMSC out of
-order when one of them is refused and resent; nothing else reorders them.
+Order per account: the dispatcher keeps an account's messages on one bind at a
+time (until every one handed to that bind has ended or come back), so its order
+is the order of one bind. Parts leave a bind in the order they were taken, and
+rules 2 and 5 put a part back ahead of every part of its account not yet sent.
+Throttling (rule 2) leaves one swap: a part refused while a later part of the
+same window was accepted, so a message is at most one window out of place. A part
+retried after a backoff (rule 3) is accepted after the parts sent meanwhile.
+Nothing else reorders an account's messages.
 """
 
 from __future__ import annotations
@@ -37,13 +44,13 @@ import itertools
 import logging
 import socket
 from collections import deque
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import trio
 
 from engine.clock import WallClock, iso
+from engine.dispatch.dispatcher import BindLink
 from engine.dispatch.message import OutMessage
 from engine.dispatch.results import Ended, Event, Receipt
 from engine.dispatch.throttle import AdaptiveRate
@@ -146,6 +153,13 @@ class SenderStatistics:
     waiting: int
     rate_limit_per_s: float | None
     last_error: str
+    channel_used: int
+    """Messages in this bind's channel, not yet taken."""
+    channel_size: int
+    outstanding: int
+    """Messages handed to this bind and not finished (channel, window, retries)."""
+    accounts: int
+    """Accounts whose messages are on this bind."""
 
 
 Work = tuple[OutMessage, int]
@@ -158,23 +172,21 @@ def _order(work: Work) -> tuple[int, int]:
 
 class SmppSender:
     """Owns one bind. `serve` runs until cancelled; what it holds when its
-    connection drops goes back to the dispatcher through `give_back`."""
+    connection drops goes back to the dispatcher through `link.lost`."""
 
     def __init__(
         self,
         index: int,
         settings: SenderSettings,
-        source: trio.MemoryReceiveChannel[OutMessage],
+        link: BindLink,
         events: trio.MemorySendChannel[list[Event]],
-        give_back: Callable[[Sequence[OutMessage]], None],
         clock: WallClock,
         refs: ReferenceCounter,
     ) -> None:
         self.index = index
         self._s = settings
-        self._source = source
+        self._link = link
         self._events = events
-        self._give_back_to = give_back
         self._clock = clock
         self._refs = refs
         self._state = "DECONNECTE"
@@ -213,6 +225,7 @@ class SmppSender:
         )
 
     def statistics(self) -> SenderStatistics:
+        link = self._link.statistics()
         return SenderStatistics(
             index=self.index,
             state=self._state,
@@ -228,6 +241,10 @@ class SmppSender:
             waiting=len(self._fresh) + len(self._again) + len(self._later),
             rate_limit_per_s=round(r, 1) if (r := self._rate.rate_per_s) is not None else None,
             last_error=self._last_error,
+            channel_used=link.channel_used,
+            channel_size=link.channel_size,
+            outstanding=link.outstanding,
+            accounts=link.accounts,
         )
 
     # -- supervision ------------------------------------------------------------------
@@ -289,6 +306,7 @@ class SmppSender:
             self._session = session
             self._state = "LIE"
             self._bound = True
+            self._link.bound()
             self._rate = AdaptiveRate()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read_loop, stream, session)
@@ -314,7 +332,9 @@ class SmppSender:
                         raise SessionLost(event.reason)
 
     def _hand_back(self) -> None:
-        """Give every unfinished message back to the dispatcher (connection lost)."""
+        """Give every unfinished message back to the dispatcher, with what is still
+        in this bind's channel (connection lost); this bind gets nothing new until
+        it is bound again."""
         pending: dict[int, OutMessage] = {}
         for message, _ in self._in_flight.values():
             message.possible_duplicate = True
@@ -327,9 +347,7 @@ class SmppSender:
         self._fresh.clear()
         self._again.clear()
         self._later.clear()
-        back = sorted((m for m in pending.values() if not m.done), key=lambda m: m.message_id)
-        if back:
-            self._give_back_to(back)
+        self._link.lost([m for m in pending.values() if not m.done])
 
     # -- writing ----------------------------------------------------------------------
 
@@ -355,8 +373,8 @@ class SmppSender:
             return self._again.pop(0)
         if not self._fresh:
             try:
-                self._take(self._source.receive_nowait())
-            except (trio.WouldBlock, trio.EndOfChannel):
+                self._take(self._link.receive_nowait())
+            except trio.WouldBlock:
                 return None
         return self._fresh.popleft() if self._fresh else None
 
@@ -370,7 +388,7 @@ class SmppSender:
         with trio.move_on_at(deadline) as scope:
             self._waiting = scope
             try:
-                message = await self._source.receive()
+                message = await self._link.receive()
             finally:
                 self._waiting = None
             self._take(message)
@@ -530,6 +548,7 @@ class SmppSender:
         code: int | None = None,
     ) -> Ended:
         message.done = True
+        self._link.finished(message)
         sent = statut is Statut.ENVOYE
         return Ended(
             message.account_id,
