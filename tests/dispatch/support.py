@@ -25,6 +25,16 @@ async def muldes(stack: Stack, key: str, numeros: list[str], corps: str = BODY) 
     return r.json()  # type: ignore[no-any-return]
 
 
+async def unides(stack: Stack, key: str, numero: str, corps: str = BODY) -> dict[str, Any]:
+    r = await stack.client.post(
+        "/api/V1/sms/unides",
+        json={"emetteur": "ION-Networking", "destinataire": numero, "corps": corps},
+        headers={"X-API-Key": key},
+    )
+    assert r.status_code == 202, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
 async def send_status(stack: Stack, key: str, ref: str) -> dict[str, Any]:
     r = await stack.client.get(f"/api/V1/sms/{ref}", headers={"X-API-Key": key})
     assert r.status_code == 200, r.text

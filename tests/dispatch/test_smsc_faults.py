@@ -6,47 +6,73 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import trio
 
-from tests.dispatch.support import account, muldes, numbers, recipients, until_ended
+from tests.dispatch.support import account, muldes, numbers, recipients, unides, until_ended
 from tests.harness import eventually, open_stack
 
 FAST = {"SMSGW_SMSC_RECONNECT_MIN_S": "0.05", "SMSGW_SMSC_RECONNECT_MAX_S": "0.2"}
 
 
-async def test_throughput_cap_every_message_sent_in_order_per_account(tmp_path: Path) -> None:
-    # one bind: its throttled parts are resent ahead of its later ones. Over several
-    # binds a bind slowed by throttling holds its parts while the others go on, so
-    # an account's order is only kept within what the binds hold at once.
-    window, binds = 20, 1
-    env = {**FAST, "SMSGW_SMSC_WINDOW": str(window), "SMSGW_SMSC_BINDS": str(binds),
-           "SMSGW_ENGINE_DISPATCH_QUEUE": "64"}
-    with trio.fail_after(40):
+@pytest.mark.parametrize("binds", [2, 3])
+async def test_throughput_cap_every_message_sent_in_order_per_account(
+    tmp_path: Path, binds: int
+) -> None:
+    # the default pool (window 200, a channel of 256 per bind) against an SMSC that
+    # takes 200 submits/s per bind: two accounts' bulk sends and a third account's
+    # single sends, posted while the bulk is throttled. An account's messages are on
+    # one bind at a time and a bind resends a throttled part ahead of its later
+    # ones, so no message reaches the SMSC more than one window out of place. The
+    # swap that remains: parts refused while a later part of the same window is
+    # accepted, the SMSC's bucket having refilled a token in between (seen in about
+    # a third of runs, one message some 55 places early, when the first second's
+    # tokens run out).
+    env = {**FAST, "SMSGW_SMSC_BINDS": str(binds)}
+    with trio.fail_after(60):
         async with open_stack(tmp_path, **env) as stack:
+            window = stack.settings.smsc.window
+            await eventually(lambda: stack.client.get("/api/V1/sante"),
+                             lambda r: r.json()["smsc"]["actives"] == binds)
             stack.simulator.configure(throughput_cap_per_s=200)
             _, key_a = await stack.new_account(solde=10_000, debitMax=100_000)
             _, key_b = await stack.new_account(solde=10_000, debitMax=100_000)
-            list_a, list_b = numbers("+24106", 700), numbers("+24107", 500)
+            _, key_c = await stack.new_account(solde=10_000, debitMax=100_000)
+            list_a, list_b = numbers("+24106", 800), numbers("+24107", 600)
+            list_c = numbers("+24105", 30)
             send_a = await muldes(stack, key_a, list_a)
             send_b = await muldes(stack, key_b, list_b)
-            for key, send in ((key_a, send_a), (key_b, send_b)):
-                final = await until_ended(stack, key, send["ref"], within_s=20)
+            refs_c = [(await unides(stack, key_c, number))["ref"] for number in list_c]
+            sends = [(key_a, send_a["ref"]), (key_b, send_b["ref"])]
+            for key, ref in sends + [(key_c, ref) for ref in refs_c]:
+                final = await until_ended(stack, key, ref, within_s=30)
                 assert final["compteurs"]["ENVOYE"] == final["nbDestinataires"], final
 
             stats = stack.simulator.statistics()
             assert stats.submit_rejected.get("ESME_RTHROTTLED", 0) > 0, "the cap was reached"
-            assert stats.submit_accepted == len(list_a) + len(list_b)
-            accepted = [m.destination for m in stack.simulator.submitted]
-            for sent in (list_a, list_b):
+            assert stats.submit_accepted == len(list_a) + len(list_b) + len(list_c)
+            submitted = list(stack.simulator.submitted)
+            binds_of = {}
+            for sent in (list_a, list_b, list_c):
                 rank = {n.lstrip("+"): i for i, n in enumerate(sent)}
-                order = [rank[d] for d in accepted if d in rank]
+                order = [rank[m.destination] for m in submitted if m.destination in rank]
                 assert sorted(order) == list(range(len(sent)))
-                # only parts in flight together may swap places
                 displacement = max(abs(pos - r) for pos, r in enumerate(order))
-                assert displacement <= binds * window, displacement
+                assert displacement <= window, _misplaced(order)
+                binds_of[sent[0]] = {m.connection for m in submitted if m.destination in rank}
+            # a bulk send never runs dry on its bind, so it stays there; the second
+            # account's went to the other, emptier bind
+            a, b = binds_of[list_a[0]], binds_of[list_b[0]]
+            assert len(a) == len(b) == 1 and a != b, (a, b)
             senders = stack.gateway.actors()["liaisons"]
             assert sum(s["throttled"] for s in senders) == stats.submit_rejected["ESME_RTHROTTLED"]
             assert any(s["rate_limit_per_s"] for s in senders), "the binds slowed down"
+            assert all(s["outstanding"] == s["accounts"] == 0 for s in senders)
+
+
+def _misplaced(order: list[int]) -> str:
+    out = [(pos, r) for pos, r in enumerate(order) if pos != r]
+    return f"{len(out)} out of place, at most {max(abs(p - r) for p, r in out)}: {out[:10]}"
 
 
 async def test_five_percent_system_errors_are_retried_until_every_message_is_sent(
