@@ -19,9 +19,22 @@ class WallClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._origin_wall = start if start is not None else datetime.now(UTC)
         self._origin_trio = trio.current_time()
+        self._next_ms_at = float("-inf")
+        self._iso = ""
 
     def now(self) -> datetime:
         return self._origin_wall + timedelta(seconds=trio.current_time() - self._origin_trio)
+
+    def now_iso(self) -> str:
+        """`iso(self.now())`, formatted once per millisecond of wall time:
+        requests and outcomes ask for it hundreds of times a millisecond."""
+        t = trio.current_time()
+        if t >= self._next_ms_at:
+            now = self._origin_wall + timedelta(seconds=t - self._origin_trio)
+            self._iso = iso(now)
+            # a microsecond early: float rounding never serves the last millisecond late
+            self._next_ms_at = t + (999 - now.microsecond % 1000) / 1_000_000
+        return self._iso
 
     def trio_time_of(self, when: datetime) -> float:
         """The trio clock reading at which wall time reaches `when`."""

@@ -236,7 +236,7 @@ class Gateway:
             else:
                 log.info("request refused: unknown API key")
             raise AuthError("La clé API est invalide.", code="CLE_API_INVALIDE")
-        if row.expire_le <= iso(self.clock.now()):
+        if row.expire_le <= self.clock.now_iso():
             log.info("request refused: expired API key of account %s", row.account_id)
             raise AuthError(
                 f"La clé API a expiré le {row.expire_le} : régénérez-la depuis votre espace client.",

@@ -122,6 +122,28 @@ class Metrics:
             ["type", "statut"], registry=self.registry,
         )
         self.registry.register(_EngineCollector(gateway))
+        self._per_route: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._per_outcome: dict[tuple[str, str], Any] = {}
+
+    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration. The labelled series are
+        looked up once per (route, method, status): `labels()` takes a lock and
+        checks its arguments, a cost every send would pay."""
+        series = self._per_route.get((route, method, status))
+        if series is None:
+            series = self._per_route[(route, method, status)] = (
+                self.requests.labels(route, method, str(status)), self.latency.labels(route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
+
+    def count_accepted(self, result: Accepted) -> None:
+        """Count the recipients of an accepted send under its type and status."""
+        key = (result.type.value, result.statut.value)
+        series = self._per_outcome.get(key)
+        if series is None:
+            series = self._per_outcome[key] = self.accepted.labels(*key)
+        series.inc(result.nb_destinataires)
 
     def install(self, app: Quart) -> None:
         @app.before_request
@@ -131,17 +153,16 @@ class Metrics:
         @app.after_request
         async def _count(response: Response) -> Response:
             rule = request.url_rule.rule if request.url_rule is not None else "<inconnue>"
-            self.requests.labels(rule, request.method, str(response.status_code)).inc()
             started = getattr(g, "smsgw_started", None)
-            if started is not None:
-                self.latency.labels(rule).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started if started is not None else 0.0
+            self.request_done(rule, request.method, response.status_code, seconds)
             return response
 
 
 def record_accepted(result: Accepted) -> None:
     metrics: Metrics | None = current_app.extensions.get("metrics")
     if metrics is not None:
-        metrics.accepted.labels(result.type.value, result.statut.value).inc(result.nb_destinataires)
+        metrics.count_accepted(result)
 
 
 @bp.get("/metrics")

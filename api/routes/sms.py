@@ -161,9 +161,7 @@ async def accept_send(
     draft = gw.prepare(kind, body["emetteur"], numbers, body["corps"])
     result = await gw.submit(account_id, draft, idem)
     if not result.replayed:
-        door.metrics.accepted.labels(result.type.value, result.statut.value).inc(
-            result.nb_destinataires
-        )
+        door.metrics.count_accepted(result)
     return views.accepted(result)
 
 
@@ -288,9 +286,7 @@ async def serve_send(
     response_headers.extend((k.lower().encode(), v.encode("latin-1")) for k, v in extra.items())
     await send({"type": "http.response.start", "status": status, "headers": response_headers})
     await send({"type": "http.response.body", "body": data})
-    metrics = door.metrics
-    metrics.requests.labels(scope["path"], "POST", str(status)).inc()
-    metrics.latency.labels(scope["path"]).observe(timer.perf_counter() - started)
+    door.metrics.request_done(scope["path"], "POST", status, timer.perf_counter() - started)
 
 
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:

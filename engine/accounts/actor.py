@@ -183,8 +183,13 @@ class AccountActor:
         return self._ledger
 
     async def tell(self, command: Command) -> None:
-        """Queue a command; waits while the mailbox is full."""
-        await self._send.send(command)
+        """Queue a command; waits while the mailbox is full. With room, queues it
+        without a trip through the scheduler (the caller's next await is usually
+        its reply)."""
+        try:
+            self._send.send_nowait(command)
+        except trio.WouldBlock:
+            await self._send.send(command)
 
     def close(self) -> None:
         self._send.close()
@@ -277,7 +282,7 @@ class AccountActor:
         self._ledger = batch.ledger
         offered: list[OutMessage] = []
         for (submit, row, accepted), (ref, first_id) in zip(batch.sends, created, strict=True):
-            final = _with_ref(accepted, ref)
+            final = accepted.with_ref(ref)
             submit.reply.set(final)
             offered.extend(self._ready_messages(submit.draft, row, ref, first_id))
         if settled is not None:
@@ -398,7 +403,7 @@ class AccountActor:
 
         def done() -> None:
             self._in_flight += waiting
-            reply.set(_with_ref(cmd.accepted, holder["ref"]))
+            reply.set(cmd.accepted.with_ref(holder["ref"]))
 
         batch.writes.append(write)
         batch.replies.append(done)
@@ -452,9 +457,10 @@ class AccountActor:
         recipients: list[NewRecipient] = [
             NewRecipient(number, statut, raison, per_message) for number in draft.valid
         ]
-        recipients.extend(
-            NewRecipient(raw, Statut.ECHEC, Raison.NUMERO_INVALIDE, 0) for raw in draft.invalid
-        )
+        if draft.invalid:
+            recipients.extend(
+                NewRecipient(raw, Statut.ECHEC, Raison.NUMERO_INVALIDE, 0) for raw in draft.invalid
+            )
         row = NewSendRow(
             account_id=self.account_id,
             type=draft.type.value,
@@ -579,12 +585,8 @@ def _fail(cmd: Command, error: BaseException) -> None:
         reply.fail(error)
 
 
-def _with_ref(accepted: Accepted, ref: SendRef) -> Accepted:
-    return replace(accepted, ref=ref)
-
-
 def _accepted_json(accepted: Accepted, ref: SendRef) -> dict[str, Any]:
-    data = asdict(_with_ref(accepted, ref))
+    data = asdict(accepted.with_ref(ref))
     data["avertissements"] = list(accepted.avertissements)
     return data
 

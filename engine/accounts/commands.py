@@ -43,6 +43,13 @@ class Accepted:
     avertissements: tuple[str, ...]
     replayed: bool = False
 
+    def with_ref(self, ref: SendRef) -> Accepted:
+        """The same answer under the send's reference (known once stored)."""
+        return Accepted(
+            ref, self.type, self.statut, self.segments, self.encodage,
+            self.nb_destinataires, self.doublons, self.avertissements, self.replayed,
+        )
+
 
 class IdempotencyConflict(Exception):
     """The same Idempotency-Key was used with a different body."""

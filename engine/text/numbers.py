@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum, auto
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 import phonenumbers
@@ -199,6 +199,7 @@ class SenderAddress:
     warnings: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=4096)
 def parse_sender(emetteur: str) -> SenderAddress:
     """The SMPP source address for an ``emetteur``, per the contract (section 2).
 
@@ -208,6 +209,7 @@ def parse_sender(emetteur: str) -> SenderAddress:
     space, ``-``, ``.`` and ``_``: TON 5 (alphanumeric), NPI 0; over 11 characters
     it is accepted with a warning, as handsets often show only 11. Surrounding
     spaces are ignored. Raises ``ValueError`` with a French message otherwise.
+    An account sends under a handful of names: answers are kept (4,096 at most).
     """
     text = emetteur.strip()
     if not text:
