@@ -54,15 +54,26 @@ def insert_send(conn: sqlite3.Connection, send: NewSendRow) -> tuple[SendRef, Me
             len(send.recipients),
             send.doublons,
             send.billing.value,
-            json.dumps(list(send.avertissements), ensure_ascii=False),
+            json.dumps(list(send.avertissements), ensure_ascii=False)
+            if send.avertissements else "[]",
             json.dumps(send.campagne) if send.campagne is not None else None,
             send.cree_le,
         ),
     )
     assert cur.lastrowid is not None
     ref = SendRef(cur.lastrowid)
-    first = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]) + 1
     billing = send.billing.value
+    if len(send.recipients) == 1:  # a single send: the next rowid, one statement
+        r = send.recipients[0]
+        cur = conn.execute(
+            "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing,"
+            " segments, reserve) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ref, send.account_id, r.destinataire, r.statut.value,
+             r.raison.value if r.raison else None, billing, send.segments, r.reserve),
+        )
+        assert cur.lastrowid is not None
+        return ref, MessageId(cur.lastrowid)
+    first = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]) + 1
     conn.executemany(
         "INSERT INTO messages (id, ref, account_id, destinataire, statut, raison, billing,"
         " segments, reserve) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -59,6 +59,9 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")
+    # statement journals (a SAVEPOINT per job) in memory, not in a temporary file
+    # opened and unlinked many times a second
+    conn.execute("PRAGMA temp_store=MEMORY")
     return conn
 
 
