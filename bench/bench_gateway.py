@@ -9,7 +9,8 @@ HTTP/1.1, one write per request) and this one.
 
 - P1: UNIDES from 50 connections (2 processes x 25): accepted per second, p50/p99
   of the 202, time until every one is ENVOYE. Beside it, in the same run and with
-  the same load generator, a bare hypercorn-trio JSON endpoint (the stack's floor).
+  the same load generator, a bare hypercorn-trio JSON endpoint (the stack's floor: it reads
+  the JSON body and answers a JSON object, nothing else).
 - P2: one MULDES of `--p2-recipients`: time from the request until every recipient
   is ENVOYE, messages per second end to end; once asking for delivery receipts
   (the default) and once without (`registered_delivery` off), on fresh gateways.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import multiprocessing
 import os
 import shlex
@@ -150,9 +152,15 @@ async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    while (await receive()).get("more_body"):
-        pass
-    body = b'{"ref":"000001","type":"UNIDES","statut":"EN_ATTENTE"}'
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    request = json.loads(b"".join(chunks) or b"{}")  # a JSON endpoint reads its JSON
+    body = json.dumps({"ref": "000001", "type": "UNIDES", "statut": "EN_ATTENTE",
+                       "destinataire": request.get("destinataire")}).encode()
     await send({"type": "http.response.start", "status": 202,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
