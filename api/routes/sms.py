@@ -68,7 +68,12 @@ _ACCEPTED_NOTE = (
     "Répond 202 dès que l'envoi est enregistré (et, en prépayé, les crédits réservés). "
     "Un numéro invalide ne rejette pas la requête : ce destinataire est enregistré ECHEC / "
     "NUMERO_INVALIDE et n'est pas facturé. Si le solde ne couvre pas tous les destinataires, "
-    "aucun n'est envoyé et la réponse dit `statut: ECHEC` (SOLDE_INSUFFISANT)."
+    "aucun n'est envoyé et la réponse dit `statut: ECHEC` (SOLDE_INSUFFISANT). "
+    "Ordre : les messages d'un compte partent vers le SMSC dans l'ordre où ils ont été "
+    "acceptés (les envois unitaires passent devant les envois multiples du même compte) ; "
+    "quand le SMSC refuse un message pour dépassement de débit, il est renvoyé avant les "
+    "suivants, mais ceux déjà en route (au plus une fenêtre SMPP, 200 par défaut) peuvent "
+    "le devancer."
 )
 _SEND_ERRORS = {
     409: Answer("La clé d'idempotence a déjà servi avec un autre corps (IDEMPOTENCE_CONFLIT)."),
