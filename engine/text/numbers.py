@@ -10,14 +10,18 @@ the eight-digit form ``+24162123456``; tests/text hold the seed's numbers valid.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, auto
 from functools import cache, lru_cache
-from typing import Final
+from typing import Any, Final
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, phonenumberutil
+
+_MATCHES_DESC: Callable[[str, Any], bool] | None = getattr(
+    phonenumberutil, "_is_number_matching_desc", None
+)
 
 DEFAULT_REGION: Final = "GA"
 
@@ -120,12 +124,13 @@ class _FastPath:
     a PhoneNumber from the remaining digits, unless the region's national prefix
     rule would strip something. In that case, for other country codes, for country
     codes shared by several regions and for lengths parse rejects, the fast path
-    answers ``_UNDECIDED`` and phonenumbers.parse decides. Otherwise validity comes
-    from phonenumbers.is_valid_number itself, and the E.164 form is the string
-    itself. tests/text compare both paths on generated numbers.
+    answers ``_UNDECIDED`` and phonenumbers.parse decides. Otherwise validity is
+    is_valid_number's own test (the region's general pattern and one of its number
+    types, through phonenumbers' matcher, mobile first), and the E.164 form is the
+    string itself. tests/text compare both paths on generated numbers.
     """
 
-    __slots__ = ("_country_code", "_national_prefix", "_prefix")
+    __slots__ = ("_country_code", "_national_prefix", "_prefix", "_general", "_kinds")
 
     def __init__(self, region: str) -> None:
         country_code = phonenumbers.country_code_for_region(region)
@@ -141,6 +146,24 @@ class _FastPath:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
         pattern = None if metadata is None else metadata.national_prefix_for_parsing
         self._national_prefix = re.compile(pattern) if pattern else None
+        # is_valid_number answers "the general pattern matches and some number type
+        # matches", trying ten types in a fixed order, mobile last. Asking the same
+        # question with mobile and fixed line first answers most numbers in one or two
+        # pattern matches. Needs phonenumbers' own matcher; without it, is_valid_number.
+        self._general = None
+        self._kinds: tuple[Any, ...] = ()
+        if metadata is not None and _MATCHES_DESC is not None:
+            self._general = metadata.general_desc
+            self._kinds = tuple(
+                desc
+                for desc in (
+                    metadata.mobile, metadata.fixed_line, metadata.premium_rate,
+                    metadata.toll_free, metadata.shared_cost, metadata.voip,
+                    metadata.personal_number, metadata.pager, metadata.uan,
+                    metadata.voicemail,
+                )
+                if desc is not None
+            )
 
     def normalize(self, text: str) -> str | None | _Undecided:
         """E.164 or None when decided here, else ``_UNDECIDED``."""
@@ -153,6 +176,14 @@ class _FastPath:
             return _UNDECIDED
         if self._national_prefix is not None and self._national_prefix.match(nsn):
             return _UNDECIDED
+        general = self._general
+        if general is not None:
+            # the national significant number is `nsn` itself, leading zeros included
+            matches = _MATCHES_DESC
+            assert matches is not None
+            if not matches(nsn, general):
+                return None
+            return text if any(matches(nsn, desc) for desc in self._kinds) else None
         number = PhoneNumber(country_code=self._country_code, national_number=int(nsn))
         if len(nsn) > 1 and nsn[0] == "0":
             # The same leading-zero bookkeeping as parse.
