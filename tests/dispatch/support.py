@@ -16,19 +16,17 @@ def numbers(prefix: str, count: int, start: int = 0) -> list[str]:
 
 
 async def muldes(stack: Stack, key: str, numeros: list[str], corps: str = BODY) -> dict[str, Any]:
-    r = await stack.client.post(
-        "/api/V1/sms/muldes",
-        json={"emetteur": "ION-Networking", "numeros": numeros, "corps": corps},
-        headers={"X-API-Key": key},
-    )
-    assert r.status_code == 202, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return await _accepted(stack, key, "muldes", {"numeros": numeros, "corps": corps})
 
 
 async def unides(stack: Stack, key: str, numero: str, corps: str = BODY) -> dict[str, Any]:
+    return await _accepted(stack, key, "unides", {"destinataire": numero, "corps": corps})
+
+
+async def _accepted(stack: Stack, key: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
     r = await stack.client.post(
-        "/api/V1/sms/unides",
-        json={"emetteur": "ION-Networking", "destinataire": numero, "corps": corps},
+        f"/api/V1/sms/{route}",
+        json={"emetteur": "ION-Networking", **body},
         headers={"X-API-Key": key},
     )
     assert r.status_code == 202, r.text
