@@ -49,7 +49,7 @@ from typing import Any
 
 import trio
 
-from engine.clock import WallClock, iso
+from engine.clock import WallClock
 from engine.dispatch.dispatcher import BindLink
 from engine.dispatch.message import OutMessage
 from engine.dispatch.results import Ended, Event, Receipt
@@ -205,17 +205,6 @@ class SmppSender:
         self._submitted = self._accepted = self._retries = self._throttled = 0
         self._failed = self._reconnects = self._receipts = 0
         self._last_error = ""
-        self._stamp_at = -1.0
-        self._stamp = ""
-
-    def _now_iso(self) -> str:
-        """Wall time as stored (ISO 8601, milliseconds); computed at most once a
-        millisecond, since a read can end hundreds of messages at once."""
-        now = trio.current_time()
-        if now - self._stamp_at >= 0.001:
-            self._stamp_at = now
-            self._stamp = iso(self._clock.now())
-        return self._stamp
 
     @property
     def busy(self) -> bool:
@@ -559,7 +548,7 @@ class SmppSender:
                 raison=raison,
                 code_smsc=code,
                 smsc_ids=tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
-                at=self._now_iso(),
+                at=self._clock.now_iso(),
                 doublon_possible=message.possible_duplicate,
             ),
         )
@@ -590,7 +579,7 @@ class SmppSender:
         if livraison is None or not smsc_id:
             return
         self._receipts += 1
-        out.append(Receipt(smsc_id, livraison.value, self._now_iso()))
+        out.append(Receipt(smsc_id, livraison.value, self._clock.now_iso()))
 
     # -- time -------------------------------------------------------------------------
 
