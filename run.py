@@ -27,6 +27,7 @@ from api.app import create_app
 from config import ConfigError, Settings, load_settings
 from engine import keys
 from engine.gateway import Gateway
+from engine.process import freeze_start_up_heap, tune_collector
 from engine.store import Store
 from engine.types import AccountType
 
@@ -63,10 +64,15 @@ class Running:
 
 
 async def main(settings: Settings) -> None:
+    """The process: `serve` until SIGINT or SIGTERM, with the cycle collector set
+    for a server (`tune_collector`, then `freeze_start_up_heap` once serving)."""
+    tune_collector(settings.engine.gc_threshold)
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_signals, stop)
-        await serve(settings, stop)
+        async with trio.open_nursery() as serving:
+            await serving.start(serve, settings, stop)
+            freeze_start_up_heap()
         nursery.cancel_scope.cancel()
 
 

@@ -67,6 +67,7 @@ class EngineSettings:
     inbox_size: int = 1024
     dispatch_queue: int = 256  # chosen by measurement: config/default.toml
     account_idle_s: float = 300.0
+    gc_threshold: int = 50_000  # why: engine/process.py
 
 
 @dataclass(frozen=True, slots=True)

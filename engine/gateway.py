@@ -45,6 +45,7 @@ from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Event, ResultRouter
 from engine.dispatch.sender import SenderSettings, SmppSender
 from engine.errors import AuthError, Conflict, GatewayError, InvalidField, NotFound, Overloaded
+from engine.process import collector_statistics
 from engine.store import Store
 from engine.store import accounts as q_accounts
 from engine.store import reads as q_reads
@@ -592,6 +593,7 @@ class Gateway:
             },
             "rappels": asdict(self.callbacks.statistics()),
             "campagnes": asdict(self.campaigns.statistics()),
+            "processus": {"collecteur": asdict(collector_statistics())},
         }
 
     def now(self) -> datetime:

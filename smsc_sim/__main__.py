@@ -16,6 +16,8 @@ from typing import Any
 
 import trio
 
+from engine.process import freeze_start_up_heap, tune_collector
+
 from .config import SimulatorSettings
 from .knobs import KnobError, settings_from_mapping
 from .server import Simulator
@@ -181,6 +183,7 @@ async def run(settings: SimulatorSettings) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             simulator: Simulator = await nursery.start(Simulator(settings).serve)
+            freeze_start_up_heap()
             print(
                 f"smsc_sim: SMPP on {settings.host}:{simulator.smpp_port} "
                 f"(system_id {settings.system_id!r}), "
@@ -203,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     except OSError as error:
         parser.error(f"--config: {error}")
+    tune_collector()
     try:
         trio.run(run, settings)
     except (OSError, BaseExceptionGroup) as error:

@@ -46,6 +46,7 @@ def test_environment_overrides_file_which_overrides_defaults(tmp_path: Path) -> 
         ({"SMSGW_SMSC_BINDS": "0"}, "smsc.binds"),
         ({"SMSGW_SIMULATOR_ENABLED": "false"}, "smsc.host"),
         ({"SMSGW_GATEWAY_DEFAULT_REGION": "GAB"}, "gateway.default_region"),
+        ({"SMSGW_ENGINE_GC_THRESHOLD": "10"}, "engine.gc_threshold"),
     ],
 )
 def test_bad_setting_is_one_line_naming_it(env: dict[str, str], named: str) -> None:

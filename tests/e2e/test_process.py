@@ -102,6 +102,29 @@ def test_start_prints_what_an_operator_needs_and_stops_cleanly(tmp_path: Path, s
             proc.wait()
 
 
+def test_the_process_sets_its_cycle_collector_for_a_server(tmp_path: Path) -> None:
+    """The threshold comes from the settings and the start-up heap is frozen out of
+    the collector's reach; operators read both in GET /api/V1/admin/acteurs."""
+    proc = _start(tmp_path / "data", SMSGW_ENGINE_GC_THRESHOLD="12345")
+    try:
+        lines = _read_until(proc, "API key:", 45)
+        url = _value_after(lines, "SMS Gateway API on ").split(" ")[0]
+        token = _value_after(lines, "): ")
+        r = httpx.get(url + "/admin/acteurs", headers={"Authorization": f"Bearer {token}"},
+                      timeout=10)
+        assert r.status_code == 200, r.text
+        collector = r.json()["processus"]["collecteur"]
+        assert collector["seuils"][0] == 12345
+        assert collector["geles"] > 10_000  # modules, settings, number metadata...
+        assert len(collector["passages"]) == 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     proc = _start(tmp_path / "data", SMSGW_SMSC_WINDOW="beaucoup")
     out, _ = proc.communicate(timeout=20)
