@@ -10,7 +10,8 @@ HTTP/1.1, one write per request) and this one.
 - P1: UNIDES from 50 connections (2 processes x 25): accepted per second, p50/p99
   of the 202, time until every one is ENVOYE. Beside it, in the same run and with
   the same load generator, a bare hypercorn-trio JSON endpoint (the stack's floor: it reads
-  the JSON body and answers a JSON object, nothing else).
+  the JSON body and answers a JSON object, nothing else). `--p1-variant
+  SMSGW_NAME=VALUE` adds a row: the same load on a gateway with one more setting.
 - P2: one MULDES of `--p2-recipients`: time from the request until every recipient
   is ENVOYE, messages per second end to end; once asking for delivery receipts
   (the default) and once without (`registered_delivery` off), on fresh gateways.
@@ -278,7 +279,21 @@ def ms(text: str) -> float:
 # -- phases -------------------------------------------------------------------------------
 
 
-def phase_p1(sim: Simulator, requests: int) -> dict[str, Any]:
+def p1_gateway(sim: Simulator, requests: int, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    gw = GatewayProcess(sim.smpp_port, extra)
+    key = gw.account(requests * 2)
+    c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
+    stack = load(gw.url, key, requests)
+    stack["all_sent_s"] = stack["elapsed"] + wait_settled(gw.url, key)
+    stack["cpu_us"] = (cpu_s(gw.proc.pid) - c0) / requests * 1e6
+    stack["sim_cpu_us"] = (cpu_s(sim.proc.pid) - s0) / requests * 1e6
+    stack["rss"] = gw.stop()
+    return stack
+
+
+def phase_p1(sim: Simulator, requests: int, variants: list[str]) -> dict[str, Any]:
+    """The floor, the gateway with the run's settings, then the gateway with each
+    variant (one more SMSGW_NAME=VALUE setting), one after the other in this run."""
     port = free_port()
     bare = multiprocessing.get_context("spawn").Process(target=serve_bare, args=(port,))
     bare.start()
@@ -289,16 +304,11 @@ def phase_p1(sim: Simulator, requests: int) -> dict[str, Any]:
     floor["cpu_us"] = (cpu_s(bare.pid) - c0) / requests * 1e6
     bare.terminate()
     bare.join()
-
-    gw = GatewayProcess(sim.smpp_port)
-    key = gw.account(requests * 2)
-    c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
-    stack = load(gw.url, key, requests)
-    sent_s = stack["elapsed"] + wait_settled(gw.url, key)
-    stack["cpu_us"] = (cpu_s(gw.proc.pid) - c0) / requests * 1e6
-    stack["sim_cpu_us"] = (cpu_s(sim.proc.pid) - s0) / requests * 1e6
-    rss = gw.stop()
-    return {"floor": floor, "stack": stack, "all_sent_s": sent_s, "rss": rss}
+    stacks = [("", p1_gateway(sim, requests))]
+    for variant in variants:
+        name, value = variant.split("=", 1)
+        stacks.append((variant, p1_gateway(sim, requests, {name: value})))
+    return {"floor": floor, "stacks": stacks}
 
 
 def phase_p2(sim: Simulator, recipients: int, receipts: bool = True) -> dict[str, Any]:
@@ -358,6 +368,9 @@ def main() -> None:
     parser.add_argument("--p2-recipients", type=int, default=100_000)
     parser.add_argument("--phases", default="p1,p2,p3",
                         help="comma-separated phases to run (p1, p2, p3; default all)")
+    parser.add_argument("--p1-variant", action="append", default=[], metavar="SMSGW_NAME=VALUE",
+                        help="after P1's gateway, the same load on a gateway with this one more "
+                        "setting, in the same run (repeatable)")
     parser.add_argument("--set", action="append", default=[], metavar="SMSGW_NAME=VALUE",
                         help="a setting for the gateways (e.g. SMSGW_ENGINE_DISPATCH_QUEUE=256)")
     args = parser.parse_args()
@@ -367,18 +380,19 @@ def main() -> None:
     sim = Simulator()
     try:
         if "p1" in phases:
-            p1 = phase_p1(sim, args.p1_requests)
-            f, s = p1["floor"], p1["stack"]
-            rows += [
-                ("P1 bare hypercorn-trio JSON (floor)", f"{f['rate']:,.0f} req/s",
-                 f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms",
-                 f"{f['cpu_us']:.0f} µs CPU a request", ""),
-                ("P1 UNIDES, 50 connections", f"{s['rate']:,.0f} accepted/s "
-                 f"({100 * s['rate'] / f['rate']:.0f}% of floor; goal 85%)",
-                 f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms",
-                 f"all ENVOYE after {p1['all_sent_s']:.1f} s; {s['cpu_us']:.0f} µs CPU a "
-                 f"send (+{s['sim_cpu_us']:.0f} simulator)", f"{p1['rss']:.0f} MB"),
-            ]
+            p1 = phase_p1(sim, args.p1_requests, args.p1_variant)
+            f = p1["floor"]
+            rows.append(("P1 bare hypercorn-trio JSON (floor)", f"{f['rate']:,.0f} req/s",
+                         f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms",
+                         f"{f['cpu_us']:.0f} µs CPU a request", ""))
+            for variant, s in p1["stacks"]:
+                rows.append((
+                    "P1 UNIDES, 50 connections" + (f", {variant}" if variant else ""),
+                    f"{s['rate']:,.0f} accepted/s "
+                    f"({100 * s['rate'] / f['rate']:.0f}% of floor; goal 85%)",
+                    f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms",
+                    f"all ENVOYE after {s['all_sent_s']:.1f} s; {s['cpu_us']:.0f} µs CPU a "
+                    f"send (+{s['sim_cpu_us']:.0f} simulator)", f"{s['rss']:.0f} MB"))
         if "p2" in phases:
             for receipts in (True, False):
                 p2 = phase_p2(sim, args.p2_recipients, receipts)
