@@ -102,6 +102,11 @@
       ["Acteurs de compte", a.registre.actifs + " actifs, " + a.registre.redemarrages + " redémarrage(s)"],
       ["Accusés rapprochés", fmt(a.accuses.rapproches) + " (non rapprochés : " + fmt(a.accuses.non_rapproches) + ")"],
     ];
+    const gc = a.processus && a.processus.collecteur;
+    if (gc) {
+      kv.push(["Collecteur de cycles", "passages " + gc.passages.map(fmt).join(" / ") + ", seuil " + fmt(gc.seuils[0]) +
+        ", " + fmt(gc.trouves) + " objet(s) en cycle libéré(s), " + fmt(gc.geles) + " objets gelés au démarrage"]);
+    }
     $("kv-moteur").replaceChildren(...kv.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: fmt(v) })]));
 
     const comptes = a.comptes.slice(0, 200);
