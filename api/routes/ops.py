@@ -33,7 +33,10 @@ async def health() -> Response:
 @operation(
     "Instantané des acteurs",
     tag="Exploitation",
-    description="Comptes, répartiteur, liaisons SMPP, stockage, accusés et rappels de statut.",
+    description="Comptes, répartiteur, liaisons SMPP, stockage, accusés, rappels de statut, "
+    "campagnes, et le processus : `processus.collecteur` donne les seuils du collecteur de "
+    "cycles de Python (`seuils`), ses passages par génération (`passages`), les objets en "
+    "cycle libérés (`trouves`) et les objets gelés au démarrage (`geles`).",
     responses={200: Answer("L'instantané.", schemas.OBJET)},
     security=Security.ADMIN,
 )
