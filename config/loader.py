@@ -173,6 +173,7 @@ def _check(s: Settings) -> None:
     need(s.smsc.response_timeout_s > 0, "smsc.response_timeout_s", "must be positive")
     need(s.smsc.enquire_link_s > 0, "smsc.enquire_link_s", "must be positive")
     need(s.smsc.max_retries >= 0, "smsc.max_retries", "must be 0 or more")
+    need(s.smsc.probe_submits >= 0, "smsc.probe_submits", "must be 0 or more")
     need(0 < s.smsc.reconnect_min_s <= s.smsc.reconnect_max_s, "smsc.reconnect_min_s",
          "must be positive and at most smsc.reconnect_max_s")
     need(len(s.smsc.system_id) <= 15, "smsc.system_id", "must be at most 15 characters")

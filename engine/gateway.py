@@ -169,6 +169,7 @@ class Gateway:
             reconnect_min_s=s.reconnect_min_s,
             reconnect_max_s=s.reconnect_max_s,
             registered_delivery=s.registered_delivery,
+            probe_submits=s.probe_submits,
         )
         async with trio.open_nursery() as nursery:
             await nursery.start(self.callbacks.serve)

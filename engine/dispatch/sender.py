@@ -30,10 +30,19 @@ Order per account: the dispatcher keeps an account's messages on one bind at a
 time (until every one handed to that bind has ended or come back), so its order
 is the order of one bind. Parts leave a bind in the order they were taken, and
 rules 2 and 5 put a part back ahead of every part of its account not yet sent.
-Throttling (rule 2) leaves one swap: a part refused while a later part of the
-same window was accepted, so a message is at most one window out of place. A part
-retried after a backoff (rule 3) is accepted after the parts sent meanwhile.
-Nothing else reorders an account's messages.
+A part retried after a backoff (rule 3) is accepted after the parts sent meanwhile.
+
+Probe: a window cannot keep order by itself against a throttling SMSC. When a
+token bucket runs dry, the SMSC refuses part k and, a token later, may accept part
+k+50 of the same window, already on the wire. So a new connection sends its first
+`probe_submits` submits (for at most `_PROBE_MAX_S`) one at a time, ~2,000/s on a
+local link. A cap well below that pace runs dry during the probe (a bucket holding
+one second of a cap C runs dry after C * pace / (pace - C) submits: ~220 for 200/s,
+~500 for 400/s), with one part outstanding: the refused part goes again, first,
+and the bind stays one at a time while it paces under the cap (it loses nothing:
+the cap is below that pace).
+A probe that meets no cap opens the window; a cap met later, with the window open,
+may still swap parts of one window. Nothing else reorders an account's messages.
 """
 
 from __future__ import annotations
@@ -92,6 +101,10 @@ log = logging.getLogger(__name__)
 _WRITE_BATCH = 64
 """Submits written with one send_all at most (one syscall, one TCP segment run)."""
 
+_PROBE_MAX_S = 2.0
+"""A probe ends after this long from its first submit, whatever it has sent (on a
+slow link one at a time is slow, and a cap it could meet is lower still)."""
+
 _LIVRAISON = {
     "DELIVRD": Livraison.LIVRE,
     "EXPIRED": Livraison.EXPIRE,
@@ -135,6 +148,9 @@ class SenderSettings:
     registered_delivery: bool = True
     retry_min_s: float = 0.05
     retry_max_s: float = 5.0
+    probe_submits: int = 0
+    """Submits a new connection sends one at a time before opening its window
+    (module docstring, "Probe"); 0: the window is open at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +159,11 @@ class SenderStatistics:
     state: str
     window_used: int
     window_size: int
+    """Submits that may be outstanding now: 1 while the bind probes or keeps under a
+    cap it met when probing, else the configured window."""
+    mode: str
+    """FENETRE (the window is open), SONDE (probing) or UN_A_UN (under a cap met
+    when probing)."""
     submitted: int
     accepted: int
     retries: int
@@ -197,6 +218,10 @@ class SmppSender:
         self._later: list[tuple[float, int, OutMessage, int]] = []
         self._tie = itertools.count()
         self._rate = AdaptiveRate()
+        self._probe_left = 0
+        self._probe_ends: float | None = None
+        self._held = False
+        self._single = False
         self._room = trio.Event()
         self._waiting: trio.CancelScope | None = None
         self._send_lock = trio.Lock()
@@ -219,7 +244,8 @@ class SmppSender:
             index=self.index,
             state=self._state,
             window_used=len(self._in_flight),
-            window_size=self._s.window,
+            window_size=1 if self._single else self._s.window,
+            mode="UN_A_UN" if self._held else "SONDE" if self._single else "FENETRE",
             submitted=self._submitted,
             accepted=self._accepted,
             retries=self._retries,
@@ -297,6 +323,8 @@ class SmppSender:
             self._bound = True
             self._link.bound()
             self._rate = AdaptiveRate()
+            self._probe_left, self._probe_ends = self._s.probe_submits, None
+            self._held = self._single = False
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read_loop, stream, session)
                 nursery.start_soon(self._timer_loop, stream, session)
@@ -382,14 +410,34 @@ class SmppSender:
                 self._waiting = None
             self._take(message)
 
+    def _single_file(self, now: float) -> bool:
+        """Whether this bind sends one submit at a time now: while it probes, and
+        while it paces under a cap it met when probing ("Probe")."""
+        if self._held:
+            if self._rate.rate_per_s is not None:
+                return True
+            self._held = False  # paced until its rate grew past the ceiling: no cap now
+        if self._probe_left > 0:
+            if self._probe_ends is None or now < self._probe_ends:
+                return True
+            self._probe_left = 0
+        return False
+
+    def _wake_writer(self, session: EsmeSession) -> None:
+        if not self._room.is_set() and session.can_submit() and not (
+            self._single and self._in_flight
+        ):
+            self._room.set()
+
     async def _write_loop(self, stream: trio.SocketStream, session: EsmeSession) -> None:
         rate = self._rate
         while True:
-            if not session.can_submit():
+            now = trio.current_time()
+            single = self._single = self._single_file(now)
+            if not session.can_submit() or (single and self._in_flight):
                 self._room = trio.Event()
                 await self._room.wait()
                 continue
-            now = trio.current_time()
             if not rate.take(now):
                 await trio.sleep_until(rate.next_at(now))
                 continue
@@ -403,7 +451,7 @@ class SmppSender:
                 message, part = work
                 if not message.done:
                     chunks.append(self._submit_bytes(session, message, part, now))
-                if len(chunks) >= _WRITE_BATCH or not session.can_submit():
+                if single or len(chunks) >= _WRITE_BATCH or not session.can_submit():
                     break
                 if not rate.take(now):
                     break
@@ -413,6 +461,8 @@ class SmppSender:
                     break
                 work = nxt
             if chunks:
+                if self._probe_left and self._probe_ends is None:
+                    self._probe_ends = now + _PROBE_MAX_S  # from the first submit
                 await self._send(stream, b"".join(chunks))
 
     def _submit_bytes(
@@ -481,8 +531,7 @@ class SmppSender:
                 elif isinstance(event, StreamBroken):
                     replies.append(codec.encode(event.reply))
                     lost = f"unreadable stream: {event.reason}"
-            if not self._room.is_set() and session.can_submit():
-                self._room.set()
+            self._wake_writer(session)
             await self._flush_outbox()
             if replies:
                 await self._send(stream, b"".join(replies))
@@ -500,6 +549,8 @@ class SmppSender:
         now = trio.current_time()
         if status == Status.ESME_ROK:
             self._rate.accepted(now)
+            if self._probe_left:
+                self._probe_left -= 1
             message.part_ids[part] = smsc_id
             if None not in message.part_ids:
                 self._accepted += 1
@@ -507,6 +558,8 @@ class SmppSender:
         elif status == Status.ESME_RTHROTTLED:
             self._throttled += 1
             self._rate.throttled(now)
+            if self._single:  # a cap below one-at-a-time: stay so while paced under it
+                self._held, self._probe_left = True, 0
             self._put_back(entry)
         elif is_transient(status):
             self._retry_later(message, part, status, out)
@@ -601,8 +654,7 @@ class SmppSender:
                 if entry is not None and not entry[0].done:
                     entry[0].possible_duplicate = True
                     self._retry_later(entry[0], entry[1], None, out)
-            if not self._room.is_set() and session.can_submit():
-                self._room.set()
+            self._wake_writer(session)
             await self._flush_outbox()
             if now >= next_link:
                 next_link = now + self._s.enquire_link_s

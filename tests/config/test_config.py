@@ -47,6 +47,7 @@ def test_environment_overrides_file_which_overrides_defaults(tmp_path: Path) -> 
         ({"SMSGW_SIMULATOR_ENABLED": "false"}, "smsc.host"),
         ({"SMSGW_GATEWAY_DEFAULT_REGION": "GAB"}, "gateway.default_region"),
         ({"SMSGW_ENGINE_GC_THRESHOLD": "10"}, "engine.gc_threshold"),
+        ({"SMSGW_SMSC_PROBE_SUBMITS": "-1"}, "smsc.probe_submits"),
     ],
 )
 def test_bad_setting_is_one_line_naming_it(env: dict[str, str], named: str) -> None:

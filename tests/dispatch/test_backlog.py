@@ -11,7 +11,9 @@ import trio
 from tests.dispatch.support import BODY, muldes, numbers, recipients, until_ended
 from tests.harness import eventually, open_stack
 
-SMALL = {"SMSGW_SMSC_WINDOW": "20", "SMSGW_SMSC_BINDS": "2", "SMSGW_ENGINE_DISPATCH_QUEUE": "64"}
+SMALL = {"SMSGW_SMSC_WINDOW": "20", "SMSGW_SMSC_BINDS": "2", "SMSGW_ENGINE_DISPATCH_QUEUE": "64",
+         "SMSGW_SMSC_PROBE_SUBMITS": "0"}
+"""A small pool whose windows open at once (no probe): a stalled SMSC holds 20 a bind."""
 
 
 async def test_stalled_smsc_backlog_fills_then_503_then_everything_drains(tmp_path: Path) -> None:
