@@ -81,12 +81,13 @@
     $("k-attente").textContent = fmt(a.repartiteur.backlog);
     $("k-commit").textContent = fmt(a.stockage.last_commit_ms);
 
+    const MODES = { SONDE: "sonde", UN_A_UN: "un à un" };
     document.querySelector("#t-liaisons tbody").replaceChildren(...a.liaisons.map((b) => {
       const used = b.window_size ? Math.round((100 * b.window_used) / b.window_size) : 0;
       const bar = el("i", {}, el("b"));
       bar.firstChild.style.width = used + "%";
       const row = el("tr", {}, td(b.index), el("td", {}, badge(b.state)),
-        el("td", {}, el("span", { class: "meter", title: used + " %" }, bar, el("small", { text: b.window_used + "/" + b.window_size }))),
+        el("td", {}, el("span", { class: "meter", title: used + " %" }, bar, el("small", { text: b.window_used + "/" + b.window_size + (MODES[b.mode] ? " · " + MODES[b.mode] : "") }))),
         td(b.submitted, true), td(b.accepted, true), td(b.retries, true), td(b.throttled, true), td(b.failed, true),
         td(b.reconnects, true), td(b.rate_limit_per_s == null ? "—" : b.rate_limit_per_s + "/s", true));
       if (b.last_error) row.title = b.last_error;
