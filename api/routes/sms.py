@@ -72,8 +72,11 @@ _ACCEPTED_NOTE = (
     "Ordre : les messages d'un compte partent vers le SMSC dans l'ordre où ils ont été "
     "acceptés (les envois unitaires passent devant les envois multiples du même compte) ; "
     "quand le SMSC refuse un message pour dépassement de débit, il est renvoyé avant les "
-    "suivants, mais ceux déjà en route (au plus une fenêtre SMPP, 200 par défaut) peuvent "
-    "le devancer."
+    "suivants. Chaque liaison SMPP envoie ses 500 premiers messages un par un : un SMSC "
+    "dont le débit maximal est plus bas que ce rythme se révèle alors, et la liaison reste "
+    "un par un sous ce débit, dans l'ordre exact. Un plafond atteint plus tard, fenêtre "
+    "ouverte, peut laisser un message déjà en route (au plus une fenêtre SMPP, 200 par "
+    "défaut) devancer celui qui a été refusé."
 )
 _SEND_ERRORS = {
     409: Answer("La clé d'idempotence a déjà servi avec un autre corps (IDEMPOTENCE_CONFLIT)."),
