@@ -364,7 +364,9 @@ def phase_p3(sim: Simulator, recipients: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--p1-requests", type=int, default=6000)
+    parser.add_argument("--p1-requests", type=int, default=20_000,
+                        help="UNIDES in P1 (default 20,000, ~10 s: the steady state, past "
+                        "each bind's probe and the first loads of number metadata)")
     parser.add_argument("--p2-recipients", type=int, default=100_000)
     parser.add_argument("--phases", default="p1,p2,p3",
                         help="comma-separated phases to run (p1, p2, p3; default all)")
