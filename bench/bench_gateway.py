@@ -10,8 +10,7 @@ HTTP/1.1, one write per request) and this one.
 - P1: UNIDES from 50 connections (2 processes x 25): accepted per second, p50/p99
   of the 202, time until every one is ENVOYE. Beside it, in the same run and with
   the same load generator, a bare hypercorn-trio JSON endpoint (the stack's floor: it reads
-  the JSON body and answers a JSON object, nothing else). `--p1-variant
-  SMSGW_NAME=VALUE` adds a row: the same load on a gateway with one more setting.
+  the JSON body and answers a JSON object, nothing else).
 - P2: one MULDES of `--p2-recipients`: time from the request until every recipient
   is ENVOYE, messages per second end to end; once asking for delivery receipts
   (the default) and once without (`registered_delivery` off), on fresh gateways.
@@ -20,6 +19,8 @@ HTTP/1.1, one write per request) and this one.
   `envoyeLe`, millisecond resolution), p50/p99.
 - Peak RSS (VmHWM) of the gateway process after each phase; CPU time (all
   threads) of the floor, the gateway and the simulator per request or message.
+- `--variant SMSGW_NAME=VALUE` (repeatable): one more P1 row and P2 row (receipts
+  on), in the same run, on a gateway with one more setting: variants side by side.
 
 The table is printed and appended to bench/RESULTS.md with the date and command.
 """
@@ -311,8 +312,11 @@ def phase_p1(sim: Simulator, requests: int, variants: list[str]) -> dict[str, An
     return {"floor": floor, "stacks": stacks}
 
 
-def phase_p2(sim: Simulator, recipients: int, receipts: bool = True) -> dict[str, Any]:
+def phase_p2(
+    sim: Simulator, recipients: int, receipts: bool = True, variant: dict[str, str] | None = None
+) -> dict[str, Any]:
     extra = {} if receipts else {"SMSGW_SMSC_REGISTERED_DELIVERY": "false"}
+    extra.update(variant or {})
     gw = GatewayProcess(sim.smpp_port, extra)
     key = gw.account(recipients)
     c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
@@ -370,9 +374,9 @@ def main() -> None:
     parser.add_argument("--p2-recipients", type=int, default=100_000)
     parser.add_argument("--phases", default="p1,p2,p3",
                         help="comma-separated phases to run (p1, p2, p3; default all)")
-    parser.add_argument("--p1-variant", action="append", default=[], metavar="SMSGW_NAME=VALUE",
-                        help="after P1's gateway, the same load on a gateway with this one more "
-                        "setting, in the same run (repeatable)")
+    parser.add_argument("--variant", action="append", default=[], metavar="SMSGW_NAME=VALUE",
+                        help="one more P1 row and P2 row (receipts on), in the same run, on a "
+                        "gateway with this one more setting (repeatable)")
     parser.add_argument("--set", action="append", default=[], metavar="SMSGW_NAME=VALUE",
                         help="a setting for the gateways (e.g. SMSGW_ENGINE_DISPATCH_QUEUE=256)")
     args = parser.parse_args()
@@ -382,7 +386,7 @@ def main() -> None:
     sim = Simulator()
     try:
         if "p1" in phases:
-            p1 = phase_p1(sim, args.p1_requests, args.p1_variant)
+            p1 = phase_p1(sim, args.p1_requests, args.variant)
             f = p1["floor"]
             rows.append(("P1 bare hypercorn-trio JSON (floor)", f"{f['rate']:,.0f} req/s",
                          f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms",
@@ -396,10 +400,13 @@ def main() -> None:
                     f"all ENVOYE after {s['all_sent_s']:.1f} s; {s['cpu_us']:.0f} µs CPU a "
                     f"send (+{s['sim_cpu_us']:.0f} simulator)", f"{s['rss']:.0f} MB"))
         if "p2" in phases:
-            for receipts in (True, False):
-                p2 = phase_p2(sim, args.p2_recipients, receipts)
+            runs = [(True, ""), (False, "")] + [(True, v) for v in args.variant]
+            for receipts, variant in runs:
+                name, _, value = variant.partition("=")
+                p2 = phase_p2(sim, args.p2_recipients, receipts, {name: value} if variant else None)
                 rows.append((
-                    f"P2 MULDES {args.p2_recipients:,}, receipts {'on' if receipts else 'off'}",
+                    f"P2 MULDES {args.p2_recipients:,}, receipts {'on' if receipts else 'off'}"
+                    + (f", {variant}" if variant else ""),
                     f"{p2['rate']:,.0f} msg/s end to end (goal 10,000)",
                     f"202 after {p2['accepted_s']:.2f} s",
                     f"all ENVOYE after {p2['total_s']:.1f} s; {p2['cpu_us']:.0f} µs CPU a "
