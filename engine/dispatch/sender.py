@@ -40,9 +40,9 @@ local link. A cap well below that pace runs dry during the probe (a bucket holdi
 one second of a cap C runs dry after C * pace / (pace - C) submits: ~220 for 200/s,
 ~500 for 400/s), with one part outstanding: the refused part goes again, first,
 and the bind stays one at a time while it paces under the cap (it loses nothing:
-the cap is below that pace).
-A probe that meets no cap opens the window; a cap met later, with the window open,
-may still swap parts of one window. Nothing else reorders an account's messages.
+the cap is below that pace). A probe that meets no cap opens the window; a cap met
+later, with the window open, may still swap parts of one window. Nothing else
+reorders an account's messages.
 """
 
 from __future__ import annotations
