@@ -41,6 +41,11 @@ IDLE_S = 30 * 60
 MAX_S = 12 * 3600
 PAGE_SIZE = 10
 STATUTS = ("EN_ATTENTE", "ENVOYE", "ECHEC")
+FORM_POSTED = {
+    303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
+    403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html"),
+}
+"""The answers of a page's form post (login, logout): its next page, or a refusal."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -208,8 +213,7 @@ async def login_page() -> Response:
     "Se connecter (espace client)",
     tag="Pages",
     description="Ouvre la session ; 429 après trop d'échecs.",
-    responses={303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
-               403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html")},
+    responses=FORM_POSTED,
     security=Security.SESSION,
 )
 async def login() -> Response:
@@ -236,8 +240,7 @@ async def login() -> Response:
     "Se déconnecter (espace client)",
     tag="Pages",
     description="Ferme la session.",
-    responses={303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
-               403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html")},
+    responses=FORM_POSTED,
     security=Security.SESSION,
 )
 async def logout() -> Response:

@@ -30,6 +30,7 @@ from api.errors import ApiError
 from api.http import jsonify_status
 from api.openapi import Answer, Security, operation
 from api.routes.espace import (
+    FORM_POSTED,
     app_admin_token,
     check_csrf,
     close_session,
@@ -146,8 +147,7 @@ async def console() -> Response:
     "Se connecter (console opérateur)",
     tag="Pages",
     description="Ouvre la session opérateur avec le jeton d'administration.",
-    responses={303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
-               403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html")},
+    responses=FORM_POSTED,
     security=Security.SESSION,
 )
 async def login() -> Response:
@@ -165,8 +165,7 @@ async def login() -> Response:
     "Se déconnecter (console opérateur)",
     tag="Pages",
     description="Ferme la session.",
-    responses={303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
-               403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html")},
+    responses=FORM_POSTED,
     security=Security.SESSION,
 )
 async def logout() -> Response:
