@@ -12,7 +12,6 @@ import logging
 import math
 import time
 from collections import deque
-from typing import NamedTuple
 
 import trio
 
@@ -23,26 +22,12 @@ from .connection import EsmeConnection
 from .control import bind_control_socket, serve_control
 from .knobs import apply_changes, status_name
 from .receipts import ReceiptJob
-from .stats import BIND_MODES, Counters, DuplicateDetector, SimulatorStatistics
+from .stats import BIND_MODES, Counters, DuplicateDetector, SimulatorStatistics, SubmittedMessage
 from .timers import TimerQueue
 
+__all__ = ["Simulator", "SubmittedMessage"]
+
 log = logging.getLogger(__name__)
-
-
-class SubmittedMessage(NamedTuple):
-    """One accepted submit_sm (or data_sm). `short_message` is the raw octets (UDH
-    included; the message_payload TLV when short_message was empty); `time` is the
-    wall clock (Unix seconds); `connection` numbers connections in accept order."""
-
-    message_id: str
-    source: str
-    destination: str
-    short_message: bytes
-    data_coding: int
-    esm_class: int
-    registered_delivery: int
-    time: float
-    connection: int
 
 
 class Simulator:
