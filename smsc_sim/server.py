@@ -19,7 +19,7 @@ from engine.smpp.pdu import DataSm, SubmitSm
 
 from .config import Behaviour, SimulatorSettings
 from .connection import EsmeConnection
-from .control import bind_control_socket, serve_control
+from .control import Controlled, bind_control_socket, serve_control
 from .knobs import apply_changes, status_name
 from .receipts import ReceiptJob
 from .stats import BIND_MODES, Counters, DuplicateDetector, SimulatorStatistics, SubmittedMessage
@@ -85,7 +85,8 @@ class Simulator:
         self.smpp_port = listeners[0].socket.getsockname()[1]
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.serve_listeners, self._handle_stream, listeners)
-            self.control_port = await nursery.start(serve_control, self, control_socket)
+            controlled: Controlled = self  # `nursery.start` does not check its arguments
+            self.control_port = await nursery.start(serve_control, controlled, control_socket)
             nursery.start_soon(self._receipts.serve, self._fire_receipts, self.wait_resumed)
             nursery.start_soon(self._watch_stall)
             task_status.started(self)
