@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import trio
 
@@ -46,12 +46,10 @@ from engine.smpp.pdu import (
 )
 
 from .behaviour import TokenBucket, decide
-from .config import Behaviour
+from .config import Behaviour, SimulatorSettings
 from .receipts import ReceiptJob, receipt_pdu
+from .stats import Counters
 from .timers import TimerQueue
-
-if TYPE_CHECKING:
-    from .server import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +69,44 @@ _SUBMIT_RESP_NAME = {SubmitSm: "submit_sm_resp", DataSm: "data_sm_resp"}
 _Delayed: TypeAlias = tuple[SubmitSmResp | DataSmResp, float, ReceiptJob | None]
 
 
+class Host(Protocol):
+    """What a connection needs of the simulator that accepted it (a `Simulator`).
+
+    The connection reads the settings, the live behaviour and the stall flag, counts
+    into `counters`, and reports binds, accepted submits, receipts owed and its close.
+    """
+
+    @property
+    def settings(self) -> SimulatorSettings: ...
+
+    @property
+    def counters(self) -> Counters: ...
+
+    @property
+    def behaviour(self) -> Behaviour: ...
+
+    @property
+    def stalled(self) -> bool: ...
+
+    async def wait_resumed(self) -> None: ...
+
+    def wall_time(self) -> float: ...
+
+    def accept(self, pdu: SubmitSm | DataSm, body: bytes, connection: int, now: float) -> str: ...
+
+    def record_latencies(self, received_at: list[float], sent_at: float) -> None: ...
+
+    def connection_bound(self, connection: EsmeConnection) -> None: ...
+
+    def connection_closed(self, connection: EsmeConnection) -> None: ...
+
+    def schedule_receipt(self, job: ReceiptJob, now: float) -> None: ...
+
+
 class EsmeConnection:
     """Owns one accepted stream until it closes. Counters live on the simulator."""
 
-    def __init__(self, simulator: Simulator, stream: trio.SocketStream, number: int) -> None:
+    def __init__(self, simulator: Host, stream: trio.SocketStream, number: int) -> None:
         self.number = number
         self.mode: str | None = None
         self.alive = True

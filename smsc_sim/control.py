@@ -17,19 +17,19 @@ from __future__ import annotations
 import json
 import math
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
+from .config import Behaviour
 from .knobs import KnobError, behaviour_json
 from .receipts import message_text
-
-if TYPE_CHECKING:
-    from .server import Simulator, SubmittedMessage
+from .stats import SimulatorStatistics, SubmittedMessage
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -37,6 +37,28 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MAX_BODY = 1024 * 1024
 MAX_LIMIT = 100_000
+
+
+class Controlled(Protocol):
+    """What the control API drives (a `Simulator`): its public, non-blocking calls."""
+
+    @property
+    def behaviour(self) -> Behaviour: ...
+
+    @property
+    def submitted(self) -> deque[SubmittedMessage]: ...
+
+    def statistics(self) -> SimulatorStatistics: ...
+
+    def configure(self, **changes: object) -> Behaviour: ...
+
+    def drop_connections(self) -> int: ...
+
+    def stall(self, seconds: float | bool = True) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def reset(self) -> None: ...
 
 
 class HttpError(Exception):
@@ -79,7 +101,7 @@ def _json_object(body: bytes, *, required: bool) -> dict[str, Any]:
 class ControlApp:
     """ASGI application bound to one simulator."""
 
-    def __init__(self, simulator: Simulator) -> None:
+    def __init__(self, simulator: Controlled) -> None:
         self.simulator = simulator
         self.routes: dict[str, dict[str, Callable[[dict[str, list[str]], bytes], Any]]] = {
             "/stats": {"GET": self.get_stats},
@@ -211,7 +233,7 @@ def bind_control_socket(host: str, port: int) -> socket.socket:
 
 
 async def serve_control(
-    simulator: Simulator,
+    simulator: Controlled,
     sock: socket.socket,
     *,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,

@@ -9,7 +9,7 @@ the outcome is DELIVRD), with the TLVs receipted_message_id and message_state.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from engine.smpp.constants import DC_DEFAULT, DC_UCS2, ESM_DELIVERY_RECEIPT, ESM_UDHI, Tag
 from engine.smpp.pdu import DataSm, DeliverSm, SubmitSm, Tlv
@@ -17,8 +17,17 @@ from engine.text.gsm import decode_gsm7
 
 from .config import OUTCOME_ERR, OUTCOME_STATE, Outcome
 
-if TYPE_CHECKING:
-    from .connection import EsmeConnection
+
+class ReceiptCarrier(Protocol):
+    """A connection that can carry receipts (an `EsmeConnection`, seen from here)."""
+
+    @property
+    def alive(self) -> bool: ...
+
+    @property
+    def can_receive(self) -> bool: ...
+
+    def push_receipt(self, job: ReceiptJob) -> None: ...
 
 
 class ReceiptJob:
@@ -35,7 +44,7 @@ class ReceiptJob:
         submitted_at: float,
         outcome: Outcome,
         delay_s: float,
-        origin: EsmeConnection | None,
+        origin: ReceiptCarrier | None,
     ) -> None:
         self.message_id = message_id
         self.submit = submit

@@ -12,7 +12,6 @@ import logging
 import math
 import time
 from collections import deque
-from typing import NamedTuple
 
 import trio
 
@@ -20,29 +19,15 @@ from engine.smpp.pdu import DataSm, SubmitSm
 
 from .config import Behaviour, SimulatorSettings
 from .connection import EsmeConnection
-from .control import bind_control_socket, serve_control
+from .control import Controlled, bind_control_socket, serve_control
 from .knobs import apply_changes, status_name
 from .receipts import ReceiptJob
-from .stats import BIND_MODES, Counters, DuplicateDetector, SimulatorStatistics
+from .stats import BIND_MODES, Counters, DuplicateDetector, SimulatorStatistics, SubmittedMessage
 from .timers import TimerQueue
 
+__all__ = ["Simulator", "SubmittedMessage"]
+
 log = logging.getLogger(__name__)
-
-
-class SubmittedMessage(NamedTuple):
-    """One accepted submit_sm (or data_sm). `short_message` is the raw octets (UDH
-    included; the message_payload TLV when short_message was empty); `time` is the
-    wall clock (Unix seconds); `connection` numbers connections in accept order."""
-
-    message_id: str
-    source: str
-    destination: str
-    short_message: bytes
-    data_coding: int
-    esm_class: int
-    registered_delivery: int
-    time: float
-    connection: int
 
 
 class Simulator:
@@ -100,7 +85,8 @@ class Simulator:
         self.smpp_port = listeners[0].socket.getsockname()[1]
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.serve_listeners, self._handle_stream, listeners)
-            self.control_port = await nursery.start(serve_control, self, control_socket)
+            controlled: Controlled = self  # `nursery.start` does not check its arguments
+            self.control_port = await nursery.start(serve_control, controlled, control_socket)
             nursery.start_soon(self._receipts.serve, self._fire_receipts, self.wait_resumed)
             nursery.start_soon(self._watch_stall)
             task_status.started(self)

@@ -1,4 +1,5 @@
-"""Counters of the simulator and the frozen record `Simulator.statistics()` returns.
+"""Counters of the simulator, the record of an accepted submit, and the frozen record
+`Simulator.statistics()` returns.
 
 Everything here is plain Python, mutated from the simulator's single trio thread;
 times are passed in (seconds, from `trio.current_time()`).
@@ -9,9 +10,25 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 BIND_MODES = ("transmitter", "receiver", "transceiver")
+
+
+class SubmittedMessage(NamedTuple):
+    """One accepted submit_sm (or data_sm). `short_message` is the raw octets (UDH
+    included; the message_payload TLV when short_message was empty); `time` is the
+    wall clock (Unix seconds); `connection` numbers connections in accept order."""
+
+    message_id: str
+    source: str
+    destination: str
+    short_message: bytes
+    data_coding: int
+    esm_class: int
+    registered_delivery: int
+    time: float
+    connection: int
 
 
 class RateMeter:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from ._pdu_message import _ShortMessage
+from ._tlv import _HasTlvs
 from .constants import CommandId, Status
-from .pdu import PDU_TYPE_BY_ID, Pdu, Tlv, _HasTlvs, _ShortMessage
+from .pdu import PDU_TYPE_BY_ID, Pdu, Tlv
 from .wire import (
     ADDR,
     ADDR_65,

@@ -7,312 +7,89 @@ every PDU ends with the header fields `sequence` (sequence_number) and `status`
 `tlvs` in wire order, unknown tags included.
 
 These values own no behaviour besides lookups; `codec` turns them into bytes and back,
-`session` decides which of them may be sent or received.
+`session` decides which of them may be sent or received. The classes are written by
+family in private modules (`_pdu_session`: bind, outbind, enquire_link, unbind,
+generic_nack; `_pdu_message`: the short message PDUs; `_tlv`: optional parameters);
+this module is where they are imported from, with the unions and tables over them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from operator import attrgetter
-from typing import Any, ClassVar, TypeAlias, TypeVar
-
-from .constants import INTERFACE_VERSION, CommandId
-
-
-@dataclass(frozen=True, slots=True)
-class Tlv:
-    """One optional parameter: a 16-bit tag and its raw value."""
-
-    tag: int
-    value: bytes
-
-
-class _HasTlvs:
-    """TLV lookups for PDUs that carry optional parameters."""
-
-    __slots__ = ()
-    tlvs: tuple[Tlv, ...]
-
-    def tlv(self, tag: int) -> bytes | None:
-        """Value of the first TLV with `tag`, or None when absent."""
-        for t in self.tlvs:
-            if t.tag == tag:
-                return t.value
-        return None
-
-    def tlv_int(self, tag: int) -> int | None:
-        """Value of the first TLV with `tag` read as a big-endian unsigned integer."""
-        value = self.tlv(tag)
-        return None if value is None else int.from_bytes(value, "big")
-
-
-# --- bind ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Bind:
-    system_id: str = ""
-    password: str = ""
-    system_type: str = ""
-    interface_version: int = INTERFACE_VERSION
-    addr_ton: int = 0
-    addr_npi: int = 0
-    address_range: str = ""
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class BindTransmitter(_Bind):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.BIND_TRANSMITTER
-
-
-@dataclass(frozen=True, slots=True)
-class BindReceiver(_Bind):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.BIND_RECEIVER
-
-
-@dataclass(frozen=True, slots=True)
-class BindTransceiver(_Bind):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.BIND_TRANSCEIVER
-
-
-@dataclass(frozen=True, slots=True)
-class _BindResp(_HasTlvs):
-    system_id: str = ""
-    tlvs: tuple[Tlv, ...] = ()
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class BindTransmitterResp(_BindResp):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.BIND_TRANSMITTER_RESP
-
-
-@dataclass(frozen=True, slots=True)
-class BindReceiverResp(_BindResp):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.BIND_RECEIVER_RESP
-
-
-@dataclass(frozen=True, slots=True)
-class BindTransceiverResp(_BindResp):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.BIND_TRANSCEIVER_RESP
-
-
-@dataclass(frozen=True, slots=True)
-class Outbind:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.OUTBIND
-    system_id: str = ""
-    password: str = ""
-    sequence: int = 0
-    status: int = 0
-
-
-# --- short messages --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _ShortMessage(_HasTlvs):
-    service_type: str = ""
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    source_addr: str = ""
-    dest_addr_ton: int = 0
-    dest_addr_npi: int = 0
-    destination_addr: str = ""
-    esm_class: int = 0
-    protocol_id: int = 0
-    priority_flag: int = 0
-    schedule_delivery_time: str = ""
-    validity_period: str = ""
-    registered_delivery: int = 0
-    replace_if_present_flag: int = 0
-    data_coding: int = 0
-    sm_default_msg_id: int = 0
-    short_message: bytes = b""
-    tlvs: tuple[Tlv, ...] = ()
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitSm(_ShortMessage):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.SUBMIT_SM
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverSm(_ShortMessage):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.DELIVER_SM
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitSmResp:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.SUBMIT_SM_RESP
-    message_id: str = ""
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverSmResp:
-    """`message_id` is unused by SMPP 3.4 and normally empty."""
-
-    COMMAND_ID: ClassVar[CommandId] = CommandId.DELIVER_SM_RESP
-    message_id: str = ""
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class DataSm(_HasTlvs):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.DATA_SM
-    service_type: str = ""
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    source_addr: str = ""
-    dest_addr_ton: int = 0
-    dest_addr_npi: int = 0
-    destination_addr: str = ""
-    esm_class: int = 0
-    registered_delivery: int = 0
-    data_coding: int = 0
-    tlvs: tuple[Tlv, ...] = ()
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class DataSmResp(_HasTlvs):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.DATA_SM_RESP
-    message_id: str = ""
-    tlvs: tuple[Tlv, ...] = ()
-    sequence: int = 0
-    status: int = 0
-
-
-# --- message management ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class QuerySm:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.QUERY_SM
-    message_id: str = ""
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    source_addr: str = ""
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class QuerySmResp:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.QUERY_SM_RESP
-    message_id: str = ""
-    final_date: str = ""
-    message_state: int = 0
-    error_code: int = 0
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ReplaceSm:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.REPLACE_SM
-    message_id: str = ""
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    source_addr: str = ""
-    schedule_delivery_time: str = ""
-    validity_period: str = ""
-    registered_delivery: int = 0
-    sm_default_msg_id: int = 0
-    short_message: bytes = b""
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ReplaceSmResp:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.REPLACE_SM_RESP
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CancelSm:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.CANCEL_SM
-    service_type: str = ""
-    message_id: str = ""
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    source_addr: str = ""
-    dest_addr_ton: int = 0
-    dest_addr_npi: int = 0
-    destination_addr: str = ""
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CancelSmResp:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.CANCEL_SM_RESP
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AlertNotification(_HasTlvs):
-    COMMAND_ID: ClassVar[CommandId] = CommandId.ALERT_NOTIFICATION
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    source_addr: str = ""
-    esme_addr_ton: int = 0
-    esme_addr_npi: int = 0
-    esme_addr: str = ""
-    tlvs: tuple[Tlv, ...] = ()
-    sequence: int = 0
-    status: int = 0
-
-
-# --- session management ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EnquireLink:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.ENQUIRE_LINK
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class EnquireLinkResp:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.ENQUIRE_LINK_RESP
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Unbind:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.UNBIND
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class UnbindResp:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.UNBIND_RESP
-    sequence: int = 0
-    status: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class GenericNack:
-    COMMAND_ID: ClassVar[CommandId] = CommandId.GENERIC_NACK
-    sequence: int = 0
-    status: int = 0
-
+from typing import Any, TypeAlias, TypeVar
+
+from ._pdu_message import (
+    AlertNotification,
+    CancelSm,
+    CancelSmResp,
+    DataSm,
+    DataSmResp,
+    DeliverSm,
+    DeliverSmResp,
+    QuerySm,
+    QuerySmResp,
+    ReplaceSm,
+    ReplaceSmResp,
+    SubmitSm,
+    SubmitSmResp,
+)
+from ._pdu_session import (
+    BindReceiver,
+    BindReceiverResp,
+    BindTransceiver,
+    BindTransceiverResp,
+    BindTransmitter,
+    BindTransmitterResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    Outbind,
+    Unbind,
+    UnbindResp,
+)
+from ._tlv import Tlv
+
+__all__ = [
+    "PDU_TYPES",
+    "PDU_TYPE_BY_ID",
+    "REQUEST_TYPES",
+    "RESPONSE_TYPE",
+    "RESPONSE_TYPES",
+    "AlertNotification",
+    "BindReceiver",
+    "BindReceiverResp",
+    "BindTransceiver",
+    "BindTransceiverResp",
+    "BindTransmitter",
+    "BindTransmitterResp",
+    "CancelSm",
+    "CancelSmResp",
+    "DataSm",
+    "DataSmResp",
+    "DeliverSm",
+    "DeliverSmResp",
+    "EnquireLink",
+    "EnquireLinkResp",
+    "GenericNack",
+    "Outbind",
+    "Pdu",
+    "QuerySm",
+    "QuerySmResp",
+    "ReplaceSm",
+    "ReplaceSmResp",
+    "Request",
+    "Response",
+    "SubmitSm",
+    "SubmitSmResp",
+    "Tlv",
+    "Unbind",
+    "UnbindResp",
+    "generic_nack",
+    "response_for",
+    "with_sequence",
+]
 
 Request: TypeAlias = (
     BindTransmitter

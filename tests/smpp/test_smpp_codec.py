@@ -8,7 +8,6 @@ from dataclasses import FrozenInstanceError
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from smpp_strategies import FIELDS, any_pdu, pdu_of
 
 from engine.smpp import (
     CommandId,
@@ -26,6 +25,8 @@ from engine.smpp import (
 )
 from engine.smpp import pdu as P
 from engine.smpp.pdu import with_sequence
+
+from .smpp_strategies import FIELDS, any_pdu, pdu_of
 
 
 def frame(command_id: int, body: bytes, sequence: int = 1, status: int = 0) -> bytes:
@@ -55,9 +56,11 @@ def test_submit_sm_wire_layout_matches_the_spec_field_order() -> None:
         + b"\x02\x04\x00\x02\x00\x07"
     )
     assert encode(pdu) == frame(CommandId.SUBMIT_SM, body, sequence=7)
-    assert decode(encode(pdu)) == pdu
-    assert decode(encode(pdu)).tlv(Tag.USER_MESSAGE_REFERENCE) == b"\x00\x07"
-    assert decode(encode(pdu)).tlv(Tag.MESSAGE_PAYLOAD) is None
+    decoded = decode(encode(pdu))
+    assert decoded == pdu
+    assert isinstance(decoded, SubmitSm)
+    assert decoded.tlv(Tag.USER_MESSAGE_REFERENCE) == b"\x00\x07"
+    assert decoded.tlv(Tag.MESSAGE_PAYLOAD) is None
 
 
 @given(pdu=st.one_of(pdu_of(SubmitSm), pdu_of(P.DeliverSm)))

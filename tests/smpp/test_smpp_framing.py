@@ -7,10 +7,11 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from smpp_strategies import any_pdu
 
 from engine.smpp import EnquireLink, PduReader, SmppDecodeError, SubmitSmResp, encode
 from engine.smpp import pdu as P
+
+from .smpp_strategies import any_pdu
 
 
 def chunks(data: bytes, cuts: list[int]) -> list[bytes]:

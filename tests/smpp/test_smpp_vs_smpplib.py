@@ -9,15 +9,14 @@ fixed order (so generated TLVs follow that order).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import pytest
-import smpplib.command
-import smpplib.consts
-import smpplib.pdu
+import smpplib.command  # type: ignore[import-untyped]
+import smpplib.consts  # type: ignore[import-untyped]
+import smpplib.pdu  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from smpp_strategies import cstr
 
 from engine.smpp import (
     BindTransceiver,
@@ -26,11 +25,14 @@ from engine.smpp import (
     EnquireLink,
     GenericNack,
     SubmitSm,
+    SubmitSmResp,
     Tag,
     Tlv,
     decode,
     encode,
 )
+
+from .smpp_strategies import cstr
 
 MANDATORY_INTS = (
     "source_addr_ton",
@@ -53,7 +55,8 @@ MANDATORY_STRS = (
     "validity_period",
 )
 # (smpplib name, tag, octets of an integer TLV or None for octet strings), in smpplib order
-SUBMIT_TLVS = (
+TlvSpec: TypeAlias = tuple[str, int, int | Literal["cstr"] | None]
+SUBMIT_TLVS: tuple[TlvSpec, ...] = (
     ("user_message_reference", Tag.USER_MESSAGE_REFERENCE, 2),
     ("source_port", Tag.SOURCE_PORT, 2),
     ("sar_msg_ref_num", Tag.SAR_MSG_REF_NUM, 2),
@@ -61,7 +64,7 @@ SUBMIT_TLVS = (
     ("sar_segment_seqnum", Tag.SAR_SEGMENT_SEQNUM, 1),
     ("message_payload", Tag.MESSAGE_PAYLOAD, None),
 )
-DELIVER_TLVS = (
+DELIVER_TLVS: tuple[TlvSpec, ...] = (
     *SUBMIT_TLVS,
     ("message_state", Tag.MESSAGE_STATE, 1),
     ("receipted_message_id", Tag.RECEIPTED_MESSAGE_ID, "cstr"),
@@ -113,7 +116,7 @@ def smpplib_parse(name: str, data: bytes) -> Any:
     return pdu
 
 
-def assert_same_fields(ours: Any, lib: Any, tlv_specs: tuple[Any, ...]) -> None:
+def assert_same_fields(ours: Any, lib: Any, tlv_specs: tuple[TlvSpec, ...]) -> None:
     assert lib.sequence == ours.sequence
     assert lib.status == ours.status
     for name in MANDATORY_INTS:
@@ -123,7 +126,7 @@ def assert_same_fields(ours: Any, lib: Any, tlv_specs: tuple[Any, ...]) -> None:
     assert (lib.short_message or b"") == ours.short_message
     for name, tag, kind in tlv_specs:
         value = ours.tlv(tag)
-        theirs = getattr(lib, name, None)
+        theirs: Any = getattr(lib, name, None)
         if value is None:
             assert theirs is None, name
         elif kind == "cstr":
@@ -151,6 +154,7 @@ def test_smpplib_response_parses_with_our_decoder() -> None:
     resp = smpplib.command.factory("submit_sm_resp", sequence=0, message_id="4f2a")
     resp.sequence = 12
     decoded = decode(resp.generate())
+    assert isinstance(decoded, SubmitSmResp)
     assert (decoded.sequence, decoded.message_id) == (12, "4f2a")
 
 
