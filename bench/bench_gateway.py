@@ -198,6 +198,7 @@ class Simulator:
         wait_http(f"http://127.0.0.1:{self.control_port}/stats")
 
     def stop(self) -> None:
+        """Stop the simulator."""
         self.proc.terminate()
         self.proc.wait(10)
 
@@ -484,12 +485,14 @@ def p1_gateway(sim: Simulator, requests: int, stack: Stack) -> Figures:
 
 
 def floor_row(label: str, f: Figures) -> Row:
+    """The row of a floor measurement."""
     return (label, f"{f['rate']:,.0f} req/s{failed(f)}",
             f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms",
             f"{f['cpu_us']:.0f} µs CPU a request", "")
 
 
 def p1_row(label: str, s: Figures) -> Row:
+    """The row of a P1 gateway measurement."""
     return (label, f"{s['rate']:,.0f} accepted/s ({s['floor_pct']:.0f}% of floor; goal 85%){failed(s)}",
             f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms",
             f"all ENVOYE after {s['all_sent_s']:.1f} s; {s['cpu_us']:.0f} µs CPU a "
@@ -536,6 +539,7 @@ def phase_p2(sim: Simulator, recipients: int, stack: Stack, receipts: bool = Tru
 
 
 def p2_row(label: str, p2: Figures) -> Row:
+    """The row of a P2 measurement."""
     return (label, f"{p2['rate']:,.0f} msg/s end to end (goal 10,000)",
             f"202 after {p2['accepted_s']:.2f} s",
             f"all ENVOYE after {p2['total_s']:.1f} s; {p2['cpu_us']:.0f} µs CPU a "
@@ -577,6 +581,7 @@ def phase_p3(sim: Simulator, recipients: int, stack: Stack) -> Figures:
 
 
 def p3_row(label: str, p3: Figures) -> Row:
+    """The row of a P3 measurement."""
     return (label, f"{p3['b_sends']:.0f} sends", f"accept->ENVOYE p50 {p3['p50_ms']:.0f} ms, "
             f"p99 {p3['p99_ms']:.0f} ms (goal 250)", "", f"{p3['rss']:.0f} MB")
 
@@ -585,6 +590,7 @@ def p3_row(label: str, p3: Figures) -> Row:
 
 
 def parse_args() -> argparse.Namespace:
+    """The command line, checked (`--rounds` at least 1, a `run.py` in `--baseline`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--p1-requests", type=int, default=20_000,
                         help="UNIDES in P1 (default 20,000, ~10 s: the steady state, past "
@@ -619,6 +625,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    """Run the selected phases, print the table, append it to bench/RESULTS.md."""
     args = parse_args()
     ENGINE_ENV.update(item.split("=", 1) for item in args.set)
     phases = set(args.phases.split(","))
