@@ -44,6 +44,7 @@ import json
 import multiprocessing
 import os
 import shlex
+import shutil
 import socket
 import statistics
 import subprocess
@@ -242,10 +243,11 @@ class GatewayProcess:
         return str(r.json()["cleApi"]["cle"])
 
     def stop(self) -> float:
-        """Stop the gateway; its peak RSS in MB."""
+        """Stop the gateway and remove its data folder; its peak RSS in MB."""
         rss = peak_rss_mb(self.proc.pid)
         self.proc.terminate()
         self.proc.wait(30)
+        shutil.rmtree(self.data, ignore_errors=True)
         return rss
 
 
