@@ -20,11 +20,11 @@ table is printed and appended to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import datetime
 import gc
 import resource
 import shlex
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,12 +37,12 @@ sys.path.insert(0, str(ROOT))
 
 import trio  # noqa: E402
 
-from engine.accounts.commands import GetSnapshot, SendDraft, Submit  # noqa: E402
+from engine.accounts.commands import Accepted, AccountSnapshot, GetSnapshot, SendDraft, Submit  # noqa: E402
 from engine.accounts.registry import Registry  # noqa: E402
 from engine.accounts.state import Ledger, top_up  # noqa: E402
 from engine.actor import Reply  # noqa: E402
 from engine.clock import WallClock, iso  # noqa: E402
-from engine.dispatch.message import OutMessage
+from engine.dispatch.message import OutMessage  # noqa: E402
 from engine.dispatch.ratelimit import TokenBucket  # noqa: E402
 from engine.store import Store  # noqa: E402
 from engine.store import accounts as q_accounts  # noqa: E402
@@ -104,7 +104,7 @@ async def reservations(
     draft = one_send()
     # bring the actors to life first: the phase measures reservations only
     for account_id in ids:
-        reply: Reply = Reply()
+        reply: Reply[AccountSnapshot] = Reply()
         await registry.ask(account_id, GetSnapshot(reply), reply)
     before = store.statistics()
     accepted = 0
@@ -112,7 +112,7 @@ async def reservations(
     async def caller(index: int) -> None:
         nonlocal accepted
         for n in range(index, sends, callers):
-            reply: Reply = Reply()
+            reply: Reply[Accepted] = Reply()
             result = await registry.ask(ids[n % len(ids)], Submit(draft, None, reply), reply)
             accepted += result.statut is Statut.EN_ATTENTE
 
@@ -142,7 +142,7 @@ async def live_actors(store: Store, registry: Registry, count: int) -> dict[str,
 
     async def caller(mine: list[AccountId]) -> None:
         for account_id in mine:
-            reply: Reply = Reply()
+            reply: Reply[AccountSnapshot] = Reply()
             await registry.ask(account_id, GetSnapshot(reply), reply)
 
     started = time.perf_counter()
@@ -200,7 +200,7 @@ async def main(sends: int, callers: int) -> list[tuple[str, str, str, str]]:
 
 
 def report(rows: list[tuple[str, str, str, str]], command: str) -> str:
-    date = subprocess.run(["date", "-u"], capture_output=True, text=True, check=True).stdout.strip()
+    date = datetime.datetime.now(datetime.UTC).strftime("%a %b %e %H:%M:%S UTC %Y")
     lines = [
         f"## Account actors ({date})",
         "",

@@ -1,6 +1,7 @@
 """End-to-end load on the whole gateway: HTTP in, SMPP out, receipts back.
 
     .venv/bin/python bench/bench_gateway.py [--p1-requests N] [--p2-recipients N]
+        [--phases p1,p2,p3] [--baseline PATH [--rounds N]] [--no-record]
 
 Every phase starts a fresh gateway (`python run.py`, its own process, empty data
 folder) bound to an SMSC simulator in a third process (`python -m smsc_sim`, no
@@ -21,8 +22,18 @@ HTTP/1.1, one write per request) and this one.
   threads) of the floor, the gateway and the simulator per request or message.
 - `--variant SMSGW_NAME=VALUE` (repeatable): one more P1 row and P2 row (receipts
   on), in the same run, on a gateway with one more setting: variants side by side.
+- `--baseline PATH`: another checkout of the product (e.g. `git worktree add
+  /tmp/bench-base <commit>`), measured in the same run beside this one: each
+  selected phase runs a gateway from PATH (`run.py` with PATH as its cwd and first
+  on PYTHONPATH, this venv's python) and one from this tree, one after the other,
+  with the same simulator and load. Rows are labelled with each checkout's short
+  commit (this tree is `HEAD`, `HEAD+changes` when it has uncommitted changes).
+  P2 then runs with receipts only (`--p2-receipts both` adds the rows without).
+- `--rounds N`: every phase N times, the order of the gateways reversed every other
+  round (the baseline first in odd rounds); a row per round, then the median.
 
-The table is printed and appended to bench/RESULTS.md with the date and command.
+The table is printed and appended to bench/RESULTS.md with the date and command
+(`--no-record`: printed only).
 """
 
 from __future__ import annotations
@@ -33,13 +44,17 @@ import json
 import multiprocessing
 import os
 import shlex
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,14 +69,23 @@ ENGINE_ENV: dict[str, str] = {}
 """SMSGW_* settings given to every gateway of the run (`--set`)."""
 WORKERS = 2
 
+Figures = dict[str, float]
+"""What one measurement of a phase gives, by name (rates, latencies, seconds, MB)."""
+Row = tuple[str, str, str, str, str]
+"""One line of the table: phase, rate, latency, completion, peak RSS."""
+Format = Callable[[str, Figures], Row]
+"""Turns a row's label and its figures into the row."""
+
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -75,6 +99,7 @@ def cpu_s(pid: int) -> float:
 
 
 def wait_http(url: str, within_s: float = 30.0) -> None:
+    """Wait until `url` answers with anything but a server error."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         try:
@@ -86,10 +111,87 @@ def wait_http(url: str, within_s: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not answer within {within_s} s")
 
 
+def progress(text: str) -> None:
+    """A line on stderr, so a long run shows where it is."""
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- checkouts ----------------------------------------------------------------------------
+
+
+def git(root: Path, *args: str) -> str:
+    """The output of one git command run in `root`."""
+    done = subprocess.run(  # noqa: S603 (git, fixed arguments)
+        ["git", "-C", str(root), *args],  # noqa: S607 (the git on PATH)
+        capture_output=True, text=True, check=True,
+    )
+    return done.stdout.strip()
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A tree of the product whose `run.py` the gateways of a row run."""
+
+    root: Path
+    label: str
+    """`HEAD` for this tree, the short commit for another; `+changes` when dirty."""
+    commit: str
+
+    @classmethod
+    def of(cls, root: Path, this: bool) -> Checkout:
+        """Read the commit and the state of the tree at `root`."""
+        commit = git(root, "rev-parse", "--short", "HEAD")
+        dirty = bool(git(root, "status", "--porcelain"))
+        return cls(root, ("HEAD" if this else commit) + ("+changes" if dirty else ""), commit)
+
+    def env(self) -> dict[str, str]:
+        """This process's environment with the checkout first on PYTHONPATH."""
+        path = [str(self.root), *filter(None, [os.environ.get("PYTHONPATH")])]
+        return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+    def verify(self) -> None:
+        """Fail unless the product's packages import from this tree (and not from
+        the tree this venv installed in editable mode)."""
+        probe = "import api, config, engine; print(api.__file__, config.__file__, engine.__file__)"
+        done = subprocess.run(  # noqa: S603 (this venv's python, a fixed snippet)
+            [sys.executable, "-c", probe], cwd=self.root, env=self.env(),
+            capture_output=True, text=True, check=True,
+        )
+        for module_file in done.stdout.split():
+            if not Path(module_file).resolve().is_relative_to(self.root):
+                raise SystemExit(f"{self.root}: the gateway would import {module_file}")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One gateway the run measures: a checkout, and one more setting or none."""
+
+    checkout: Checkout
+    variant: str = ""
+    """`SMSGW_NAME=VALUE` (from `--variant`) or empty."""
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def make(cls, checkout: Checkout, variant: str = "") -> Stack:
+        """The stack for `checkout` with `variant` (a `SMSGW_NAME=VALUE` or nothing)."""
+        name, _, value = variant.partition("=")
+        return cls(checkout, variant, {name: value} if variant else {})
+
+    def suffix(self, compare: bool) -> str:
+        """What the rows of this stack add to the phase's name."""
+        parts = ([self.checkout.label] if compare else []) + ([self.variant] if self.variant else [])
+        return "".join(f", {part}" for part in parts)
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
 class Simulator:
+    """`python -m smsc_sim` from this tree, shared by every gateway of the run."""
+
     def __init__(self) -> None:
         self.smpp_port, self.control_port = free_port(), free_port()
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 (this venv's python, fixed arguments)
             [sys.executable, "-m", "smsc_sim", "--smpp-port", str(self.smpp_port),
              "--control-port", str(self.control_port)],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -97,16 +199,20 @@ class Simulator:
         wait_http(f"http://127.0.0.1:{self.control_port}/stats")
 
     def stop(self) -> None:
+        """Stop the simulator."""
         self.proc.terminate()
         self.proc.wait(10)
 
 
 class GatewayProcess:
-    def __init__(self, smpp_port: int, extra: dict[str, str] | None = None) -> None:
+    """`python run.py` of a checkout (its cwd, first on PYTHONPATH) on an empty data
+    folder, bound to the simulator."""
+
+    def __init__(self, smpp_port: int, checkout: Checkout, extra: dict[str, str] | None = None) -> None:
         self.data = tempfile.mkdtemp(prefix="smsgw-bench-")
         self.port = free_port()
         env = {
-            **os.environ,
+            **checkout.env(),
             "SMSGW_DATA_DIR": self.data,
             "SMSGW_HTTP_PORT": str(self.port),
             "SMSGW_ADMIN_TOKEN": ADMIN,
@@ -120,13 +226,14 @@ class GatewayProcess:
             **(extra or {}),
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "run.py"], cwd=ROOT, env=env,
+            [sys.executable, "run.py"], cwd=checkout.root, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self.url = f"http://127.0.0.1:{self.port}"
         wait_http(self.url + "/api/V1/sante")
 
     def account(self, solde: int) -> str:
+        """A new prepaid account with `solde` credit; its API key."""
         r = httpx.post(
             self.url + "/api/V1/admin/comptes",
             json={"nom": "Banc d'essai", "type": "PREPAYE", "solde": solde, "debitMax": 100000},
@@ -136,9 +243,11 @@ class GatewayProcess:
         return str(r.json()["cleApi"]["cle"])
 
     def stop(self) -> float:
+        """Stop the gateway and remove its data folder; its peak RSS in MB."""
         rss = peak_rss_mb(self.proc.pid)
         self.proc.terminate()
         self.proc.wait(30)
+        shutil.rmtree(self.data, ignore_errors=True)
         return rss
 
 
@@ -146,6 +255,7 @@ class GatewayProcess:
 
 
 async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The floor: an ASGI app that reads a JSON body and answers a small JSON object."""
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
@@ -170,6 +280,7 @@ async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def serve_bare(port: int) -> None:
+    """Serve `bare_app` with hypercorn-trio on 127.0.0.1:`port` (a process of its own)."""
     from hypercorn.config import Config
     from hypercorn.trio import serve
 
@@ -201,8 +312,8 @@ def _load_worker(args: tuple[str, str, int, int, int]) -> tuple[list[float], int
             async with stream:
                 for n in counter:
                     body = (
-                        '{"emetteur":"ION-Networking","corps":"%s","destinataire":"+24106%06d"}'
-                        % (BODY, offset + n)
+                        f'{{"emetteur":"ION-Networking","corps":"{BODY}",'
+                        f'"destinataire":"+24106{offset + n:06d}"}}'
                     ).encode()
                     request = (
                         f"POST /api/V1/sms/unides HTTP/1.1\r\nHost: {host}\r\n"
@@ -233,7 +344,8 @@ def _load_worker(args: tuple[str, str, int, int, int]) -> tuple[list[float], int
     return trio.run(main)
 
 
-def load(url: str, key: str, total: int) -> dict[str, float]:
+def load(url: str, key: str, total: int) -> Figures:
+    """`total` UNIDES to `url` from the worker processes: rate, p50/p99, failures."""
     per = total // WORKERS
     jobs = [(url, key, per, CONNECTIONS // WORKERS, i * per) for i in range(WORKERS)]
     with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
@@ -266,6 +378,7 @@ def wait_settled(url: str, key: str, within_s: float = 600.0) -> float:
 
 
 def muldes(url: str, key: str, count: int, start: int = 0) -> str:
+    """One MULDES to `count` numbers; its reference."""
     numbers = [f"+24106{start + i:06d}" for i in range(count)]
     r = httpx.post(url + "/api/V1/sms/muldes", headers={"X-API-Key": key}, timeout=300,
                    json={"emetteur": "ION-Networking", "corps": BODY, "numeros": numbers})
@@ -274,27 +387,79 @@ def muldes(url: str, key: str, count: int, start: int = 0) -> str:
 
 
 def ms(text: str) -> float:
+    """An ISO 8601 timestamp of the API in milliseconds since the epoch."""
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
+
+
+# -- rounds -------------------------------------------------------------------------------
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measurement of a phase: its round (from 0), its row's label and format."""
+
+    round: int
+    label: str
+    fmt: Format
+    figures: Figures
+
+
+def in_turn(items: Sequence[T], round_no: int) -> list[T]:
+    """`items` in their order in the first round, reversed in the second, and so on."""
+    return list(items) if round_no % 2 == 0 else list(reversed(items))
+
+
+def run_rounds(
+    configs: Sequence[T], rounds: int, label: Callable[[T], str], fmt: Format,
+    measure: Callable[[T], Figures],
+) -> list[Measured]:
+    """Measure every configuration once a round, in turn (see `in_turn`)."""
+    measured = []
+    for round_no in range(rounds):
+        for config in in_turn(configs, round_no):
+            name = label(config)
+            progress(f"round {round_no + 1} of {rounds}: {name}")
+            measured.append(Measured(round_no, name, fmt, measure(config)))
+    return measured
+
+
+def median(runs: Sequence[Figures]) -> Figures:
+    """The median of every figure over the runs."""
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+
+
+def table_rows(measured: Sequence[Measured], rounds: int) -> list[Row]:
+    """A row per measurement, in the order measured; with several rounds each names
+    its round, then one median row per label (in the order of the first round)."""
+    if rounds == 1:
+        return [m.fmt(m.label, m.figures) for m in measured]
+    rows = [m.fmt(f"{m.label}, round {m.round + 1}", m.figures) for m in measured]
+    formats: dict[str, Format] = {}
+    for m in measured:
+        formats.setdefault(m.label, m.fmt)
+    for label, fmt in formats.items():
+        runs = [m.figures for m in measured if m.label == label]
+        rows.append(fmt(f"{label}, median of {len(runs)}", median(runs)))
+    return rows
+
+
+def failed(figures: Figures) -> str:
+    """A note on requests not answered 202, if any."""
+    failures = figures.get("failures", 0)
+    return f", {failures:,.0f} not 202" if failures else ""
 
 
 # -- phases -------------------------------------------------------------------------------
 
 
-def p1_gateway(sim: Simulator, requests: int, extra: dict[str, str] | None = None) -> dict[str, Any]:
-    gw = GatewayProcess(sim.smpp_port, extra)
-    key = gw.account(requests * 2)
-    c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
-    stack = load(gw.url, key, requests)
-    stack["all_sent_s"] = stack["elapsed"] + wait_settled(gw.url, key)
-    stack["cpu_us"] = (cpu_s(gw.proc.pid) - c0) / requests * 1e6
-    stack["sim_cpu_us"] = (cpu_s(sim.proc.pid) - s0) / requests * 1e6
-    stack["rss"] = gw.stop()
-    return stack
+FLOOR = "P1 bare hypercorn-trio JSON (floor)"
 
 
-def phase_p1(sim: Simulator, requests: int, variants: list[str]) -> dict[str, Any]:
-    """The floor, the gateway with the run's settings, then the gateway with each
-    variant (one more SMSGW_NAME=VALUE setting), one after the other in this run."""
+def p1_floor(requests: int) -> Figures:
+    """The P1 load against the bare hypercorn-trio endpoint, in a process of its own."""
     port = free_port()
     bare = multiprocessing.get_context("spawn").Process(target=serve_bare, args=(port,))
     bare.start()
@@ -305,19 +470,61 @@ def phase_p1(sim: Simulator, requests: int, variants: list[str]) -> dict[str, An
     floor["cpu_us"] = (cpu_s(bare.pid) - c0) / requests * 1e6
     bare.terminate()
     bare.join()
-    stacks = [("", p1_gateway(sim, requests))]
-    for variant in variants:
-        name, value = variant.split("=", 1)
-        stacks.append((variant, p1_gateway(sim, requests, {name: value})))
-    return {"floor": floor, "stacks": stacks}
+    return floor
 
 
-def phase_p2(
-    sim: Simulator, recipients: int, receipts: bool = True, variant: dict[str, str] | None = None
-) -> dict[str, Any]:
+def p1_gateway(sim: Simulator, requests: int, stack: Stack) -> Figures:
+    """The P1 load against a fresh gateway, until every send is ENVOYE."""
+    gw = GatewayProcess(sim.smpp_port, stack.checkout, stack.extra)
+    key = gw.account(requests * 2)
+    c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
+    stack_figures = load(gw.url, key, requests)
+    stack_figures["all_sent_s"] = stack_figures["elapsed"] + wait_settled(gw.url, key)
+    stack_figures["cpu_us"] = (cpu_s(gw.proc.pid) - c0) / requests * 1e6
+    stack_figures["sim_cpu_us"] = (cpu_s(sim.proc.pid) - s0) / requests * 1e6
+    stack_figures["rss"] = gw.stop()
+    return stack_figures
+
+
+def floor_row(label: str, f: Figures) -> Row:
+    """The row of a floor measurement."""
+    return (label, f"{f['rate']:,.0f} req/s{failed(f)}",
+            f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms",
+            f"{f['cpu_us']:.0f} µs CPU a request", "")
+
+
+def p1_row(label: str, s: Figures) -> Row:
+    """The row of a P1 gateway measurement."""
+    return (label, f"{s['rate']:,.0f} accepted/s ({s['floor_pct']:.0f}% of floor; goal 85%){failed(s)}",
+            f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms",
+            f"all ENVOYE after {s['all_sent_s']:.1f} s; {s['cpu_us']:.0f} µs CPU a "
+            f"send (+{s['sim_cpu_us']:.0f} simulator)", f"{s['rss']:.0f} MB")
+
+
+def phase_p1(
+    sim: Simulator, requests: int, stacks: Sequence[Stack], rounds: int, compare: bool
+) -> list[Measured]:
+    """The floor and each gateway, one after the other in this run; each gateway's
+    rate is also given as a share of the floor measured in the same round."""
+    configs: list[Stack | None] = [None, *stacks]
+    measured = run_rounds(
+        configs, rounds,
+        lambda stack: "P1 UNIDES, 50 connections" + stack.suffix(compare) if stack else FLOOR,
+        p1_row,
+        lambda stack: p1_gateway(sim, requests, stack) if stack else p1_floor(requests),
+    )
+    floors = {m.round: m.figures["rate"] for m in measured if m.label == FLOOR}
+    for m in measured:
+        m.figures["floor_pct"] = 100 * m.figures["rate"] / floors[m.round]
+    return [Measured(m.round, m.label, floor_row if m.label == FLOOR else p1_row, m.figures)
+            for m in measured]
+
+
+def phase_p2(sim: Simulator, recipients: int, stack: Stack, receipts: bool = True) -> Figures:
+    """One MULDES to `recipients` on a fresh gateway, until every message is ENVOYE."""
     extra = {} if receipts else {"SMSGW_SMSC_REGISTERED_DELIVERY": "false"}
-    extra.update(variant or {})
-    gw = GatewayProcess(sim.smpp_port, extra)
+    extra.update(stack.extra)
+    gw = GatewayProcess(sim.smpp_port, stack.checkout, extra)
     key = gw.account(recipients)
     c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
     t0 = time.perf_counter()
@@ -333,8 +540,17 @@ def phase_p2(
             "cpu_us": cpu_us, "sim_cpu_us": sim_cpu_us}
 
 
-def phase_p3(sim: Simulator, recipients: int) -> dict[str, Any]:
-    gw = GatewayProcess(sim.smpp_port)
+def p2_row(label: str, p2: Figures) -> Row:
+    """The row of a P2 measurement."""
+    return (label, f"{p2['rate']:,.0f} msg/s end to end (goal 10,000)",
+            f"202 after {p2['accepted_s']:.2f} s",
+            f"all ENVOYE after {p2['total_s']:.1f} s; {p2['cpu_us']:.0f} µs CPU a "
+            f"message (+{p2['sim_cpu_us']:.0f} simulator)", f"{p2['rss']:.0f} MB")
+
+
+def phase_p3(sim: Simulator, recipients: int, stack: Stack) -> Figures:
+    """B's single sends every 50 ms while A's MULDES drains; B's accept -> ENVOYE."""
+    gw = GatewayProcess(sim.smpp_port, stack.checkout, stack.extra)
     key_a, key_b = gw.account(recipients), gw.account(10_000)
     with httpx.Client(base_url=gw.url, headers={"X-API-Key": key_b}) as client:
         muldes(gw.url, key_a, recipients)
@@ -366,7 +582,17 @@ def phase_p3(sim: Simulator, recipients: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def p3_row(label: str, p3: Figures) -> Row:
+    """The row of a P3 measurement."""
+    return (label, f"{p3['b_sends']:.0f} sends", f"accept->ENVOYE p50 {p3['p50_ms']:.0f} ms, "
+            f"p99 {p3['p99_ms']:.0f} ms (goal 250)", "", f"{p3['rss']:.0f} MB")
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line, checked (`--rounds` at least 1, a `run.py` in `--baseline`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--p1-requests", type=int, default=20_000,
                         help="UNIDES in P1 (default 20,000, ~10 s: the steady state, past "
@@ -379,52 +605,83 @@ def main() -> None:
                         "gateway with this one more setting (repeatable)")
     parser.add_argument("--set", action="append", default=[], metavar="SMSGW_NAME=VALUE",
                         help="a setting for the gateways (e.g. SMSGW_ENGINE_DISPATCH_QUEUE=256)")
+    parser.add_argument("--baseline", type=Path, metavar="PATH",
+                        help="another checkout of the product (e.g. a git worktree at an older "
+                        "commit) whose gateway each phase measures beside this tree's")
+    parser.add_argument("--rounds", type=int, default=1, metavar="N",
+                        help="measure every phase N times, the order of the gateways reversed "
+                        "every other round; a row per round, then the median (default 1)")
+    parser.add_argument("--p2-receipts", choices=["on", "off", "both"],
+                        help="P2 with delivery receipts, without, or both "
+                        "(default both; on with --baseline)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="print the table only, do not append it to bench/RESULTS.md")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.baseline is not None:
+        args.baseline = args.baseline.resolve()
+        if not (args.baseline / "run.py").is_file():
+            parser.error(f"--baseline {args.baseline}: no run.py there")
+    return args
+
+
+def main() -> None:
+    """Run the selected phases, print the table, append it to bench/RESULTS.md."""
+    args = parse_args()
     ENGINE_ENV.update(item.split("=", 1) for item in args.set)
     phases = set(args.phases.split(","))
-    rows: list[tuple[str, str, str, str, str]] = []
+    this = Checkout.of(ROOT, this=True)
+    checkouts = [this] if args.baseline is None else [Checkout.of(args.baseline, this=False), this]
+    for checkout in checkouts:
+        checkout.verify()
+    compare = len(checkouts) > 1
+    compared = [Stack.make(checkout) for checkout in checkouts]
+    variants = [Stack.make(this, variant) for variant in args.variant]
+    receipts = {"on": [True], "off": [False], "both": [True, False]}[
+        args.p2_receipts or ("on" if compare else "both")]
+    n = args.p2_recipients
+    rows: list[Row] = []
+    started = time.monotonic()
     sim = Simulator()
     try:
         if "p1" in phases:
-            p1 = phase_p1(sim, args.p1_requests, args.variant)
-            f = p1["floor"]
-            rows.append(("P1 bare hypercorn-trio JSON (floor)", f"{f['rate']:,.0f} req/s",
-                         f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms",
-                         f"{f['cpu_us']:.0f} µs CPU a request", ""))
-            for variant, s in p1["stacks"]:
-                rows.append((
-                    "P1 UNIDES, 50 connections" + (f", {variant}" if variant else ""),
-                    f"{s['rate']:,.0f} accepted/s "
-                    f"({100 * s['rate'] / f['rate']:.0f}% of floor; goal 85%)",
-                    f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms",
-                    f"all ENVOYE after {s['all_sent_s']:.1f} s; {s['cpu_us']:.0f} µs CPU a "
-                    f"send (+{s['sim_cpu_us']:.0f} simulator)", f"{s['rss']:.0f} MB"))
+            rows += table_rows(
+                phase_p1(sim, args.p1_requests, compared + variants, args.rounds, compare), args.rounds)
         if "p2" in phases:
-            runs = [(True, ""), (False, "")] + [(True, v) for v in args.variant]
-            for receipts, variant in runs:
-                name, _, value = variant.partition("=")
-                p2 = phase_p2(sim, args.p2_recipients, receipts, {name: value} if variant else None)
-                rows.append((
-                    f"P2 MULDES {args.p2_recipients:,}, receipts {'on' if receipts else 'off'}"
-                    + (f", {variant}" if variant else ""),
-                    f"{p2['rate']:,.0f} msg/s end to end (goal 10,000)",
-                    f"202 after {p2['accepted_s']:.2f} s",
-                    f"all ENVOYE after {p2['total_s']:.1f} s; {p2['cpu_us']:.0f} µs CPU a "
-                    f"message (+{p2['sim_cpu_us']:.0f} simulator)", f"{p2['rss']:.0f} MB",
-                ))
+            p2_configs = [(on, stack) for on in receipts for stack in compared]
+            p2_configs += [(True, stack) for stack in variants]
+            rows += table_rows(run_rounds(
+                p2_configs, args.rounds,
+                lambda c: f"P2 MULDES {n:,}, receipts {'on' if c[0] else 'off'}" + c[1].suffix(compare),
+                p2_row, lambda c: phase_p2(sim, n, c[1], c[0]),
+            ), args.rounds)
         if "p3" in phases:
-            p3 = phase_p3(sim, args.p2_recipients)
-            rows.append((
-                f"P3 B's UNIDES at 20/s beside A's {args.p2_recipients:,}",
-                f"{p3['b_sends']} sends", f"accept->ENVOYE p50 {p3['p50_ms']:.0f} ms, "
-                f"p99 {p3['p99_ms']:.0f} ms (goal 250)", "", f"{p3['rss']:.0f} MB",
-            ))
+            rows += table_rows(run_rounds(
+                compared, args.rounds,
+                lambda stack: f"P3 B's UNIDES at 20/s beside A's {n:,}" + stack.suffix(compare),
+                p3_row, lambda stack: phase_p3(sim, n, stack),
+            ), args.rounds)
     finally:
         sim.stop()
+    took_min = (time.monotonic() - started) / 60
     header = "| phase | rate | latency | completion | peak RSS |\n|---|---|---|---|---|\n"
     table = header + "".join(f"| {' | '.join(r)} |\n" for r in rows)
     print(table)
-    date = subprocess.run(["date", "-u"], capture_output=True, text=True).stdout.strip()
+    progress(f"took {took_min:.1f} min")
+    if args.no_record:
+        return
+    notes = ""
+    if compare:
+        baseline = checkouts[0]
+        notes += (f" Checkouts: `{baseline.label}` = {baseline.root} (commit {baseline.commit}), "
+                  f"`{this.label}` = this tree (commit {this.commit}"
+                  + (", with uncommitted changes" if this.label.endswith("+changes") else "")
+                  + "); in each phase their gateways run one after the other, the baseline first.")
+    if args.rounds > 1:
+        notes += (f" {args.rounds} rounds, the order of the gateways reversed every other round; "
+                  "a row per round, then the median of each figure.")
+    date = datetime.datetime.now(datetime.UTC).strftime("%a %b %e %H:%M:%S UTC %Y")
     command = ".venv/bin/python bench/bench_gateway.py " + shlex.join(sys.argv[1:])
     with open(ROOT / "bench" / "RESULTS.md", "a") as out:
         out.write(
@@ -432,7 +689,8 @@ def main() -> None:
             "Gateway (`run.py`), SMSC simulator (`python -m smsc_sim`, receipts when asked) and "
             f"the load ({WORKERS} raw-socket HTTP/1.1 processes) on 2 cores; each phase on a "
             "fresh gateway and data folder; settings: "
-            + (", ".join(args.set) or "defaults") + ".\n\n" + table
+            + (", ".join(args.set) or "defaults") + "." + notes
+            + f" The run took {took_min:.1f} min.\n\n" + table
         )
 
 

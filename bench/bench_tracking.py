@@ -20,9 +20,9 @@ The table is printed and appended to bench/RESULTS.md with the date and command.
 from __future__ import annotations
 
 import argparse
+import datetime
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,8 +52,12 @@ async def _timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
 
 
 async def _wait(client: httpx.AsyncClient, ref: str, headers: dict[str, str]) -> None:
+    """Poll the send until it leaves EN_ATTENTE (the gateway's state, read over HTTP)."""
     with trio.fail_after(600):
-        while (await client.get(f"/api/V1/sms/{ref}", headers=headers)).json()["statut"] == "EN_ATTENTE":
+        while True:
+            send = (await client.get(f"/api/V1/sms/{ref}", headers=headers)).json()
+            if send["statut"] != "EN_ATTENTE":
+                return
             await trio.sleep(0.2)
 
 
@@ -142,7 +146,7 @@ def main() -> None:
     rows = trio.run(bench, args.recipients, args.sends)
     table = ["| read | median ms | worst ms |", "|---|---:|---:|"]
     table += [f"| {name} | {median:,.1f} | {worst:,.1f} |" for name, median, worst in rows]
-    date = subprocess.run(["date", "-u"], capture_output=True, text=True, check=True).stdout.strip()
+    date = datetime.datetime.now(datetime.UTC).strftime("%a %b %e %H:%M:%S UTC %Y")
     command = ".venv/bin/python bench/bench_tracking.py " + shlex.join(sys.argv[1:])
     text = "\n".join(
         [
