@@ -20,12 +20,12 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from api.errors import HTTP_MESSAGES, ApiError, error_response
+from api.errors import HTTP_MESSAGES, ApiError, error_response, refusal
 from api.ratelimit import KeyRateLimiter
 from api.routes import admin, campagnes, compte, docs, espace, metrics, operateur, ops, sms
 from config.settings import Settings
 from engine import keys
-from engine.errors import GatewayError, Overloaded
+from engine.errors import GatewayError
 from engine.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -113,10 +113,7 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
 
     @app.errorhandler(GatewayError)
     async def on_gateway_error(exc: GatewayError) -> Response:
-        headers = {}
-        if isinstance(exc, Overloaded):
-            headers["Retry-After"] = str(exc.retry_after_s)
-        return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+        return await on_api_error(refusal(exc))
 
     @app.errorhandler(HTTPException)
     async def on_http_error(exc: HTTPException) -> Response:

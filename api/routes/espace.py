@@ -29,7 +29,7 @@ from quart.blueprints import BlueprintSetupState
 
 from api import schemas, views
 from api.deps import gateway, settings
-from api.errors import ApiError
+from api.errors import ApiError, status_of
 from api.http import jsonify_status
 from api.openapi import Answer, Security, operation
 from engine.errors import GatewayError
@@ -230,7 +230,9 @@ async def login() -> Response:
     try:
         account_id = await gateway().login(identifiant, mot_de_passe, source())
     except GatewayError as exc:
-        return await page("espace_connexion.html", exc.status, erreur=exc.message, identifiant=identifiant)
+        return await page(
+            "espace_connexion.html", status_of(exc), erreur=exc.message, identifiant=identifiant
+        )
     open_session("client", account_id)
     return redirect("/espace", 303)  # type: ignore[return-value]
 

@@ -33,7 +33,7 @@ from quart import Blueprint, Response, current_app, request
 
 from api import schemas, views
 from api.deps import client_account, gateway, settings
-from api.errors import HTTP_MESSAGES, ApiError
+from api.errors import HTTP_MESSAGES, ApiError, refusal
 from api.http import (
     VALIDATION_MESSAGE,
     check,
@@ -50,7 +50,7 @@ from config.settings import Settings
 from engine import keys
 from engine.accounts.commands import Idempotency
 from engine.clock import iso
-from engine.errors import GatewayError, Overloaded
+from engine.errors import GatewayError
 from engine.gateway import Gateway
 from engine.types import SendType, format_ref, parse_ref
 
@@ -275,13 +275,10 @@ async def serve_send(
         )
     except _ClientGone:
         return
-    except ApiError as exc:
+    except (ApiError, GatewayError) as caught:
+        exc = caught if isinstance(caught, ApiError) else refusal(caught)
         status, payload = exc.status, _envelope(exc.code, exc.message, exc.details)
         extra = exc.headers
-    except GatewayError as exc:
-        status, payload = exc.status, _envelope(exc.code, exc.message, exc.details)
-        if isinstance(exc, Overloaded):
-            extra = {"Retry-After": str(exc.retry_after_s)}
     except Exception:
         log.exception("unhandled error on POST %s", scope["path"])
         code, message = HTTP_MESSAGES[500]
