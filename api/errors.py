@@ -66,7 +66,8 @@ def refusal(exc: GatewayError) -> ApiError:
     headers = {}
     if answer.retry_after and exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
-    return ApiError(answer.status, exc.code, exc.message, exc.details, headers)
+    details = [{"champ": f.field, "message": f.reason} for f in exc.faults]
+    return ApiError(answer.status, exc.code, exc.message, details, headers)
 
 
 def error_response(

@@ -35,6 +35,7 @@ from typing import Any, assert_never
 
 from api import schemas, views
 from api.errors import ApiError
+from api.http import VALIDATION_MESSAGE
 from api.openapi import operation_of, resolve
 from api.routes.metrics import Metrics
 from config.settings import Settings
@@ -44,7 +45,6 @@ from engine.gateway import Gateway
 from engine.types import AccountId, SendType
 
 ACCEPTED = 202
-VALIDATION_MESSAGE = "La requête contient des champs invalides."
 
 
 @dataclass(frozen=True, slots=True)

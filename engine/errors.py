@@ -2,12 +2,14 @@
 
 A `GatewayError` says what kind of refusal it is (`kind`), the contract's error
 code and a French message for the caller, plus the data the refusal is about
-(the faulty fields, how long to wait). It knows nothing of HTTP: `api/errors.py`
+(the faulty fields as `FieldFault`s, how long to wait). It knows nothing of HTTP: `api/errors.py`
 owns the one table that turns each kind into a status and headers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
@@ -31,22 +33,32 @@ class ErrorKind(StrEnum):
     """A part of the gateway cannot answer right now."""
 
 
+@dataclass(frozen=True, slots=True)
+class FieldFault:
+    """One faulty field of a refused request: its name and what is wrong, in French."""
+
+    field: str
+    reason: str
+
+
 class GatewayError(Exception):
     """A refusal: its `kind`, the contract's error `code`, a French `message`, and
-    `details` naming faulty fields (`{"champ", "message"}`, in the contract's
-    words). A subclass fixes the kind; the code may be given per raise."""
+    the faulty fields (`faults`). A subclass fixes the kind; the code may be given
+    per raise. Faults may also be given as `details`, mappings with the contract's
+    keys `champ` and `message`."""
 
     kind: ClassVar[ErrorKind] = ErrorKind.INVALID
     code = "ERREUR"
     retry_after_s: int | None = None
 
     def __init__(self, message: str, *, code: str | None = None,
-                 details: list[dict[str, str]] | None = None) -> None:
+                 faults: Sequence[FieldFault] = (),
+                 details: Sequence[Mapping[str, str]] = ()) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
-        self.details = details or []
+        self.faults = (*faults, *(FieldFault(d["champ"], d["message"]) for d in details))
 
 
 class AuthError(GatewayError):
@@ -71,8 +83,7 @@ class InvalidField(GatewayError):
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(
-            "La requête contient des champs invalides.",
-            details=[{"champ": field, "message": reason}],
+            "La requête contient des champs invalides.", faults=(FieldFault(field, reason),)
         )
         self.field = field
         self.reason = reason

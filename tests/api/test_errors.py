@@ -14,6 +14,7 @@ from engine.errors import (
     AuthError,
     Conflict,
     ErrorKind,
+    FieldFault,
     GatewayError,
     InvalidField,
     NotFound,
@@ -51,13 +52,20 @@ def test_each_refusal_keeps_its_status_code_and_headers(
     assert (answer.status, answer.code, answer.message, answer.headers) == (
         status, code, error.message, headers,
     )
-    assert answer.details == error.details
+    assert answer.details == [{"champ": f.field, "message": f.reason} for f in error.faults]
 
 
 def test_an_invalid_field_names_its_field() -> None:
     error = InvalidField("montant", "Le montant doit être un entier strictement positif.")
     assert (error.field, error.reason) == ("montant", "Le montant doit être un entier strictement positif.")
-    assert error.details == [{"champ": "montant", "message": error.reason}]
+    assert error.faults == (FieldFault("montant", error.reason),)
+    assert refusal(error).details == [{"champ": "montant", "message": error.reason}]
+
+
+def test_the_calendar_check_names_its_fields_in_the_contract_words() -> None:
+    error = CampaignRefused("Champs invalides.", details=[{"champ": "dateFin", "message": "Trop tôt."}])
+    assert error.faults == (FieldFault("dateFin", "Trop tôt."),)
+    assert refusal(error).details == [{"champ": "dateFin", "message": "Trop tôt."}]
 
 
 async def test_login_throttle_refuses_the_sixth_attempt_with_the_seconds_to_wait(
