@@ -13,20 +13,22 @@ bodies (413).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from api.errors import HTTP_MESSAGES, ApiError, error_response
+from api.errors import HTTP_MESSAGES, ApiError, error_response, refusal
+from api.intake import SendIntake, documented_bodies
+from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
 from api.routes import admin, campagnes, compte, docs, espace, metrics, operateur, ops, sms
 from config.settings import Settings
 from engine import keys
-from engine.errors import GatewayError, Overloaded
+from engine.errors import GatewayError
 from engine.gateway import Gateway
+from engine.types import SendType
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +59,6 @@ class _StoredInteger(IntegerConverter):
         return number if number <= SQL_INTEGER_MAX else 0
 
 
-def _lean_sends(door: sms.SendDoor, quart_asgi: Any) -> Any:
-    """ASGI in front of Quart: POST /api/V1/sms/unides and /muldes are answered by
-    `sms.serve_send` (the same decisions, without Quart's per-request machinery);
-    everything else, including other methods on those paths, goes to Quart."""
-
-    async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            kind = sms.LEAN_ROUTES.get(scope["path"])
-            if kind is not None:
-                await sms.serve_send(door, kind, scope, receive, send)
-                return
-        await quart_asgi(scope, receive, send)
-
-    return asgi_app
-
-
 def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartTrio:
     app = QuartTrio(__name__)
     app.url_map.converters["int"] = _StoredInteger
@@ -91,9 +77,15 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    door = sms.SendDoor.build(gateway, settings, instruments, limiter)
-    app.extensions["send_door"] = door
-    app.asgi_app = _lean_sends(door, app.asgi_app)  # type: ignore[method-assign]
+    routes = {
+        SendType.UNIDES: sms.unides,
+        SendType.MULDES: sms.muldes,
+        SendType.MULDESP: campagnes.muldesp_route,
+    }
+    intake = SendIntake(gateway, settings, instruments, documented_bodies(settings, routes))
+    app.extensions["send_intake"] = intake
+    door = LeanDoor(intake, limiter, settings.http.max_body_bytes)
+    app.asgi_app = lean_sends(door, app.asgi_app)  # type: ignore[method-assign]
 
     @app.before_request
     async def rate_limit() -> None:
@@ -113,10 +105,7 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
 
     @app.errorhandler(GatewayError)
     async def on_gateway_error(exc: GatewayError) -> Response:
-        headers = {}
-        if isinstance(exc, Overloaded):
-            headers["Retry-After"] = str(exc.retry_after_s)
-        return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+        return await on_api_error(refusal(exc))
 
     @app.errorhandler(HTTPException)
     async def on_http_error(exc: HTTPException) -> Response:

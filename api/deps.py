@@ -1,4 +1,4 @@
-"""What handlers need from the application: the facade, settings, the caller."""
+"""What handlers need from the application: the facade, settings, the send intake, the caller."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hmac
 from quart import current_app, request
 
 from api.errors import ApiError
+from api.intake import SendIntake
 from config.settings import Settings
 from engine.gateway import Gateway
 from engine.types import AccountId
@@ -18,6 +19,11 @@ def gateway() -> Gateway:
 
 def settings() -> Settings:
     return current_app.extensions["settings"]  # type: ignore[no-any-return]
+
+
+def send_intake() -> SendIntake:
+    """The pipeline every send door runs (api/intake.py), one per application."""
+    return current_app.extensions["send_intake"]  # type: ignore[no-any-return]
 
 
 async def client_account() -> AccountId:

@@ -1,10 +1,19 @@
-"""The error envelope of the contract (section 7)."""
+"""The error envelope of the contract (section 7), and the one table that gives
+each engine refusal its HTTP answer.
+
+The engine raises `GatewayError`s that know nothing of HTTP (engine/errors.py);
+`refusal()` turns one into an `ApiError` through `ANSWERS`, for every door: the
+application's error handler, the lean send door and the pages.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from quart import Response, jsonify
+
+from engine.errors import ErrorKind, GatewayError
 
 
 class ApiError(Exception):
@@ -24,6 +33,41 @@ class ApiError(Exception):
         self.message = message
         self.details = details or []
         self.headers = headers or {}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """How one kind of refusal is answered: its status, and whether the answer
+    carries the refusal's `retry_after_s` as a Retry-After header."""
+
+    status: int
+    retry_after: bool = False
+
+
+ANSWERS: dict[ErrorKind, HttpAnswer] = {
+    ErrorKind.INVALID: HttpAnswer(422),
+    ErrorKind.UNAUTHENTICATED: HttpAnswer(401),
+    ErrorKind.NOT_FOUND: HttpAnswer(404),
+    ErrorKind.CONFLICT: HttpAnswer(409),
+    ErrorKind.TOO_MANY_ATTEMPTS: HttpAnswer(429),
+    ErrorKind.OVERLOADED: HttpAnswer(503, retry_after=True),
+    ErrorKind.UNAVAILABLE: HttpAnswer(503),
+}
+"""Every kind of engine refusal and its HTTP answer: the only place that says so."""
+
+
+def status_of(exc: GatewayError) -> int:
+    return ANSWERS[exc.kind].status
+
+
+def refusal(exc: GatewayError) -> ApiError:
+    """The HTTP answer to an engine refusal, through `ANSWERS`."""
+    answer = ANSWERS[exc.kind]
+    headers = {}
+    if answer.retry_after and exc.retry_after_s is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
+    details = [{"champ": f.field, "message": f.reason} for f in exc.faults]
+    return ApiError(answer.status, exc.code, exc.message, details, headers)
 
 
 def error_response(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.accounts.commands import Accepted
+from engine.campaigns.model import CampaignRequest
 from engine.gateway import AccountView, NewKey
 from engine.store.accounts import AccountRow, InvoiceRow
 from engine.store.reads import MessageView, SendView
@@ -20,6 +21,19 @@ def accepted(a: Accepted) -> dict[str, Any]:
     body["encodage"] = a.encodage
     if a.avertissements:
         body["avertissements"] = list(a.avertissements)
+    return body
+
+
+def accepted_campaign(a: Accepted, campaign: CampaignRequest) -> dict[str, Any]:
+    """A MULDESP's 202 body: the accepted send and its calendar."""
+    body = accepted(a)
+    body.update(
+        dateDebut=campaign.date_debut.isoformat(),
+        dateFin=campaign.date_fin.isoformat(),
+        nbParJour=campaign.nb_par_jour,
+        intervalleMinutes=campaign.intervalle_minutes,
+        etatCampagne="PLANIFIEE" if a.statut.value == "EN_ATTENTE" else "TERMINEE",
+    )
     return body
 
 

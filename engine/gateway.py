@@ -44,7 +44,8 @@ from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Event, ResultRouter
 from engine.dispatch.sender import SenderSettings, SmppSender
-from engine.errors import AuthError, Conflict, GatewayError, InvalidField, NotFound, Overloaded
+from engine.errors import AuthError, Conflict, GatewayError, InvalidField, NotFound, Overloaded, Unavailable
+from engine.login_throttle import LoginThrottle
 from engine.process import collector_statistics
 from engine.store import Store
 from engine.store import accounts as q_accounts
@@ -75,48 +76,6 @@ class AccountView:
 
 
 _DECOY_HASH = keys.hash_password("compte-inexistant")
-LOGIN_WINDOW_S = 300.0
-
-
-class LoginThrottle:
-    """Failed client-space logins over the last `LOGIN_WINDOW_S`, per login and per
-    source address. Owned by the gateway; touched only from the trio thread."""
-
-    PER_LOGIN = 5
-    PER_SOURCE = 20
-
-    def __init__(self) -> None:
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, key: str) -> list[float]:
-        horizon = trio.current_time() - LOGIN_WINDOW_S
-        kept = [t for t in self._failures.get(key, ()) if t > horizon]
-        if kept:
-            self._failures[key] = kept
-        else:
-            self._failures.pop(key, None)
-        return kept
-
-    def check(self, login: str, source: str) -> None:
-        for key, limit in (("login:" + login, self.PER_LOGIN), ("source:" + source, self.PER_SOURCE)):
-            recent = self._recent(key)
-            if len(recent) >= limit:
-                wait_s = int(recent[0] + LOGIN_WINDOW_S - trio.current_time()) + 1
-                raise GatewayError(
-                    f"Trop de tentatives de connexion : réessayez dans {wait_s} secondes.",
-                    code="TROP_DE_TENTATIVES",
-                    status=429,
-                )
-
-    def failed(self, login: str, source: str) -> None:
-        now = trio.current_time()
-        for key in ("login:" + login, "source:" + source):
-            self._failures.setdefault(key, []).append(now)
-
-    def succeeded(self, login: str) -> None:
-        self._failures.pop("login:" + login, None)
-
-
 _EVENT_BATCHES = 64
 """Batches of outcomes and receipts (one per SMPP read) waiting for the router;
 when full, the senders' readers wait."""
@@ -335,10 +294,9 @@ class Gateway:
         except LedgerError as exc:
             raise Conflict(exc.message, code=exc.code) from None
         except ActorStopped:
-            raise GatewayError(
+            raise Unavailable(
                 "Ce compte est momentanément indisponible : réessayez.",
                 code="COMPTE_INDISPONIBLE",
-                status=503,
             ) from None
 
     async def require_account(self, account_id: AccountId) -> None:
@@ -431,7 +389,8 @@ class Gateway:
         """The account whose e-mail or id is `login` and whose password matches.
 
         Failures are counted per login and per `source` (the caller's address) over
-        `LOGIN_WINDOW_S`; past the limit every attempt answers 429 without hashing.
+        `LOGIN_WINDOW_S`; past the limit every attempt raises `TooManyAttempts`
+        without hashing.
         The slow hash runs in a worker thread, also for unknown logins (same cost).
         """
         key = login.strip().lower()

@@ -17,20 +17,19 @@ Decisions the contract leaves open, documented in the OpenAPI document:
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from api import schemas, views
-from api.deps import client_account, gateway, settings
+from api.deps import client_account, gateway, send_intake
 from api.errors import ApiError
-from api.http import check_body, json_body, jsonify_status
+from api.http import json_body, jsonify_status
+from api.intake import ACCEPTED, ApiKey, SendRequest
 from api.openapi import Answer, Security, operation
-from api.routes.sms import IDEMPOTENCY, _idempotency
+from api.routes.sms import IDEMPOTENCY
 from config.settings import GatewaySettings, Settings
-from engine.campaigns.model import CampaignRequest
 from engine.campaigns.plan import PLAN_LIMIT, CampaignPlan
 from engine.clock import iso
 from engine.types import SendType, format_ref, parse_ref
@@ -211,34 +210,14 @@ def _ref(text: str) -> Any:
 )
 async def muldesp_route() -> Response:
     body = await json_body()
-    account_id = await client_account()
-    limit = settings().gateway.max_recipients
-    if isinstance(body, dict) and isinstance(body.get("numeros"), list) and len(body["numeros"]) > limit:
-        raise ApiError(
-            413,
-            "TROP_DE_DESTINATAIRES",
-            f"Un envoi accepte au plus {limit} numéros (reçu : {len(body['numeros'])}).",
-        )
-    check_body(body)
-    idem = _idempotency(body)
-    gw = gateway()
-    campaign = CampaignRequest(
-        date_debut=date.fromisoformat(body["dateDebut"]),
-        date_fin=date.fromisoformat(body["dateFin"]),
-        nb_par_jour=body["nbParJour"],
-        intervalle_minutes=body["intervalleMinutes"],
+    request_ = SendRequest(
+        SendType.MULDESP,
+        body,
+        ApiKey(request.headers.get("X-API-Key")),
+        request.path,
+        idempotency_key=request.headers.get("Idempotency-Key"),
     )
-    draft = gw.prepare(SendType.MULDESP, body["emetteur"], body["numeros"], body["corps"])
-    accepted = await gw.submit_campaign(account_id, draft, campaign, idem)
-    answer = views.accepted(accepted)
-    answer.update(
-        dateDebut=campaign.date_debut.isoformat(),
-        dateFin=campaign.date_fin.isoformat(),
-        nbParJour=campaign.nb_par_jour,
-        intervalleMinutes=campaign.intervalle_minutes,
-        etatCampagne="PLANIFIEE" if accepted.statut.value == "EN_ATTENTE" else "TERMINEE",
-    )
-    return jsonify_status(answer, 202)
+    return jsonify_status(await send_intake().accept(request_), ACCEPTED)
 
 
 @bp.get("/<ref>/plan")

@@ -9,6 +9,10 @@ lifetime). The signing secret is derived with HMAC-SHA256 from the admin token
 token; it expires after `IDLE_S` without a request or `MAX_S` after login.
 Every POST carries that CSRF token (form field `csrf` or `X-CSRF-Token` header).
 
+The send form runs the same send intake as the API (api/intake.py): the form's
+fields become the JSON fields of UNIDES or MULDES, the session's account is the
+caller, and its answer is the API's 202 body.
+
 Pages are HTML; the data the pages poll (`/espace/donnees/*`) and the actions
 they post answer JSON, refusals in the contract's error envelope. Every query is
 scoped to the session's account. The page scripts and styles are served from
@@ -28,9 +32,10 @@ from quart import Blueprint, Response, current_app, redirect, render_template, r
 from quart.blueprints import BlueprintSetupState
 
 from api import schemas, views
-from api.deps import gateway, settings
-from api.errors import ApiError
+from api.deps import gateway, send_intake, settings
+from api.errors import ApiError, status_of
 from api.http import jsonify_status
+from api.intake import ACCEPTED, SendRequest, SessionAccount
 from api.openapi import Answer, Security, operation
 from engine.errors import GatewayError
 from engine.types import AccountId, SendType, format_ref, parse_ref
@@ -230,7 +235,9 @@ async def login() -> Response:
     try:
         account_id = await gateway().login(identifiant, mot_de_passe, source())
     except GatewayError as exc:
-        return await page("espace_connexion.html", exc.status, erreur=exc.message, identifiant=identifiant)
+        return await page(
+            "espace_connexion.html", status_of(exc), erreur=exc.message, identifiant=identifiant
+        )
     open_session("client", account_id)
     return redirect("/espace", 303)  # type: ignore[return-value]
 
@@ -399,42 +406,38 @@ async def send() -> Response:
     account_id = _client()
     if not await check_csrf():
         raise csrf_refusal()
+    kind, body = await _send_form()
+    request_ = SendRequest(
+        kind, body, SessionAccount(account_id), request.path, no_numbers_hint=_NO_NUMBERS
+    )
+    return secured(jsonify_status(await send_intake().accept(request_), ACCEPTED))
+
+
+_NO_NUMBERS = "Saisissez au moins un numéro ou joignez un fichier CSV."
+
+
+async def _send_form() -> tuple[SendType, dict[str, Any]]:
+    """The send form read as the JSON fields of UNIDES or MULDES: the numbers of a
+    MULDES are those pasted, then those of the CSV file; 422 on an unknown type."""
     form = await request.form
-    files = await request.files
     kind = form.get("type", "UNIDES")
     body: dict[str, Any] = {"emetteur": form.get("emetteur", ""), "corps": form.get("corps", "")}
-    limit = settings().gateway.max_recipients
     if kind == SendType.UNIDES:
         body["destinataire"] = (form.get("destinataire") or "").strip()
-        schema, numbers = schemas.UNIDES, [body["destinataire"]]
-    elif kind == SendType.MULDES:
+        return SendType.UNIDES, body
+    if kind == SendType.MULDES:
         numbers = numbers_from_text(form.get("numeros", ""))
-        upload = files.get("fichier")
+        upload = (await request.files).get("fichier")
         if upload is not None and upload.filename:
             raw = upload.read()
             try:
                 numbers += numbers_from_text(raw.decode("utf-8-sig"))
             except UnicodeDecodeError:
                 numbers += numbers_from_text(raw.decode("latin-1"))
-        if len(numbers) > limit:
-            raise ApiError(413, "TROP_DE_DESTINATAIRES",
-                           f"Un envoi accepte au plus {limit} numéros (reçu : {len(numbers)}).")
         body["numeros"] = numbers
-        schema = schemas.muldes(limit)
-    else:
-        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.",
-                       [{"champ": "type", "message": "Valeurs possibles : UNIDES, MULDES."}])
-    details = schemas.validate(schema, body)
-    if details:
-        if kind == SendType.MULDES and not numbers:
-            details = [d for d in details if d.get("champ") != "numeros"] + [
-                {"champ": "numeros", "message": "Saisissez au moins un numéro ou joignez un fichier CSV."}
-            ]
-        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
-    gw = gateway()
-    draft = gw.prepare(SendType(kind), body["emetteur"], numbers, body["corps"])
-    result = await gw.submit(account_id, draft)
-    return secured(jsonify_status(views.accepted(result), 202))
+        return SendType.MULDES, body
+    raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.",
+                   [{"champ": "type", "message": "Valeurs possibles : UNIDES, MULDES."}])
 
 
 @bp.after_request

@@ -138,7 +138,8 @@ class Metrics:
         series[1].observe(seconds)
 
     def count_accepted(self, result: Accepted) -> None:
-        """Count the recipients of an accepted send under its type and status."""
+        """Count the recipients of an accepted send under its type and status (the
+        send intake calls it for every door; a replayed answer is not counted)."""
         key = (result.type.value, result.statut.value)
         series = self._per_outcome.get(key)
         if series is None:
@@ -157,12 +158,6 @@ class Metrics:
             seconds = time.perf_counter() - started if started is not None else 0.0
             self.request_done(rule, request.method, response.status_code, seconds)
             return response
-
-
-def record_accepted(result: Accepted) -> None:
-    metrics: Metrics | None = current_app.extensions.get("metrics")
-    if metrics is not None:
-        metrics.count_accepted(result)
 
 
 @bp.get("/metrics")

@@ -5,56 +5,31 @@ validate the request (`valid_body`, `valid_query`) and appear in the OpenAPI
 document. The caller is authenticated before its body is judged, so a wrong
 key answers 401 whatever the body.
 
-UNIDES and MULDES are the gateway's hot path. `accept_send` holds their whole
-decision (authentication, validation against the routes' `@operation` bodies,
-idempotency, submission, metrics) and is shared by two front doors: the Quart
-views below and `serve_send`, a lean ASGI handler that `create_app` puts in
-front of Quart for exactly `POST /api/V1/sms/unides` and `/muldes`. Both give
-the same answers, errors included (the contract's envelope, same order of
-checks); the lean one skips Quart's request context, routing and response
-objects, which cost a third of a single send's time.
+UNIDES and MULDES are accepted by the send intake (api/intake.py), the pipeline
+every send door runs; their views below only read the JSON body and the
+caller's headers. In production the lean ASGI door (api/lean.py) answers those
+two POSTs before Quart, with the same answers; these views serve them when Quart
+dispatches alone.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
-import logging
-import time as timer
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
 
 from api import schemas, views
-from api.deps import client_account, gateway, settings
-from api.errors import HTTP_MESSAGES, ApiError
-from api.http import (
-    VALIDATION_MESSAGE,
-    check,
-    check_json_type,
-    decode_json,
-    json_body,
-    jsonify_status,
-    valid_query,
-)
-from api.openapi import Answer, Param, Security, operation, operation_of, resolve
-from api.ratelimit import KeyRateLimiter
-from api.routes.metrics import Metrics
-from config.settings import Settings
-from engine import keys
-from engine.accounts.commands import Idempotency
+from api.deps import client_account, gateway, send_intake, settings
+from api.errors import ApiError
+from api.http import VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
+from api.intake import ACCEPTED, ApiKey, SendRequest
+from api.openapi import Answer, Param, Security, operation
 from engine.clock import iso
-from engine.errors import GatewayError, Overloaded
-from engine.gateway import Gateway
 from engine.types import SendType, format_ref, parse_ref
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("sms", __name__, url_prefix="/api/V1/sms")
 
@@ -89,92 +64,6 @@ _SEND_ERRORS = {
 
 def _unknown_ref() -> ApiError:
     return ApiError(404, "REF_INCONNUE", "Aucun envoi de votre compte ne porte cette référence.")
-
-
-def _idempotency(body: Any) -> Idempotency | None:
-    return idempotency_of(request.headers.get("Idempotency-Key"), request.path, body)
-
-
-def idempotency_of(key: str | None, path: str, body: Any) -> Idempotency | None:
-    """The Idempotency-Key header with the digest of the request it came with
-    (path and body), or 422 when the key is empty or too long."""
-    if key is None:
-        return None
-    if not key or len(key) > 128:
-        raise ApiError(
-            422,
-            "VALIDATION",
-            VALIDATION_MESSAGE,
-            [{"champ": "Idempotency-Key", "message": "Doit contenir 1 à 128 caractères."}],
-        )
-    digest = hashlib.sha256(
-        (path + json.dumps(body, sort_keys=True, ensure_ascii=False)).encode()
-    ).hexdigest()
-    return Idempotency(key, digest)
-
-
-@dataclass(frozen=True, slots=True)
-class SendDoor:
-    """What accepting a send needs, taken from the application once: the facade,
-    the settings, the request metrics, the per-key rate limiter and the request
-    bodies of the UNIDES and MULDES routes (their `@operation` records)."""
-
-    gateway: Gateway
-    settings: Settings
-    metrics: Metrics
-    limiter: KeyRateLimiter
-    bodies: dict[SendType, schemas.Schema]
-
-    @classmethod
-    def build(
-        cls, gw: Gateway, config: Settings, metrics: Metrics, limiter: KeyRateLimiter
-    ) -> SendDoor:
-        bodies = {}
-        for kind, view in ((SendType.UNIDES, unides), (SendType.MULDES, muldes)):
-            record = operation_of(view, "POST")
-            assert record is not None
-            body = resolve(record.body, config)
-            assert body is not None
-            bodies[kind] = body
-        return cls(gw, config, metrics, limiter, bodies)
-
-
-async def accept_send(
-    door: SendDoor,
-    kind: SendType,
-    body: Any,
-    *,
-    path: str,
-    api_key: str | None,
-    idempotency_key: str | None,
-) -> dict[str, Any]:
-    """Accept a UNIDES or MULDES whose body was read as JSON: the 202 body, or
-    ApiError / GatewayError. Checks, in order: the key (401), the number of
-    recipients (413), the body (422), the Idempotency-Key (422), the sender
-    (422); then the account's actor decides (reservation, 409 on a reused key)."""
-    gw = door.gateway
-    account_id = await gw.authenticate(api_key)
-    if kind is SendType.MULDES:
-        limit = door.settings.gateway.max_recipients
-        numbers = body.get("numeros") if isinstance(body, dict) else None
-        if isinstance(numbers, list) and len(numbers) > limit:
-            raise ApiError(
-                413,
-                "TROP_DE_DESTINATAIRES",
-                f"Un envoi accepte au plus {limit} numéros (reçu : {len(numbers)}).",
-            )
-    check(door.bodies[kind], body)
-    idem = idempotency_of(idempotency_key, path, body)
-    numbers = [body["destinataire"]] if kind is SendType.UNIDES else body["numeros"]
-    draft = gw.prepare(kind, body["emetteur"], numbers, body["corps"])
-    result = await gw.submit(account_id, draft, idem)
-    if not result.replayed:
-        door.metrics.count_accepted(result)
-    return views.accepted(result)
-
-
-def _door() -> SendDoor:
-    return current_app.extensions["send_door"]  # type: ignore[no-any-return]
 
 
 @bp.post("/unides")
@@ -213,120 +102,14 @@ async def muldes() -> Response:
 
 async def _quart_send(kind: SendType) -> Response:
     body = await json_body()
-    accepted = await accept_send(
-        _door(),
+    request_ = SendRequest(
         kind,
         body,
-        path=request.path,
-        api_key=request.headers.get("X-API-Key"),
+        ApiKey(request.headers.get("X-API-Key")),
+        request.path,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
-    return jsonify_status(accepted, 202)
-
-
-# -- the lean front door (ASGI) -------------------------------------------------------------
-
-ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
-ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
-
-LEAN_ROUTES: dict[str, SendType] = {
-    "/api/V1/sms/unides": SendType.UNIDES,
-    "/api/V1/sms/muldes": SendType.MULDES,
-}
-"""Paths `serve_send` answers for POST; everything else goes to Quart."""
-
-
-class _ClientGone(Exception):
-    """The client disconnected before its request body was complete."""
-
-
-async def serve_send(
-    door: SendDoor, kind: SendType, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend
-) -> None:
-    """Answer one POST of UNIDES or MULDES straight from ASGI, as the Quart view
-    and the application's hooks would: per-key rate limit (429), JSON content
-    type (415), body size (413, connection closed), JSON (400), then
-    `accept_send`; request metrics counted under the route's path."""
-    started = timer.perf_counter()
-    headers: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(name.lower(), value)
-    extra: dict[str, str] = {}
-    try:
-        api_key = _header(headers, b"x-api-key")
-        if api_key:
-            wait_s = door.limiter.take(keys.hash_api_key(api_key))
-            if wait_s:
-                code, message = HTTP_MESSAGES[429]
-                raise ApiError(
-                    429, code, message,
-                    headers={"Retry-After": str(door.limiter.retry_after_s(wait_s))},
-                )
-        content_type = _header(headers, b"content-type") or ""
-        check_json_type(content_type.split(";", 1)[0].strip().lower())
-        raw = await _read_body(receive, headers, door.settings.http.max_body_bytes)
-        status, payload = 202, await accept_send(
-            door,
-            kind,
-            decode_json(raw),
-            path=scope["path"],
-            api_key=api_key,
-            idempotency_key=_header(headers, b"idempotency-key"),
-        )
-    except _ClientGone:
-        return
-    except ApiError as exc:
-        status, payload = exc.status, _envelope(exc.code, exc.message, exc.details)
-        extra = exc.headers
-    except GatewayError as exc:
-        status, payload = exc.status, _envelope(exc.code, exc.message, exc.details)
-        if isinstance(exc, Overloaded):
-            extra = {"Retry-After": str(exc.retry_after_s)}
-    except Exception:
-        log.exception("unhandled error on POST %s", scope["path"])
-        code, message = HTTP_MESSAGES[500]
-        status, payload = 500, _envelope(code, message, [])
-    data = (json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-    response_headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(data)).encode()),
-    ]
-    response_headers.extend((k.lower().encode(), v.encode("latin-1")) for k, v in extra.items())
-    await send({"type": "http.response.start", "status": status, "headers": response_headers})
-    await send({"type": "http.response.body", "body": data})
-    door.metrics.request_done(scope["path"], "POST", status, timer.perf_counter() - started)
-
-
-def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
-    value = headers.get(name)
-    return None if value is None else value.decode("latin-1")
-
-
-def _envelope(code: str, message: str, details: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"erreur": {"code": code, "message": message, "details": details}}
-
-
-async def _read_body(receive: ASGIReceive, headers: dict[bytes, bytes], limit: int) -> bytes:
-    """The whole request body; 413 (the connection then closes, the rest of the
-    body unread) when it is, or announces to be, over `limit` bytes."""
-    code, message = HTTP_MESSAGES[413]
-    too_large = ApiError(413, code, message, headers={"Connection": "close"})
-    announced = headers.get(b"content-length")
-    if announced is not None and announced.isdigit() and int(announced) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message_in = await receive()
-        if message_in["type"] == "http.disconnect":
-            raise _ClientGone
-        chunk = message_in.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-        if not message_in.get("more_body", False):
-            return b"".join(chunks)
+    return jsonify_status(await send_intake().accept(request_), ACCEPTED)
 
 
 _STATUT_PARAM = Param("statut", schemas.STATUT, "Ne garder que ce statut.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -160,9 +161,7 @@ async def test_every_bad_input_gets_its_error_and_leaves_nothing_behind(tmp_path
             assert own.status_code == other.status_code == 202
             for ref, k in ((own.json()["ref"], key), (other.json()["ref"], other_key)):
                 await eventually(
-                    lambda ref=ref, k=k: stack.client.get(
-                        f"/api/V1/sms/{ref}", headers={"X-API-Key": k}
-                    ),
+                    partial(stack.client.get, f"/api/V1/sms/{ref}", headers={"X-API-Key": k}),
                     lambda r: r.json()["statut"] != "EN_ATTENTE",
                 )
             values = {
@@ -193,7 +192,7 @@ async def test_every_bad_input_gets_its_error_and_leaves_nothing_behind(tmp_path
 
 
 def _app_rules(stack: Any) -> list[Any]:
-    from run import create_app
+    from api.app import create_app
 
     app = create_app(stack.gateway, stack.settings, stack.running.admin_token)
     return list(app.url_map.iter_rules())

@@ -9,6 +9,7 @@ import hmac
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -85,7 +86,7 @@ async def test_callbacks_are_signed_and_retried_until_the_server_accepts(tmp_pat
             assert sent.status_code == 202
             ref = sent.json()["ref"]
 
-            def events_accepted() -> list[dict]:
+            def events_accepted() -> list[dict[str, Any]]:
                 return [
                     e
                     for req in server.requests
@@ -93,7 +94,7 @@ async def test_callbacks_are_signed_and_retried_until_the_server_accepts(tmp_pat
                     for e in json.loads(req.body)["evenements"]
                 ]
 
-            async def probe() -> list[dict]:
+            async def probe() -> list[dict[str, Any]]:
                 return events_accepted()
 
             events = await eventually(

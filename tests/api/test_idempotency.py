@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -30,7 +31,7 @@ async def test_replay_returns_the_same_ref_and_the_smsc_sees_one_submit(tmp_path
             assert again.status_code == 202
             assert again.json() == first.json()
             # concurrent replays, as a client retrying on a timeout would send them
-            answers: list[dict] = []
+            answers: list[dict[str, Any]] = []
 
             async def replay() -> None:
                 r = await stack.client.post("/api/V1/sms/unides", json=UNIDES_BODY, headers=headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import trio
@@ -32,10 +33,11 @@ async def test_list_of_sends_filters_pages_and_stays_in_the_account(tmp_path: Pa
             await stack.client.post("/api/V1/sms/unides", json=UNIDES_BODY,
                                     headers={"X-API-Key": other})
 
-            async def listing(**params: str) -> dict:
+            async def listing(**params: str) -> dict[str, Any]:
                 r = await stack.client.get("/api/V1/sms", params=params, headers=headers)
                 assert r.status_code == 200, r.text
-                return r.json()
+                body: dict[str, Any] = r.json()
+                return body
 
             await eventually(lambda: listing(statut="EN_ATTENTE"), lambda b: not b["envois"])
             walked, cursor = [], None
