@@ -41,7 +41,10 @@ PURE_CORES = (
     "engine/dispatch/policies/**/*.py",
 )
 """Decisions as functions of their inputs: the domain model, the ledger's transitions,
-the campaign planner, the pacing buckets and the sender's policies."""
+the campaign planner, the pacing buckets and the sender's policies. Not listed:
+`engine/clock.py` (maps trio's clock to wall time, trio by design) and
+`engine/campaigns/plan.py`, `engine/campaigns/model.py` (they import the store's rows,
+whose package starts the store, and `engine.clock`)."""
 
 NO_TRIO = SANS_IO + PURE_CORES
 
@@ -164,7 +167,8 @@ def scan(root: Path) -> Tree:
         modules[name] = module
     found = Tree(root, modules)
     for module in modules.values():
-        module.imports = [_to_module(found, imp) for imp in module.imports]
+        # `from m import a, b` names module m twice: keep one import per module and line
+        module.imports = list(dict.fromkeys(_to_module(found, imp) for imp in module.imports))
     return found
 
 
