@@ -251,6 +251,16 @@ def test_api_reaching_past_the_facade_is_named(tmp_path: Path) -> None:
     ]
 
 
+def test_api_may_use_the_domain_model_and_not_the_store_engine(tmp_path: Path) -> None:
+    tree = plant(tmp_path, {
+        "engine/model/__init__.py": "",
+        "engine/model/sends.py": "",
+        "engine/store/store.py": "import trio\n",
+        "api/views.py": "from engine.model.sends import Accepted\nfrom engine.store import store\n",
+    })
+    assert [(v.path, v.line) for v in check_api_reach(tree)] == [("api/views.py", 2)]
+
+
 # ---------------------------------------------------------------- the product
 
 
