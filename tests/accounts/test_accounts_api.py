@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import trio
 
@@ -15,9 +18,9 @@ from tests.harness import Stack, eventually, open_stack
 SEND = {"emetteur": "ION-Networking", "destinataire": "+24106123456", "corps": "Bonjour"}
 
 
-def _error(r, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+def _error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert r.status_code == status, r.text
-    body = r.json()["erreur"]
+    body: dict[str, Any] = r.json()["erreur"]
     assert body["code"] == code, body
     assert body["message"] and isinstance(body["details"], list)
     return body
@@ -35,7 +38,7 @@ async def _sent(stack: Stack, key: str, count: int) -> None:
         refs.append(r.json()["ref"])
     for ref in refs:
         await eventually(
-            lambda ref=ref: stack.client.get(f"/api/V1/sms/{ref}", headers=headers),
+            partial(stack.client.get, f"/api/V1/sms/{ref}", headers=headers),
             lambda g: g.json()["statut"] != "EN_ATTENTE",
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import httpx
 import trio
@@ -32,7 +33,7 @@ async def test_thousand_concurrent_unides_against_a_hundred_credits(tmp_path: Pa
             headers = {"X-API-Key": key}
             limits = httpx.Limits(max_connections=CONNECTIONS + 1)
             wire = trio.Semaphore(CONNECTIONS)
-            answers: list[dict] = []
+            answers: list[dict[str, Any]] = []
             samples: list[tuple[int, int]] = []
             done = trio.Event()
 
@@ -71,7 +72,7 @@ async def test_thousand_concurrent_unides_against_a_hundred_credits(tmp_path: Pa
                 assert all(solde >= 0 and reserve >= 0 for solde, reserve in samples)
                 assert all(solde + reserve <= CREDITS for solde, reserve in samples)
 
-                async def final(ref: str) -> dict:
+                async def final(ref: str) -> dict[str, Any]:
                     return await eventually(
                         lambda: _json(client, f"/api/V1/sms/{ref}", headers),
                         lambda s: s["statut"] != "EN_ATTENTE",
@@ -115,7 +116,7 @@ async def test_thousand_concurrent_unides_against_a_hundred_credits(tmp_path: Pa
                 assert stack.simulator.statistics().submit_accepted == CREDITS
 
 
-async def _json(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> dict:
+async def _json(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> dict[str, Any]:
     r = await client.get(path, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]

@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -45,9 +46,9 @@ class Gateway:
         }
         self.out = ""
         self.proc = await nursery.start(
-            lambda task_status: trio.run_process(
-                [sys.executable, "run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, check=False, task_status=task_status,
+            partial(
+                trio.run_process, [sys.executable, "run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, check=False,
             )
         )
         api = await self._wait_for(r"SMS Gateway API on (http://\S+)/api/V1")
@@ -147,7 +148,7 @@ async def test_sigkill_mid_burst_then_restart_keeps_the_books_straight(tmp_path:
                 return not any(_books(db, accounts).values())
 
             with trio.fail_after(30):
-                while not await all_ended():
+                while not await all_ended():  # noqa: ASYNC110 - the restarted process is seen only through its database
                     await trio.sleep(0.05)
             async with httpx.AsyncClient(timeout=10) as client:
                 for account_id in accounts:

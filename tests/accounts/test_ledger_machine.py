@@ -177,7 +177,8 @@ class LedgerMachine(RuleBasedStateMachine):
         if not hasattr(self, "ledger"):
             return
         assert state.replay(self.journal, self.initial) == self.ledger
-        assert all(e.amount > 0 or e.kind in (EntryKind.TYPE, EntryKind.FACTURE, EntryKind.REGLEMENT) for e in self.journal)
+        bookkeeping = (EntryKind.TYPE, EntryKind.FACTURE, EntryKind.REGLEMENT)
+        assert all(e.amount > 0 or e.kind in bookkeeping for e in self.journal)
 
 
 LedgerMachine.TestCase.settings = settings(

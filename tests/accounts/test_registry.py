@@ -3,6 +3,7 @@ isolation and rebuild from the store, 10,000 live accounts."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import trio
 from engine.accounts import actor as actor_module
 from engine.accounts.commands import GetSnapshot, Submit, TopUp
 from engine.actor import ActorStopped, Reply
-from engine.types import Statut
+from engine.types import AccountId, Statut
 from tests.accounts.support import assert_books_balance, audit, create_accounts, draft, open_engine
 from tests.harness import eventually
 
@@ -24,7 +25,7 @@ async def test_ten_thousand_accounts_live_at_once(tmp_path: Path) -> None:
             ids = await create_accounts(engine.store, 10_000, solde=3)
             snaps: dict[int, object] = {}
 
-            async def caller(mine: list[int]) -> None:
+            async def caller(mine: list[AccountId]) -> None:
                 for account_id in mine:
                     snaps[account_id] = await engine.ask(account_id, GetSnapshot)
 
@@ -83,7 +84,7 @@ async def test_crashed_actor_is_rebuilt_from_the_store_and_others_are_untouched(
 
             # Queue, in one go, a good top-up, the poisoned one, another good one:
             # they land in the same batch; only the poisoned one may fail.
-            replies = [Reply(), Reply(), Reply()]
+            replies: list[Reply[int]] = [Reply(), Reply(), Reply()]
             for reply, amount in zip(replies, (1, 13, 2), strict=True):
                 await engine.tell(victim, TopUp(amount, reply))
             assert await replies[0].wait() == 9
@@ -98,7 +99,7 @@ async def test_crashed_actor_is_rebuilt_from_the_store_and_others_are_untouched(
             after = await engine.ask(bystander, GetSnapshot)
             assert after == before
             for account_id in (victim, bystander):
-                books = await engine.store.read(lambda conn, a=account_id: audit(conn, a))
+                books = await engine.store.read(partial(audit, account_id=account_id))
                 assert_books_balance(books)
             accepted = await engine.ask(victim, Submit, draft(1), None)
             assert accepted.statut is Statut.EN_ATTENTE

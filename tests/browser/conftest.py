@@ -8,14 +8,16 @@ per host, not per port, so gateways of earlier tests would otherwise leak in).
 
 Screenshots go to `test-output/screenshots/` at the project root (git-ignored);
 the folder is printed at the end of the run.
+
+A test that cannot run fails, it never skips: without Chromium and its driver every
+page test fails and says how to install them.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +37,7 @@ T = TypeVar("T")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+INSTALL = "apt-get install chromium chromium-driver (.ci/run does it)"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 DESKTOP = (1366, 900)
 PHONE = (390, 844)
@@ -90,11 +93,10 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[WebDriver]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        missing = "Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does it)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if missing:
+        pytest.fail(f"the page tests need Chromium and its driver; missing {', '.join(missing)}: "
+                    f"{INSTALL}", pytrace=False)
     profile = tempfile.mkdtemp(prefix="smsgw-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
@@ -113,12 +115,14 @@ def chromium() -> Iterator[WebDriver]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.when == "call":
         item.stash[_FAILED] = report.failed
+    return report
 
 
 _FAILED = pytest.StashKey[bool]()

@@ -139,7 +139,7 @@ async def test_operator_console_follows_a_muldes_live(tmp_path: Path, browser: B
                 message="the account's actor is listed",
             )
             await browser.wait_for(
-                lambda d: float(d.find_element(By.ID, "graphe-debit").get_attribute("data-max")) > 0,
+                lambda d: float(d.find_element(By.ID, "graphe-debit").get_attribute("data-max") or "0") > 0,
                 message="the throughput chart moves",
             )
             await browser.wait_for(

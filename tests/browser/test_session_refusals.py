@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import trio
@@ -225,8 +226,9 @@ async def test_postpaid_client_sees_consumption_amount_due_and_its_invoices(tmp_
                 sent = await client.post("/espace/envois", data={**UNIDES, "csrf": token})
                 assert sent.status_code == 202
 
-                async def account() -> dict:
-                    return (await client.get("/espace/donnees/compte")).json()
+                async def account() -> dict[str, Any]:
+                    answer: dict[str, Any] = (await client.get("/espace/donnees/compte")).json()
+                    return answer
 
                 await eventually(account, lambda a: a["consommation"] == 1)
                 closed = await stack.client.post(

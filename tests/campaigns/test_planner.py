@@ -141,7 +141,10 @@ def test_the_scheduler_stepping_slot_by_slot_follows_the_plan(
 def test_a_missed_slot_is_sent_on_return_only_while_its_window_is_open() -> None:
     s = Schedule(BASE, BASE + timedelta(days=1), 12, 60, time(8), time(20), ZONE,
                  datetime.combine(BASE, time(6), ZONE).astimezone(UTC))
-    at = lambda day, h, m=0: datetime.combine(day, time(h, m), ZONE).astimezone(UTC)  # noqa: E731
+
+    def at(day: date, h: int, m: int = 0) -> datetime:
+        return datetime.combine(day, time(h, m), ZONE).astimezone(UTC)
+
     done = at(BASE, 10)
     # back at 12:30 having missed 11:00 and 12:00: the latest one, once
     assert next_slot(s, done, at(BASE, 12, 30)) == at(BASE, 12)

@@ -51,9 +51,9 @@ async def test_thirty_days_of_3000_recipients_all_sent_at_their_slots(
             per_day = Counter(s["heureLocale"][:10] for s in slots for _ in range(s["nombre"]))
             assert set(per_day.values()) == {100} and len(per_day) == DAYS
 
-            clock = stack.gateway.clock
+            wall_clock = stack.gateway.clock
             await pacer.slots(
-                [(clock.trio_time_of(instant(s["heure"])), s["nombre"]) for s in slots],
+                [(wall_clock.trio_time_of(instant(s["heure"])), s["nombre"]) for s in slots],
                 lambda: stack.simulator.statistics().submit_accepted,
             )
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import httpx
 import trio
 
 from tests.harness import open_stack
@@ -12,9 +14,9 @@ from tests.harness import open_stack
 BODY = {"emetteur": "ION-Networking", "destinataire": "+24106123456", "corps": "Bonjour"}
 
 
-def _error(r, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+def _error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert r.status_code == status, r.text
-    err = r.json()["erreur"]
+    err: dict[str, Any] = r.json()["erreur"]
     assert err["code"] == code
     assert isinstance(err["message"], str) and err["message"]
     assert isinstance(err["details"], list)
@@ -27,7 +29,9 @@ async def test_keys_missing_unknown_and_expired_answer_401(tmp_path: Path) -> No
             url = "/api/V1/sms/unides"
             _error(await stack.client.post(url, json=BODY), 401, "CLE_API_MANQUANTE")
             _error(
-                await stack.client.post(url, json=BODY, headers={"X-API-Key": "5ac1a3d4-92b8-4f5e-993c-19b41c2f8e31"}),
+                await stack.client.post(
+                    url, json=BODY, headers={"X-API-Key": "5ac1a3d4-92b8-4f5e-993c-19b41c2f8e31"}
+                ),
                 401,
                 "CLE_API_INVALIDE",
             )
@@ -53,8 +57,14 @@ async def test_another_accounts_ref_is_404_not_403(tmp_path: Path) -> None:
             _, key_b = await stack.new_account(solde=5)
             r = await stack.client.post("/api/V1/sms/unides", json=BODY, headers={"X-API-Key": key_a})
             ref = r.json()["ref"]
-            _error(await stack.client.get(f"/api/V1/sms/{ref}", headers={"X-API-Key": key_b}), 404, "REF_INCONNUE")
-            _error(await stack.client.get("/api/V1/sms/999999", headers={"X-API-Key": key_a}), 404, "REF_INCONNUE")
+            _error(
+                await stack.client.get(f"/api/V1/sms/{ref}", headers={"X-API-Key": key_b}),
+                404, "REF_INCONNUE",
+            )
+            _error(
+                await stack.client.get("/api/V1/sms/999999", headers={"X-API-Key": key_a}),
+                404, "REF_INCONNUE",
+            )
             ok = await stack.client.get(f"/api/V1/sms/{ref}", headers={"X-API-Key": key_a})
             assert ok.status_code == 200
 
@@ -65,7 +75,9 @@ async def test_malformed_json_and_long_body_leave_nothing_behind(tmp_path: Path)
             account_id, key = await stack.new_account(solde=5)
             headers = {"X-API-Key": key, "Content-Type": "application/json"}
             _error(
-                await stack.client.post("/api/V1/sms/unides", content=b'{"emetteur": "ION",', headers=headers),
+                await stack.client.post(
+                    "/api/V1/sms/unides", content=b'{"emetteur": "ION",', headers=headers
+                ),
                 400,
                 "JSON_INVALIDE",
             )
@@ -93,7 +105,9 @@ async def test_admin_side_needs_its_own_token(tmp_path: Path) -> None:
             body = {"nom": "X", "type": "PREPAYE"}
             _error(await stack.client.post("/api/V1/admin/comptes", json=body), 401, "JETON_ADMIN_MANQUANT")
             _error(
-                await stack.client.post("/api/V1/admin/comptes", json=body, headers={"Authorization": f"Bearer {key}"}),
+                await stack.client.post(
+                    "/api/V1/admin/comptes", json=body, headers={"Authorization": f"Bearer {key}"}
+                ),
                 403,
                 "JETON_ADMIN_INVALIDE",
             )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -30,12 +32,13 @@ async def test_seed_unides_is_accepted_then_sent_and_reaches_the_smsc(tmp_path: 
             assert body["ref"].isdigit() and len(body["ref"]) >= 6
             assert body["segments"] == 1 and body["encodage"] == "GSM7"
 
-            async def status() -> dict:
+            async def status() -> dict[str, Any]:
                 got = await stack.client.get(
                     f"/api/V1/sms/{body['ref']}", headers={"X-API-Key": key}
                 )
                 assert got.status_code == 200
-                return got.json()
+                answer: dict[str, Any] = got.json()
+                return answer
 
             final = await eventually(status, lambda s: s["statut"] != "EN_ATTENTE", within_s=5)
             assert final["statut"] == "ENVOYE"
@@ -62,11 +65,13 @@ async def test_balance_of_two_lets_two_of_three_through(tmp_path: Path) -> None:
                 refs.append(r.json())
             assert [a["statut"] for a in refs] == ["EN_ATTENTE", "EN_ATTENTE", "ECHEC"]
 
-            async def outcome(ref: str) -> dict:
-                return (await stack.client.get(f"/api/V1/sms/{ref}", headers=headers)).json()
+            async def outcome(ref: str) -> dict[str, Any]:
+                got = await stack.client.get(f"/api/V1/sms/{ref}", headers=headers)
+                answer: dict[str, Any] = got.json()
+                return answer
 
             finals = [
-                await eventually(lambda ref=a["ref"]: outcome(ref), lambda s: s["statut"] != "EN_ATTENTE")
+                await eventually(partial(outcome, a["ref"]), lambda s: s["statut"] != "EN_ATTENTE")
                 for a in refs
             ]
             assert [f["statut"] for f in finals] == ["ENVOYE", "ENVOYE", "ECHEC"]
