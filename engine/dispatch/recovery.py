@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from engine.accounts.commands import GetSnapshot
-from engine.actor import Reply
 from engine.dispatch.message import OutMessage
 from engine.store import Store
-from engine.store.messages import flag_possible_duplicates
 from engine.text import EncodedMessage, SenderAddress, encode_message, parse_sender
 from engine.types import AccountId, MessageId, SendRef
 
@@ -24,7 +21,8 @@ WaitingRow = Sequence[Any]
 
 
 class Accounts(Protocol):
-    async def tell(self, account_id: AccountId, command: GetSnapshot) -> None: ...
+    async def wake(self, account_id: AccountId) -> None:
+        """Start the account's actor if it is not running."""
 
 
 class Outlet(Protocol):
@@ -65,9 +63,9 @@ async def requeue(
     dispatcher its rate bucket), offer the messages; return (queued, possibly sent)."""
     out, retried = waiting_messages(rows)
     if retried:
-        await store.transact(lambda conn: flag_possible_duplicates(conn, retried))
+        await store.messages.flag_possible_duplicates(retried)
     for account_id in {m.account_id for m in out}:
-        await accounts.tell(account_id, GetSnapshot(Reply()))
+        await accounts.wake(account_id)
     if out:
         outlet.offer(out)
     return len(out), len(retried)

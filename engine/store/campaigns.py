@@ -6,7 +6,8 @@ acceptance with consecutive ids in list order, EN_ATTENTE and nothing reserved.
 `premier_message + lances`); `campaign_waves` has one row per slot handled, and
 its primary key makes a slot handled twice impossible.
 
-Each function is a whole transaction body for `Store.transact` or `Store.read`.
+Each function is a transaction body (or a part of one) with the connection as
+first argument; `engine.store.operations` names them for the rest of the engine.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.types import AccountId, MessageId, SendRef
+from engine.model import AccountId, MessageId, SendRef
 
 LIVE_STATES = ("PLANIFIEE", "EN_COURS", "SUSPENDUE")
 

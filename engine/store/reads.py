@@ -235,3 +235,13 @@ def pending_messages(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
         " s.emetteur, s.corps, s.type = 'UNIDES' FROM messages m JOIN sends s ON s.ref = m.ref"
         " WHERE m.statut = 'EN_ATTENTE' AND s.campagne IS NULL ORDER BY m.id"
     ).fetchall()
+
+
+def report(
+    conn: sqlite3.Connection, ids: list[int]
+) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]:
+    """The committed state of these messages (in id order) and, for each of their
+    accounts, its callback URL and signing secret (`callback_target`)."""
+    messages = messages_by_id(conn, ids)
+    targets = {a: callback_target(conn, a) for a in dict.fromkeys(m.account_id for m in messages)}
+    return messages, targets
