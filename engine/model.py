@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NewType
+from typing import NamedTuple, NewType
 
 AccountId = NewType("AccountId", int)
 SendRef = NewType("SendRef", int)
@@ -197,6 +197,22 @@ class Accepted:
             ref, self.type, self.statut, self.segments, self.encodage,
             self.nb_destinataires, self.doublons, self.avertissements, self.replayed,
         )
+
+
+class WaitingMessage(NamedTuple):
+    """A message still EN_ATTENTE as stored, to queue again after a restart: its
+    attempts on record, whether it is already flagged a possible duplicate, its
+    send's sender and body, and whether it goes ahead of bulk (a single send)."""
+
+    message_id: int
+    account_id: int
+    ref: int
+    destinataire: str
+    tentatives: int
+    doublon_possible: bool
+    emetteur: str
+    corps: str
+    priority: bool
 
 
 # -- how messages end --------------------------------------------------------------------

@@ -9,15 +9,12 @@ is offered again (at-least-once, never hidden).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from engine.dispatch.message import OutMessage
+from engine.model import AccountId, MessageId, SendRef, WaitingMessage
 from engine.store import Store
 from engine.text import EncodedMessage, SenderAddress, encode_message, parse_sender
-from engine.types import AccountId, MessageId, SendRef
-
-WaitingRow = Sequence[Any]
-"""(id, account, ref, number, attempts, possible-duplicate flag, sender, body, priority)"""
 
 
 class Accounts(Protocol):
@@ -29,7 +26,7 @@ class Outlet(Protocol):
     def offer(self, messages: Sequence[OutMessage]) -> None: ...
 
 
-def waiting_messages(rows: Iterable[WaitingRow]) -> tuple[list[OutMessage], list[MessageId]]:
+def waiting_messages(rows: Iterable[WaitingMessage]) -> tuple[list[OutMessage], list[MessageId]]:
     """The messages to offer again, and the ids of those that may have been sent."""
     texts: dict[int, tuple[SenderAddress, EncodedMessage]] = {}
     out: list[OutMessage] = []
@@ -57,7 +54,7 @@ def waiting_messages(rows: Iterable[WaitingRow]) -> tuple[list[OutMessage], list
 
 
 async def requeue(
-    rows: Iterable[WaitingRow], *, store: Store, accounts: Accounts, outlet: Outlet
+    rows: Iterable[WaitingMessage], *, store: Store, accounts: Accounts, outlet: Outlet
 ) -> tuple[int, int]:
     """Flag possible duplicates, start each account's actor (which hands the
     dispatcher its rate bucket), offer the messages; return (queued, possibly sent)."""

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.model import AccountId, MessageId, SendRef
+from engine.model import AccountId, MessageId, SendRef, WaitingMessage
+from engine.store.reads import waiting
 
 LIVE_STATES = ("PLANIFIEE", "EN_COURS", "SUSPENDUE")
 
@@ -193,12 +194,13 @@ def waves_done(conn: sqlite3.Connection, ref: int) -> list[WaveRow]:
     ]
 
 
-def released_pending(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+def released_pending(conn: sqlite3.Connection) -> list[WaitingMessage]:
     """Released campaign messages still EN_ATTENTE (handed to the dispatcher before a
-    stop), as `engine.dispatch.recovery.WaitingRow`s (bulk priority)."""
-    return conn.execute(
+    stop), with bulk priority."""
+    rows = conn.execute(
         "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
         " s.emetteur, s.corps, 0 FROM campaigns c JOIN messages m ON m.ref = c.ref"
         " JOIN sends s ON s.ref = c.ref"
         " WHERE m.statut = 'EN_ATTENTE' AND m.id < c.premier_message + c.lances ORDER BY m.id"
     ).fetchall()
+    return [waiting(row) for row in rows]

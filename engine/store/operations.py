@@ -11,9 +11,10 @@ second backend implements these same methods.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.model import (
     Accepted,
@@ -24,6 +25,7 @@ from engine.model import (
     MessageId,
     PartReceipt,
     SendRef,
+    WaitingMessage,
 )
 from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
@@ -108,7 +110,7 @@ class Accounts(_Part):
         """What an account's batch decides from, in one read: the answers kept
         under these idempotency keys, and these invoices (those that exist)."""
 
-        def read(conn: Any) -> tuple[dict[str, tuple[str, Accepted]], dict[int, InvoiceRow]]:
+        def read(conn: sqlite3.Connection) -> tuple[dict[str, tuple[str, Accepted]], dict[int, InvoiceRow]]:
             invoices = {}
             for invoice_id in invoice_ids:
                 invoice = q_accounts.get_invoice(conn, invoice_id)
@@ -128,7 +130,7 @@ class Accounts(_Part):
     async def get_with_key_expiry(self, account_id: int) -> tuple[AccountRow | None, str | None]:
         """The account and when its current key expires, in one read."""
 
-        def read(conn: Any) -> tuple[AccountRow | None, str | None]:
+        def read(conn: sqlite3.Connection) -> tuple[AccountRow | None, str | None]:
             return (
                 q_accounts.get_account(conn, account_id),
                 q_accounts.current_key_expiry(conn, account_id),
@@ -155,7 +157,7 @@ class Accounts(_Part):
         """A page of the journal and the ledger the whole journal adds up to (None
         when the account does not exist), in one read."""
 
-        def read(conn: Any) -> tuple[list[JournalRow], Ledger | None]:
+        def read(conn: sqlite3.Connection) -> tuple[list[JournalRow], Ledger | None]:
             return (
                 q_accounts.journal_page(conn, account_id, after, limit),
                 q_accounts.journal_totals(conn, account_id),
@@ -182,7 +184,7 @@ class Keys(_Part):
         """Revoke the account's live keys and store the new one; return the
         digests revoked."""
 
-        def job(conn: Any) -> list[str]:
+        def job(conn: sqlite3.Connection) -> list[str]:
             old = q_accounts.live_key_hashes(conn, account_id)
             q_accounts.replace_key(conn, account_id, key_hash, expiry, now)
             return old
@@ -219,9 +221,8 @@ class Messages(_Part):
             partial(q_messages.flag_possible_duplicates, message_ids=message_ids)
         )
 
-    async def waiting(self) -> list[tuple[Any, ...]]:
-        """Messages of single and bulk sends still EN_ATTENTE
-        (`engine.dispatch.recovery.WaitingRow`s), oldest first."""
+    async def waiting(self) -> list[WaitingMessage]:
+        """Messages of single and bulk sends still EN_ATTENTE, oldest first."""
         return await self._store.read(q_reads.pending_messages)
 
 
@@ -235,7 +236,7 @@ class Receipts(_Part):
         whose delivery is now known, and the indexes in `looked_up` that matched
         nothing."""
 
-        def job(conn: Any) -> tuple[list[tuple[int, int, str, str]], list[int]]:
+        def job(conn: sqlite3.Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
             found, missing = q_messages.find_receipted(conn, looked_up)
             return q_messages.record_receipts(conn, [*known, *found]), missing
 
@@ -251,7 +252,7 @@ class Campaigns(_Part):
     async def with_waves(self, ref: SendRef) -> tuple[CampaignRow | None, list[WaveRow]]:
         """The campaign and the waves it has sent, in one read."""
 
-        def read(conn: Any) -> tuple[CampaignRow | None, list[WaveRow]]:
+        def read(conn: sqlite3.Connection) -> tuple[CampaignRow | None, list[WaveRow]]:
             return q_campaigns.get_campaign(conn, ref), q_campaigns.waves_done(conn, ref)
 
         return await self._store.read(read)
@@ -263,8 +264,8 @@ class Campaigns(_Part):
         """(id, number) of the messages `first` .. `first + count - 1` still waiting."""
         return await self._store.read(partial(q_campaigns.recipients, first=first, count=count))
 
-    async def released_waiting(self) -> list[tuple[Any, ...]]:
-        """Released campaign messages still EN_ATTENTE (`WaitingRow`s)."""
+    async def released_waiting(self) -> list[WaitingMessage]:
+        """Released campaign messages still EN_ATTENTE."""
         return await self._store.read(q_campaigns.released_pending)
 
 
