@@ -13,7 +13,6 @@ import argparse
 import logging
 import os
 import signal
-import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from config import ConfigError, Settings, load_settings
 from engine import keys
 from engine.gateway import Gateway
 from engine.process import freeze_start_up_heap, tune_collector
-from engine.store import Store
+from engine.store import Store, StoreError
 from engine.types import AccountType
 
 log = logging.getLogger("smsgw")
@@ -86,9 +85,7 @@ async def serve(
     async with trio.open_nursery() as nursery:
         store = Store(settings.data.dir / "smsgw.sqlite3")
         await nursery.start(store.serve)
-        fresh = not await store.read(
-            lambda conn: conn.execute("SELECT 1 FROM accounts LIMIT 1").fetchone()
-        )
+        fresh = not await store.accounts.any()
 
         smsc_host, smsc_port = settings.smsc.host, settings.smsc.port
         simulator = None
@@ -188,7 +185,7 @@ def cli(argv: list[str] | None = None) -> int:
             raise
         print(f"start-up failed: {failure}", file=sys.stderr)
         return 1
-    except (sqlite3.Error, OSError) as exc:
+    except (StoreError, OSError) as exc:
         print(f"start-up failed: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -196,7 +193,7 @@ def cli(argv: list[str] | None = None) -> int:
 
 def _first_failure(group: BaseExceptionGroup[Any]) -> BaseException | None:
     """The first storage or network error in a group of task failures."""
-    found, _ = group.split((sqlite3.Error, OSError))
+    found, _ = group.split((StoreError, OSError))
     matched: BaseException | None = found
     while isinstance(matched, BaseExceptionGroup):
         matched = matched.exceptions[0]

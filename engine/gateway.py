@@ -9,7 +9,6 @@ turn requests into actor commands or store reads, and raise `GatewayError`s.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from engine.accounts.commands import (
     TopUp,
 )
 from engine.accounts.registry import Registry, UnknownAccount
-from engine.accounts.state import Entry, EntryKind, LedgerError, top_up
+from engine.accounts.state import Entry, EntryKind, Ledger, LedgerError, top_up
 from engine.actor import ActorStopped, Reply
 from engine.callbacks import CallbackNotifier
 from engine.campaigns import facade as campaigns
@@ -93,7 +92,7 @@ class Gateway:
         self.dispatcher = Dispatcher(
             store, binds=settings.smsc.binds, channel_size=settings.engine.dispatch_queue
         )
-        self.callbacks = CallbackNotifier(store, self.clock)
+        self.callbacks = CallbackNotifier(store.reads, self.clock)
         self.registry = Registry(
             store,
             self.dispatcher,
@@ -113,6 +112,9 @@ class Gateway:
         """Set when shutdown begins: long-lived streams end."""
         self._logins = LoginThrottle()
         self.campaigns = CampaignScheduler(store, self.registry, self.dispatcher, self.clock)
+        self._campaign_calls = campaigns.CampaignCalls(
+            settings, self.clock, store, self.campaigns, ask=self._ask, send_view=self.send_view
+        )
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         s = self.settings.smsc
@@ -154,7 +156,7 @@ class Gateway:
 
     async def _recover(self) -> None:
         """Queue again every message the store holds as waiting (after a restart)."""
-        rows = await self.store.read(q_reads.pending_messages)
+        rows = await self.store.messages.waiting()
         queued, retried = await requeue(
             rows, store=self.store, accounts=self.registry, outlet=self.dispatcher
         )
@@ -188,7 +190,7 @@ class Gateway:
         digest = keys.hash_api_key(api_key)
         row = self._keys.get(digest)
         if row is None:
-            row = await self.store.read(lambda conn: q_accounts.find_key(conn, digest))
+            row = await self.store.keys.find(digest)
             if row is not None:
                 self._keys[digest] = row
         if row is None or not keys.same_hash(row.key_hash, digest) or row.revoque_le:
@@ -214,15 +216,7 @@ class Gateway:
         key, digest, expiry = self._new_key()
         now = iso(self.clock.now())
 
-        def job(conn: sqlite3.Connection) -> list[str]:
-            old = [r[0] for r in conn.execute(
-                "SELECT key_hash FROM api_keys WHERE account_id = ? AND revoque_le IS NULL",
-                (account_id,),
-            )]
-            q_accounts.replace_key(conn, account_id, digest, expiry, now)
-            return old
-
-        for old in await self.store.transact(job):
+        for old in await self.store.keys.replace(account_id, digest, expiry, now):
             self._keys.pop(old, None)
         return NewKey(key, expiry)
 
@@ -246,44 +240,31 @@ class Gateway:
         now = iso(self.clock.now())
         password_hash = keys.hash_password(mot_de_passe) if mot_de_passe else None
 
-        def job(conn: sqlite3.Connection) -> AccountId:
-            if email and conn.execute(
-                "SELECT 1 FROM accounts WHERE email = ?", (email.lower(),)
-            ).fetchone():
-                raise Conflict("Un compte utilise déjà cette adresse e-mail.", code="EMAIL_UTILISE")
-            account_id = q_accounts.insert_account(
-                conn,
-                nom=nom,
-                type=type,
-                email=email.lower() if email else None,
-                password_hash=password_hash,
-                debit_max=debit_max,
-                now=now,
-            )
-            if solde:
-                ledger, entries = top_up(q_accounts.get_account(conn, account_id).ledger, solde)  # type: ignore[union-attr]
-                q_accounts.save_ledger(conn, account_id, ledger, entries, now)
-            q_accounts.replace_key(conn, account_id, digest, expiry, now)
-            return account_id
-
-        account_id = await self.store.transact(job)
+        account_id = await self.store.accounts.create(
+            nom=nom,
+            type=type,
+            email=email.lower() if email else None,
+            password_hash=password_hash,
+            debit_max=debit_max,
+            opening=top_up(Ledger(type=type), solde) if solde else None,
+            key_hash=digest,
+            key_expiry=expiry,
+            now=now,
+        )
+        if account_id is None:
+            raise Conflict("Un compte utilise déjà cette adresse e-mail.", code="EMAIL_UTILISE")
         log.info("account %s created (%s)", account_id, type.value)
         return account_id, NewKey(key, expiry)
 
     async def account(self, account_id: AccountId) -> AccountView:
-        def read(conn: sqlite3.Connection) -> tuple[AccountRow | None, str | None]:
-            return q_accounts.get_account(conn, account_id), q_accounts.current_key_expiry(
-                conn, account_id
-            )
-
-        row, expiry = await self.store.read(read)
+        row, expiry = await self.store.accounts.get_with_key_expiry(account_id)
         if row is None:
             raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU")
         snapshot = await self._ask(account_id, GetSnapshot, )
         return AccountView(row, snapshot, expiry)
 
     async def accounts(self, after: int, limit: int) -> list[AccountRow]:
-        return await self.store.read(lambda conn: q_accounts.list_accounts(conn, after, limit))
+        return await self.store.accounts.page(after, limit)
 
     async def _ask(self, account_id: AccountId, make: Any, *args: Any) -> Any:
         reply: Reply[Any] = Reply()
@@ -301,7 +282,7 @@ class Gateway:
 
     async def require_account(self, account_id: AccountId) -> None:
         """Raise 404 COMPTE_INCONNU unless the account exists."""
-        if not await self.store.read(lambda conn: q_accounts.account_exists(conn, account_id)):
+        if not await self.store.accounts.exists(account_id):
             raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU")
 
     async def amend_account(
@@ -330,13 +311,7 @@ class Gateway:
     ) -> tuple[list[q_accounts.JournalRow], Any]:
         """A page of the account's journal and the ledger the whole journal adds up to."""
 
-        def read(conn: sqlite3.Connection) -> tuple[list[q_accounts.JournalRow], Any]:
-            return (
-                q_accounts.journal_page(conn, account_id, after, limit),
-                q_accounts.journal_totals(conn, account_id),
-            )
-
-        rows, totals = await self.store.read(read)
+        rows, totals = await self.store.accounts.journal_page(account_id, after, limit)
         if totals is None:
             raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU")
         return rows, totals
@@ -354,34 +329,32 @@ class Gateway:
 
     async def update_profile(self, account_id: AccountId, *, nom: str | None = None,
                              url_rappel: str | None = None, clear_url: bool = False) -> None:
-        await self.store.transact(
-            lambda conn: q_accounts.update_profile(
-                conn, account_id, nom=nom, url_rappel=url_rappel, clear_url=clear_url
-            )
+        await self.store.accounts.update_profile(
+            account_id, nom=nom, url_rappel=url_rappel, clear_url=clear_url
         )
         self.callbacks.forget(account_id)
 
     async def close_invoice(self, account_id: AccountId) -> InvoiceRow:
         invoice_id = await self._ask(account_id, CloseInvoice)
-        invoice = await self.store.read(lambda conn: q_accounts.get_invoice(conn, invoice_id))
+        invoice = await self.store.accounts.invoice(invoice_id)
         assert invoice is not None
         return invoice
 
     async def settle_invoice(self, invoice_id: int) -> InvoiceRow:
-        invoice = await self.store.read(lambda conn: q_accounts.get_invoice(conn, invoice_id))
+        invoice = await self.store.accounts.invoice(invoice_id)
         if invoice is None:
             raise NotFound("Cette facture n'existe pas.", code="FACTURE_INCONNUE")
         await self._ask(invoice.account_id, SettleInvoice, invoice_id)
-        paid = await self.store.read(lambda conn: q_accounts.get_invoice(conn, invoice_id))
+        paid = await self.store.accounts.invoice(invoice_id)
         assert paid is not None
         return paid
 
     async def invoices(self, account_id: AccountId) -> list[InvoiceRow]:
         await self.require_account(account_id)
-        return await self.store.read(lambda conn: q_accounts.list_invoices(conn, account_id))
+        return await self.store.accounts.invoices(account_id)
 
     async def journal(self, account_id: AccountId) -> list[Entry]:
-        return await self.store.read(lambda conn: q_accounts.journal_entries(conn, account_id))
+        return await self.store.accounts.journal(account_id)
 
     # -- client space (/espace) ---------------------------------------------------------
 
@@ -395,7 +368,7 @@ class Gateway:
         """
         key = login.strip().lower()
         self._logins.check(key, source)
-        row = await self.store.read(lambda conn: q_accounts.find_account_by_login(conn, key))
+        row = await self.store.accounts.by_login(key)
         stored = row.password_hash if row is not None else None
         ok = await trio.to_thread.run_sync(keys.check_password, password, stored or _DECOY_HASH)
         if row is None or not stored or not ok:
@@ -447,7 +420,7 @@ class Gateway:
             ) from None
 
     async def send_view(self, account_id: AccountId, ref: SendRef) -> q_reads.SendView:
-        view = await self.store.read(lambda conn: q_reads.get_send(conn, account_id, ref))
+        view = await self.store.reads.send(account_id, ref)
         if view is None:
             raise NotFound("Aucun envoi de votre compte ne porte cette référence.", code="REF_INCONNUE")
         return view
@@ -457,10 +430,8 @@ class Gateway:
     ) -> list[q_reads.MessageView]:
         """A page of a send's recipients in id order, after message id `after`
         (404 REF_INCONNUE when the send is not the account's), in one read."""
-        page = await self.store.read(
-            lambda conn: q_reads.messages_page(
-                conn, account_id, ref, statut=statut, after_id=after, limit=limit
-            )
+        page = await self.store.reads.messages_page(
+            account_id, ref, statut=statut, after_id=after, limit=limit
         )
         if page is None:
             raise NotFound("Aucun envoi de votre compte ne porte cette référence.", code="REF_INCONNUE")
@@ -479,11 +450,9 @@ class Gateway:
     ) -> list[q_reads.SendView]:
         """The account's sends, newest first, before ref `before`, created in
         [since, until) (ISO 8601 UTC), filtered by type and aggregate status."""
-        return await self.store.read(
-            lambda conn: q_reads.list_sends(
-                conn, account_id, before_ref=before, type=type, statut=statut,
-                since=since, until=until, limit=limit,
-            )
+        return await self.store.reads.sends_page(
+            account_id, before_ref=before, type=type, statut=statut,
+            since=since, until=until, limit=limit,
         )
 
     # -- scheduled campaigns (engine/campaigns) -----------------------------------------
@@ -496,14 +465,14 @@ class Gateway:
         idempotency: Idempotency | None = None,
     ) -> Accepted:
         """Accept a MULDESP: validated, recorded, then handed to the scheduler."""
-        return await campaigns.submit(self, account_id, draft, request, idempotency)
+        return await self._campaign_calls.submit(account_id, draft, request, idempotency)
 
     async def campaign_plan(self, account_id: AccountId, ref: SendRef) -> campaigns.CampaignPlan:
-        return await campaigns.plan(self, account_id, ref)
+        return await self._campaign_calls.plan(account_id, ref)
 
     async def cancel_campaign(self, account_id: AccountId, ref: SendRef) -> int:
         """Cancel a live campaign; returns how many recipients were cancelled."""
-        return await campaigns.cancel(self, account_id, ref)
+        return await self._campaign_calls.cancel(account_id, ref)
 
     async def _expire_idempotency(self) -> None:
         """Forget Idempotency-Key answers older than `gateway.idempotency_ttl_s`.
@@ -511,16 +480,11 @@ class Gateway:
         Wakes when the oldest record falls due (at most a second late), so a key is
         honoured for its whole period and no longer, and an idle gateway does no work.
         """
-        from engine.store.idempotency import expire, oldest
-
         ttl_s = self.settings.gateway.idempotency_ttl_s
         while True:
             now = self.clock.now().timestamp()
-
-            def job(conn: sqlite3.Connection, now: float = now) -> tuple[int, float | None]:
-                return expire(conn, now - ttl_s), oldest(conn)
-
-            removed, first = await self.store.transact(job)
+            removed = await self.store.idempotency.expire(now - ttl_s)
+            first = await self.store.idempotency.oldest()
             if removed:
                 log.info("forgot %d idempotency records older than %d s", removed, ttl_s)
             next_at = first + ttl_s if first is not None else now + ttl_s

@@ -6,6 +6,9 @@ drains whatever is waiting in its mailbox and handles it as one batch: the pure
 ledger decides each command in order, the batch is written in one store
 transaction, and only then are the askers answered (a 202 is never given for an
 uncommitted reservation). Accepted messages are then offered to the dispatcher.
+Each command is decided on the batch (`engine.accounts.batch`, with the pure
+ledger of `engine.accounts.state`); the store gets the batch as plain data
+(`Store.ledger.apply`) with the ledger's rule for what outcomes cost.
 
 The mailbox is bounded; a full mailbox makes the asker wait. A command taken
 from the mailbox is always carried out, even if its asker has gone.
@@ -19,18 +22,25 @@ that crashes on its own is answered `ActorStopped`, and the others are served.
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from functools import partial
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any, Protocol, assert_never
 
 import trio
 
 from engine.accounts import state
+from engine.accounts.batch import (
+    Batch,
+    Replays,
+    admit,
+    cover_wave,
+    made,
+    pay_invoice,
+    ready_messages,
+    replayed,
+)
 from engine.accounts.commands import (
     Accepted,
     AccountSnapshot,
@@ -39,27 +49,31 @@ from engine.accounts.commands import (
     Command,
     EndCampaign,
     GetSnapshot,
-    IdempotencyConflict,
     OpenCampaign,
     ReserveWave,
-    SendDraft,
     SetRate,
     Settle,
     SettleInvoice,
     Submit,
     TopUp,
 )
-from engine.accounts.state import Billing, Entry, Ledger, LedgerError
+from engine.accounts.state import LedgerError
 from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
 from engine.dispatch.ratelimit import TokenBucket
+from engine.model import AccountId, Ledger, Outcome, SendRef, Statut
 from engine.store import Store
-from engine.store import accounts as q_accounts
-from engine.store import campaigns as q_campaigns
-from engine.store import messages as q_messages
-from engine.store.messages import NewRecipient, NewSendRow, Outcome
-from engine.types import AccountId, MessageId, Raison, SendRef, SendType, Statut
+from engine.store.accounts import InvoiceRow
+from engine.store.writes import (
+    AccountBatch,
+    BatchResult,
+    InvoicePaid,
+    NewInvoice,
+    OpenCampaignWrite,
+    SendWrite,
+    SetDebitMax,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +95,6 @@ class Observer(Protocol):
     """Told of every message that ended (status callbacks, metrics)."""
 
     def ended(self, account_id: AccountId, outcomes: Sequence[Outcome]) -> None: ...
-
-
-@dataclass(slots=True)
-class _Batch:
-    """The effects of one mailbox batch, written in one transaction."""
-
-    ledger: Ledger
-    entries: list[Entry] = field(default_factory=list)
-    sends: list[tuple[Submit, NewSendRow, Accepted]] = field(default_factory=list)
-    replies: list[Callable[[], None]] = field(default_factory=list)
-    writes: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
-    settles: list[Outcome] = field(default_factory=list)
-    snapshots: list[Reply[AccountSnapshot]] = field(default_factory=list)
-    """Answered after everything else: a snapshot shows the whole batch done."""
 
 
 class AccountActor:
@@ -239,7 +239,7 @@ class AccountActor:
         replays, invoices = await self._prefetch(commands)
         wall = self._clock.now()
         now = iso(wall)
-        batch = _Batch(self._ledger)
+        batch = Batch(self._ledger)
         for cmd in commands:
             try:
                 self._decide(cmd, batch, replays, invoices, now)
@@ -247,111 +247,86 @@ class AccountActor:
                 reply = getattr(cmd, "reply", None)
                 if reply is not None:
                     reply.fail(exc)
-        account_id = self.account_id
-
-        def write(conn: sqlite3.Connection) -> tuple[list[tuple[SendRef, MessageId]], Any]:
-            created = [q_messages.insert_send(conn, row) for _, row, _ in batch.sends]
-            for extra in batch.writes:
-                extra(conn)
-            settled = None
-            if batch.settles:
-                settled = q_messages.settle_outcomes(conn, batch.ledger, batch.settles)
-                batch.entries.extend(settled.entries)
-                batch.ledger = settled.ledger
-            q_accounts.save_ledger(conn, account_id, batch.ledger, batch.entries, now)
-            for (submit, _, accepted), (ref, _) in zip(batch.sends, created, strict=True):
-                if submit.idempotency is not None:
-                    conn.execute(
-                        "INSERT INTO idempotency (account_id, key, body_hash, response, cree_le)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (
-                            account_id,
-                            submit.idempotency.key,
-                            submit.idempotency.body_hash,
-                            json.dumps(_accepted_json(accepted, ref)),
-                            wall.timestamp(),
-                        ),
-                    )
-            return created, settled
-
-        if batch.sends or batch.writes or batch.settles or batch.entries:
-            created, settled = await self._store.transact(write)
+        if batch.durable:
+            done = await self._store.ledger.apply(
+                AccountBatch(
+                    account_id=self.account_id,
+                    now=now,
+                    stamp=wall.timestamp(),
+                    ledger=batch.ledger,
+                    entries=batch.entries,
+                    sends=[send for _, send in batch.sends],
+                    writes=batch.writes,
+                    outcomes=batch.settles,
+                ),
+                state.settle,
+            )
         else:  # only reads (snapshots) and refusals: nothing to make durable
-            created, settled = [], None
+            done = BatchResult([], [], batch.ledger, ())
         self._committed = True
-        self._ledger = batch.ledger
+        self._ledger = done.ledger
         offered: list[OutMessage] = []
-        for (submit, row, accepted), (ref, first_id) in zip(batch.sends, created, strict=True):
-            final = accepted.with_ref(ref)
-            submit.reply.set(final)
-            offered.extend(self._ready_messages(submit.draft, row, ref, first_id))
-        if settled is not None:
-            self._in_flight -= len(settled.settled)
-        self._in_flight += len(offered)
+        for (submit, send), (ref, first_id) in zip(batch.sends, done.created, strict=True):
+            submit.reply.set(send.accepted.with_ref(ref))
+            offered.extend(ready_messages(self.account_id, submit.draft, send.row, ref, first_id))
+        self._in_flight += len(offered) - len(done.settled)
         for answer in batch.replies:
-            answer()
+            answer(done)
         for snapshot in batch.snapshots:
             snapshot.set(self.snapshot())
-        if settled is not None and settled.settled and self._observer is not None:
-            self._observer.ended(account_id, settled.settled)
+        if done.settled and self._observer is not None:
+            self._observer.ended(self.account_id, done.settled)
         if offered:
             self._outlet.offer(offered)
 
     def _decide(
         self,
         cmd: Command,
-        batch: _Batch,
-        replays: dict[str, tuple[str, Accepted]],
-        invoices: dict[int, q_accounts.InvoiceRow],
+        batch: Batch,
+        replays: Replays,
+        invoices: dict[int, InvoiceRow],
         now: str,
     ) -> None:
         match cmd:
             case Submit(draft=draft, idempotency=idem, reply=reply):
-                if idem is not None and idem.key in replays:
-                    body_hash, earlier = replays[idem.key]
-                    if body_hash != idem.body_hash:
-                        reply.fail(IdempotencyConflict(idem.key))
-                    else:
-                        reply.set(earlier)
+                if replayed(idem, replays, reply):
                     return
-                row, accepted = self._admit(draft, batch, now)
-                batch.sends.append((cmd, row, accepted))
+                send = admit(batch, self.account_id, draft, now, idem)
+                batch.sends.append((cmd, send))
                 if idem is not None:
                     # a second request with the same key in this very batch
-                    replays[idem.key] = (idem.body_hash, accepted)
+                    replays[idem.key] = (idem.body_hash, send.accepted)
             case Settle(outcomes=outcomes):
                 batch.settles.extend(outcomes)
-            case TopUp(amount=amount, reply=reply):
+            case TopUp(amount=amount, reply=topped):
                 batch.ledger, entries = state.top_up(batch.ledger, amount)
                 batch.entries.extend(entries)
                 solde = batch.ledger.solde
-                batch.replies.append(partial(reply.set, solde))
-            case ChangeType(new_type=new_type, reply=reply):
+                batch.replies.append(lambda _: topped.set(solde))
+            case ChangeType(new_type=new_type, reply=changed):
                 batch.ledger, entries = state.change_type(batch.ledger, new_type)
                 batch.entries.extend(entries)
-                batch.replies.append(partial(reply.set, None))
-            case CloseInvoice(reply=reply):
-                self._close_invoice(batch, reply, now)
-            case SettleInvoice(invoice_id=invoice_id, reply=reply):
-                self._settle_invoice(batch, invoices, invoice_id, reply, now)
-            case SetRate(debit_max=rate, reply=reply):
-                account_id = self.account_id
-
-                def set_rate(conn: sqlite3.Connection) -> None:
-                    q_accounts.update_profile(conn, account_id, debit_max=rate)
-
-                batch.writes.append(set_rate)
-                batch.replies.append(partial(self._rate_set, rate, reply))
-            case GetSnapshot(reply=reply):
-                batch.snapshots.append(reply)
+                batch.replies.append(lambda _: changed.set(None))
+            case CloseInvoice(reply=closed):
+                batch.ledger, amount, entries = state.close_invoice(batch.ledger)
+                batch.entries.extend(entries)
+                batch.write(NewInvoice(amount), lambda invoice_id: closed.set(made(invoice_id)))
+            case SettleInvoice(invoice_id=invoice_id, reply=paid):
+                pay_invoice(batch, invoices, self.account_id, invoice_id, now)
+                batch.write(InvoicePaid(invoice_id), lambda _: paid.set(None))
+            case SetRate(debit_max=rate, reply=rate_set):
+                batch.write(SetDebitMax(rate), lambda _: self._rate_set(rate, rate_set))
+            case GetSnapshot(reply=asked):
+                batch.snapshots.append(asked)
             case OpenCampaign():
                 self._open_campaign(cmd, batch, replays, now)
             case ReserveWave():
                 self._reserve_wave(cmd, batch)
-            case EndCampaign(outcomes=outcomes, write=end_write, reply=reply):
+            case EndCampaign(outcomes=outcomes, end=end, reply=ended):
                 batch.settles.extend(outcomes)
-                batch.writes.append(end_write)
-                batch.replies.append(partial(reply.set, None))
+                batch.write(end, lambda _: ended.set(None))
+            case _:
+                assert_never(cmd)
 
     def _rate_set(self, rate: float, reply: Reply[None]) -> None:
         self._debit_max = rate
@@ -362,190 +337,41 @@ class AccountActor:
     def _open_campaign(
         self,
         cmd: OpenCampaign,
-        batch: _Batch,
-        replays: dict[str, tuple[str, Accepted]],
+        batch: Batch,
+        replays: Replays,
         now: str,
     ) -> None:
         """A campaign's send and recipients, billed under the current type; nothing
         is reserved and nothing offered yet (its scheduler releases it by waves)."""
         idem, reply = cmd.idempotency, cmd.reply
-        if idem is not None and idem.key in replays:
-            body_hash, earlier = replays[idem.key]
-            if body_hash != idem.body_hash:
-                reply.fail(IdempotencyConflict(idem.key))
-            else:
-                reply.set(earlier)
+        if replayed(idem, replays, reply):
             return
         if idem is not None:
             replays[idem.key] = (idem.body_hash, cmd.accepted)
         row = replace(cmd.row, billing=batch.ledger.billing, cree_le=now)
         waiting = sum(1 for r in row.recipients if r.statut is Statut.EN_ATTENTE)
-        account_id = self.account_id
-        holder: dict[str, SendRef] = {}
-        stamp = self._clock.now().timestamp()
 
-        def write(conn: sqlite3.Connection) -> None:
-            ref, first_id = q_messages.insert_send(conn, row)
-            cmd.setup(conn, ref, first_id)
-            holder["ref"] = ref
-            if idem is not None:
-                conn.execute(
-                    "INSERT INTO idempotency (account_id, key, body_hash, response, cree_le)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (
-                        account_id,
-                        idem.key,
-                        idem.body_hash,
-                        json.dumps(_accepted_json(cmd.accepted, holder["ref"])),
-                        stamp,
-                    ),
-                )
-
-        def done() -> None:
+        def opened(ref: int | None) -> None:
             self._in_flight += waiting
-            reply.set(cmd.accepted.with_ref(holder["ref"]))
+            reply.set(cmd.accepted.with_ref(SendRef(made(ref))))
 
-        batch.writes.append(write)
-        batch.replies.append(done)
+        send = SendWrite(row, cmd.accepted, idem)
+        batch.write(OpenCampaignWrite(send, cmd.campaign), opened)
 
-    def _reserve_wave(self, cmd: ReserveWave, batch: _Batch) -> None:
-        """Rule 2 of the ledger holds: a prepaid wave reserves only what the balance
-        covers, the longest prefix of the wave, never more."""
-        covered = len(cmd.wave)
-        if cmd.billing is Billing.PREPAYE and cmd.segments > 0:
-            covered = min(covered, batch.ledger.solde // cmd.segments)
-            if covered:
-                decided = state.reserve(batch.ledger, covered * cmd.segments, cmd.ref)
-                assert decided is not None
-                batch.ledger, entries = decided
-                batch.entries.extend(entries)
-        released = cmd.wave[:covered]
-        ids = [m.message_id for m in released]
-        prepaid = cmd.billing is Billing.PREPAYE
-        segments = cmd.segments
+    def _reserve_wave(self, cmd: ReserveWave, batch: Batch) -> None:
+        write = cover_wave(batch, cmd)
+        released = cmd.wave[: len(write.message_ids)]
 
-        def write(conn: sqlite3.Connection) -> None:
-            if prepaid and ids:
-                q_campaigns.reserve_messages(conn, ids, segments)
-            cmd.progress(conn, covered)
-
-        def done() -> None:
+        def done(_: int | None) -> None:
             if released:
                 self._outlet.offer(released)
-            cmd.reply.set(covered)
+            cmd.reply.set(len(released))
 
-        batch.writes.append(write)
-        batch.replies.append(done)
-
-    def _admit(self, draft: SendDraft, batch: _Batch, now: str) -> tuple[NewSendRow, Accepted]:
-        segments = len(draft.encoded.parts)
-        billing = batch.ledger.billing
-        statut = Statut.EN_ATTENTE
-        raison: Raison | None = None
-        per_message = 0
-        if draft.valid:
-            if billing is Billing.PREPAYE:
-                decided = state.reserve(batch.ledger, segments * len(draft.valid))
-                if decided is None:
-                    statut, raison = Statut.ECHEC, Raison.SOLDE_INSUFFISANT
-                else:
-                    batch.ledger, entries = decided
-                    batch.entries.extend(entries)
-                    per_message = segments
-        else:
-            statut = Statut.ECHEC
-        recipients: list[NewRecipient] = [
-            NewRecipient(number, statut, raison, per_message) for number in draft.valid
-        ]
-        if draft.invalid:
-            recipients.extend(
-                NewRecipient(raw, Statut.ECHEC, Raison.NUMERO_INVALIDE, 0) for raw in draft.invalid
-            )
-        row = NewSendRow(
-            account_id=self.account_id,
-            type=draft.type.value,
-            emetteur=draft.emetteur,
-            corps=draft.corps,
-            encodage=draft.encoded.encoding.value,
-            segments=segments,
-            billing=billing,
-            doublons=draft.doublons,
-            avertissements=draft.avertissements,
-            recipients=recipients,
-            cree_le=now,
-        )
-        accepted = Accepted(
-            ref=SendRef(0),
-            type=draft.type,
-            statut=statut,
-            segments=segments,
-            encodage=draft.encoded.encoding.value,
-            nb_destinataires=len(recipients),
-            doublons=draft.doublons,
-            avertissements=draft.avertissements,
-        )
-        return row, accepted
-
-    def _ready_messages(
-        self, draft: SendDraft, row: NewSendRow, ref: SendRef, first_id: MessageId
-    ) -> list[OutMessage]:
-        priority = draft.type is SendType.UNIDES
-        return [
-            OutMessage(
-                message_id=MessageId(first_id + i),
-                account_id=self.account_id,
-                ref=ref,
-                destination=r.destinataire,
-                sender=draft.sender,
-                encoded=draft.encoded,
-                priority=priority,
-            )
-            for i, r in enumerate(row.recipients)
-            if r.statut is Statut.EN_ATTENTE
-        ]
-
-    def _close_invoice(self, batch: _Batch, reply: Any, now: str) -> None:
-        batch.ledger, amount, entries = state.close_invoice(batch.ledger)
-        batch.entries.extend(entries)
-        account_id = self.account_id
-        holder: dict[str, int] = {}
-
-        def write(conn: sqlite3.Connection) -> None:
-            row = q_accounts.get_account(conn, account_id)
-            assert row is not None
-            holder["id"] = q_accounts.insert_invoice(conn, account_id, row.periode_debut, now, amount)
-
-        batch.writes.append(write)
-        batch.replies.append(lambda: reply.set(holder["id"]))
-
-    def _settle_invoice(
-        self,
-        batch: _Batch,
-        invoices: dict[int, q_accounts.InvoiceRow],
-        invoice_id: int,
-        reply: Any,
-        now: str,
-    ) -> None:
-        invoice = invoices.get(invoice_id)
-        if invoice is None or invoice.account_id != self.account_id:
-            raise LedgerError("FACTURE_INCONNUE", "Cette facture n'existe pas.")
-        if invoice.regle_le is not None:
-            raise LedgerError(
-                "FACTURE_DEJA_REGLEE", f"La facture {invoice.id} a déjà été réglée le {invoice.regle_le}."
-            )
-        batch.ledger, entries = state.settle_invoice(batch.ledger, invoice.montant, invoice.id)
-        batch.entries.extend(entries)
-        invoices[invoice_id] = replace(invoice, regle_le=now)  # a second one in this batch
-
-        def write(conn: sqlite3.Connection) -> None:
-            q_accounts.mark_invoice_paid(conn, invoice_id, now)
-
-        batch.writes.append(write)
-        batch.replies.append(lambda: reply.set(None))
+        batch.write(write, done)
 
     async def _prefetch(
         self, commands: list[Command]
-    ) -> tuple[dict[str, tuple[str, Accepted]], dict[int, q_accounts.InvoiceRow]]:
+    ) -> tuple[dict[str, tuple[str, Accepted]], dict[int, InvoiceRow]]:
         """Read what the decisions need: earlier idempotent answers, invoices."""
         keys = [
             c.idempotency.key
@@ -555,51 +381,10 @@ class AccountActor:
         invoice_ids = [c.invoice_id for c in commands if isinstance(c, SettleInvoice)]
         if not keys and not invoice_ids:
             return {}, {}
-        account_id = self.account_id
-
-        def read(
-            conn: sqlite3.Connection,
-        ) -> tuple[dict[str, tuple[str, Accepted]], dict[int, q_accounts.InvoiceRow]]:
-            found = {}
-            for key in keys:
-                row = conn.execute(
-                    "SELECT body_hash, response FROM idempotency WHERE account_id = ? AND key = ?",
-                    (account_id, key),
-                ).fetchone()
-                if row is not None:
-                    found[key] = (row[0], _accepted_from_json(json.loads(row[1])))
-            invoices = {}
-            for invoice_id in invoice_ids:
-                invoice = q_accounts.get_invoice(conn, invoice_id)
-                if invoice is not None:
-                    invoices[invoice_id] = invoice
-            return found, invoices
-
-        return await self._store.read(read)
-
+        return await self._store.accounts.prefetch(self.account_id, keys, invoice_ids)
 
 
 def _fail(cmd: Command, error: BaseException) -> None:
     reply = getattr(cmd, "reply", None)
     if reply is not None:
         reply.fail(error)
-
-
-def _accepted_json(accepted: Accepted, ref: SendRef) -> dict[str, Any]:
-    data = asdict(accepted.with_ref(ref))
-    data["avertissements"] = list(accepted.avertissements)
-    return data
-
-
-def _accepted_from_json(data: dict[str, Any]) -> Accepted:
-    return Accepted(
-        ref=SendRef(data["ref"]),
-        type=SendType(data["type"]),
-        statut=Statut(data["statut"]),
-        segments=data["segments"],
-        encodage=data["encodage"],
-        nb_destinataires=data["nb_destinataires"],
-        doublons=data["doublons"],
-        avertissements=tuple(data["avertissements"]),
-        replayed=True,
-    )

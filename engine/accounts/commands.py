@@ -1,17 +1,47 @@
-"""Commands an `AccountActor` takes from its mailbox, and what it answers."""
+"""Commands an `AccountActor` takes from its mailbox, and what it answers.
+
+`Accepted` and `Idempotency` are domain types (`engine.model`), named here too
+for the modules that import them with the commands."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.accounts.state import Billing
 from engine.actor import Reply
 from engine.dispatch.message import OutMessage
-from engine.store.messages import NewSendRow, Outcome
+from engine.model import (
+    Accepted,
+    AccountType,
+    Billing,
+    Idempotency,
+    NewSendRow,
+    Outcome,
+    SendRef,
+    SendType,
+)
+from engine.store.writes import CampaignEnd, NewCampaign, WaveRecord
 from engine.text import EncodedMessage, SenderAddress
-from engine.types import AccountType, MessageId, SendRef, SendType, Statut
+
+__all__ = [
+    "Accepted",
+    "AccountSnapshot",
+    "ChangeType",
+    "CloseInvoice",
+    "Command",
+    "EndCampaign",
+    "GetSnapshot",
+    "Idempotency",
+    "IdempotencyConflict",
+    "OpenCampaign",
+    "ReserveWave",
+    "SendDraft",
+    "SetRate",
+    "Settle",
+    "SettleInvoice",
+    "Submit",
+    "TopUp",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,36 +59,10 @@ class SendDraft:
     avertissements: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """The answer to a send: what the API shows with 202."""
-
-    ref: SendRef
-    type: SendType
-    statut: Statut
-    segments: int
-    encodage: str
-    nb_destinataires: int
-    doublons: int
-    avertissements: tuple[str, ...]
-    replayed: bool = False
-
-    def with_ref(self, ref: SendRef) -> Accepted:
-        """The same answer under the send's reference (known once stored)."""
-        return Accepted(
-            ref, self.type, self.statut, self.segments, self.encodage,
-            self.nb_destinataires, self.doublons, self.avertissements, self.replayed,
-        )
 
 
 class IdempotencyConflict(Exception):
     """The same Idempotency-Key was used with a different body."""
-
-
-@dataclass(frozen=True, slots=True)
-class Idempotency:
-    key: str
-    body_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +132,12 @@ class AccountSnapshot:
 class OpenCampaign:
     """Record a scheduled campaign: its send and every recipient, nothing reserved
     (credits are reserved slot by slot with `ReserveWave`). The actor bills the send
-    under the account's current type; `setup(conn, ref, first_message_id)` writes the
-    campaign's own rows in the same transaction. Answered after the commit."""
+    under the account's current type and writes `campaign`, the campaign's own row,
+    in the same transaction. Answered after the commit."""
 
     row: NewSendRow
     accepted: Accepted
-    setup: Callable[[sqlite3.Connection, SendRef, MessageId], None]
+    campaign: NewCampaign
     idempotency: Idempotency | None
     reply: Reply[Accepted]
 
@@ -142,26 +146,27 @@ class OpenCampaign:
 class ReserveWave:
     """Release the next wave of a campaign: prepaid, reserve `segments` credits per
     message for the longest prefix of `wave` the balance covers (all of it when
-    postpaid); `progress(conn, covered)` records the slot in the same transaction.
-    After the commit the covered messages go to the dispatcher and the reply
-    carries how many were covered."""
+    postpaid); `record(covered)` gives the slot's record, written in the same
+    transaction (a pure function of how many were covered: the campaign's progress
+    is the scheduler's to compute). After the commit the covered messages go to the
+    dispatcher and the reply carries how many were covered."""
 
     ref: SendRef
     wave: tuple[OutMessage, ...]
     billing: Billing
     segments: int
-    progress: Callable[[sqlite3.Connection, int], None]
+    record: Callable[[int], WaveRecord]
     reply: Reply[int]
 
 
 @dataclass(frozen=True, slots=True)
 class EndCampaign:
     """End a campaign's recipients that were never released (ECHEC with the
-    outcomes' reason, nothing charged), with `write` recording the campaign's end
+    outcomes' reason, nothing charged), with `end` recording the campaign's end
     in the same transaction. Answered after the commit."""
 
     outcomes: tuple[Outcome, ...]
-    write: Callable[[sqlite3.Connection], None]
+    end: CampaignEnd
     reply: Reply[None]
 
 

@@ -16,18 +16,17 @@ waits during the rebuild; no other account is touched.
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any, TypeVar
 
 import trio
 
 from engine.accounts.actor import AccountActor, Mailbox, Observer, Outlet
-from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot
+from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot, Settle
 from engine.actor import Reply
 from engine.clock import WallClock
+from engine.model import AccountId, Outcome
 from engine.store import Store
 from engine.store import accounts as q_accounts
-from engine.types import AccountId
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,6 +91,15 @@ class Registry:
         await self.tell(account_id, command)
         return await reply.wait()
 
+    async def settle(self, account_id: AccountId, outcomes: tuple[Outcome, ...]) -> None:
+        """Hand final outcomes to the account's actor (no answer)."""
+        await self.tell(account_id, Settle(outcomes))
+
+    async def wake(self, account_id: AccountId) -> None:
+        """Start the account's actor if it is not running (it then hands the
+        dispatcher its rate bucket); waits while its mailbox is full."""
+        await self.tell(account_id, GetSnapshot(Reply()))
+
     async def quiesce(self) -> None:
         """Wait until every actor has handled what its mailbox holds."""
         for actor in list(self._actors.values()):
@@ -136,9 +144,7 @@ class Registry:
                 wanted, self._loads = self._loads, {}
                 ids = list(wanted)
                 try:
-                    found = await self._store.read(
-                        partial(q_accounts.load_for_actors, account_ids=ids)
-                    )
+                    found = await self._store.accounts.for_actors(ids)
                 except Exception as exc:  # noqa: BLE001 - handed to every waiting caller
                     for replies in wanted.values():
                         for reply in replies:

@@ -25,15 +25,44 @@ Rules:
    has none, so it is refused (`COMPTE_PREPAYE`), except when consumption is left
    over from a postpaid period (messages sent before, or still in flight during,
    a switch to prepaid): that last consumption can still be invoiced, never lost.
+7. An outcome bills only a message still waiting (`settle`): one already ended is
+   left out, so a repeated outcome can never bill twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
-from engine.types import AccountType
+from engine.model import (
+    AccountType,
+    Billing,
+    Entry,
+    EntryKind,
+    Ledger,
+    Outcome,
+    PendingCharge,
+    Settlement,
+    Statut,
+)
+
+__all__ = [
+    "Billing",
+    "Entry",
+    "EntryKind",
+    "Ledger",
+    "LedgerError",
+    "apply_entry",
+    "change_type",
+    "close_invoice",
+    "replay",
+    "reserve",
+    "settle",
+    "settle_failed",
+    "settle_invoice",
+    "settle_sent",
+    "top_up",
+]
 
 
 class LedgerError(Exception):
@@ -43,73 +72,6 @@ class LedgerError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-class Billing(StrEnum):
-    """How a message is billed, fixed when it is accepted."""
-
-    PREPAYE = "PREPAYE"
-    POSTPAYE = "POSTPAYE"
-
-
-class EntryKind(StrEnum):
-    CREDIT = "CREDIT"            # top-up: solde += amount
-    RESERVATION = "RESERVATION"  # solde -> reserve
-    DEBIT = "DEBIT"              # reserve -> debite
-    LIBERATION = "LIBERATION"    # reserve -> solde
-    CONSOMMATION = "CONSOMMATION"  # postpaid segments sent
-    FACTURE = "FACTURE"          # consommation -> du
-    REGLEMENT = "REGLEMENT"      # du settled
-    TYPE = "TYPE"                # account type changed (amount 0, detail = new type)
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    kind: EntryKind
-    amount: int
-    ref: int | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Ledger:
-    type: AccountType = AccountType.PREPAYE
-    solde: int = 0
-    reserve: int = 0
-    debite: int = 0
-    credite: int = 0
-    consommation: int = 0
-    du: int = 0
-
-    @property
-    def billing(self) -> Billing:
-        return _BILLING[self.type]
-
-    def plus(
-        self,
-        *,
-        solde: int = 0,
-        reserve: int = 0,
-        debite: int = 0,
-        credite: int = 0,
-        consommation: int = 0,
-        du: int = 0,
-    ) -> Ledger:
-        """This ledger with the amounts added (negative ones taken away). Built
-        field by field: every send goes through it, and `dataclasses.replace` costs
-        several times more."""
-        return Ledger(
-            self.type,
-            self.solde + solde,
-            self.reserve + reserve,
-            self.debite + debite,
-            self.credite + credite,
-            self.consommation + consommation,
-            self.du + du,
-        )
-
-
-_BILLING = {t: Billing(t.value) for t in AccountType}
 
 
 def top_up(led: Ledger, amount: int) -> tuple[Ledger, list[Entry]]:
@@ -166,6 +128,46 @@ def settle_failed(
         raise ValueError(f"release of {amount} exceeds reserved {led.reserve}")
     new = led.plus(reserve=-amount, solde=amount)
     return new, [Entry(EntryKind.LIBERATION, amount, ref)]
+
+
+def settle(
+    led: Ledger, pending: Mapping[int, PendingCharge], outcomes: Sequence[Outcome]
+) -> Settlement:
+    """What `outcomes` cost, given what each message still waiting holds (`pending`,
+    by message id: its billing, segments and reserved credits).
+
+    A message absent from `pending` (already ended, or ended earlier in this very
+    batch) is left out (rule 7). A prepaid message sent is debited its segments and
+    gives back what was held beyond them; a postpaid one is counted as consumption;
+    a failed one gives back everything held. Entries are grouped per send: one
+    DEBIT or CONSOMMATION per (send, billing), then one LIBERATION per send.
+    """
+    left = dict(pending)
+    sent_by_key: dict[tuple[int, Billing], int] = {}
+    freed_by_ref: dict[int, int] = {}
+    settled: list[Outcome] = []
+    for o in outcomes:
+        info = left.pop(o.message_id, None)
+        if info is None:
+            continue
+        billing, segments, held = info
+        if o.statut is Statut.ENVOYE:
+            key = (o.ref, Billing(billing))
+            sent_by_key[key] = sent_by_key.get(key, 0) + segments
+            freed = held - segments if billing == Billing.PREPAYE.value else 0
+        else:
+            freed = held
+        if freed:
+            freed_by_ref[o.ref] = freed_by_ref.get(o.ref, 0) + freed
+        settled.append(o)
+    entries: list[Entry] = []
+    for (ref, kind), amount in sent_by_key.items():
+        led, made = settle_sent(led, kind, amount, ref)
+        entries.extend(made)
+    for ref, amount in freed_by_ref.items():
+        led, made = settle_failed(led, Billing.PREPAYE, amount, ref)
+        entries.extend(made)
+    return Settlement(led, tuple(entries), tuple(settled))
 
 
 def change_type(led: Ledger, new_type: AccountType) -> tuple[Ledger, list[Entry]]:

@@ -19,26 +19,33 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
 from engine.callbacks.client import CallbackHttpError, post
 from engine.callbacks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from engine.clock import WallClock, iso
-from engine.store import Store
-from engine.store import reads as q_reads
-from engine.store.messages import Outcome
-from engine.types import AccountId, format_ref
+from engine.model import AccountId, Outcome, format_ref
+from engine.store import StoreError
+from engine.store.reads import ReportedMessage
 
 log = logging.getLogger(__name__)
 
 _EVENTS_PER_POST = 100
+
+
+class Reports(Protocol):
+    """The store's reads the notifier makes (`Store.reads`)."""
+
+    async def report(
+        self, message_ids: list[int]
+    ) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]: ...
+
+    async def any_callback_url(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +77,7 @@ class _Target:
 class CallbackNotifier:
     def __init__(
         self,
-        store: Store,
+        store: Reports,
         clock: WallClock,
         *,
         queue_size: int = 1024,
@@ -157,8 +164,8 @@ class CallbackNotifier:
                     except trio.WouldBlock:
                         break
                 try:
-                    posts = await self._store.read(partial(_build_posts, items=batch))
-                except sqlite3.Error:
+                    posts = _build_posts(batch, *await self._store.report(_ids(batch)))
+                except StoreError:
                     log.exception("callbacks: could not read the messages to report")
                     continue
                 for target, events in posts:
@@ -175,7 +182,7 @@ class CallbackNotifier:
         now = trio.current_time()
         if self._any_url is not None and now < self._any_url[0]:
             return
-        found = await self._store.read(q_reads.any_callback_url)
+        found = await self._store.any_callback_url()
         self._any_url = (now + self._url_ttl_s, found)
 
     async def _deliver(self, target: _Target, events: list[dict[str, Any]]) -> None:
@@ -219,16 +226,28 @@ class CallbackNotifier:
             self._waiting_retry -= 1
 
 
-def _build_posts(
-    conn: sqlite3.Connection, items: list[_Item]
-) -> list[tuple[_Target, list[dict[str, Any]]]]:
-    """Events grouped by account, for accounts that have a callback URL."""
+def _kinds(items: list[_Item]) -> dict[int, str]:
+    """Each message's event kind: STATUT wins over LIVRAISON for the same message."""
     kind_of: dict[int, str] = {}
     for item in items:
         for mid in item.message_ids:
             kind_of[mid] = "STATUT" if "STATUT" in (item.kind, kind_of.get(mid)) else item.kind
+    return kind_of
+
+
+def _ids(items: list[_Item]) -> list[int]:
+    return list(_kinds(items))
+
+
+def _build_posts(
+    items: list[_Item],
+    messages: list[ReportedMessage],
+    targets: dict[int, tuple[str | None, str | None]],
+) -> list[tuple[_Target, list[dict[str, Any]]]]:
+    """Events grouped by account, for accounts that have a callback URL."""
+    kind_of = _kinds(items)
     by_account: dict[int, list[dict[str, Any]]] = {}
-    for m in q_reads.messages_by_id(conn, list(kind_of)):
+    for m in messages:
         by_account.setdefault(m.account_id, []).append(
             {
                 "type": kind_of[m.id],
@@ -245,7 +264,7 @@ def _build_posts(
         )
     out: list[tuple[_Target, list[dict[str, Any]]]] = []
     for account_id, events in by_account.items():
-        url, key_hash = q_reads.callback_target(conn, account_id)
+        url, key_hash = targets.get(account_id, (None, None))
         if url and key_hash:
             out.append((_Target(url, key_hash), events))
     return out

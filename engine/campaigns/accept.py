@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -14,7 +13,6 @@ from engine.accounts.commands import (
     OpenCampaign,
     SendDraft,
 )
-from engine.accounts.state import Billing
 from engine.actor import Reply
 from engine.campaigns.model import CampaignRequest, Etat, public_fields
 from engine.campaigns.planner import (
@@ -25,9 +23,17 @@ from engine.campaigns.planner import (
     parse_window,
 )
 from engine.errors import GatewayError
-from engine.store import campaigns as q_campaigns
-from engine.store.messages import NewRecipient, NewSendRow
-from engine.types import AccountId, MessageId, Raison, SendRef, SendType, Statut
+from engine.model import (
+    AccountId,
+    Billing,
+    NewRecipient,
+    NewSendRow,
+    Raison,
+    SendRef,
+    SendType,
+    Statut,
+)
+from engine.store.writes import NewCampaign
 
 
 class CampaignRefused(GatewayError):
@@ -128,23 +134,17 @@ def open_campaign(
         avertissements=tuple(warnings),
     )
 
-    def setup(conn: sqlite3.Connection, ref: SendRef, first_id: MessageId) -> None:
-        q_campaigns.insert_campaign(
-            conn,
-            ref=ref,
-            account_id=account_id,
-            premier_message=first_id,
-            total=total,
-            date_debut=request.date_debut.isoformat(),
-            date_fin=request.date_fin.isoformat(),
-            nb_par_jour=request.nb_par_jour,
-            intervalle_minutes=request.intervalle_minutes,
-            fenetre_debut=settings.campaigns.window_start,
-            fenetre_fin=settings.campaigns.window_end,
-            fuseau=settings.gateway.timezone,
-            accepte_le=now.isoformat(),
-            etat=etat.value,
-        )
-
-    command = OpenCampaign(row, accepted, setup, idempotency, reply)
+    campaign = NewCampaign(
+        total=total,
+        date_debut=request.date_debut.isoformat(),
+        date_fin=request.date_fin.isoformat(),
+        nb_par_jour=request.nb_par_jour,
+        intervalle_minutes=request.intervalle_minutes,
+        fenetre_debut=settings.campaigns.window_start,
+        fenetre_fin=settings.campaigns.window_end,
+        fuseau=settings.gateway.timezone,
+        accepte_le=now.isoformat(),
+        etat=etat.value,
+    )
+    command = OpenCampaign(row, accepted, campaign, idempotency, reply)
     return Opening(command, schedule)

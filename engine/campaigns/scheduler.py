@@ -32,7 +32,6 @@ import heapq
 import itertools
 import logging
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +40,6 @@ from typing import Any, Protocol
 import trio
 
 from engine.accounts.commands import EndCampaign, ReserveWave
-from engine.accounts.state import Billing
 from engine.actor import Reply
 from engine.campaigns.model import Campaign, Etat, campaign_of, public_fields
 from engine.campaigns.planner import Progress, Wave, advance, last_slot_of, waves
@@ -49,11 +47,11 @@ from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
 from engine.dispatch.recovery import requeue
 from engine.errors import Conflict
+from engine.model import AccountId, Billing, MessageId, Outcome, Raison, SendRef, Statut
 from engine.store import Store
-from engine.store import campaigns as q_campaigns
-from engine.store.messages import Outcome
+from engine.store.campaigns import LIVE_STATES
+from engine.store.writes import CampaignEnd, WaveRecord
 from engine.text import EncodedMessage, SenderAddress, encode_message, parse_sender
-from engine.types import AccountId, MessageId, Raison, SendRef, Statut
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +65,8 @@ class Accounts(Protocol):
     async def tell(self, account_id: AccountId, command: Any) -> None: ...
 
     async def ask(self, account_id: AccountId, command: Any, reply: Reply[Any]) -> Any: ...
+
+    async def wake(self, account_id: AccountId) -> None: ...
 
 
 class Outlet(Protocol):
@@ -188,8 +188,8 @@ class CampaignScheduler:
             case Watch(ref=ref):
                 if ref in self._live:
                     return
-                row = await self._store.read(lambda conn: q_campaigns.get_campaign(conn, ref))
-                if row is not None and row.etat in q_campaigns.LIVE_STATES:
+                row = await self._store.campaigns.get(ref)
+                if row is not None and row.etat in LIVE_STATES:
                     watched = campaign_of(row)
                     self._live[ref] = watched
                     self._arm(watched)
@@ -254,9 +254,7 @@ class CampaignScheduler:
     async def _release(self, c: Campaign, wave: Wave) -> None:
         """Hand one wave to the account actor; update the campaign after its commit."""
         first = c.first_id + wave.first
-        rows = await self._store.read(
-            lambda conn: q_campaigns.recipients(conn, first, wave.count)
-        )
+        rows = await self._store.campaigns.recipients(first, wave.count)
         sender, encoded = self._text(c)
         out = tuple(
             OutMessage(
@@ -271,12 +269,10 @@ class CampaignScheduler:
         )
         done_at = iso(self._clock.now())
 
-        def progress(conn: sqlite3.Connection, covered: int) -> None:
+        def record(covered: int) -> WaveRecord:
             p, etat = _after(c, wave, covered)
-            public = public_fields(c.schedule, etat, c.total, p.released, _next_at(c, p))
-            q_campaigns.record_wave(
-                conn,
-                c.ref,
+            return WaveRecord(
+                ref=c.ref,
                 creneau=wave.at.isoformat(),
                 demandes=wave.count,
                 lances=covered,
@@ -285,13 +281,12 @@ class CampaignScheduler:
                 jour=p.day.isoformat() if p.day else "",
                 lances_jour=p.released_today,
                 etat=etat.value,
-                public=public,
+                public=public_fields(c.schedule, etat, c.total, p.released, _next_at(c, p)),
+                finished=etat is Etat.TERMINEE,
             )
-            if etat is Etat.TERMINEE:
-                q_campaigns.finish(conn, c.ref, etat.value, done_at, public)
 
         reply: Reply[int] = Reply()
-        command = ReserveWave(c.ref, out, Billing(c.billing), c.segments, progress, reply)
+        command = ReserveWave(c.ref, out, Billing(c.billing), c.segments, record, reply)
         covered = await self._accounts.ask(c.account_id, command, reply)
         c.progress, c.etat = _after(c, wave, covered)
         self._waves += 1
@@ -316,11 +311,9 @@ class CampaignScheduler:
         at = iso(self._clock.now())
         public = public_fields(c.schedule, etat, c.total, c.progress.released, None)
 
-        def write(conn: sqlite3.Connection) -> None:
-            q_campaigns.finish(conn, c.ref, etat.value, at, public)
-
+        end = CampaignEnd(c.ref, etat.value, at, public)
         reply: Reply[None] = Reply()
-        await self._accounts.ask(c.account_id, EndCampaign(outcomes, write, reply), reply)
+        await self._accounts.ask(c.account_id, EndCampaign(outcomes, end, reply), reply)
         c.etat = etat
         self._drop(c)
         log.info("campaign %s %s: %d recipients %s", c.ref, etat.value, len(outcomes), raison.value)
@@ -340,8 +333,8 @@ class CampaignScheduler:
     async def _recover(self) -> None:
         """Rebuild live campaigns from the store; queue again released messages that
         were still waiting when the gateway stopped."""
-        rows = await self._store.read(q_campaigns.live_campaigns)
-        pending = await self._store.read(q_campaigns.released_pending)
+        rows = await self._store.campaigns.live()
+        pending = await self._store.campaigns.released_waiting()
         queued, _ = await requeue(
             pending, store=self._store, accounts=self._accounts, outlet=self._outlet
         )

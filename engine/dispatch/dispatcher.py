@@ -43,7 +43,6 @@ import heapq
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import trio
@@ -51,7 +50,6 @@ import trio
 from engine.dispatch.message import OutMessage
 from engine.dispatch.ratelimit import TokenBucket
 from engine.store import Store
-from engine.store import messages as q_messages
 from engine.types import AccountId, SendRef
 
 _QUANTUM = 32
@@ -320,7 +318,7 @@ class Dispatcher:
                 self._stuck = False
                 continue
             ids = [m.message_id for m in batch]
-            await self._store.transact(partial(q_messages.mark_attempt, message_ids=ids))
+            await self._store.messages.mark_attempt(ids)
             self._backlog -= len(batch)
             for m in batch:
                 m.attempts += 1

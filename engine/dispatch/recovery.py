@@ -9,29 +9,24 @@ is offered again (at-least-once, never hidden).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-from engine.accounts.commands import GetSnapshot
-from engine.actor import Reply
 from engine.dispatch.message import OutMessage
+from engine.model import AccountId, MessageId, SendRef, WaitingMessage
 from engine.store import Store
-from engine.store.messages import flag_possible_duplicates
 from engine.text import EncodedMessage, SenderAddress, encode_message, parse_sender
-from engine.types import AccountId, MessageId, SendRef
-
-WaitingRow = Sequence[Any]
-"""(id, account, ref, number, attempts, possible-duplicate flag, sender, body, priority)"""
 
 
 class Accounts(Protocol):
-    async def tell(self, account_id: AccountId, command: GetSnapshot) -> None: ...
+    async def wake(self, account_id: AccountId) -> None:
+        """Start the account's actor if it is not running."""
 
 
 class Outlet(Protocol):
     def offer(self, messages: Sequence[OutMessage]) -> None: ...
 
 
-def waiting_messages(rows: Iterable[WaitingRow]) -> tuple[list[OutMessage], list[MessageId]]:
+def waiting_messages(rows: Iterable[WaitingMessage]) -> tuple[list[OutMessage], list[MessageId]]:
     """The messages to offer again, and the ids of those that may have been sent."""
     texts: dict[int, tuple[SenderAddress, EncodedMessage]] = {}
     out: list[OutMessage] = []
@@ -59,15 +54,15 @@ def waiting_messages(rows: Iterable[WaitingRow]) -> tuple[list[OutMessage], list
 
 
 async def requeue(
-    rows: Iterable[WaitingRow], *, store: Store, accounts: Accounts, outlet: Outlet
+    rows: Iterable[WaitingMessage], *, store: Store, accounts: Accounts, outlet: Outlet
 ) -> tuple[int, int]:
     """Flag possible duplicates, start each account's actor (which hands the
     dispatcher its rate bucket), offer the messages; return (queued, possibly sent)."""
     out, retried = waiting_messages(rows)
     if retried:
-        await store.transact(lambda conn: flag_possible_duplicates(conn, retried))
+        await store.messages.flag_possible_duplicates(retried)
     for account_id in {m.account_id for m in out}:
-        await accounts.tell(account_id, GetSnapshot(Reply()))
+        await accounts.wake(account_id)
     if out:
         outlet.offer(out)
     return len(out), len(retried)

@@ -19,7 +19,6 @@ A concatenated message gets `livraison` once every part has its receipt (rule in
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,11 +26,9 @@ from typing import Any, Protocol
 
 import trio
 
-from engine.accounts.commands import Settle
+from engine.model import AccountId, Outcome, PartReceipt
 from engine.store import Store
-from engine.store import messages as q_messages
-from engine.store.messages import Outcome, PartReceipt, normalize_smsc_id, smsc_id_candidates
-from engine.types import AccountId
+from engine.store.messages import normalize_smsc_id, smsc_id_candidates
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +58,11 @@ class Receipt:
 Event = Ended | Receipt
 
 
-class Teller(Protocol):
-    async def tell(self, account_id: AccountId, command: Settle) -> None: ...
+class Accounts(Protocol):
+    """The account registry, as the router uses it."""
+
+    async def settle(self, account_id: AccountId, outcomes: tuple[Outcome, ...]) -> None:
+        """Hand final outcomes to the account's actor (waits while its mailbox is full)."""
 
 
 class ResultRouter:
@@ -71,7 +71,7 @@ class ResultRouter:
 
     def __init__(
         self,
-        registry: Teller,
+        registry: Accounts,
         store: Store,
         events: trio.MemoryReceiveChannel[list[Event]],
         *,
@@ -127,7 +127,7 @@ class ResultRouter:
                 receipts.append(ev)
         for account_id, outcomes in by_account.items():
             self.outcomes_routed += len(outcomes)
-            await self._registry.tell(account_id, Settle(tuple(outcomes)))
+            await self._registry.settle(account_id, tuple(outcomes))
         now = trio.current_time()
         pending = [(now + self._patience_s, r) for r in receipts]
         expired = sum(1 for deadline, _ in self._late if deadline <= now)
@@ -156,14 +156,9 @@ class ResultRouter:
             else:
                 known.append(PartReceipt(spelling, hit[0], hit[1], hit[2], r.livraison, r.at))
         looked_up = [pending[i][1] for i in unknown]
-
-        def job(conn: sqlite3.Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
-            found, missing = q_messages.find_receipted(
-                conn, [(r.smsc_id, r.livraison, r.at) for r in looked_up]
-            )
-            return q_messages.record_receipts(conn, known + found), missing
-
-        matched, missing = await self._store.transact(job)
+        matched, missing = await self._store.receipts.record(
+            known, [(r.smsc_id, r.livraison, r.at) for r in looked_up]
+        )
         self.receipts_matched += len(pending) - len(missing)
         self._late = [pending[unknown[i]] for i in missing]
         if matched and self._on_receipts is not None:

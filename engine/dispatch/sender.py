@@ -63,6 +63,7 @@ from engine.dispatch.dispatcher import BindLink
 from engine.dispatch.message import OutMessage
 from engine.dispatch.results import Ended, Event, Receipt
 from engine.dispatch.throttle import AdaptiveRate
+from engine.model import Outcome
 from engine.smpp import codec
 from engine.smpp.constants import (
     ESM_DELIVERY_RECEIPT,
@@ -92,7 +93,6 @@ from engine.smpp.session import (
     SessionState,
     StreamBroken,
 )
-from engine.store.messages import Outcome
 from engine.text import ReferenceCounter
 from engine.types import Livraison, Raison, Statut
 

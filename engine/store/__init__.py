@@ -1,5 +1,10 @@
-"""Persistence: the single-writer SQLite store and its queries."""
+"""Persistence: the single-writer SQLite store, its named operations and queries.
+
+`StoreError` is what a failed store operation raises (the driver's error class).
+"""
+
+from sqlite3 import Error as StoreError
 
 from engine.store.store import Store, StoreStatistics
 
-__all__ = ["Store", "StoreStatistics"]
+__all__ = ["Store", "StoreError", "StoreStatistics"]

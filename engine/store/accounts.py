@@ -1,7 +1,8 @@
 """Store jobs for accounts, API keys, the journal and invoices.
 
-Each function here is a whole transaction body, run by `Store.transact` (writes)
-or `Store.read` (reads) with the connection as first argument.
+Each function here is a transaction body (or a part of one), run in the writer
+(writes) or on a reader connection (reads) with the connection as first
+argument; `engine.store.operations` names them for the rest of the engine.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from engine.accounts.state import Entry, EntryKind, Ledger
-from engine.types import AccountId, AccountType
+from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,43 @@ def insert_account(
     )
     assert cur.lastrowid is not None
     return AccountId(cur.lastrowid)
+
+
+def create_account(
+    conn: sqlite3.Connection,
+    *,
+    nom: str,
+    type: AccountType,
+    email: str | None,
+    password_hash: str | None,
+    debit_max: float,
+    opening: tuple[Ledger, Sequence[Entry]] | None,
+    key_hash: str,
+    key_expiry: str,
+    now: str,
+) -> AccountId | None:
+    """A new account with its opening ledger (and the entries that explain it)
+    and its first API key; None, and nothing written, when `email` is in use."""
+    if email and conn.execute("SELECT 1 FROM accounts WHERE email = ?", (email,)).fetchone():
+        return None
+    account_id = insert_account(
+        conn,
+        nom=nom,
+        type=type,
+        email=email,
+        password_hash=password_hash,
+        debit_max=debit_max,
+        now=now,
+    )
+    if opening is not None:
+        ledger, entries = opening
+        save_ledger(conn, account_id, ledger, entries, now)
+    replace_key(conn, account_id, key_hash, key_expiry, now)
+    return account_id
+
+
+def any_account(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
 
 
 def get_account(conn: sqlite3.Connection, account_id: int) -> AccountRow | None:
@@ -257,6 +294,17 @@ def replace_key(
         "INSERT INTO api_keys (account_id, key_hash, cree_le, expire_le) VALUES (?, ?, ?, ?)",
         (account_id, key_hash, now, expire_le),
     )
+
+
+def live_key_hashes(conn: sqlite3.Connection, account_id: int) -> list[str]:
+    """The digests of the account's keys not revoked."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT key_hash FROM api_keys WHERE account_id = ? AND revoque_le IS NULL",
+            (account_id,),
+        )
+    ]
 
 
 def find_key(conn: sqlite3.Connection, key_hash: str) -> KeyRow | None:

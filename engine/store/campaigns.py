@@ -6,7 +6,8 @@ acceptance with consecutive ids in list order, EN_ATTENTE and nothing reserved.
 `premier_message + lances`); `campaign_waves` has one row per slot handled, and
 its primary key makes a slot handled twice impossible.
 
-Each function is a whole transaction body for `Store.transact` or `Store.read`.
+Each function is a transaction body (or a part of one) with the connection as
+first argument; `engine.store.operations` names them for the rest of the engine.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.types import AccountId, MessageId, SendRef
+from engine.model import AccountId, MessageId, SendRef, WaitingMessage
+from engine.store.reads import waiting
 
 LIVE_STATES = ("PLANIFIEE", "EN_COURS", "SUSPENDUE")
 
@@ -192,12 +194,13 @@ def waves_done(conn: sqlite3.Connection, ref: int) -> list[WaveRow]:
     ]
 
 
-def released_pending(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+def released_pending(conn: sqlite3.Connection) -> list[WaitingMessage]:
     """Released campaign messages still EN_ATTENTE (handed to the dispatcher before a
-    stop), as `engine.dispatch.recovery.WaitingRow`s (bulk priority)."""
-    return conn.execute(
+    stop), with bulk priority."""
+    rows = conn.execute(
         "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
         " s.emetteur, s.corps, 0 FROM campaigns c JOIN messages m ON m.ref = c.ref"
         " JOIN sends s ON s.ref = c.ref"
         " WHERE m.statut = 'EN_ATTENTE' AND m.id < c.premier_message + c.lances ORDER BY m.id"
     ).fetchall()
+    return [waiting(row) for row in rows]

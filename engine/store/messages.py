@@ -1,38 +1,26 @@
-"""Store jobs for sends and their per-recipient messages."""
+"""Store jobs for sends and their per-recipient messages.
+
+Each function is a transaction body (or a part of one) run in the writer thread
+with the connection as first argument; `engine.store.operations` names them.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 
-from engine.accounts.state import Billing, Entry, Ledger, settle_failed, settle_sent
-from engine.types import AccountId, MessageId, Raison, SendRef, Statut
-
-
-@dataclass(frozen=True, slots=True)
-class NewRecipient:
-    destinataire: str
-    statut: Statut
-    raison: Raison | None
-    reserve: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewSendRow:
-    account_id: AccountId
-    type: str
-    emetteur: str
-    corps: str
-    encodage: str
-    segments: int
-    billing: Billing
-    doublons: int
-    avertissements: tuple[str, ...]
-    recipients: Sequence[NewRecipient]
-    cree_le: str
-    campagne: dict[str, object] | None = None
+from engine.model import (
+    Ledger,
+    MessageId,
+    NewSendRow,
+    Outcome,
+    PartReceipt,
+    PendingCharge,
+    SendRef,
+    Settlement,
+    Statut,
+)
 
 
 def insert_send(conn: sqlite3.Connection, send: NewSendRow) -> tuple[SendRef, MessageId]:
@@ -95,38 +83,13 @@ def insert_send(conn: sqlite3.Connection, send: NewSendRow) -> tuple[SendRef, Me
     return ref, MessageId(first)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How one message ended at the SMSC side."""
-
-    message_id: MessageId
-    ref: SendRef
-    statut: Statut
-    raison: Raison | None = None
-    code_smsc: int | None = None
-    smsc_ids: tuple[str, ...] = ()
-    at: str = ""
-    doublon_possible: bool = False
+SettleRule = Callable[[Ledger, Mapping[int, PendingCharge], Sequence[Outcome]], Settlement]
+"""The ledger's decision of what outcomes cost (`engine.accounts.state.settle`)."""
 
 
-@dataclass(slots=True)
-class SettleResult:
-    ledger: Ledger
-    entries: list[Entry] = field(default_factory=list)
-    settled: list[Outcome] = field(default_factory=list)
-
-
-def settle_outcomes(
-    conn: sqlite3.Connection, ledger: Ledger, outcomes: Sequence[Outcome]
-) -> SettleResult:
-    """Record final statuses and bill them, once per message.
-
-    A message that is no longer EN_ATTENTE (already ended) is skipped, so a
-    repeated outcome can never be billed twice.
-    """
-    result = SettleResult(ledger)
-    ids = [o.message_id for o in outcomes]
-    pending: dict[int, tuple[str, int, int]] = {}
+def pending_charges(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, PendingCharge]:
+    """What each of these messages still EN_ATTENTE holds, by id (ended ones are absent)."""
+    pending: dict[int, PendingCharge] = {}
     for chunk_start in range(0, len(ids), 900):
         chunk = ids[chunk_start : chunk_start + 900]
         marks = ",".join("?" * len(chunk))
@@ -136,55 +99,45 @@ def settle_outcomes(
             chunk,
         ):
             pending[mid] = (billing, segments, reserve)
-    sent_by_key: dict[tuple[int, Billing], int] = {}
-    freed_by_ref: dict[int, int] = {}
-    rows = []
-    smsc_rows: list[tuple[str, int]] = []
-    for o in outcomes:
-        info = pending.pop(o.message_id, None)
-        if info is None:
-            continue
-        billing, segments, reserve = info
-        if o.statut is Statut.ENVOYE:
-            key = (o.ref, Billing(billing))
-            sent_by_key[key] = sent_by_key.get(key, 0) + segments
-            freed = reserve - segments if billing == Billing.PREPAYE.value else 0
-        else:
-            freed = reserve
-        if freed:
-            freed_by_ref[o.ref] = freed_by_ref.get(o.ref, 0) + freed
-        rows.append(
+    return pending
+
+
+def settle_outcomes(
+    conn: sqlite3.Connection, ledger: Ledger, outcomes: Sequence[Outcome], rule: SettleRule
+) -> Settlement:
+    """Record final statuses, billed as `rule` decides, once per message.
+
+    Only messages still EN_ATTENTE are handed to `rule` (it leaves out the others),
+    so a repeated outcome can never be billed twice. The caller saves the ledger.
+    """
+    settlement = rule(ledger, pending_charges(conn, [o.message_id for o in outcomes]), outcomes)
+    ended = Statut.ENVOYE
+    conn.executemany(
+        "UPDATE messages SET statut = ?, raison = ?, code_smsc = ?, smsc_ids = ?,"
+        " envoye_le = ?, doublon_possible = MAX(doublon_possible, ?), reserve = 0 WHERE id = ?",
+        [
             (
                 o.statut.value,
                 o.raison.value if o.raison else None,
                 o.code_smsc,
                 ",".join(o.smsc_ids) or None,
-                o.at if o.statut is Statut.ENVOYE else None,
+                o.at if o.statut is ended else None,
                 1 if o.doublon_possible else 0,
                 o.message_id,
             )
-        )
-        smsc_rows.extend((normalize_smsc_id(sid), o.message_id) for sid in o.smsc_ids)
-        result.settled.append(o)
-    led = ledger
-    for (ref, billing), amount in sent_by_key.items():
-        led, entries = settle_sent(led, billing, amount, ref)
-        result.entries.extend(entries)
-    for ref, amount in freed_by_ref.items():
-        led, entries = settle_failed(led, Billing.PREPAYE, amount, ref)
-        result.entries.extend(entries)
-    result.ledger = led
-    conn.executemany(
-        "UPDATE messages SET statut = ?, raison = ?, code_smsc = ?, smsc_ids = ?,"
-        " envoye_le = ?, doublon_possible = MAX(doublon_possible, ?), reserve = 0 WHERE id = ?",
-        rows,
+            for o in settlement.settled
+        ],
     )
     conn.executemany(
         "INSERT INTO smsc_ids (smsc_id, message_id) VALUES (?, ?)"
         " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id",
-        smsc_rows,
+        [
+            (normalize_smsc_id(sid), o.message_id)
+            for o in settlement.settled
+            for sid in o.smsc_ids
+        ],
     )
-    return result
+    return settlement
 
 
 def mark_attempt(conn: sqlite3.Connection, message_ids: Sequence[int]) -> None:
@@ -233,19 +186,6 @@ def smsc_id_candidates(smsc_id: str) -> list[str]:
     except ValueError:
         pass
     return list(dict.fromkeys(out))
-
-
-@dataclass(frozen=True, slots=True)
-class PartReceipt:
-    """The receipt of one part, matched: `smsc_id` normalised, `parts` the number
-    of parts (SMSC ids) of its message."""
-
-    smsc_id: str
-    message_id: int
-    ref: int
-    parts: int
-    livraison: str
-    at: str
 
 
 def combine_livraison(states: Sequence[str]) -> str:

@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from engine.model import WaitingMessage
+
 
 @dataclass(frozen=True, slots=True)
 class SendView:
@@ -227,11 +229,29 @@ def any_callback_url(conn: sqlite3.Connection) -> bool:
     )
 
 
-def pending_messages(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-    """Every message still EN_ATTENTE of a send that is not a campaign, oldest first,
-    as `engine.dispatch.recovery.WaitingRow`s (single sends go first)."""
-    return conn.execute(
+def pending_messages(conn: sqlite3.Connection) -> list[WaitingMessage]:
+    """Every message still EN_ATTENTE of a send that is not a campaign, oldest first
+    (single sends go ahead of bulk)."""
+    rows = conn.execute(
         "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
         " s.emetteur, s.corps, s.type = 'UNIDES' FROM messages m JOIN sends s ON s.ref = m.ref"
         " WHERE m.statut = 'EN_ATTENTE' AND s.campagne IS NULL ORDER BY m.id"
     ).fetchall()
+    return [waiting(row) for row in rows]
+
+
+def waiting(row: tuple[Any, ...]) -> WaitingMessage:
+    """A row of the waiting-messages queries as the model's record."""
+    return WaitingMessage(
+        row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], bool(row[8])
+    )
+
+
+def report(
+    conn: sqlite3.Connection, ids: list[int]
+) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]:
+    """The committed state of these messages (in id order) and, for each of their
+    accounts, its callback URL and signing secret (`callback_target`)."""
+    messages = messages_by_id(conn, ids)
+    targets = {a: callback_target(conn, a) for a in dict.fromkeys(m.account_id for m in messages)}
+    return messages, targets

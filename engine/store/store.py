@@ -1,10 +1,13 @@
-"""The store: sole owner of the SQLite writer connection.
+"""The store: sole owner of the SQLite writer connection, and of all SQL.
 
-One long-lived writer thread owns the connection (WAL, `synchronous=NORMAL`).
-Callers hand it whole transactions as plain functions of the connection
-(`transact`); the thread drains every job queued so far, runs each inside its own
-SAVEPOINT and commits the group once (group commit), then wakes every caller with
-one hop back into trio. A job that raises is rolled back alone; its exception is
+The rest of the engine calls its named operations (`store.accounts`,
+`store.ledger`, `store.messages`, ... in `engine.store.operations`) with plain
+data and never sees a connection. Underneath, one long-lived writer thread owns
+the connection (WAL, `synchronous=NORMAL`). Each write operation hands it a
+whole transaction as a function of the connection (`transact`); the thread
+drains every job queued so far, runs each inside its own SAVEPOINT and commits
+the group once (group commit), then wakes every caller with one hop back into
+trio. A job that raises is rolled back alone; its exception is
 re-raised in its caller. `transact` returns only after the commit: what it wrote
 is durable.
 
@@ -29,6 +32,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from engine.store import operations
 from engine.store.schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -98,6 +102,14 @@ class Store:
         self._local = threading.local()
         self._closed = False
         self._writable = True
+        self.accounts = operations.Accounts(self)
+        self.keys = operations.Keys(self)
+        self.ledger = operations.LedgerOps(self)
+        self.idempotency = operations.IdempotencyOps(self)
+        self.messages = operations.Messages(self)
+        self.receipts = operations.Receipts(self)
+        self.campaigns = operations.Campaigns(self)
+        self.reads = operations.Reads(self)
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Open the database, migrate it, run the writer until cancelled.
@@ -125,7 +137,10 @@ class Store:
         return conn
 
     async def transact(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `job(conn)` as one transaction in the writer; return once committed."""
+        """Run `job(conn)` as one transaction in the writer; return once committed.
+
+        For the store's own operations (and tests that audit the database): the
+        rest of the engine calls the named operations."""
         if self._closed or self._token is None:
             raise RuntimeError("store is not running")
         pending = _Pending()
@@ -200,7 +215,8 @@ class Store:
             pending.event.set()
 
     async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """Run a read-only `query(conn)` on a reader connection in a worker thread."""
+        """Run a read-only `query(conn)` on a reader connection in a worker thread
+        (for the store's own operations, and tests that audit the database)."""
         return await trio.to_thread.run_sync(
             self._run_read, query, limiter=self._read_limiter
         )

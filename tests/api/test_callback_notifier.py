@@ -10,7 +10,7 @@ import trio
 
 from engine.callbacks import CallbackNotifier
 from engine.clock import WallClock
-from engine.store.messages import Outcome
+from engine.model import Outcome
 from engine.types import AccountId, MessageId, SendRef, Statut
 from tests.api.conftest import UNIDES_BODY
 from tests.harness import eventually, open_stack
@@ -22,7 +22,13 @@ class _StuckStore:
     def __init__(self) -> None:
         self.reads = 0
 
-    async def read(self, query: Any) -> Any:
+    async def any_callback_url(self) -> Any:
+        return await self._stuck()
+
+    async def report(self, message_ids: Any) -> Any:
+        return await self._stuck()
+
+    async def _stuck(self) -> Any:
         self.reads += 1
         await trio.sleep_forever()
 

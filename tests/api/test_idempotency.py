@@ -9,7 +9,6 @@ from typing import Any
 
 import trio
 
-from engine.store.idempotency import expire
 from tests.api.conftest import MULDES_BODY, UNIDES_BODY, footprint
 from tests.harness import eventually, open_stack
 
@@ -63,9 +62,9 @@ async def test_records_older_than_the_ttl_are_forgotten(tmp_path: Path) -> None:
             headers = {"X-API-Key": key, "Idempotency-Key": "k-1"}
             first = await stack.client.post("/api/V1/sms/unides", json=UNIDES_BODY, headers=headers)
             store = stack.gateway.store
-            kept = await store.transact(lambda conn: expire(conn, time.time() - 86_400))
+            kept = await store.idempotency.expire(time.time() - 86_400)
             assert kept == 0, "a fresh record stays"
-            removed = await store.transact(lambda conn: expire(conn, time.time() + 1))
+            removed = await store.idempotency.expire(time.time() + 1)
             assert removed == 1
             later = await stack.client.post("/api/V1/sms/unides", json=UNIDES_BODY, headers=headers)
             assert later.status_code == 202

@@ -1,0 +1,323 @@
+"""The store's named operations: what the rest of the engine may ask of it.
+
+`Store` holds one object per concern (`store.accounts`, `store.keys`,
+`store.ledger`, `store.idempotency`, `store.messages`, `store.receipts`,
+`store.campaigns`, `store.reads`); each method is one transaction in the writer
+(returning once committed, see `Store.transact`) or one read on a reader
+connection (`Store.read`). Arguments and results are plain data of
+`engine.model` and of the store's row types: no caller sees a connection, and a
+second backend implements these same methods.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from functools import partial
+from typing import TYPE_CHECKING
+
+from engine.model import (
+    Accepted,
+    AccountId,
+    AccountType,
+    Entry,
+    Ledger,
+    MessageId,
+    PartReceipt,
+    SendRef,
+    WaitingMessage,
+)
+from engine.store import accounts as q_accounts
+from engine.store import campaigns as q_campaigns
+from engine.store import idempotency as q_idempotency
+from engine.store import messages as q_messages
+from engine.store import reads as q_reads
+from engine.store.accounts import AccountRow, InvoiceRow, JournalRow, KeyRow
+from engine.store.campaigns import CampaignRow, WaveRow
+from engine.store.messages import SettleRule
+from engine.store.reads import MessageView, ReportedMessage, SendView
+from engine.store.writes import AccountBatch, BatchResult, apply_batch
+
+if TYPE_CHECKING:
+    from engine.store.store import Store
+
+
+class _Part:
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+
+class Accounts(_Part):
+    """Accounts: creation, profile, what actors start from, and their reads."""
+
+    async def create(
+        self,
+        *,
+        nom: str,
+        type: AccountType,
+        email: str | None,
+        password_hash: str | None,
+        debit_max: float,
+        opening: tuple[Ledger, Sequence[Entry]] | None,
+        key_hash: str,
+        key_expiry: str,
+        now: str,
+    ) -> AccountId | None:
+        """A new account, its opening ledger and first key, in one transaction;
+        None when `email` (lower case) is already in use."""
+        return await self._store.transact(
+            partial(
+                q_accounts.create_account,
+                nom=nom,
+                type=type,
+                email=email,
+                password_hash=password_hash,
+                debit_max=debit_max,
+                opening=opening,
+                key_hash=key_hash,
+                key_expiry=key_expiry,
+                now=now,
+            )
+        )
+
+    async def update_profile(
+        self,
+        account_id: AccountId,
+        *,
+        nom: str | None = None,
+        url_rappel: str | None = None,
+        clear_url: bool = False,
+    ) -> None:
+        await self._store.transact(
+            partial(
+                q_accounts.update_profile,
+                account_id=account_id,
+                nom=nom,
+                url_rappel=url_rappel,
+                clear_url=clear_url,
+            )
+        )
+
+    async def for_actors(self, account_ids: Sequence[int]) -> dict[int, tuple[AccountRow, int]]:
+        """Each account's row and count of messages still waiting."""
+        return await self._store.read(partial(q_accounts.load_for_actors, account_ids=account_ids))
+
+    async def prefetch(
+        self, account_id: AccountId, keys: Sequence[str], invoice_ids: Sequence[int]
+    ) -> tuple[dict[str, tuple[str, Accepted]], dict[int, InvoiceRow]]:
+        """What an account's batch decides from, in one read: the answers kept
+        under these idempotency keys, and these invoices (those that exist)."""
+
+        def read(conn: sqlite3.Connection) -> tuple[dict[str, tuple[str, Accepted]], dict[int, InvoiceRow]]:
+            invoices = {}
+            for invoice_id in invoice_ids:
+                invoice = q_accounts.get_invoice(conn, invoice_id)
+                if invoice is not None:
+                    invoices[invoice_id] = invoice
+            return q_idempotency.find(conn, account_id, keys), invoices
+
+        return await self._store.read(read)
+
+    async def any(self) -> bool:
+        """Whether any account exists (a fresh database has none)."""
+        return await self._store.read(q_accounts.any_account)
+
+    async def get(self, account_id: int) -> AccountRow | None:
+        return await self._store.read(partial(q_accounts.get_account, account_id=account_id))
+
+    async def get_with_key_expiry(self, account_id: int) -> tuple[AccountRow | None, str | None]:
+        """The account and when its current key expires, in one read."""
+
+        def read(conn: sqlite3.Connection) -> tuple[AccountRow | None, str | None]:
+            return (
+                q_accounts.get_account(conn, account_id),
+                q_accounts.current_key_expiry(conn, account_id),
+            )
+
+        return await self._store.read(read)
+
+    async def page(self, after: int, limit: int) -> list[AccountRow]:
+        return await self._store.read(partial(q_accounts.list_accounts, after=after, limit=limit))
+
+    async def exists(self, account_id: int) -> bool:
+        return await self._store.read(partial(q_accounts.account_exists, account_id=account_id))
+
+    async def by_login(self, login: str) -> AccountRow | None:
+        """The account whose e-mail (lower case) or id is `login`."""
+        return await self._store.read(partial(q_accounts.find_account_by_login, login=login))
+
+    async def journal(self, account_id: int) -> list[Entry]:
+        return await self._store.read(partial(q_accounts.journal_entries, account_id=account_id))
+
+    async def journal_page(
+        self, account_id: int, after: int, limit: int
+    ) -> tuple[list[JournalRow], Ledger | None]:
+        """A page of the journal and the ledger the whole journal adds up to (None
+        when the account does not exist), in one read."""
+
+        def read(conn: sqlite3.Connection) -> tuple[list[JournalRow], Ledger | None]:
+            return (
+                q_accounts.journal_page(conn, account_id, after, limit),
+                q_accounts.journal_totals(conn, account_id),
+            )
+
+        return await self._store.read(read)
+
+    async def invoice(self, invoice_id: int) -> InvoiceRow | None:
+        return await self._store.read(partial(q_accounts.get_invoice, invoice_id=invoice_id))
+
+    async def invoices(self, account_id: int) -> list[InvoiceRow]:
+        return await self._store.read(partial(q_accounts.list_invoices, account_id=account_id))
+
+
+class Keys(_Part):
+    """API keys, stored as digests."""
+
+    async def find(self, key_hash: str) -> KeyRow | None:
+        return await self._store.read(partial(q_accounts.find_key, key_hash=key_hash))
+
+    async def replace(
+        self, account_id: AccountId, key_hash: str, expiry: str, now: str
+    ) -> list[str]:
+        """Revoke the account's live keys and store the new one; return the
+        digests revoked."""
+
+        def job(conn: sqlite3.Connection) -> list[str]:
+            old = q_accounts.live_key_hashes(conn, account_id)
+            q_accounts.replace_key(conn, account_id, key_hash, expiry, now)
+            return old
+
+        return await self._store.transact(job)
+
+
+class LedgerOps(_Part):
+    """The account actors' writes."""
+
+    async def apply(self, batch: AccountBatch, rule: SettleRule) -> BatchResult:
+        """Write one actor batch in one transaction (`engine.store.writes`);
+        outcomes are billed as `rule` decides."""
+        return await self._store.transact(partial(apply_batch, batch=batch, rule=rule))
+
+
+class IdempotencyOps(_Part):
+    async def expire(self, before: float) -> int:
+        """Forget the records created before `before` (POSIX seconds); how many."""
+        return await self._store.transact(partial(q_idempotency.expire, before=before))
+
+    async def oldest(self) -> float | None:
+        """When the oldest record was created (POSIX seconds), or None."""
+        return await self._store.read(q_idempotency.oldest)
+
+
+class Messages(_Part):
+    async def mark_attempt(self, message_ids: Sequence[int]) -> None:
+        """Record that a submit_sm may leave for these messages (at-least-once)."""
+        await self._store.transact(partial(q_messages.mark_attempt, message_ids=message_ids))
+
+    async def flag_possible_duplicates(self, message_ids: Sequence[MessageId]) -> None:
+        await self._store.transact(
+            partial(q_messages.flag_possible_duplicates, message_ids=message_ids)
+        )
+
+    async def waiting(self) -> list[WaitingMessage]:
+        """Messages of single and bulk sends still EN_ATTENTE, oldest first."""
+        return await self._store.read(q_reads.pending_messages)
+
+
+class Receipts(_Part):
+    async def record(
+        self, known: Sequence[PartReceipt], looked_up: Sequence[tuple[str, str, str]]
+    ) -> tuple[list[tuple[int, int, str, str]], list[int]]:
+        """Apply part receipts already matched (`known`) and those (smsc_id as
+        received, livraison, at) to match through the stored SMSC ids, in one
+        transaction. Returns the (message_id, ref, livraison, at) of every message
+        whose delivery is now known, and the indexes in `looked_up` that matched
+        nothing."""
+
+        def job(conn: sqlite3.Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
+            found, missing = q_messages.find_receipted(conn, looked_up)
+            return q_messages.record_receipts(conn, [*known, *found]), missing
+
+        return await self._store.transact(job)
+
+
+class Campaigns(_Part):
+    """Scheduled campaigns' reads (their writes go with the account's batches)."""
+
+    async def get(self, ref: SendRef) -> CampaignRow | None:
+        return await self._store.read(partial(q_campaigns.get_campaign, ref=ref))
+
+    async def with_waves(self, ref: SendRef) -> tuple[CampaignRow | None, list[WaveRow]]:
+        """The campaign and the waves it has sent, in one read."""
+
+        def read(conn: sqlite3.Connection) -> tuple[CampaignRow | None, list[WaveRow]]:
+            return q_campaigns.get_campaign(conn, ref), q_campaigns.waves_done(conn, ref)
+
+        return await self._store.read(read)
+
+    async def live(self) -> list[CampaignRow]:
+        return await self._store.read(q_campaigns.live_campaigns)
+
+    async def recipients(self, first: int, count: int) -> list[tuple[MessageId, str]]:
+        """(id, number) of the messages `first` .. `first + count - 1` still waiting."""
+        return await self._store.read(partial(q_campaigns.recipients, first=first, count=count))
+
+    async def released_waiting(self) -> list[WaitingMessage]:
+        """Released campaign messages still EN_ATTENTE."""
+        return await self._store.read(q_campaigns.released_pending)
+
+
+class Reads(_Part):
+    """What the API and the callback notifier show."""
+
+    async def send(self, account_id: int, ref: int) -> SendView | None:
+        return await self._store.read(partial(q_reads.get_send, account_id=account_id, ref=ref))
+
+    async def messages_page(
+        self, account_id: int, ref: int, *, statut: str | None, after_id: int, limit: int
+    ) -> list[MessageView] | None:
+        return await self._store.read(
+            partial(
+                q_reads.messages_page,
+                account_id=account_id,
+                ref=ref,
+                statut=statut,
+                after_id=after_id,
+                limit=limit,
+            )
+        )
+
+    async def sends_page(
+        self,
+        account_id: int,
+        *,
+        before_ref: int | None,
+        type: str | None,
+        statut: str | None,
+        since: str | None,
+        until: str | None,
+        limit: int,
+    ) -> list[SendView]:
+        return await self._store.read(
+            partial(
+                q_reads.list_sends,
+                account_id=account_id,
+                before_ref=before_ref,
+                type=type,
+                statut=statut,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+        )
+
+    async def report(
+        self, message_ids: list[int]
+    ) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]:
+        """Messages as callbacks report them, and their accounts' (url, secret)."""
+        return await self._store.read(partial(q_reads.report, ids=message_ids))
+
+    async def any_callback_url(self) -> bool:
+        return await self._store.read(q_reads.any_callback_url)
