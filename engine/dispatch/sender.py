@@ -43,13 +43,12 @@ import trio
 from engine.clock import WallClock
 from engine.dispatch.book import PartBook
 from engine.dispatch.dispatcher import BindLink
-from engine.dispatch.message import OutMessage
 from engine.dispatch.policy.outcomes import RetryPolicy, status_name, submit_status
 from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.results import Event
 from engine.dispatch.states import BindState, SenderStatistics
 from engine.smpp import codec
-from engine.smpp.constants import NPI_ISDN, TON_INTERNATIONAL, Status
+from engine.smpp.constants import Status
 from engine.smpp.pdu import (
     DeliverSm,
     DeliverSmResp,
@@ -73,6 +72,7 @@ log = logging.getLogger(__name__)
 
 _WRITE_BATCH = 64
 """Submits written with one send_all at most (one syscall, one TCP segment run)."""
+
 
 class SessionLost(Exception):
     """The SMSC closed the connection, refused the bind or broke the protocol."""
@@ -100,7 +100,7 @@ class SenderSettings:
     retry_max_s: float = 5.0
     probe_submits: int = 0
     """Submits a new connection sends one at a time before opening its window
-    (module docstring, "Probe"); 0: the window is open at once."""
+    (`engine.dispatch.policy.pacing`, "Probe"); 0: the window is open at once."""
 
 
 class SmppSender:
@@ -284,10 +284,12 @@ class SmppSender:
         pacing = self._pacing
         rate = pacing.rate
         next_work = self._book.next_work
+        in_flight, refs = self._in_flight, self._refs
+        registered = 1 if self._s.registered_delivery else 0
         while True:
             now = trio.current_time()
             single = pacing.one_at_a_time(now)
-            if not session.can_submit() or (single and self._in_flight):
+            if not session.can_submit() or (single and in_flight):
                 self._room = trio.Event()
                 await self._room.wait()
                 continue
@@ -303,7 +305,10 @@ class SmppSender:
             while True:
                 message, part = work
                 if not message.done:
-                    chunks.append(self._submit_bytes(session, message, part, now))
+                    submit = message.submit_sm(part, registered, refs)
+                    chunks.append(session.send(submit, now))
+                    in_flight[session.last_sequence] = work
+                    self._submitted += 1
                 if single or len(chunks) >= _WRITE_BATCH or not session.can_submit():
                     break
                 if not rate.take(now):
@@ -316,35 +321,6 @@ class SmppSender:
             if chunks:
                 pacing.wrote(now)
                 await self._send(stream, b"".join(chunks))
-
-    def _submit_bytes(
-        self, session: EsmeSession, message: OutMessage, part: int, now: float
-    ) -> bytes:
-        encoded = message.encoded
-        payload = encoded.parts[part]
-        if len(encoded.parts) > 1:
-            if message.udh_reference is None:
-                message.udh_reference = self._refs.next(message.destination)
-            payload = payload[:3] + bytes((message.udh_reference,)) + payload[4:]
-        sender = message.sender
-        data = session.send(
-            SubmitSm(
-                source_addr_ton=sender.ton,
-                source_addr_npi=sender.npi,
-                source_addr=sender.address,
-                dest_addr_ton=TON_INTERNATIONAL,
-                dest_addr_npi=NPI_ISDN,
-                destination_addr=message.destination.lstrip("+"),
-                esm_class=encoded.esm_class,
-                registered_delivery=1 if self._s.registered_delivery else 0,
-                data_coding=encoded.data_coding,
-                short_message=payload,
-            ),
-            now,
-        )
-        self._in_flight[session.last_sequence] = (message, part)
-        self._submitted += 1
-        return data
 
     # -- reading ----------------------------------------------------------------------
 
