@@ -1,5 +1,6 @@
-"""One bind as the operator snapshot and the metrics show it: its state and mode
-(wire vocabulary) and its statistics record (pure: no trio, no socket).
+"""The dispatch as the operator snapshot and the metrics show it (pure: no trio,
+no socket): a bind's state and mode (wire vocabulary), and the records the
+dispatcher, each bind's channel and each bind's sender report from `statistics()`.
 
 The enums' values are the operator JSON's words (`liaisons[].state`,
 `liaisons[].mode`); the member names are what the code calls them.
@@ -57,6 +58,34 @@ class SenderStatistics:
     last_error: str
     channel_used: int
     """Messages in this bind's channel, not yet taken."""
+    channel_size: int
+    outstanding: int
+    """Messages handed to this bind and not finished (channel, window, retries)."""
+    accounts: int
+    """Accounts whose messages are on this bind."""
+
+
+@dataclass(frozen=True, slots=True)
+class DispatcherStatistics:
+    """The dispatcher, as `Dispatcher.statistics` reports it (`repartiteur`)."""
+
+    backlog: int
+    accounts_waiting: int
+    rate_limited: int
+    dispatched: int
+    given_back: int
+    channel_used: int
+    """Messages in the binds' channels, all binds together."""
+    channel_size: int
+    """The binds' channels' capacity, all binds together."""
+    binds_up: int
+
+
+@dataclass(frozen=True, slots=True)
+class BindStatistics:
+    """One bind's channel and what is outstanding on it (`BindLink.statistics`)."""
+
+    channel_used: int
     channel_size: int
     outstanding: int
     """Messages handed to this bind and not finished (channel, window, retries)."""
