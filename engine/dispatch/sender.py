@@ -1,15 +1,17 @@
-"""One SMPP session of the sender pool, over trio TCP.
+"""One SMPP session of the sender pool, over trio TCP: the I/O shell.
 
 A sender binds as transceiver and keeps that bind up (reconnecting with
 exponential backoff) until cancelled. It owns its socket, its sans-IO
 `EsmeSession` (sequence numbers, the window of outstanding submit_sm, expiry) and
-the parts it has taken from its own channel (its `BindLink` to the dispatcher)
-but not finished; it tells the dispatcher when it is bound, when a message ends
-and when its connection drops. Three tasks per connection: one reader feeding the
-session, one writer pulling work while the window has room, one timer for
-enquire_link and expired requests; writes go through one lock. Outcomes and
-receipts leave in batches (one per read) on the router's channel; a full channel
-makes the reader wait, which is backpressure.
+its `PartBook` (`engine.dispatch.book`: the parts it has taken from its own
+channel, its `BindLink` to the dispatcher, and not finished); it tells the
+dispatcher when it is bound, when a message ends and when its connection drops.
+Three tasks per connection: one reader feeding the session, one writer pulling
+work while the window has room, one timer for enquire_link and expired requests;
+writes go through one lock. Outcomes and receipts leave in batches (one per read)
+on the router's channel; a full channel makes the reader wait, which is
+backpressure. Cancelled, a sender hands back what it holds, like a lost
+connection.
 
 Its decisions are pure policies it calls: what a submit_sm_resp status means and
 how a retry backs off (`engine.dispatch.policy.outcomes`), how many submits it keeps
