@@ -12,6 +12,7 @@ PURE = (
     "engine.dispatch.policy.receipts",
     "engine.dispatch.states",
     "engine.dispatch.parts",
+    "engine.dispatch.message",
     "engine.dispatch.throttle",
     "engine.dispatch.ratelimit",
 )
