@@ -13,12 +13,11 @@ When the connection drops, every unfinished message goes back to the dispatcher
 
 from __future__ import annotations
 
-from typing import assert_never
+from collections.abc import Sequence
+from typing import Protocol, assert_never
 
 import trio
 
-from engine.clock import WallClock
-from engine.dispatch.dispatcher import BindLink
 from engine.dispatch.message import OutMessage
 from engine.dispatch.parts import PartQueue, Work
 from engine.dispatch.policy.outcomes import Decision, RetryPolicy, classify
@@ -28,6 +27,21 @@ from engine.dispatch.results import Ended, Event, Receipt
 from engine.smpp.pdu import DeliverSm
 from engine.store.messages import Outcome
 from engine.types import Raison, Statut
+
+
+class Link(Protocol):
+    """What the book needs of its bind's `engine.dispatch.dispatcher.BindLink`
+    (`receive_nowait` raises `trio.WouldBlock` when the channel is empty)."""
+
+    def receive_nowait(self) -> OutMessage: ...
+    def finished(self, message: OutMessage) -> None: ...
+    def lost(self, held: Sequence[OutMessage]) -> None: ...
+
+
+class Clock(Protocol):
+    """What the book needs of `engine.clock.WallClock`: the time of an outcome."""
+
+    def now_iso(self) -> str: ...
 
 
 class PartBook:
@@ -42,7 +56,7 @@ class PartBook:
     )
 
     def __init__(
-        self, link: BindLink, pacing: Pacing, retry: RetryPolicy, clock: WallClock
+        self, link: Link, pacing: Pacing, retry: RetryPolicy, clock: Clock
     ) -> None:
         self._link = link
         self._pacing = pacing
