@@ -54,7 +54,7 @@ class SmscSettings:
     password: str = "secret"
     binds: int = 2
     window: int = 200  # chosen by measurement: config/default.toml
-    probe_submits: int = 500  # why: engine/dispatch/sender.py, "Probe"
+    probe_submits: int = 500  # why: engine/dispatch/policy/pacing.py, "Probe"
     enquire_link_s: float = 30.0
     response_timeout_s: float = 10.0
     max_retries: int = 5

@@ -43,6 +43,7 @@ from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Event, ResultRouter
 from engine.dispatch.sender import SenderSettings, SmppSender
+from engine.dispatch.states import BindState
 from engine.errors import AuthError, Conflict, GatewayError, InvalidField, NotFound, Overloaded, Unavailable
 from engine.login_throttle import LoginThrottle
 from engine.process import collector_statistics
@@ -174,7 +175,7 @@ class Gateway:
         with trio.move_on_after(grace_s):
             while (  # noqa: ASYNC110 - shutdown watches counters that several owners keep
                 self.dispatcher.statistics().channel_used
-                or any(s.busy for s in self.senders if s.statistics().state == "LIE")
+                or any(s.busy for s in self.senders if s.statistics().state is BindState.BOUND)
                 or self._events_send.statistics().current_buffer_used
                 or any(snap.mailbox for snap in self.registry.snapshots())
             ):
@@ -494,7 +495,7 @@ class Gateway:
 
     def health(self) -> dict[str, Any]:
         binds = [s.statistics() for s in self.senders]
-        up = sum(1 for b in binds if b.state == "LIE")
+        up = sum(1 for b in binds if b.state is BindState.BOUND)
         return {
             "statut": "OK" if up and self.store.writable else "DEGRADE",
             "smsc": {"liaisons": len(binds), "actives": up},

@@ -19,6 +19,7 @@ from quart import Blueprint, Quart, Response, current_app, g, request
 
 from api.openapi import Answer, operation
 from engine.accounts.commands import Accepted
+from engine.dispatch.states import BindState
 
 bp = Blueprint("metrics", __name__)
 
@@ -63,7 +64,7 @@ class _EngineCollector(Collector):
             pdus.add_metric([label, "deliver_sm"], s.receipts)
             pdus.add_metric([label, "throttled"], s.throttled)
             pdus.add_metric([label, "retry"], s.retries)
-            binds.add_metric([label], 1 if s.state == "LIE" else 0)
+            binds.add_metric([label], 1 if s.state is BindState.BOUND else 0)
             window.add_metric([label], s.window_used)
         yield pdus
         yield binds

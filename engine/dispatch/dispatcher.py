@@ -49,6 +49,7 @@ import trio
 
 from engine.dispatch.message import OutMessage
 from engine.dispatch.ratelimit import TokenBucket
+from engine.dispatch.states import BindStatistics, DispatcherStatistics
 from engine.store import Store
 from engine.types import AccountId, SendRef
 
@@ -86,30 +87,6 @@ class _Bind:
 
     def room(self) -> int:
         return self.size - self.out.statistics().current_buffer_used if self.up else 0
-
-
-@dataclass(frozen=True, slots=True)
-class DispatcherStatistics:
-    backlog: int
-    accounts_waiting: int
-    rate_limited: int
-    dispatched: int
-    given_back: int
-    channel_used: int
-    """Messages in the binds' channels, all binds together."""
-    channel_size: int
-    """The binds' channels' capacity, all binds together."""
-    binds_up: int
-
-
-@dataclass(frozen=True, slots=True)
-class BindStatistics:
-    channel_used: int
-    channel_size: int
-    outstanding: int
-    """Messages handed to this bind and not finished (channel, window, retries)."""
-    accounts: int
-    """Accounts whose messages are on this bind."""
 
 
 class BindLink:

@@ -1,10 +1,13 @@
-"""What travels from an account to the SMSC: one recipient of one send."""
+"""What travels from an account to the SMSC: one recipient of one send, and the
+submit_sm of each of its parts (pure: no trio, no socket)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.text import EncodedMessage, SenderAddress
+from engine.smpp.constants import NPI_ISDN, TON_INTERNATIONAL
+from engine.smpp.pdu import SubmitSm
+from engine.text import EncodedMessage, ReferenceCounter, SenderAddress
 from engine.types import AccountId, MessageId, SendRef
 
 
@@ -33,3 +36,27 @@ class OutMessage:
     done: bool = False
     udh_reference: int | None = None
     """The concatenation reference of this recipient's parts, drawn at first submit."""
+
+    def submit_sm(self, part: int, registered_delivery: int, refs: ReferenceCounter) -> SubmitSm:
+        """The submit_sm of part `part`. A concatenated message draws its
+        recipient's reference from `refs` at its first submit and stamps it into
+        each part's header (the parts of `encoded` are shared, so into a copy)."""
+        encoded = self.encoded
+        payload = encoded.parts[part]
+        if len(encoded.parts) > 1:
+            if self.udh_reference is None:
+                self.udh_reference = refs.next(self.destination)
+            payload = payload[:3] + bytes((self.udh_reference,)) + payload[4:]
+        sender = self.sender
+        return SubmitSm(
+            source_addr_ton=sender.ton,
+            source_addr_npi=sender.npi,
+            source_addr=sender.address,
+            dest_addr_ton=TON_INTERNATIONAL,
+            dest_addr_npi=NPI_ISDN,
+            destination_addr=self.destination.lstrip("+"),
+            esm_class=encoded.esm_class,
+            registered_delivery=registered_delivery,
+            data_coding=encoded.data_coding,
+            short_message=payload,
+        )

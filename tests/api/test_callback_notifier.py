@@ -39,7 +39,7 @@ def _ended(*ids: int) -> list[Outcome]:
 
 async def test_a_full_queue_drops_and_counts_without_waiting() -> None:
     store = _StuckStore()
-    notifier = CallbackNotifier(store, WallClock(), queue_size=1)  # type: ignore[arg-type]
+    notifier = CallbackNotifier(store, WallClock(), queue_size=1)
     async with trio.open_nursery() as nursery:
         await nursery.start(notifier.serve)
         notifier.ended(AccountId(1), _ended(1, 2))  # taken by the consumer, which sticks

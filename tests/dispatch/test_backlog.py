@@ -4,12 +4,16 @@ operators' live stream of the actors."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import trio
 
 from tests.dispatch.support import BODY, muldes, numbers, recipients, until_ended
 from tests.harness import eventually, open_stack
+
+T = TypeVar("T")
 
 SMALL = {"SMSGW_SMSC_WINDOW": "20", "SMSGW_SMSC_BINDS": "2", "SMSGW_ENGINE_DISPATCH_QUEUE": "64",
          "SMSGW_SMSC_PROBE_SUBMITS": "0"}
@@ -100,7 +104,7 @@ async def test_actor_stream_sends_a_snapshot_each_second_and_ends_at_shutdown(
         async with open_stack(tmp_path) as stack:
             r = await stack.client.get("/api/V1/admin/acteurs/flux")
             assert r.status_code == 401 and r.json()["erreur"]["code"]
-            events: list[dict] = []
+            events: list[dict[str, Any]] = []
             async with stack.client.stream(
                 "GET", "/api/V1/admin/acteurs/flux", headers=stack.admin
             ) as response:
@@ -137,8 +141,8 @@ async def test_actor_stream_sends_a_snapshot_each_second_and_ends_at_shutdown(
             assert "event: fin" in seen
 
 
-def _async(fn):  # type: ignore[no-untyped-def]
-    async def probe():  # type: ignore[no-untyped-def]
+def _async(fn: Callable[[], T]) -> Callable[[], Awaitable[T]]:
+    async def probe() -> T:
         await trio.lowlevel.checkpoint()
         return fn()
 

@@ -1,0 +1,179 @@
+"""The book of one bind's parts: what its sender has taken and not finished, and
+what each answer does to it. Synchronous: nothing here blocks or awaits; time is
+passed in.
+
+A part is waiting (`PartQueue`: fresh, to send again, or waiting out a backoff)
+or in flight (written, its submit_sm_resp not in yet, by sequence number). Each
+answer is decided by `engine.dispatch.policy.outcomes` and paced by
+`engine.dispatch.policy.pacing`; a message that ends leaves the bind
+(`BindLink.finished`) and its outcome goes into the caller's batch of events.
+When the connection drops, every unfinished message goes back to the dispatcher
+(`BindLink.lost`); those in flight are flagged as possible duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, assert_never
+
+import trio
+
+from engine.dispatch.message import OutMessage
+from engine.dispatch.parts import PartQueue, Work
+from engine.dispatch.policy.outcomes import Decision, RetryPolicy, classify
+from engine.dispatch.policy.pacing import Pacing
+from engine.dispatch.policy.receipts import NotAReceipt, interpret_deliver
+from engine.dispatch.results import Ended, Event, Receipt
+from engine.model import Outcome
+from engine.smpp.pdu import DeliverSm
+from engine.types import Raison, Statut
+
+
+class Link(Protocol):
+    """What the book needs of its bind's `engine.dispatch.dispatcher.BindLink`
+    (`receive_nowait` raises `trio.WouldBlock` when the channel is empty)."""
+
+    def receive_nowait(self) -> OutMessage: ...
+    def finished(self, message: OutMessage) -> None: ...
+    def lost(self, held: Sequence[OutMessage]) -> None: ...
+
+
+class Clock(Protocol):
+    """What the book needs of `engine.clock.WallClock`: the time of an outcome."""
+
+    def now_iso(self) -> str: ...
+
+
+class PartBook:
+    """Owned by one bind's sender. `in_flight` (sequence number -> part) is filled
+    by the sender's writer as it writes; everything else goes through methods,
+    which append the outcomes and receipts they produce to the `out` they are
+    given and never block."""
+
+    __slots__ = (
+        "_clock", "_link", "_pacing", "_retry", "accepted", "failed", "in_flight",
+        "receipts", "retries", "throttled", "waiting",
+    )
+
+    def __init__(
+        self, link: Link, pacing: Pacing, retry: RetryPolicy, clock: Clock
+    ) -> None:
+        self._link = link
+        self._pacing = pacing
+        self._retry = retry
+        self._clock = clock
+        self.in_flight: dict[int, Work] = {}
+        self.waiting = PartQueue()
+        self.accepted = self.retries = self.throttled = self.failed = self.receipts = 0
+
+    def __bool__(self) -> bool:
+        """Parts are in flight or waiting."""
+        return bool(self.in_flight or self.waiting)
+
+    def next_work(self, now: float) -> Work | None:
+        """The next part to write (`PartQueue.pop`), else the first of the next
+        message in the bind's channel; None if there is none."""
+        waiting = self.waiting
+        work = waiting.pop(now)
+        if work is None:
+            try:
+                waiting.take(self._link.receive_nowait())
+            except trio.WouldBlock:
+                return None
+            work = waiting.pop(now)
+        return work
+
+    def answered(self, seq: int, status: int, smsc_id: str, now: float, out: list[Event]) -> None:
+        """The submit_sm `seq` was answered with `status` (and the SMSC's id) at `now`."""
+        entry = self.in_flight.pop(seq, None)
+        if entry is None:
+            return
+        message, part = entry
+        if message.done:
+            return
+        assert message.part_ids is not None
+        match classify(status):
+            case Decision.SENT:
+                self._pacing.accepted(now)
+                message.part_ids[part] = smsc_id
+                if None not in message.part_ids:
+                    self.accepted += 1
+                    out.append(self._end(message, Statut.ENVOYE))
+            case Decision.THROTTLED:
+                self.throttled += 1
+                self._pacing.throttled(now)
+                self.waiting.put_back(entry)
+            case Decision.RETRY:
+                self._retry_later(message, part, status, now, out)
+            case Decision.REJECTED:
+                self.failed += 1
+                out.append(self._end(message, Statut.ECHEC, Raison.REJET_SMSC, status))
+            case unreachable:
+                assert_never(unreachable)
+
+    def expired(self, seq: int, now: float, out: list[Event]) -> None:
+        """The submit_sm `seq` got no answer in time: it may have reached the SMSC
+        (a possible duplicate) and is retried as after a transient status."""
+        entry = self.in_flight.pop(seq, None)
+        if entry is not None and not entry[0].done:
+            entry[0].possible_duplicate = True
+            self._retry_later(entry[0], entry[1], None, now, out)
+
+    def _retry_later(
+        self, message: OutMessage, part: int, status: int | None, now: float, out: list[Event]
+    ) -> None:
+        message.retries += 1
+        delay = self._retry.delay_s(message.retries)
+        if delay is None:
+            self.failed += 1
+            out.append(self._end(message, Statut.ECHEC, Raison.ERREUR_RESEAU, status))
+            return
+        self.retries += 1
+        self.waiting.retry_at(now + delay, (message, part))
+
+    def _end(
+        self,
+        message: OutMessage,
+        statut: Statut,
+        raison: Raison | None = None,
+        code: int | None = None,
+    ) -> Ended:
+        message.done = True
+        self._link.finished(message)
+        sent = statut is Statut.ENVOYE
+        return Ended(
+            message.account_id,
+            Outcome(
+                message_id=message.message_id,
+                ref=message.ref,
+                statut=statut,
+                raison=raison,
+                code_smsc=code,
+                smsc_ids=tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
+                at=self._clock.now_iso(),
+                doublon_possible=message.possible_duplicate,
+            ),
+        )
+
+    def delivered(self, pdu: DeliverSm, out: list[Event]) -> None:
+        """A deliver_sm: a delivery receipt goes to the router; anything else is
+        dropped (`engine.dispatch.policy.receipts`)."""
+        found = interpret_deliver(pdu)
+        if isinstance(found, NotAReceipt):
+            return
+        smsc_id, livraison = found
+        self.receipts += 1
+        out.append(Receipt(smsc_id, livraison.value, self._clock.now_iso()))
+
+    def hand_back(self) -> None:
+        """The connection dropped: give every unfinished message back to the
+        dispatcher, with what is still in the bind's channel; the bind gets
+        nothing new until it is bound again."""
+        pending: dict[int, OutMessage] = {}
+        for message, _ in self.in_flight.values():
+            message.possible_duplicate = True
+            pending.setdefault(message.message_id, message)
+        for message in self.waiting.clear():
+            pending.setdefault(message.message_id, message)
+        self.in_flight.clear()
+        self._link.lost([m for m in pending.values() if not m.done])

@@ -1,0 +1,82 @@
+"""What a deliver_sm says to the sender (pure: no trio, no socket).
+
+A deliver_sm whose esm_class has the delivery-receipt bit is a receipt for one
+part: its SMSC id and final state come from the SMPP 3.4 TLVs
+(receipted_message_id, message_state) when both are there, else from the text
+(`id:` and `stat:`, `engine.smpp.receipts`), a receipted_message_id TLV still
+naming the part when the state comes from the text. A state that is not final
+(ENROUTE, ACCEPTED) or not known is ignored: a later receipt will say. Matching the
+id with a part's submit_sm_resp id is the result router's business.
+
+Any other deliver_sm is an inbound (mobile-originated) message; this gateway takes
+none: it is answered and dropped.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Tag
+from engine.smpp.pdu import DeliverSm
+from engine.smpp.receipts import ReceiptParseError, parse_receipt
+from engine.types import Livraison
+
+_LIVRAISON = {
+    "DELIVRD": Livraison.LIVRE,
+    "EXPIRED": Livraison.EXPIRE,
+    "UNDELIV": Livraison.NON_LIVRE,
+    "REJECTD": Livraison.NON_LIVRE,
+    "DELETED": Livraison.NON_LIVRE,
+    "UNKNOWN": Livraison.NON_LIVRE,
+}
+"""Final `stat:` words of a text receipt (ENROUTE and ACCEPTD are not final)."""
+
+_LIVRAISON_BY_STATE: dict[int, Livraison] = {
+    MessageState.DELIVERED: Livraison.LIVRE,
+    MessageState.EXPIRED: Livraison.EXPIRE,
+    MessageState.DELETED: Livraison.NON_LIVRE,
+    MessageState.UNDELIVERABLE: Livraison.NON_LIVRE,
+    MessageState.UNKNOWN: Livraison.NON_LIVRE,
+    MessageState.REJECTED: Livraison.NON_LIVRE,
+}
+"""Final message_state TLV values (ENROUTE and ACCEPTED are not final: ignored)."""
+
+
+class NotAReceipt(Enum):
+    """Why a deliver_sm ends no part's delivery."""
+
+    INBOUND = "inbound"
+    """No delivery-receipt bit: a mobile-originated message."""
+    NOT_FINAL = "not final"
+    """A receipt whose state is not final, or not one this gateway knows."""
+    UNREADABLE = "unreadable"
+    """A receipt naming no SMSC id: neither both TLVs nor a text with `id:`."""
+
+
+def interpret_deliver(pdu: DeliverSm) -> tuple[str, Livraison] | NotAReceipt:
+    """The SMSC id and the final delivery state a deliver_sm reports (module
+    docstring), or why it reports none."""
+    if not pdu.esm_class & ESM_DELIVERY_RECEIPT:
+        return NotAReceipt.INBOUND
+    livraison: Livraison | None
+    tlv = state = None
+    for t in pdu.tlvs:
+        if t.tag == Tag.RECEIPTED_MESSAGE_ID:
+            tlv = tlv if tlv is not None else t.value
+        elif t.tag == Tag.MESSAGE_STATE and len(t.value) == 1:
+            state = state if state is not None else t.value[0]
+    if tlv and state is not None:
+        livraison = _LIVRAISON_BY_STATE.get(state)
+        smsc_id = tlv.rstrip(b"\0").decode("latin-1")
+    else:
+        try:
+            receipt = parse_receipt(pdu.short_message)
+        except ReceiptParseError:
+            return NotAReceipt.UNREADABLE
+        livraison = _LIVRAISON.get(receipt.stat.upper())
+        smsc_id = tlv.rstrip(b"\0").decode("latin-1") if tlv else receipt.id
+    if livraison is None:
+        return NotAReceipt.NOT_FINAL
+    if not smsc_id:
+        return NotAReceipt.UNREADABLE
+    return smsc_id, livraison
