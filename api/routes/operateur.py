@@ -97,7 +97,9 @@ class Throughput:
 def snapshot(gw: Gateway, simulator: Any, throughput: Throughput) -> dict[str, Any]:
     """One event of the stream: every actor, the throughput, the simulator."""
     actors = gw.actors()
-    actors["comptes"].sort(key=lambda a: (-(a["in_flight"] + a["mailbox"]), a["account_id"]))
+    actors["comptes"] = sorted(
+        actors["comptes"], key=lambda a: (-(a["in_flight"] + a["mailbox"]), a["account_id"])
+    )
     totals = _totals(actors)
     return {
         "horodatage": iso(gw.now()),

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import trio.testing
 
-from engine import gateway as gateway_module
 from engine.clock import WallClock
+from engine.gateway import runtime as gateway_module
 from tests.campaigns.pacing import mock_clock
 
 ZONE = ZoneInfo("Africa/Libreville")

@@ -1,0 +1,103 @@
+"""The facade: the one object `api/` and `run.py` talk to.
+
+`Gateway` composes the engine's parts and owns none of their state:
+- `Runtime` (runtime.py): the actors and tasks, wired and served; `drain`;
+- `Access` (access.py): API keys and client-space logins;
+- `Administration` (administration.py): accounts, balances, invoices;
+- `Sending` (sending.py): sends and campaigns, accepted and read back;
+- the operator views (snapshot.py): health and the actors snapshot.
+Each public method is the part's own method, bound here, so a signature and its
+docstring live in one place. Every refusal is a domain error (`engine.errors`);
+`api/` turns it into an HTTP answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import trio
+
+from config.settings import Settings
+from engine.gateway.access import Access
+from engine.gateway.administration import Administration
+from engine.gateway.runtime import Runtime
+from engine.gateway.sending import Sending
+from engine.gateway.snapshot import OperatorSnapshot, health, operator_snapshot
+from engine.store import Store
+
+
+class Gateway:
+    """The engine of one process behind one object. Serve it in a nursery
+    (`await nursery.start(gateway.serve)`) before any call that reaches an actor."""
+
+    def __init__(self, settings: Settings, store: Store, smsc_host: str, smsc_port: int) -> None:
+        runtime = Runtime(settings, store, smsc_host, smsc_port)
+        self.runtime = runtime
+        self.settings = settings
+        self.store = store
+        self.clock = runtime.clock
+        self.dispatcher = runtime.dispatcher
+        self.registry = runtime.registry
+        self.router = runtime.router
+        self.senders = runtime.senders
+        self.callbacks = runtime.callbacks
+        self.campaigns = runtime.campaigns
+        self.started_at = runtime.started_at
+        self.stopping = runtime.stopping
+        """Set when shutdown begins: long-lived streams end."""
+
+        self.access = access = Access(settings, store, runtime.clock)
+        self.authenticate = access.authenticate
+        self.regenerate_key = access.regenerate_key
+        self.login = access.login
+
+        self.administration = admin = Administration(runtime, access)
+        self.create_account = admin.create_account
+        self.account = admin.account
+        self.accounts = admin.accounts
+        self.require_account = admin.require_account
+        self.amend_account = admin.amend_account
+        self.journal_page = admin.journal_page
+        self.top_up = admin.top_up
+        self.change_type = admin.change_type
+        self.set_rate = admin.set_rate
+        self.update_profile = admin.update_profile
+        self.close_invoice = admin.close_invoice
+        self.settle_invoice = admin.settle_invoice
+        self.invoices = admin.invoices
+        self.journal = admin.journal
+
+        self.sending = sending = Sending(runtime)
+        self.prepare = sending.prepare
+        self.submit = sending.submit
+        self.send_view = sending.send_view
+        self.messages_page = sending.messages_page
+        self.sends_page = sending.sends_page
+        self.submit_campaign = sending.submit_campaign
+        self.campaign_plan = sending.campaign_plan
+        self.cancel_campaign = sending.cancel_campaign
+
+        self.drain = runtime.drain
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Start the engine (`Runtime.serve`), report this gateway ready, run until
+        cancelled."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.runtime.serve)
+            task_status.started(self)
+
+    def health(self) -> dict[str, Any]:
+        return health(self.runtime)
+
+    def snapshot(self) -> OperatorSnapshot:
+        """Every actor's statistics now (typed)."""
+        return operator_snapshot(self.runtime)
+
+    def actors(self) -> dict[str, Any]:
+        """The snapshot as GET /api/V1/admin/acteurs answers it."""
+        return asdict(self.snapshot())
+
+    def now(self) -> datetime:
+        return self.clock.now()
