@@ -12,8 +12,13 @@ from api import schemas
 from api.deps import gateway, require_admin
 from api.http import jsonify_status
 from api.openapi import Answer, Security, operation
+from api.shapes import record_schema
+from engine.gateway import OperatorSnapshot
 
 bp = Blueprint("ops", __name__)
+
+ACTEURS = record_schema(OperatorSnapshot)
+"""The actors snapshot's schema, written from the engine's typed record."""
 
 
 @bp.get("/api/V1/sante")
@@ -37,7 +42,7 @@ async def health() -> Response:
     "campagnes, et le processus : `processus.collecteur` donne les seuils du collecteur de "
     "cycles de Python (`seuils`), ses passages par génération (`passages`), les objets en "
     "cycle libérés (`trouves`) et les objets gelés au démarrage (`geles`).",
-    responses={200: Answer("L'instantané.", schemas.OBJET)},
+    responses={200: Answer("L'instantané.", ACTEURS)},
     security=Security.ADMIN,
 )
 async def actors() -> Response:
