@@ -7,6 +7,7 @@ re-asks the API, as a client would, until the answer is what the test expects.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -83,3 +84,28 @@ async def eventually(
             if accept(value):
                 return value
             await trio.sleep(0.01)
+
+
+PASSWORD = "motdepasse-solide-42"  # noqa: S105 - the test accounts' password
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a client-space page carries."""
+    found = re.search(r'name="csrf" (?:value|content)="([^"]+)"', html)
+    assert found, "the page carries a CSRF token"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def client_session(
+    stack: Stack, login: str, password: str = PASSWORD
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A fresh HTTP client logged in to the client space, and its CSRF token."""
+    async with httpx.AsyncClient(base_url=stack.running.http_url, timeout=30) as client:
+        page = await client.get("/espace/connexion")
+        answer = await client.post("/espace/connexion", data={
+            "csrf": csrf_of(page.text), "identifiant": login, "motDePasse": password})
+        assert answer.status_code == 303, answer.text
+        home = await client.get("/espace")
+        assert home.status_code == 200
+        yield client, csrf_of(home.text)

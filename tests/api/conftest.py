@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import Stack
@@ -54,31 +50,6 @@ async def footprint(stack: Stack) -> Footprint:
 
     result: Footprint = await stack.gateway.store.read(read)
     return result
-
-
-PASSWORD = "motdepasse-solide-42"  # noqa: S105 - the test accounts' password
-
-
-def csrf_of(html: str) -> str:
-    """The CSRF token a client-space page carries."""
-    found = re.search(r'name="csrf" (?:value|content)="([^"]+)"', html)
-    assert found, "the page carries a CSRF token"
-    return found.group(1)
-
-
-@asynccontextmanager
-async def client_session(
-    stack: Stack, login: str, password: str = PASSWORD
-) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """A fresh HTTP client logged in to the client space, and its CSRF token."""
-    async with httpx.AsyncClient(base_url=stack.running.http_url, timeout=30) as client:
-        page = await client.get("/espace/connexion")
-        answer = await client.post("/espace/connexion", data={
-            "csrf": csrf_of(page.text), "identifiant": login, "motDePasse": password})
-        assert answer.status_code == 303, answer.text
-        home = await client.get("/espace")
-        assert home.status_code == 200
-        yield client, csrf_of(home.text)
 
 
 def accepted_counts(metrics_text: str) -> dict[tuple[str, str], float]:

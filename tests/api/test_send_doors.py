@@ -29,15 +29,9 @@ from hypercorn.trio import serve
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
-from tests.api.conftest import (
-    MULDES_BODY,
-    PASSWORD,
-    UNIDES_BODY,
-    accepted_counts,
-    client_session,
-)
+from tests.api.conftest import MULDES_BODY, UNIDES_BODY, accepted_counts
 from tests.api.test_bad_inputs import CASES
-from tests.harness import Stack, open_stack
+from tests.harness import PASSWORD, Stack, client_session, open_stack
 
 SENDS = ("/api/V1/sms/unides", "/api/V1/sms/muldes")
 Request = tuple[str, str, dict[str, str], bytes | None]

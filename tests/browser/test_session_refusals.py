@@ -5,10 +5,7 @@ token, a client at the operator console, another account's data."""
 from __future__ import annotations
 
 import html
-import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +15,10 @@ from quart.sessions import SecureCookieSessionInterface
 from quart_trio import QuartTrio
 
 from api.routes.espace import IDLE_S, MAX_S, session_secret
-from tests.harness import Stack, eventually, open_stack
+from tests.harness import PASSWORD, Stack, client_session, csrf_of, eventually, open_stack
 
-PASSWORD = "motdepasse-solide-42"
 UNIDES = {"type": "UNIDES", "emetteur": "ION-Networking", "destinataire": "+24106123456",
           "corps": "Bienvenue sur SMS Gateway !"}
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" (?:value|content)="([^"]+)"', html)
-    assert found, "the page carries a CSRF token"
-    return found.group(1)
-
-
-@asynccontextmanager
-async def client_session(
-    stack: Stack, login: str, password: str = PASSWORD
-) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """A fresh HTTP client logged in to the client space, and its CSRF token."""
-    async with httpx.AsyncClient(base_url=stack.running.http_url, timeout=10) as client:
-        page = await client.get("/espace/connexion")
-        answer = await client.post("/espace/connexion", data={
-            "csrf": csrf_of(page.text), "identifiant": login, "motDePasse": password})
-        assert answer.status_code == 303, answer.text
-        home = await client.get("/espace")
-        assert home.status_code == 200
-        yield client, csrf_of(home.text)
 
 
 async def new_client(stack: Stack, email: str, **body: object) -> tuple[int, str]:
