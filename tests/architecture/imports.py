@@ -29,7 +29,6 @@ SANS_IO = ("engine/smpp/**/*.py", "engine/text/**/*.py")
 PURE_CORES = (
     "engine/types.py",
     "engine/errors.py",
-    "engine/model.py",
     "engine/model/**/*.py",
     "engine/accounts/state.py",
     "engine/campaigns/planner.py",

@@ -1,0 +1,65 @@
+"""The domain model: the types every layer shares, owned by no actor.
+
+Imports nothing of the engine's (standard library only), so the API, the actors
+and every store backend can speak it without importing one another. By subject:
+
+- `vocabulary`: identifiers and the wire vocabulary (statuses, reasons, types, refs);
+- `ledger`: how a message is billed, an account's balances, journal entries;
+- `sends`: a send and its recipients as accepted, the answer it gets, how a message
+  ended, what outcomes do to a ledger, a part's receipt.
+
+Every name is importable from `engine.model` itself.
+"""
+
+from __future__ import annotations
+
+from engine.model.ledger import Billing, Entry, EntryKind, Ledger
+from engine.model.sends import (
+    Accepted,
+    Idempotency,
+    NewRecipient,
+    NewSendRow,
+    Outcome,
+    PartReceipt,
+    PendingCharge,
+    Settlement,
+    WaitingMessage,
+)
+from engine.model.vocabulary import (
+    AccountId,
+    AccountType,
+    Livraison,
+    MessageId,
+    Raison,
+    SendRef,
+    SendType,
+    Statut,
+    format_ref,
+    parse_ref,
+)
+
+__all__ = [
+    "Accepted",
+    "AccountId",
+    "AccountType",
+    "Billing",
+    "Entry",
+    "EntryKind",
+    "Idempotency",
+    "Ledger",
+    "Livraison",
+    "MessageId",
+    "NewRecipient",
+    "NewSendRow",
+    "Outcome",
+    "PartReceipt",
+    "PendingCharge",
+    "Raison",
+    "SendRef",
+    "SendType",
+    "Settlement",
+    "Statut",
+    "WaitingMessage",
+    "format_ref",
+    "parse_ref",
+]
