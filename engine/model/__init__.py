@@ -6,7 +6,9 @@ and every store backend can speak it without importing one another. By subject:
 - `vocabulary`: identifiers and the wire vocabulary (statuses, reasons, types, refs);
 - `ledger`: how a message is billed, an account's balances, journal entries;
 - `sends`: a send and its recipients as accepted, the answer it gets, how a message
-  ended, what outcomes do to a ledger, a part's receipt.
+  ended, what outcomes do to a ledger, a part's receipt;
+- `views`: the records the store reads back and the API shows (sends, messages,
+  accounts, keys, journal entries, invoices).
 
 Every name is importable from `engine.model` itself.
 """
@@ -25,6 +27,15 @@ from engine.model.sends import (
     Settlement,
     WaitingMessage,
 )
+from engine.model.views import (
+    AccountRow,
+    InvoiceRow,
+    JournalRow,
+    KeyRow,
+    MessageView,
+    ReportedMessage,
+    SendView,
+)
 from engine.model.vocabulary import (
     AccountId,
     AccountType,
@@ -41,22 +52,29 @@ from engine.model.vocabulary import (
 __all__ = [
     "Accepted",
     "AccountId",
+    "AccountRow",
     "AccountType",
     "Billing",
     "Entry",
     "EntryKind",
     "Idempotency",
+    "InvoiceRow",
+    "JournalRow",
+    "KeyRow",
     "Ledger",
     "Livraison",
     "MessageId",
+    "MessageView",
     "NewRecipient",
     "NewSendRow",
     "Outcome",
     "PartReceipt",
     "PendingCharge",
     "Raison",
+    "ReportedMessage",
     "SendRef",
     "SendType",
+    "SendView",
     "Settlement",
     "Statut",
     "WaitingMessage",
