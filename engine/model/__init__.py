@@ -8,13 +8,24 @@ and every store backend can speak it without importing one another. By subject:
 - `sends`: a send and its recipients as accepted, the answer it gets, how a message
   ended, what outcomes do to a ledger, a part's receipt;
 - `views`: the records the store reads back and the API shows (sends, messages,
-  accounts, keys, journal entries, invoices).
+  accounts, keys, journal entries, invoices);
+- `campaigns`: a scheduled campaign's states, calendar, stored rows and plan.
 
 Every name is importable from `engine.model` itself.
 """
 
 from __future__ import annotations
 
+from engine.model.campaigns import (
+    LIVE,
+    PLAN_LIMIT,
+    CampaignPlan,
+    CampaignRequest,
+    CampaignRow,
+    Etat,
+    PlannedSlot,
+    WaveRow,
+)
 from engine.model.ledger import Billing, Entry, EntryKind, Ledger
 from engine.model.sends import (
     Accepted,
@@ -50,13 +61,19 @@ from engine.model.vocabulary import (
 )
 
 __all__ = [
+    "LIVE",
+    "PLAN_LIMIT",
     "Accepted",
     "AccountId",
     "AccountRow",
     "AccountType",
     "Billing",
+    "CampaignPlan",
+    "CampaignRequest",
+    "CampaignRow",
     "Entry",
     "EntryKind",
+    "Etat",
     "Idempotency",
     "InvoiceRow",
     "JournalRow",
@@ -70,6 +87,7 @@ __all__ = [
     "Outcome",
     "PartReceipt",
     "PendingCharge",
+    "PlannedSlot",
     "Raison",
     "ReportedMessage",
     "SendRef",
@@ -78,6 +96,7 @@ __all__ = [
     "Settlement",
     "Statut",
     "WaitingMessage",
+    "WaveRow",
     "format_ref",
     "parse_ref",
 ]

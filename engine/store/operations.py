@@ -21,6 +21,7 @@ from engine.model import (
     AccountId,
     AccountRow,
     AccountType,
+    CampaignRow,
     Entry,
     InvoiceRow,
     JournalRow,
@@ -33,13 +34,13 @@ from engine.model import (
     SendRef,
     SendView,
     WaitingMessage,
+    WaveRow,
 )
 from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
 from engine.store import reads as q_reads
-from engine.store.campaigns import CampaignRow, WaveRow
 from engine.store.messages import SettleRule
 from engine.store.writes import AccountBatch, BatchResult, apply_batch
 
