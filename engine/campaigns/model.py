@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.campaigns.planner import Progress, Schedule, parse_window
-from engine.clock import iso
+from engine.model import iso
 from engine.model.campaigns import LIVE as LIVE
 from engine.model.campaigns import CampaignRequest as CampaignRequest
 from engine.model.campaigns import CampaignRow

@@ -9,13 +9,18 @@ and every store backend can speak it without importing one another. By subject:
   ended, what outcomes do to a ledger, a part's receipt;
 - `views`: the records the store reads back and the API shows (sends, messages,
   accounts, keys, journal entries, invoices);
-- `campaigns`: a scheduled campaign's states, calendar, stored rows and plan.
+- `campaigns`: a scheduled campaign's states, calendar, stored rows and plan;
+- `dispatch`: a bind's state and mode as the operator sees them;
+- `time`, `keys`, `bucket`: pure helpers the API shares with the engine (how a
+  timestamp is written, an API key's form and digest, the token bucket).
 
 Every name is importable from `engine.model` itself.
 """
 
 from __future__ import annotations
 
+from engine.model import keys
+from engine.model.bucket import TokenBucket
 from engine.model.campaigns import (
     LIVE,
     PLAN_LIMIT,
@@ -26,6 +31,7 @@ from engine.model.campaigns import (
     PlannedSlot,
     WaveRow,
 )
+from engine.model.dispatch import BindMode, BindState
 from engine.model.ledger import Billing, Entry, EntryKind, Ledger
 from engine.model.sends import (
     Accepted,
@@ -38,6 +44,7 @@ from engine.model.sends import (
     Settlement,
     WaitingMessage,
 )
+from engine.model.time import iso
 from engine.model.views import (
     AccountRow,
     InvoiceRow,
@@ -68,6 +75,8 @@ __all__ = [
     "AccountRow",
     "AccountType",
     "Billing",
+    "BindMode",
+    "BindState",
     "CampaignPlan",
     "CampaignRequest",
     "CampaignRow",
@@ -95,8 +104,11 @@ __all__ = [
     "SendView",
     "Settlement",
     "Statut",
+    "TokenBucket",
     "WaitingMessage",
     "WaveRow",
     "format_ref",
+    "iso",
+    "keys",
     "parse_ref",
 ]

@@ -32,6 +32,8 @@ PURE_CORES = (
     "engine/model/**/*.py",
     "engine/accounts/state.py",
     "engine/campaigns/planner.py",
+    "engine/campaigns/model.py",
+    "engine/campaigns/plan.py",
     "engine/dispatch/ratelimit.py",
     "engine/dispatch/throttle.py",
     "engine/dispatch/policy.py",
@@ -40,10 +42,9 @@ PURE_CORES = (
     "engine/dispatch/policies/**/*.py",
 )
 """Decisions as functions of their inputs: the domain model, the ledger's transitions,
-the campaign planner, the pacing buckets and the sender's policies. Not listed:
-`engine/clock.py` (maps trio's clock to wall time, trio by design) and
-`engine/campaigns/plan.py`, `engine/campaigns/model.py` (they import the store's rows,
-whose package starts the store, and `engine.clock`)."""
+the campaign planner, a campaign's calendar and plan, the pacing buckets and the
+sender's policies. Not listed: `engine/clock.py` (maps trio's clock to wall time,
+trio by design)."""
 
 NO_TRIO = SANS_IO + PURE_CORES
 
