@@ -66,21 +66,16 @@ API = "api"
 
 API_MAY_IMPORT = (
     "engine.gateway",  # the facade: the one object api/ talks to
-    "engine.types",  # ids, send types, statuses: the wire vocabulary
-    "engine.model",  # the shared domain model
+    "engine.gateway.*",  # the facade's own modules, once it is a package
+    "engine.model",  # the shared domain model: every name api/ shows or hands over
     "engine.model.*",
+    "engine.types",  # ids, send types, statuses: the wire vocabulary, named from the model
     "engine.errors",  # domain errors, mapped to HTTP answers in api/
-    "engine.keys",  # api/app.py, api/routes/sms.py, run.py: API key format and hashing
-    "engine.clock",  # api/routes/campagnes.py, operateur.py, sms.py: `iso` timestamps
-    "engine.accounts.commands",  # api/routes/sms.py, metrics.py, api/views.py: Accepted, Idempotency
-    "engine.accounts.state",  # api/routes/admin.py: Ledger
-    "engine.campaigns.model",  # api/routes/campagnes.py: CampaignRequest
-    "engine.campaigns.plan",  # api/routes/campagnes.py: PLAN_LIMIT, CampaignPlan
-    "engine.dispatch.ratelimit",  # api/ratelimit.py: TokenBucket
-    "engine.store.accounts",  # api/routes/admin.py, api/views.py: JournalRow, AccountRow, InvoiceRow
-    "engine.store.reads",  # api/views.py: MessageView, SendView
 )
-"""Every engine module `api/` may import. The list is the contract: it only shrinks."""
+"""Every engine module `api/` may import: the facade, the domain model (records,
+vocabulary, and the pure helpers the API shares with the engine: `iso`, an API key's
+digest, the token bucket) and the domain errors. The list is the contract: it only
+shrinks."""
 
 SPLIT_PACKAGES = ("engine",)
 """Each sub-package of these (`engine.dispatch`, `engine.store`...) is one unit of the
