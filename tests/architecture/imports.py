@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,9 @@ API_MAY_IMPORT = (
 vocabulary, and the pure helpers the API shares with the engine: `iso`, an API key's
 digest, the token bucket) and the domain errors. The list is the contract: it only
 shrinks."""
+
+MODEL = "engine/model"
+"""The domain model: the standard library and its own modules, nothing else."""
 
 SPLIT_PACKAGES = ("engine",)
 """Each sub-package of these (`engine.dispatch`, `engine.store`...) is one unit of the
@@ -350,6 +354,23 @@ def check_api_reach(tree: Tree, allowed: Sequence[str] = API_MAY_IMPORT) -> list
                     module.relpath, imp.line, contract,
                     f"imports {imp.target}, which is not in API_MAY_IMPORT "
                     f"(tests/architecture/imports.py)"))
+    return violations
+
+
+def check_model_stands_alone(tree: Tree) -> list[Violation]:
+    """`engine/model` imports only the standard library and its own modules."""
+    contract = "the domain model imports nothing of the engine's"
+    own = MODEL.replace("/", ".")
+    violations = []
+    for module in sorted(tree.modules.values(), key=lambda m: m.relpath):
+        if not _under(module, MODEL):
+            continue
+        for imp in module.imports:
+            if imp.target == own or imp.target.startswith(own + "."):
+                continue
+            if imp.target not in tree.modules and _top(imp.target) in sys.stdlib_module_names:
+                continue
+            violations.append(Violation(module.relpath, imp.line, contract, f"imports {imp.target}"))
     return violations
 
 
