@@ -25,9 +25,9 @@ from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
 from api.routes import admin, campagnes, compte, docs, espace, metrics, operateur, ops, sms
 from config.settings import Settings
-from engine import keys
 from engine.errors import GatewayError
 from engine.gateway import Gateway
+from engine.model import keys
 from engine.types import SendType
 
 log = logging.getLogger(__name__)

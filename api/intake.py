@@ -39,9 +39,8 @@ from api.http import VALIDATION_MESSAGE
 from api.openapi import operation_of, resolve
 from api.routes.metrics import Metrics
 from config.settings import Settings
-from engine.accounts.commands import Accepted, Idempotency
-from engine.campaigns.model import CampaignRequest
 from engine.gateway import Gateway
+from engine.model import Accepted, CampaignRequest, Idempotency
 from engine.types import AccountId, SendType
 
 ACCEPTED = 202

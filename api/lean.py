@@ -21,8 +21,8 @@ from api.errors import HTTP_MESSAGES, ApiError, refusal
 from api.http import check_json_type, decode_json
 from api.intake import ACCEPTED, ApiKey, SendIntake, SendRequest
 from api.ratelimit import KeyRateLimiter
-from engine import keys
 from engine.errors import GatewayError
+from engine.model import keys
 from engine.types import SendType
 
 log = logging.getLogger(__name__)

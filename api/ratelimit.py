@@ -13,7 +13,7 @@ import math
 
 import trio
 
-from engine.dispatch.ratelimit import TokenBucket
+from engine.model import TokenBucket
 
 
 class KeyRateLimiter:

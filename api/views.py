@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.accounts.commands import Accepted
-from engine.campaigns.model import CampaignRequest
 from engine.gateway import AccountView, NewKey
-from engine.store.accounts import AccountRow, InvoiceRow
-from engine.store.reads import MessageView, SendView
+from engine.model import Accepted, AccountRow, CampaignRequest, InvoiceRow, MessageView, SendView
 from engine.types import AccountType, format_ref
 
 

@@ -3,7 +3,8 @@
 Everything that waits uses trio's clock (`trio.current_time`, `trio.sleep_until`),
 so tests drive days of schedule with `trio.testing.MockClock`. `WallClock` maps
 that clock to UTC wall time: it reads the system time once, when created, and
-then advances with trio's clock.
+then advances with trio's clock. How a timestamp is written (`iso`) is the
+domain model's (`engine.model.time`), named here too.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import trio
+
+from engine.model.time import iso as iso
 
 
 class WallClock:
@@ -39,8 +42,3 @@ class WallClock:
     def trio_time_of(self, when: datetime) -> float:
         """The trio clock reading at which wall time reaches `when`."""
         return self._origin_trio + (when - self._origin_wall).total_seconds()
-
-
-def iso(dt: datetime) -> str:
-    """ISO 8601 in UTC with a Z, to the millisecond."""
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

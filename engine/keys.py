@@ -1,8 +1,9 @@
 """API keys and passwords: generation, hashing, checking.
 
-A key is a UUID4 (122 random bits), shown once; only its SHA-256 is stored. The
-key's entropy makes a fast hash sufficient; comparisons use `hmac.compare_digest`.
-Passwords (client space) use scrypt with a per-password salt.
+A key is a UUID4 (122 random bits), shown once; only its SHA-256 is stored. Its
+form and its digest (`new_api_key`, `hash_api_key`, `same_hash`) are the domain
+model's (`engine.model.keys`), named here too. Passwords (client space) use scrypt
+with a per-password salt; the admin token is 32 random bytes.
 """
 
 from __future__ import annotations
@@ -11,19 +12,10 @@ import base64
 import hashlib
 import hmac
 import secrets
-import uuid
 
-
-def new_api_key() -> str:
-    return str(uuid.uuid4())
-
-
-def hash_api_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def same_hash(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+from engine.model.keys import hash_api_key as hash_api_key
+from engine.model.keys import new_api_key as new_api_key
+from engine.model.keys import same_hash as same_hash
 
 
 def new_admin_token() -> str:

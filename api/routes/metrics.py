@@ -18,8 +18,7 @@ from prometheus_client.registry import Collector
 from quart import Blueprint, Quart, Response, current_app, g, request
 
 from api.openapi import Answer, operation
-from engine.accounts.commands import Accepted
-from engine.dispatch.states import BindState
+from engine.model import Accepted, BindState
 
 bp = Blueprint("metrics", __name__)
 

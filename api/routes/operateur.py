@@ -40,8 +40,8 @@ from api.routes.espace import (
     secured,
     session_state,
 )
-from engine.clock import iso
 from engine.gateway import Gateway
+from engine.model import iso
 
 bp = Blueprint("operateur", __name__, url_prefix="/operateur")
 

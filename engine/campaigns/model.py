@@ -1,40 +1,23 @@
-"""A campaign as the engine holds it: its states, its calendar, what the API shows."""
+"""A campaign as the engine holds it: its calendar, its progress, what the API shows.
+
+Its states on the wire (`Etat`, `LIVE`) and the calendar a request asks for
+(`CampaignRequest`) are the domain model's (`engine.model.campaigns`), named here
+too for the modules that import them with the campaign."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.campaigns.planner import Progress, Schedule, parse_window
-from engine.clock import iso
-from engine.store.campaigns import CampaignRow
+from engine.model import iso
+from engine.model.campaigns import LIVE as LIVE
+from engine.model.campaigns import CampaignRequest as CampaignRequest
+from engine.model.campaigns import CampaignRow
+from engine.model.campaigns import Etat as Etat
 from engine.types import AccountId, MessageId, SendRef
-
-
-class Etat(StrEnum):
-    """`etatCampagne` on the wire."""
-
-    PLANIFIEE = "PLANIFIEE"
-    EN_COURS = "EN_COURS"
-    SUSPENDUE = "SUSPENDUE"
-    TERMINEE = "TERMINEE"
-    ANNULEE = "ANNULEE"
-
-
-LIVE = frozenset({Etat.PLANIFIEE, Etat.EN_COURS, Etat.SUSPENDUE})
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignRequest:
-    """The calendar part of a MULDESP request, already validated."""
-
-    date_debut: date
-    date_fin: date
-    nb_par_jour: int
-    intervalle_minutes: int
 
 
 @dataclass(slots=True)

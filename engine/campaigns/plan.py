@@ -2,40 +2,21 @@
 
 The slots already handled come from the store (what each one asked for and
 released); the slots to come are the planner's waves from the campaign's
-current progress, as if each were fully covered.
+current progress, as if each were fully covered. The plan and its slots are
+records of the domain model (`engine.model.campaigns`), named here too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
-from engine.campaigns.model import LIVE, Etat, campaign_of
+from engine.campaigns.model import campaign_of
 from engine.campaigns.planner import waves
-from engine.store.campaigns import CampaignRow, WaveRow
-
-PLAN_LIMIT = 5000
-"""Slots to come listed at most (a year at one-minute intervals has far more)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedSlot:
-    at: datetime
-    count: int
-    done: bool
-    released: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignPlan:
-    row: CampaignRow
-    etat: Etat
-    slots: tuple[PlannedSlot, ...]
-    upcoming_total: int
-    truncated: bool
-    unplanned: int
-    """Recipients left that no slot to come can carry (they would expire)."""
+from engine.model.campaigns import LIVE, CampaignRow, WaveRow
+from engine.model.campaigns import PLAN_LIMIT as PLAN_LIMIT
+from engine.model.campaigns import CampaignPlan as CampaignPlan
+from engine.model.campaigns import PlannedSlot as PlannedSlot
 
 
 def build_plan(

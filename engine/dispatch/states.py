@@ -1,37 +1,18 @@
 """The dispatch as the operator snapshot and the metrics show it (pure: no trio,
-no socket): a bind's state and mode (wire vocabulary), and the records the
-dispatcher, each bind's channel and each bind's sender report from `statistics()`.
+no socket): the records the dispatcher, each bind's channel and each bind's sender
+report from `statistics()`.
 
-The enums' values are the operator JSON's words (`liaisons[].state`,
-`liaisons[].mode`); the member names are what the code calls them.
+A bind's state and mode (`BindState`, `BindMode`, wire vocabulary) are the domain
+model's (`engine.model.dispatch`), named here too for the modules that import them
+with the records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class BindState(StrEnum):
-    """Where one bind's connection stands."""
-
-    DISCONNECTED = "DECONNECTE"
-    """No connection: waiting out the reconnect backoff, or never connected yet."""
-    CONNECTING = "CONNEXION"
-    """Opening the TCP connection or waiting for the bind's answer."""
-    BOUND = "LIE"
-    """Bound as transceiver: submits may leave."""
-
-
-class BindMode(StrEnum):
-    """How many submits a bound bind keeps outstanding (`engine.dispatch.policy.pacing`)."""
-
-    WINDOW = "FENETRE"
-    """The window is open: up to the configured window size."""
-    PROBE = "SONDE"
-    """A new connection's probe: one at a time."""
-    ONE_AT_A_TIME = "UN_A_UN"
-    """One at a time, under an SMSC cap met while probing."""
+from engine.model.dispatch import BindMode as BindMode
+from engine.model.dispatch import BindState as BindState
 
 
 @dataclass(frozen=True, slots=True)

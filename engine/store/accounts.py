@@ -2,39 +2,22 @@
 
 Each function here is a transaction body (or a part of one), run in the writer
 (writes) or on a reader connection (reads) with the connection as first
-argument; `engine.store.operations` names them for the rest of the engine.
+argument; `engine.store.operations` names them for the rest of the engine. The
+records they answer with (`AccountRow`, `KeyRow`, `JournalRow`, `InvoiceRow`) are
+the domain model's (`engine.model.views`), named here too for the modules that
+import them with the queries.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger
-
-
-@dataclass(frozen=True, slots=True)
-class AccountRow:
-    id: AccountId
-    nom: str
-    email: str | None
-    password_hash: str | None
-    debit_max: float
-    url_rappel: str | None
-    initial_type: AccountType
-    ledger: Ledger
-    periode_debut: str
-    cree_le: str
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRow:
-    account_id: AccountId
-    key_hash: str
-    expire_le: str
-    revoque_le: str | None
-
+from engine.model.views import AccountRow as AccountRow
+from engine.model.views import InvoiceRow as InvoiceRow
+from engine.model.views import JournalRow as JournalRow
+from engine.model.views import KeyRow as KeyRow
 
 _ACCOUNT_COLUMNS = (
     "id, nom, email, password_hash, debit_max, url_rappel, initial_type, type, "
@@ -205,13 +188,6 @@ def journal_entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:
     return [Entry(EntryKind(k), a, r, d) for k, a, r, d in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRow:
-    id: int
-    entry: Entry
-    at: str
-
-
 def journal_page(
     conn: sqlite3.Connection, account_id: int, after: int, limit: int
 ) -> list[JournalRow]:
@@ -334,17 +310,6 @@ def insert_invoice(
     conn.execute("UPDATE accounts SET periode_debut = ? WHERE id = ?", (fin, account_id))
     assert cur.lastrowid is not None
     return cur.lastrowid
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceRow:
-    id: int
-    account_id: AccountId
-    debut: str
-    fin: str
-    nb_sms: int
-    montant: int
-    regle_le: str | None
 
 
 def get_invoice(conn: sqlite3.Connection, invoice_id: int) -> InvoiceRow | None:

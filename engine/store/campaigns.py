@@ -8,6 +8,9 @@ its primary key makes a slot handled twice impossible.
 
 Each function is a transaction body (or a part of one) with the connection as
 first argument; `engine.store.operations` names them for the rest of the engine.
+The rows they answer with (`CampaignRow`, `WaveRow`) are the domain model's
+(`engine.model.campaigns`), named here too for the modules that import them with
+the queries.
 """
 
 from __future__ import annotations
@@ -15,47 +18,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from engine.model import AccountId, MessageId, SendRef, WaitingMessage
+from engine.model.campaigns import CampaignRow as CampaignRow
+from engine.model.campaigns import WaveRow as WaveRow
 from engine.store.reads import waiting
 
 LIVE_STATES = ("PLANIFIEE", "EN_COURS", "SUSPENDUE")
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignRow:
-    ref: SendRef
-    account_id: AccountId
-    premier_message: MessageId
-    total: int
-    date_debut: str
-    date_fin: str
-    nb_par_jour: int
-    intervalle_minutes: int
-    fenetre_debut: str
-    fenetre_fin: str
-    fuseau: str
-    accepte_le: str
-    etat: str
-    lances: int
-    jour: str | None
-    lances_jour: int
-    dernier_creneau: str | None
-    fin_le: str | None
-    emetteur: str
-    corps: str
-    segments: int
-    billing: str
-
-
-@dataclass(frozen=True, slots=True)
-class WaveRow:
-    creneau: str
-    demandes: int
-    lances: int
-    fait_le: str
 
 
 _COLUMNS = (

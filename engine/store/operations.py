@@ -19,23 +19,29 @@ from typing import TYPE_CHECKING
 from engine.model import (
     Accepted,
     AccountId,
+    AccountRow,
     AccountType,
+    CampaignRow,
     Entry,
+    InvoiceRow,
+    JournalRow,
+    KeyRow,
     Ledger,
     MessageId,
+    MessageView,
     PartReceipt,
+    ReportedMessage,
     SendRef,
+    SendView,
     WaitingMessage,
+    WaveRow,
 )
 from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
 from engine.store import reads as q_reads
-from engine.store.accounts import AccountRow, InvoiceRow, JournalRow, KeyRow
-from engine.store.campaigns import CampaignRow, WaveRow
 from engine.store.messages import SettleRule
-from engine.store.reads import MessageView, ReportedMessage, SendView
 from engine.store.writes import AccountBatch, BatchResult, apply_batch
 
 if TYPE_CHECKING:

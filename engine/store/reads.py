@@ -1,38 +1,19 @@
-"""Read-only queries for the API: sends, their messages, counts."""
+"""Read-only queries for the API: sends, their messages, counts.
+
+The records they answer with (`SendView`, `MessageView`, `ReportedMessage`) are the
+domain model's (`engine.model.views`), named here too for the modules that import
+them with the queries."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
 from engine.model import WaitingMessage
-
-
-@dataclass(frozen=True, slots=True)
-class SendView:
-    ref: int
-    account_id: int
-    type: str
-    emetteur: str
-    corps: str
-    encodage: str
-    segments: int
-    nb_destinataires: int
-    doublons: int
-    avertissements: list[str]
-    campagne: dict[str, Any] | None
-    cree_le: str
-    compteurs: dict[str, int]
-
-    @property
-    def statut(self) -> str:
-        """EN_ATTENTE while any recipient is pending; then ENVOYE if one was sent."""
-        if self.compteurs["EN_ATTENTE"]:
-            return "EN_ATTENTE"
-        return "ENVOYE" if self.compteurs["ENVOYE"] else "ECHEC"
-
+from engine.model.views import MessageView as MessageView
+from engine.model.views import ReportedMessage as ReportedMessage
+from engine.model.views import SendView as SendView
 
 _SEND_COLUMNS = (
     "ref, account_id, type, emetteur, corps, encodage, segments, nb_destinataires,"
@@ -75,19 +56,6 @@ def _send_view(conn: sqlite3.Connection, row: tuple[Any, ...]) -> SendView:
         cree_le=row[11],
         compteurs=counts,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class MessageView:
-    id: int
-    destinataire: str
-    statut: str
-    raison: str | None
-    code_smsc: int | None
-    envoye_le: str | None
-    livraison: str | None
-    livre_le: str | None
-    doublon_possible: bool
 
 
 def list_messages(
@@ -170,23 +138,6 @@ def list_sends(
     sql += " ORDER BY ref DESC LIMIT ?"
     args.append(limit)
     return [_send_view(conn, row) for row in conn.execute(sql, args).fetchall()]
-
-
-@dataclass(frozen=True, slots=True)
-class ReportedMessage:
-    """A message as a status callback reports it."""
-
-    id: int
-    account_id: int
-    ref: int
-    destinataire: str
-    statut: str
-    raison: str | None
-    code_smsc: int | None
-    envoye_le: str | None
-    livraison: str | None
-    livre_le: str | None
-    doublon_possible: bool
 
 
 def messages_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[ReportedMessage]:

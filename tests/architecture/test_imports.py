@@ -18,6 +18,7 @@ from tests.architecture.imports import (
     Violation,
     check_api_reach,
     check_database_drivers,
+    check_model_stands_alone,
     check_module_cycles,
     check_no_async_library,
     check_package_cycles,
@@ -93,6 +94,7 @@ ALL_CHECKS: list[Check] = [
     check_api_reach,
     check_package_cycles,
     check_module_cycles,
+    check_model_stands_alone,
 ]
 
 
@@ -261,6 +263,26 @@ def test_api_may_use_the_domain_model_and_not_the_store_engine(tmp_path: Path) -
     assert [(v.path, v.line) for v in check_api_reach(tree)] == [("api/views.py", 2)]
 
 
+def test_the_domain_model_importing_the_engine_or_a_third_party_is_named(tmp_path: Path) -> None:
+    tree = plant(tmp_path, {
+        "engine/model/__init__.py": "from engine.model.sends import Accepted\n",
+        "engine/model/sends.py": """
+            from dataclasses import dataclass
+            from engine.model import vocabulary
+            from engine.store.store import Store
+            import attrs
+            from engine import errors
+        """,
+        "engine/model/vocabulary.py": "from enum import StrEnum\n",
+    })
+    contract = "the domain model imports nothing of the engine's"
+    assert check_model_stands_alone(tree) == [
+        Violation("engine/model/sends.py", 3, contract, "imports engine.store.store"),
+        Violation("engine/model/sends.py", 4, contract, "imports attrs"),
+        Violation("engine/model/sends.py", 5, contract, "imports engine.errors"),
+    ]
+
+
 # ---------------------------------------------------------------- the product
 
 
@@ -301,4 +323,9 @@ def test_no_import_cycle_between_packages(product: Tree) -> None:
 
 def test_no_import_cycle_between_the_simulator_modules(product: Tree) -> None:
     violations = check_module_cycles(product)
+    assert not violations, report(violations)
+
+
+def test_the_domain_model_imports_nothing_of_the_engines(product: Tree) -> None:
+    violations = check_model_stands_alone(product)
     assert not violations, report(violations)

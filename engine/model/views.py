@@ -1,0 +1,121 @@
+"""The records the store reads back and the API shows: a send with its counts, a
+message of a send, a message as a status callback reports it, an account with its
+ledger, an API key's record, a journal entry and an invoice. Plain values: the
+queries that fill them are the store's (`engine.store.reads`,
+`engine.store.accounts`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.model.ledger import Entry, Ledger
+from engine.model.vocabulary import AccountId, AccountType
+
+
+@dataclass(frozen=True, slots=True)
+class SendView:
+    """A stored send as `GET /api/V1/sms/{ref}` shows it: its fields, and how many
+    of its messages are in each status (`compteurs`, with LIVRE for the delivered)."""
+
+    ref: int
+    account_id: int
+    type: str
+    emetteur: str
+    corps: str
+    encodage: str
+    segments: int
+    nb_destinataires: int
+    doublons: int
+    avertissements: list[str]
+    campagne: dict[str, Any] | None
+    cree_le: str
+    compteurs: dict[str, int]
+
+    @property
+    def statut(self) -> str:
+        """EN_ATTENTE while any recipient is pending; then ENVOYE if one was sent."""
+        if self.compteurs["EN_ATTENTE"]:
+            return "EN_ATTENTE"
+        return "ENVOYE" if self.compteurs["ENVOYE"] else "ECHEC"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """One message of a send, as a page of its messages lists it."""
+
+    id: int
+    destinataire: str
+    statut: str
+    raison: str | None
+    code_smsc: int | None
+    envoye_le: str | None
+    livraison: str | None
+    livre_le: str | None
+    doublon_possible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedMessage:
+    """A message as a status callback reports it."""
+
+    id: int
+    account_id: int
+    ref: int
+    destinataire: str
+    statut: str
+    raison: str | None
+    code_smsc: int | None
+    envoye_le: str | None
+    livraison: str | None
+    livre_le: str | None
+    doublon_possible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    """An account as stored: who it is, its settings and its ledger."""
+
+    id: AccountId
+    nom: str
+    email: str | None
+    password_hash: str | None
+    debit_max: float
+    url_rappel: str | None
+    initial_type: AccountType
+    ledger: Ledger
+    periode_debut: str
+    cree_le: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """An API key as stored: its account, its digest, when it expires and whether
+    it was revoked."""
+
+    account_id: AccountId
+    key_hash: str
+    expire_le: str
+    revoque_le: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One entry of an account's journal, with its id (the page cursor) and its time."""
+
+    id: int
+    entry: Entry
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    """A postpaid invoice: its period, what it bills, and when it was settled."""
+
+    id: int
+    account_id: AccountId
+    debut: str
+    fin: str
+    nb_sms: int
+    montant: int
+    regle_le: str | None
