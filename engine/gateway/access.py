@@ -19,9 +19,8 @@ from engine import keys
 from engine.clock import WallClock, iso
 from engine.errors import AuthError
 from engine.login_throttle import LoginThrottle
-from engine.model import AccountId
+from engine.model import AccountId, KeyRow
 from engine.store import Store
-from engine.store.accounts import KeyRow
 
 log = logging.getLogger(__name__)
 

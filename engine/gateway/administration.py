@@ -26,8 +26,7 @@ from engine.clock import iso
 from engine.errors import Conflict, InvalidField, NotFound
 from engine.gateway.access import Access, NewKey
 from engine.gateway.runtime import Runtime
-from engine.model import AccountId, AccountType, Entry, Ledger
-from engine.store.accounts import AccountRow, InvoiceRow, JournalRow
+from engine.model import AccountId, AccountRow, AccountType, Entry, InvoiceRow, JournalRow, Ledger
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,9 @@ from collections.abc import Sequence
 
 from engine.accounts.commands import Accepted, Idempotency, IdempotencyConflict, SendDraft, Submit
 from engine.campaigns.facade import CampaignCalls
-from engine.campaigns.model import CampaignRequest
-from engine.campaigns.plan import CampaignPlan
 from engine.errors import Conflict, InvalidField, NotFound, Overloaded
 from engine.gateway.runtime import Runtime
-from engine.model import AccountId, SendRef, SendType
-from engine.store.reads import MessageView, SendView
+from engine.model import AccountId, CampaignPlan, CampaignRequest, MessageView, SendRef, SendType, SendView
 from engine.text import encode_message, normalize_recipients, parse_sender
 
 _UNKNOWN_REF = "Aucun envoi de votre compte ne porte cette référence."
