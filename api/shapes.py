@@ -6,8 +6,9 @@ of that answer from the record's type hints, so the document and the answer
 cannot drift: a field added to a record appears in the document with its type.
 
 Supported hints: `int`, `float`, `str`, `bool`, `None` and unions of them,
-`StrEnum` subclasses (an enum of their values), `tuple[X, ...]`, fixed tuples,
-`list[X]`, `dict[str, X]` and nested dataclasses. Anything else is a `TypeError`
+`StrEnum` subclasses (an enum of their values), `tuple[X, ...]`, fixed tuples
+(their length, each item one of their types), `list[X]`, `dict[str, X]` and
+nested dataclasses. Anything else is a `TypeError`
 when the document is built, never a silent `{}`.
 """
 
@@ -57,14 +58,20 @@ def _hint_schema(hint: Any, where: str) -> Schema:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        options = [_hint_schema(arg, where) for arg in args]
-        return {"anyOf": options}
+        return {"anyOf": [_hint_schema(arg, where) for arg in args]}
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return {"type": "array", "items": _hint_schema(args[0], where)}
+        # a fixed tuple: its length, and each item one of its element types (no
+        # `prefixItems`, which not every OpenAPI 3.1 tool reads)
+        options: list[Schema] = []
+        for arg in args:
+            option = _hint_schema(arg, where)
+            if option not in options:
+                options.append(option)
         return {
             "type": "array",
-            "prefixItems": [_hint_schema(arg, where) for arg in args],
+            "items": options[0] if len(options) == 1 else {"anyOf": options},
             "minItems": len(args),
             "maxItems": len(args),
         }

@@ -47,7 +47,10 @@ def test_a_record_schema_names_every_field_with_its_type() -> None:
     assert props["colour"] == {"type": "string", "enum": ["ROUGE", "BLEU"]}
     assert props["limit"] == {"anyOf": [{"type": "number"}, {"type": "null"}]}
     assert props["inners"]["items"]["required"] == ["count", "ratio"]
-    assert props["pair"]["prefixItems"] == [{"type": "integer"}, {"type": "string"}]
+    assert props["pair"] == {
+        "type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+        "minItems": 2, "maxItems": 2,
+    }
     assert props["by_name"] == {"type": "object", "additionalProperties": {"type": "integer"}}
     assert props["flag"] == {"type": "boolean"}
 
