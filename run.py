@@ -26,9 +26,9 @@ from api.app import create_app
 from config import ConfigError, Settings, load_settings
 from engine import keys
 from engine.gateway import Gateway
+from engine.model import AccountType
 from engine.process import freeze_start_up_heap, tune_collector
 from engine.store import Store, StoreError
-from engine.types import AccountType
 
 log = logging.getLogger("smsgw")
 

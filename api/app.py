@@ -27,8 +27,7 @@ from api.routes import admin, campagnes, compte, docs, espace, metrics, operateu
 from config.settings import Settings
 from engine.errors import GatewayError
 from engine.gateway import Gateway
-from engine.model import keys
-from engine.types import SendType
+from engine.model import SendType, keys
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from api.errors import ApiError
 from api.intake import SendIntake
 from config.settings import Settings
 from engine.gateway import Gateway
-from engine.types import AccountId
+from engine.model import AccountId
 
 
 def gateway() -> Gateway:

@@ -40,8 +40,7 @@ from api.openapi import operation_of, resolve
 from api.routes.metrics import Metrics
 from config.settings import Settings
 from engine.gateway import Gateway
-from engine.model import Accepted, CampaignRequest, Idempotency
-from engine.types import AccountId, SendType
+from engine.model import Accepted, AccountId, CampaignRequest, Idempotency, SendType
 
 ACCEPTED = 202
 

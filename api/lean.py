@@ -22,8 +22,7 @@ from api.http import check_json_type, decode_json
 from api.intake import ACCEPTED, ApiKey, SendIntake, SendRequest
 from api.ratelimit import KeyRateLimiter
 from engine.errors import GatewayError
-from engine.model import keys
-from engine.types import SendType
+from engine.model import SendType, keys
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from engine.gateway import AccountView, NewKey
-from engine.model import Accepted, AccountRow, CampaignRequest, InvoiceRow, MessageView, SendView
-from engine.types import AccountType, format_ref
+from engine.model import (
+    Accepted,
+    AccountRow,
+    AccountType,
+    CampaignRequest,
+    InvoiceRow,
+    MessageView,
+    SendView,
+    format_ref,
+)
 
 
 def accepted(a: Accepted) -> dict[str, Any]:

@@ -44,10 +44,10 @@ from engine.actor import Reply  # noqa: E402
 from engine.clock import WallClock, iso  # noqa: E402
 from engine.dispatch.message import OutMessage  # noqa: E402
 from engine.dispatch.ratelimit import TokenBucket  # noqa: E402
+from engine.model import AccountId, AccountType, SendType, Statut  # noqa: E402
 from engine.store import Store  # noqa: E402
 from engine.store import accounts as q_accounts  # noqa: E402
 from engine.text import encode_message, normalize_recipients, parse_sender  # noqa: E402
-from engine.types import AccountId, AccountType, SendType, Statut  # noqa: E402
 
 
 class CountingSink:

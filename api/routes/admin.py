@@ -25,8 +25,7 @@ from api.errors import ApiError
 from api.http import json_body, jsonify_status
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
 from api.schemas import Schema, validate
-from engine.model import JournalRow, Ledger
-from engine.types import AccountId, AccountType, format_ref
+from engine.model import AccountId, AccountType, JournalRow, Ledger, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
 

@@ -30,8 +30,7 @@ from api.intake import ACCEPTED, ApiKey, SendRequest
 from api.openapi import Answer, Security, operation
 from api.routes.sms import IDEMPOTENCY
 from config.settings import GatewaySettings, Settings
-from engine.model import PLAN_LIMIT, CampaignPlan, iso
-from engine.types import SendType, format_ref, parse_ref
+from engine.model import PLAN_LIMIT, CampaignPlan, SendType, format_ref, iso, parse_ref
 
 bp = Blueprint("campagnes", __name__, url_prefix="/api/V1/sms")
 

@@ -38,7 +38,7 @@ from api.http import jsonify_status
 from api.intake import ACCEPTED, SendRequest, SessionAccount
 from api.openapi import Answer, Security, operation
 from engine.errors import GatewayError
-from engine.types import AccountId, SendType, format_ref, parse_ref
+from engine.model import AccountId, SendType, format_ref, parse_ref
 
 bp = Blueprint("espace", __name__, url_prefix="/espace")
 

@@ -28,8 +28,7 @@ from api.errors import ApiError
 from api.http import VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
 from api.intake import ACCEPTED, ApiKey, SendRequest
 from api.openapi import Answer, Param, Security, operation
-from engine.model import iso
-from engine.types import SendType, format_ref, parse_ref
+from engine.model import SendType, format_ref, iso, parse_ref
 
 bp = Blueprint("sms", __name__, url_prefix="/api/V1/sms")
 

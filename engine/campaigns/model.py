@@ -12,12 +12,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.campaigns.planner import Progress, Schedule, parse_window
-from engine.model import iso
+from engine.model import AccountId, MessageId, SendRef, iso
 from engine.model.campaigns import LIVE as LIVE
 from engine.model.campaigns import CampaignRequest as CampaignRequest
 from engine.model.campaigns import CampaignRow
 from engine.model.campaigns import Etat as Etat
-from engine.types import AccountId, MessageId, SendRef
 
 
 @dataclass(slots=True)

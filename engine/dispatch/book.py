@@ -24,9 +24,8 @@ from engine.dispatch.policy.outcomes import Decision, RetryPolicy, classify
 from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.policy.receipts import NotAReceipt, interpret_deliver
 from engine.dispatch.results import Ended, Event, Receipt
-from engine.model import Outcome
+from engine.model import Outcome, Raison, Statut
 from engine.smpp.pdu import DeliverSm
-from engine.types import Raison, Statut
 
 
 class Link(Protocol):

@@ -50,8 +50,8 @@ import trio
 from engine.dispatch.message import OutMessage
 from engine.dispatch.ratelimit import TokenBucket
 from engine.dispatch.states import BindStatistics, DispatcherStatistics
+from engine.model import AccountId, SendRef
 from engine.store import Store
-from engine.types import AccountId, SendRef
 
 _QUANTUM = 32
 _BATCH = 256

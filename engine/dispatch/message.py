@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.model import AccountId, MessageId, SendRef
 from engine.smpp.constants import NPI_ISDN, TON_INTERNATIONAL
 from engine.smpp.pdu import SubmitSm
 from engine.text import EncodedMessage, ReferenceCounter, SenderAddress
-from engine.types import AccountId, MessageId, SendRef
 
 
 @dataclass(slots=True)

@@ -19,10 +19,10 @@ from engine.actor import Reply
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
 from engine.dispatch.ratelimit import TokenBucket
+from engine.model import AccountId, AccountType, SendType
 from engine.store import Store
 from engine.store import accounts as q_accounts
 from engine.text import encode_message, normalize_recipients, parse_sender
-from engine.types import AccountId, AccountType, SendType
 
 T = TypeVar("T")
 

@@ -22,8 +22,7 @@ from engine.accounts.commands import (
     TopUp,
 )
 from engine.accounts.state import LedgerError
-from engine.model import Outcome
-from engine.types import AccountType, Raison, Statut
+from engine.model import AccountType, Outcome, Raison, Statut
 from tests.accounts.support import assert_books_balance, audit, create_accounts, draft, open_engine
 
 OPS = st.one_of(

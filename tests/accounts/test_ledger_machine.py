@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 
 from engine.accounts import state
 from engine.accounts.state import Billing, Entry, EntryKind, Ledger, LedgerError
-from engine.types import AccountType
+from engine.model import AccountType
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import trio
 from engine.accounts import actor as actor_module
 from engine.accounts.commands import GetSnapshot, Submit, TopUp
 from engine.actor import ActorStopped, Reply
-from engine.types import AccountId, Statut
+from engine.model import AccountId, Statut
 from tests.accounts.support import assert_books_balance, audit, create_accounts, draft, open_engine
 from tests.harness import eventually
 

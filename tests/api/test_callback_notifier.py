@@ -10,8 +10,7 @@ import trio
 
 from engine.callbacks import CallbackNotifier
 from engine.clock import WallClock
-from engine.model import Outcome
-from engine.types import AccountId, MessageId, SendRef, Statut
+from engine.model import AccountId, MessageId, Outcome, SendRef, Statut
 from tests.api.conftest import UNIDES_BODY
 from tests.harness import eventually, open_stack
 

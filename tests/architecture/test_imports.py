@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLEAN = {
     "run.py": "from engine.gateway import Gateway\n",
     "engine/__init__.py": "",
-    "engine/types.py": '''
+    "engine/model.py": '''
         """Ids and statuses. The store runs SELECT and INSERT INTO behind named operations."""
         from enum import StrEnum
     ''',
@@ -45,7 +45,7 @@ CLEAN = {
     "engine/smpp/codec.py": "import struct\nfrom engine.smpp.pdu import Pdu\n",
     "engine/smpp/pdu.py": "from dataclasses import dataclass\n",
     "engine/accounts/__init__.py": "",
-    "engine/accounts/state.py": "from engine.types import AccountType\n",
+    "engine/accounts/state.py": "from engine.model import AccountType\n",
     "engine/accounts/actor.py": "import trio\nfrom engine.accounts.state import Ledger\n",
     "engine/dispatch/__init__.py": "",
     "engine/dispatch/dispatcher.py": """
@@ -65,7 +65,7 @@ CLEAN = {
     "api/__init__.py": "",
     "api/app.py": """
         from engine.gateway import Gateway
-        from engine.types import AccountType
+        from engine.model import AccountType
         from engine import errors
     """,
     "engine/errors.py": "",
@@ -179,7 +179,7 @@ def test_a_trio_import_in_the_sans_io_codec_fails(tmp_path: Path) -> None:
 def test_trio_reached_through_another_module_is_traced_to_its_import(tmp_path: Path) -> None:
     tree = plant(tmp_path, {"engine/accounts/state.py": """
         from typing import TYPE_CHECKING
-        from engine.types import AccountType
+        from engine.model import AccountType
         if TYPE_CHECKING:
             from engine.clock import now
     """})
@@ -246,7 +246,7 @@ def test_a_module_cycle_inside_the_simulator_fails(tmp_path: Path) -> None:
 def test_api_reaching_past_the_facade_is_named(tmp_path: Path) -> None:
     routes = "from engine.store.store import Store\nfrom engine.gateway import Gateway\n"
     tree = plant(tmp_path, {"api/routes.py": routes})
-    assert check_api_reach(tree, allowed=("engine.gateway", "engine.types", "engine.errors")) == [
+    assert check_api_reach(tree, allowed=("engine.gateway", "engine.model", "engine.errors")) == [
         Violation("api/routes.py", 1, "api reaches the engine only through the facade and the domain model",
                   "imports engine.store.store, which is not in API_MAY_IMPORT "
                   "(tests/architecture/imports.py)"),

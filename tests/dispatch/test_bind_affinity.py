@@ -15,8 +15,8 @@ import trio.testing
 
 from engine.dispatch.dispatcher import BindLink, Dispatcher
 from engine.dispatch.message import OutMessage
+from engine.model import AccountId, MessageId, SendRef
 from engine.text import encode_message, parse_sender
-from engine.types import AccountId, MessageId, SendRef
 
 ENCODED = encode_message("Bonjour", 0)
 SENDER = parse_sender("ION-Networking")

@@ -16,10 +16,10 @@ from engine.dispatch.parts import Work
 from engine.dispatch.policy.outcomes import RetryPolicy
 from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.results import Ended, Event, Receipt
+from engine.model import AccountId, MessageId, Raison, SendRef, Statut
 from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Status, Tag
 from engine.smpp.pdu import DeliverSm, Tlv
 from engine.text import encode_message, parse_sender
-from engine.types import AccountId, MessageId, Raison, SendRef, Statut
 
 SHORT = encode_message("Bonjour", 0)
 LONG = encode_message("x" * 200, 0)  # two parts

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from engine.dispatch.message import OutMessage
 from engine.dispatch.parts import PartQueue
+from engine.model import AccountId, MessageId, SendRef
 from engine.text import encode_message, parse_sender
-from engine.types import AccountId, MessageId, SendRef
 
 _SHORT = encode_message("Bonjour", 0)
 _LONG = encode_message("x" * 200, 0)  # two parts

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from engine.dispatch.policy.receipts import NotAReceipt, interpret_deliver
+from engine.model import Livraison
 from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Tag
 from engine.smpp.pdu import DeliverSm, Tlv
-from engine.types import Livraison
 
 _TEXT = "id:{id} sub:001 dlvrd:001 submit date:2601011200 done date:2601011201 stat:{stat} err:000 text:Votre"
 

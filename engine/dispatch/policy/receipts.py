@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from enum import Enum
 
+from engine.model import Livraison
 from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Tag
 from engine.smpp.pdu import DeliverSm
 from engine.smpp.receipts import ReceiptParseError, parse_receipt
-from engine.types import Livraison
 
 _LIVRAISON = {
     "DELIVRD": Livraison.LIVRE,
