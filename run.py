@@ -83,8 +83,12 @@ async def serve(
     shutdown is complete."""
     token, token_origin = admin_token(settings)
     async with trio.open_nursery() as nursery:
-        store = Store(settings.data.dir / "smsgw.sqlite3")
+        store = Store(settings.data.dir / "smsgw.sqlite3", sync=settings.data.sync)
         await nursery.start(store.serve)
+        print(
+            f"Store: {store.statistics().backend} at {store.path}, sync {settings.data.sync.upper()}",
+            flush=True,
+        )
         fresh = not await store.accounts.any()
 
         smsc_host, smsc_port = settings.smsc.host, settings.smsc.port

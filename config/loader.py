@@ -14,6 +14,7 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from datetime import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -132,6 +133,11 @@ def _coerce(value: Any, target: Any, name: str, origin: str) -> Any:
         if isinstance(value, str):
             return value
         raise bad("a string")
+    if isinstance(target, type) and issubclass(target, StrEnum):
+        choices = [member.value for member in target]
+        if isinstance(value, str) and value.strip().lower() in choices:
+            return target(value.strip().lower())
+        raise bad(" or ".join(choices))
     raise bad(str(target))
 
 

@@ -8,7 +8,20 @@ environment. Field types drive parsing and validation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+
+
+class SyncMode(StrEnum):
+    """How hard a commit waits for the disk (`data.sync`).
+
+    FULL: a committed transaction survives a power cut (SQLite `synchronous=FULL`
+    in WAL mode: the log is synced at every commit). NORMAL: it survives a crash
+    of the process, but a power cut may lose the last commits (the log is synced
+    at checkpoints only), for less time per commit."""
+
+    FULL = "full"
+    NORMAL = "normal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +36,7 @@ class HttpSettings:
 @dataclass(frozen=True, slots=True)
 class DataSettings:
     dir: Path = Path("./data")
+    sync: SyncMode = SyncMode.FULL
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,6 @@
 
 from sqlite3 import Error as StoreError
 
-from engine.store.store import Store, StoreStatistics
+from engine.store.store import Durability, Store, StoreStatistics
 
-__all__ = ["Store", "StoreError", "StoreStatistics"]
+__all__ = ["Durability", "Store", "StoreError", "StoreStatistics"]

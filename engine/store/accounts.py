@@ -11,13 +11,14 @@ import them with the queries.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger
 from engine.model.views import AccountRow as AccountRow
 from engine.model.views import InvoiceRow as InvoiceRow
 from engine.model.views import JournalRow as JournalRow
 from engine.model.views import KeyRow as KeyRow
+from engine.store.ledger import save_ledger as save_ledger  # written as deltas, checked
 
 _ACCOUNT_COLUMNS = (
     "id, nom, email, password_hash, debit_max, url_rappel, initial_type, type, "
@@ -150,34 +151,6 @@ def list_accounts(conn: sqlite3.Connection, after: int, limit: int) -> list[Acco
         (after, limit),
     ).fetchall()
     return [_account(r) for r in rows]
-
-
-def save_ledger(
-    conn: sqlite3.Connection,
-    account_id: int,
-    ledger: Ledger,
-    entries: Iterable[Entry],
-    now: str,
-) -> None:
-    """Write the account's new balances and the journal entries that explain them."""
-    conn.execute(
-        "UPDATE accounts SET type = ?, solde = ?, reserve = ?, debite = ?, credite = ?,"
-        " consommation = ?, du = ? WHERE id = ?",
-        (
-            ledger.type.value,
-            ledger.solde,
-            ledger.reserve,
-            ledger.debite,
-            ledger.credite,
-            ledger.consommation,
-            ledger.du,
-            account_id,
-        ),
-    )
-    conn.executemany(
-        "INSERT INTO journal (account_id, kind, amount, ref, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
-        [(account_id, e.kind.value, e.amount, e.ref, e.detail, now) for e in entries],
-    )
 
 
 def journal_entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:

@@ -26,7 +26,9 @@ from engine.model import (
 def insert_send(conn: sqlite3.Connection, send: NewSendRow) -> tuple[SendRef, MessageId]:
     """Insert one send and its messages; return its ref and its first message id.
 
-    Message ids of one send are consecutive, in recipient order.
+    Message ids come from the database as the rows are inserted; those of one
+    send are consecutive, in recipient order (`_first_of_run` says why, and
+    checks it).
     """
     cur = conn.execute(
         "INSERT INTO sends (account_id, type, emetteur, corps, encodage, segments,"
@@ -61,13 +63,11 @@ def insert_send(conn: sqlite3.Connection, send: NewSendRow) -> tuple[SendRef, Me
         )
         assert cur.lastrowid is not None
         return ref, MessageId(cur.lastrowid)
-    first = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]) + 1
     conn.executemany(
-        "INSERT INTO messages (id, ref, account_id, destinataire, statut, raison, billing,"
-        " segments, reserve) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing,"
+        " segments, reserve) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             (
-                first + i,
                 ref,
                 send.account_id,
                 r.destinataire,
@@ -77,10 +77,38 @@ def insert_send(conn: sqlite3.Connection, send: NewSendRow) -> tuple[SendRef, Me
                 send.segments,
                 r.reserve,
             )
-            for i, r in enumerate(send.recipients)
+            for r in send.recipients
         ),
     )
-    return ref, MessageId(first)
+    return ref, _first_of_run(conn, ref, len(send.recipients))
+
+
+def _first_of_run(conn: sqlite3.Connection, ref: SendRef, count: int) -> MessageId:
+    """The first id of the `count` messages of send `ref` just inserted, checked
+    to be a run of consecutive ids.
+
+    The database assigns the ids (SQLite: a rowid one above the largest in the
+    table, chosen inside the insert); nothing here computes an id. They are
+    consecutive because the store has one writer and the rows are inserted in
+    one statement of one transaction that holds the write lock: no other insert
+    can take an id between two of them. This is checked rather than assumed:
+    `ref` is new, so its messages are exactly these `count` rows, and `count`
+    distinct ids whose smallest is `last - count + 1` and largest `last` are the
+    whole run (two lookups in the `messages_ref` index). A gap raises
+    `sqlite3.IntegrityError` and the transaction is rolled back.
+    """
+    last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    low, high = conn.execute(
+        "SELECT (SELECT MIN(id) FROM messages WHERE ref = ?),"
+        " (SELECT MAX(id) FROM messages WHERE ref = ?)",
+        (ref, ref),
+    ).fetchone()
+    first = last - count + 1
+    if (low, high) != (first, last):
+        raise sqlite3.IntegrityError(
+            f"messages of send {ref} did not get consecutive ids: {low}..{high}, last {last}"
+        )
+    return MessageId(first)
 
 
 SettleRule = Callable[[Ledger, Mapping[int, PendingCharge], Sequence[Outcome]], Settlement]

@@ -3,7 +3,8 @@
 The rest of the engine calls its named operations (`store.accounts`,
 `store.ledger`, `store.messages`, ... in `engine.store.operations`) with plain
 data and never sees a connection. Underneath, one long-lived writer thread owns
-the connection (WAL, `synchronous=NORMAL`). Each write operation hands it a
+the connection (WAL; `synchronous=FULL` by default, `NORMAL` when the operator
+chooses speed, see `config.settings.SyncMode`). Each write operation hands it a
 whole transaction as a function of the connection (`transact`); the thread
 drains every job queued so far, runs each inside its own SAVEPOINT and commits
 the group once (group commit), then wakes every caller with one hop back into
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from config.settings import SyncMode
 from engine.store import operations
 from engine.store.schema import MIGRATIONS
 
@@ -39,8 +41,18 @@ T = TypeVar("T")
 Job = Callable[[sqlite3.Connection], Any]
 
 
+BACKEND = "sqlite"
+_SYNCHRONOUS = {SyncMode.FULL: 2, SyncMode.NORMAL: 1}
+"""SQLite's `PRAGMA synchronous` level for each mode."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoreStatistics:
+    """The writer as operators see it: which database and how durable its
+    commits are, its queue, and how long the last group commit took."""
+
+    backend: str
+    sync: SyncMode
     queue_depth: int
     transactions: int
     commits: int
@@ -57,16 +69,33 @@ class _Pending:
         self.error: BaseException | None = None
 
 
-def connect(path: Path) -> sqlite3.Connection:
+@dataclass(frozen=True, slots=True)
+class Durability:
+    """What the writer connection itself reports: its journal mode and its
+    `PRAGMA synchronous` level (2 FULL, 1 NORMAL)."""
+
+    backend: str
+    journal_mode: str
+    synchronous: int
+
+
+def connect(path: Path, sync: SyncMode = SyncMode.FULL) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={_SYNCHRONOUS[sync]}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")
     # statement journals (a SAVEPOINT per job) in memory, not in a temporary file
     # opened and unlinked many times a second
     conn.execute("PRAGMA temp_store=MEMORY")
     return conn
+
+
+def durability(conn: sqlite3.Connection) -> Durability:
+    """Read back the connection's journal mode and synchronous level."""
+    journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    synchronous = conn.execute("PRAGMA synchronous").fetchone()[0]
+    return Durability(BACKEND, str(journal_mode).lower(), int(synchronous))
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -87,10 +116,16 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 class Store:
-    """Owns the SQLite file. Start it with `serve` in a nursery before any call."""
+    """Owns the SQLite file. Start it with `serve` in a nursery before any call.
 
-    def __init__(self, path: Path, *, read_threads: int = 4) -> None:
+    `sync` sets how hard each group commit waits for the disk (FULL by default).
+    """
+
+    def __init__(
+        self, path: Path, *, sync: SyncMode = SyncMode.FULL, read_threads: int = 4
+    ) -> None:
         self.path = path
+        self.sync = sync
         self._jobs: queue.SimpleQueue[tuple[Job, _Pending] | None] = queue.SimpleQueue()
         self._token: trio.lowlevel.TrioToken | None = None
         self._queued = 0
@@ -132,9 +167,20 @@ class Store:
                 await trio.to_thread.run_sync(thread.join)
 
     def _open_writer(self) -> sqlite3.Connection:
-        conn = connect(self.path)
+        conn = connect(self.path, self.sync)
+        level = durability(conn).synchronous
+        if level != _SYNCHRONOUS[self.sync]:
+            conn.close()
+            raise sqlite3.OperationalError(
+                f"SQLite kept synchronous={level}, asked {_SYNCHRONOUS[self.sync]} ({self.sync})"
+            )
         migrate(conn)
         return conn
+
+    async def durability(self) -> Durability:
+        """What the writer connection reports of its durability, asked in the
+        writer thread (behind the writes queued before)."""
+        return await self.transact(durability)
 
     async def transact(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job(conn)` as one transaction in the writer; return once committed.
@@ -239,6 +285,8 @@ class Store:
 
     def statistics(self) -> StoreStatistics:
         return StoreStatistics(
+            backend=BACKEND,
+            sync=self.sync,
             queue_depth=self._queued,
             transactions=self._transactions,
             commits=self._commits,

@@ -131,8 +131,9 @@ Write = SetDebitMax | OpenCampaignWrite | ReserveWaveWrite | CampaignEnd | NewIn
 class AccountBatch:
     """Everything one batch of an account's commands writes. `ledger` and
     `entries` are the ledger after the batch's decisions and the entries that
-    explain it, before the outcomes are settled; `now` (ISO 8601) dates the rows,
-    `stamp` (POSIX seconds) the idempotency records."""
+    explain it, before the outcomes are settled: the entries are added to the
+    stored row, which must then hold the ledger (`engine.store.ledger`); `now`
+    (ISO 8601) dates the rows, `stamp` (POSIX seconds) the idempotency records."""
 
     account_id: AccountId
     now: str
@@ -158,7 +159,11 @@ class BatchResult:
 
 def apply_batch(conn: sqlite3.Connection, batch: AccountBatch, rule: SettleRule) -> BatchResult:
     """Write the batch: sends first, then the writes in order, then the outcomes
-    settled under `rule`, the ledger and its journal, then the idempotency records."""
+    settled under `rule`, the ledger and its journal, then the idempotency records.
+
+    The ledger is written as the entries' amounts added to the stored row; if the
+    row does not then hold the batch's ledger (it changed behind the actor),
+    `LedgerConflict` is raised and the writer rolls the whole batch back."""
     account_id = batch.account_id
     created = [q_messages.insert_send(conn, s.row) for s in batch.sends]
     results = [_write(conn, batch, w) for w in batch.writes]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_settings
+from config.settings import SyncMode
 
 
 def test_defaults_match_the_contract() -> None:
@@ -48,6 +49,7 @@ def test_environment_overrides_file_which_overrides_defaults(tmp_path: Path) -> 
         ({"SMSGW_GATEWAY_DEFAULT_REGION": "GAB"}, "gateway.default_region"),
         ({"SMSGW_ENGINE_GC_THRESHOLD": "10"}, "engine.gc_threshold"),
         ({"SMSGW_SMSC_PROBE_SUBMITS": "-1"}, "smsc.probe_submits"),
+        ({"SMSGW_DATA_SYNC": "off"}, "data.sync"),
     ],
 )
 def test_bad_setting_is_one_line_naming_it(env: dict[str, str], named: str) -> None:
@@ -72,3 +74,28 @@ def test_missing_or_broken_file_is_reported(tmp_path: Path) -> None:
     broken.write_text("[http\nport=1")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(broken, environ={})
+
+
+def test_commits_are_durable_by_default_and_normal_is_chosen_by_name(tmp_path: Path) -> None:
+    assert load_settings(environ={}).data.sync is SyncMode.FULL
+    assert load_settings(environ={"SMSGW_DATA_SYNC": "normal"}).data.sync is SyncMode.NORMAL
+    assert load_settings(environ={"SMSGW_DATA_SYNC": " FULL "}).data.sync is SyncMode.FULL
+    f = tmp_path / "gw.toml"
+    f.write_text('[data]\nsync = "normal"\n')
+    assert load_settings(f, environ={}).data.sync is SyncMode.NORMAL
+
+
+@pytest.mark.parametrize("value", ["off", "", "extra", "2"])
+def test_an_unknown_sync_mode_is_refused_naming_both_choices(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={"SMSGW_DATA_SYNC": value})
+    message = str(info.value)
+    assert "data.sync" in message and "full or normal" in message
+    assert "SMSGW_DATA_SYNC" in message and "\n" not in message
+
+
+def test_a_sync_mode_that_is_not_a_string_in_the_file_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "gw.toml"
+    f.write_text("[data]\nsync = 2\n")
+    with pytest.raises(ConfigError, match=r"data\.sync must be full or normal, got 2 .*gw\.toml"):
+        load_settings(f, environ={})

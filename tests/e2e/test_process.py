@@ -125,6 +125,29 @@ def test_the_process_sets_its_cycle_collector_for_a_server(tmp_path: Path) -> No
             proc.wait()
 
 
+def test_the_store_and_its_sync_mode_are_printed_and_shown_to_operators(tmp_path: Path) -> None:
+    proc = _start(tmp_path / "data", SMSGW_DATA_SYNC="normal")
+    try:
+        lines = _read_until(proc, "API key:", 45)
+        store_line = _value_after(lines, "Store: ")
+        assert store_line.startswith("sqlite at ") and store_line.endswith(", sync NORMAL")
+        assert str(tmp_path / "data" / "smsgw.sqlite3") in store_line
+        url = _value_after(lines, "SMS Gateway API on ").split(" ")[0]
+        token = _value_after(lines, "): ")
+        r = httpx.get(url + "/admin/acteurs", headers={"Authorization": f"Bearer {token}"},
+                      timeout=10)
+        assert r.status_code == 200, r.text
+        stockage = r.json()["stockage"]
+        assert (stockage["backend"], stockage["sync"]) == ("sqlite", "normal")
+        assert stockage["last_commit_ms"] >= 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     proc = _start(tmp_path / "data", SMSGW_SMSC_WINDOW="beaucoup")
     out, _ = proc.communicate(timeout=20)

@@ -1,0 +1,120 @@
+"""A throwaway PostgreSQL server for the tests: `initdb` and `pg_ctl` into a temporary
+folder, listening on 127.0.0.1 on a free port, removed when the session ends.
+
+`running_postgres()` owns the server for the length of its `with` block and yields a
+DSN (`postgresql://postgres@127.0.0.1:PORT/postgres`, trust authentication, local
+only). Starting blocks until the server accepts connections (`pg_ctl -w`, at most
+`START_TIMEOUT_S`); leaving the block stops it (`pg_ctl -m fast -w`) and deletes its
+folder.
+
+PostgreSQL refuses to run as root: when the tests run as root (CI does), the server
+runs as the `postgres` user (`runuser -u postgres --`) in a folder that user owns.
+The binaries are taken from PATH, else from Debian's `/usr/lib/postgresql/N/bin`
+(the newest N); none of 15 or newer raises `PostgresUnavailable` naming what to
+install. Nothing here skips: a test that needs the server fails when it cannot
+start.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MIN_MAJOR = 15
+START_TIMEOUT_S = 60
+SERVER_USER = "postgres"
+INSTALL_HINT = (
+    "install PostgreSQL 15 or newer's server binaries (initdb, pg_ctl): on Debian or "
+    "Ubuntu `apt-get install postgresql` (.ci/run does it when initdb is missing)"
+)
+
+
+class PostgresUnavailable(RuntimeError):
+    """The throwaway server could not be started; the message says why and what to
+    install or fix."""
+
+
+def find_bin_dir(path: str | None = None, debian: Path = Path("/usr/lib/postgresql")) -> Path:
+    """The folder holding `initdb` and `pg_ctl` of PostgreSQL 15 or newer, searched
+    on `path` (default: PATH), then in Debian's `debian/N/bin`, newest N first."""
+    candidates: list[Path] = []
+    on_path = shutil.which("initdb", path=path)
+    if on_path is not None:
+        candidates.append(Path(on_path).resolve().parent)
+    if debian.is_dir():
+        versions = [d for d in debian.iterdir() if d.name.isdigit()]
+        candidates += [d / "bin" for d in sorted(versions, key=lambda d: -int(d.name))]
+    for folder in candidates:
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            major = _major(folder)
+            if major is not None and major >= MIN_MAJOR:
+                return folder
+    raise PostgresUnavailable(f"no PostgreSQL {MIN_MAJOR}+ found: {INSTALL_HINT}")
+
+
+def _major(folder: Path) -> int | None:
+    out = subprocess.run(  # noqa: S603 - the initdb found above, no outside input
+        [str(folder / "initdb"), "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    found = re.search(r"(\d+)(?:\.\d+)?", out)
+    return int(found.group(1)) if found else None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """Start a fresh server, yield its DSN, stop it and delete its folder."""
+    bin_dir = find_bin_dir()
+    as_root = os.geteuid() == 0
+    prefix: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="smsgw-pg-"))
+    try:
+        if as_root:
+            try:
+                user = pwd.getpwnam(SERVER_USER)
+            except KeyError:
+                raise PostgresUnavailable(
+                    f"running as root and there is no {SERVER_USER!r} user to run the "
+                    f"server as: {INSTALL_HINT} (it creates the user)"
+                ) from None
+            os.chown(folder, user.pw_uid, user.pw_gid)
+            prefix = ["runuser", "-u", SERVER_USER, "--"]
+        data, log = folder / "data", folder / "server.log"
+        _run(prefix + [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+                       "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"], folder)
+        port = free_port()
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {folder}"
+        _run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+                       "-t", str(START_TIMEOUT_S), "-w", "start"], folder, log)
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            _run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                 folder, log)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(command: list[str], cwd: Path, log: Path | None = None) -> None:
+    # noqa below: initdb, pg_ctl and runuser with arguments built here, no outside input
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        server_log = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+        raise PostgresUnavailable(
+            f"`{' '.join(command)}` failed ({done.returncode}): "
+            f"{(done.stderr or done.stdout).strip()[-2000:]} {server_log}".strip()
+        )
