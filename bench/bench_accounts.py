@@ -44,7 +44,7 @@ from engine.actor import Reply  # noqa: E402
 from engine.clock import WallClock, iso  # noqa: E402
 from engine.dispatch.message import OutMessage  # noqa: E402
 from engine.dispatch.ratelimit import TokenBucket  # noqa: E402
-from engine.model import AccountId, AccountType, SendType, Statut  # noqa: E402
+from engine.model import AccountId, AccountType, MessageStatus, SendType  # noqa: E402
 from engine.store import Store  # noqa: E402
 from engine.store import accounts as q_accounts  # noqa: E402
 from engine.text import encode_message, normalize_recipients, parse_sender  # noqa: E402
@@ -114,7 +114,7 @@ async def reservations(
         for n in range(index, sends, callers):
             reply: Reply[Accepted] = Reply()
             result = await registry.ask(ids[n % len(ids)], Submit(draft, None, reply), reply)
-            accepted += result.statut is Statut.EN_ATTENTE
+            accepted += result.statut is MessageStatus.EN_ATTENTE
 
     started = time.perf_counter()
     async with trio.open_nursery() as nursery:

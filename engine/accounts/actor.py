@@ -62,7 +62,7 @@ from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
 from engine.dispatch.ratelimit import TokenBucket
-from engine.model import AccountId, Ledger, Outcome, SendRef, Statut
+from engine.model import AccountId, Ledger, MessageStatus, Outcome, SendRef
 from engine.store import Store
 from engine.store.accounts import InvoiceRow
 from engine.store.writes import (
@@ -349,7 +349,7 @@ class AccountActor:
         if idem is not None:
             replays[idem.key] = (idem.body_hash, cmd.accepted)
         row = replace(cmd.row, billing=batch.ledger.billing, cree_le=now)
-        waiting = sum(1 for r in row.recipients if r.statut is Statut.EN_ATTENTE)
+        waiting = sum(1 for r in row.recipients if r.statut is MessageStatus.EN_ATTENTE)
 
         def opened(ref: int | None) -> None:
             self._in_flight += waiting

@@ -32,13 +32,13 @@ from engine.model import (
     Idempotency,
     Ledger,
     MessageId,
+    MessageStatus,
     NewRecipient,
     NewSendRow,
     Outcome,
-    Raison,
+    Reason,
     SendRef,
     SendType,
-    Statut,
 )
 from engine.store.accounts import InvoiceRow
 from engine.store.writes import BatchResult, ReserveWaveWrite, SendWrite, Write
@@ -93,26 +93,26 @@ def admit(
     are reserved whole or it ends SOLDE_INSUFFISANT (rule 2 of the ledger)."""
     segments = len(draft.encoded.parts)
     billing = batch.ledger.billing
-    statut = Statut.EN_ATTENTE
-    raison: Raison | None = None
+    statut = MessageStatus.EN_ATTENTE
+    raison: Reason | None = None
     per_message = 0
     if draft.valid:
         if billing is Billing.PREPAYE:
             decided = state.reserve(batch.ledger, segments * len(draft.valid))
             if decided is None:
-                statut, raison = Statut.ECHEC, Raison.SOLDE_INSUFFISANT
+                statut, raison = MessageStatus.ECHEC, Reason.SOLDE_INSUFFISANT
             else:
                 batch.ledger, entries = decided
                 batch.entries.extend(entries)
                 per_message = segments
     else:
-        statut = Statut.ECHEC
+        statut = MessageStatus.ECHEC
     recipients: list[NewRecipient] = [
         NewRecipient(number, statut, raison, per_message) for number in draft.valid
     ]
     if draft.invalid:
         recipients.extend(
-            NewRecipient(raw, Statut.ECHEC, Raison.NUMERO_INVALIDE, 0) for raw in draft.invalid
+            NewRecipient(raw, MessageStatus.ECHEC, Reason.NUMERO_INVALIDE, 0) for raw in draft.invalid
         )
     row = NewSendRow(
         account_id=account_id,
@@ -156,7 +156,7 @@ def ready_messages(
             priority=priority,
         )
         for i, r in enumerate(row.recipients)
-        if r.statut is Statut.EN_ATTENTE
+        if r.statut is MessageStatus.EN_ATTENTE
     ]
 
 

@@ -40,10 +40,10 @@ from engine.model import (
     Entry,
     EntryKind,
     Ledger,
+    MessageStatus,
     Outcome,
     PendingCharge,
     Settlement,
-    Statut,
 )
 
 __all__ = [
@@ -151,7 +151,7 @@ def settle(
         if info is None:
             continue
         billing, segments, held = info
-        if o.statut is Statut.ENVOYE:
+        if o.statut is MessageStatus.ENVOYE:
             key = (o.ref, Billing(billing))
             sent_by_key[key] = sent_by_key.get(key, 0) + segments
             freed = held - segments if billing == Billing.PREPAYE.value else 0

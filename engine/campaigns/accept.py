@@ -14,7 +14,7 @@ from engine.accounts.commands import (
     SendDraft,
 )
 from engine.actor import Reply
-from engine.campaigns.model import CampaignRequest, Etat, public_fields
+from engine.campaigns.model import CampaignRequest, CampaignState, public_fields
 from engine.campaigns.planner import (
     Schedule,
     capacity,
@@ -26,12 +26,12 @@ from engine.errors import GatewayError
 from engine.model import (
     AccountId,
     Billing,
+    MessageStatus,
     NewRecipient,
     NewSendRow,
-    Raison,
+    Reason,
     SendRef,
     SendType,
-    Statut,
 )
 from engine.store.writes import NewCampaign
 
@@ -100,11 +100,11 @@ def open_campaign(
             f"Le calendrier permet au plus {room} envois : {total - room} destinataires "
             "resteront en ECHEC (CAMPAGNE_EXPIREE) à la fin de la campagne."
         )
-    etat = Etat.PLANIFIEE if total else Etat.TERMINEE
-    statut = Statut.EN_ATTENTE if total else Statut.ECHEC
-    recipients = [NewRecipient(n, Statut.EN_ATTENTE, None, 0) for n in draft.valid]
+    etat = CampaignState.PLANIFIEE if total else CampaignState.TERMINEE
+    statut = MessageStatus.EN_ATTENTE if total else MessageStatus.ECHEC
+    recipients = [NewRecipient(n, MessageStatus.EN_ATTENTE, None, 0) for n in draft.valid]
     recipients.extend(
-        NewRecipient(raw, Statut.ECHEC, Raison.NUMERO_INVALIDE, 0) for raw in draft.invalid
+        NewRecipient(raw, MessageStatus.ECHEC, Reason.NUMERO_INVALIDE, 0) for raw in draft.invalid
     )
     first_at = next_slot(schedule, None, now) if total else None
     public = public_fields(schedule, etat, total, 0, first_at)

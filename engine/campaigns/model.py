@@ -1,6 +1,6 @@
 """A campaign as the engine holds it: its calendar, its progress, what the API shows.
 
-Its states on the wire (`Etat`, `LIVE`) and the calendar a request asks for
+Its states on the wire (`CampaignState`, `LIVE`) and the calendar a request asks for
 (`CampaignRequest`) are the domain model's (`engine.model.campaigns`), named here
 too for the modules that import them with the campaign."""
 
@@ -16,7 +16,7 @@ from engine.model import AccountId, MessageId, SendRef, iso
 from engine.model.campaigns import LIVE as LIVE
 from engine.model.campaigns import CampaignRequest as CampaignRequest
 from engine.model.campaigns import CampaignRow
-from engine.model.campaigns import Etat as Etat
+from engine.model.campaigns import CampaignState as CampaignState
 
 
 @dataclass(slots=True)
@@ -28,7 +28,7 @@ class Campaign:
     first_id: MessageId
     total: int
     schedule: Schedule
-    etat: Etat
+    etat: CampaignState
     progress: Progress
     emetteur: str
     corps: str
@@ -60,7 +60,7 @@ def campaign_of(row: CampaignRow) -> Campaign:
         first_id=row.premier_message,
         total=row.total,
         schedule=schedule_of(row),
-        etat=Etat(row.etat),
+        etat=CampaignState(row.etat),
         progress=Progress(
             released=row.lances,
             day=date.fromisoformat(row.jour) if row.jour else None,
@@ -75,7 +75,7 @@ def campaign_of(row: CampaignRow) -> Campaign:
 
 
 def public_fields(
-    s: Schedule, etat: Etat, total: int, released: int, next_at: datetime | None
+    s: Schedule, etat: CampaignState, total: int, released: int, next_at: datetime | None
 ) -> dict[str, Any]:
     """The campaign fields of `GET /api/V1/sms/{ref}` (stored with the send)."""
     return {

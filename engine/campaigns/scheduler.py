@@ -41,13 +41,13 @@ import trio
 
 from engine.accounts.commands import EndCampaign, ReserveWave
 from engine.actor import Reply
-from engine.campaigns.model import Campaign, Etat, campaign_of, public_fields
+from engine.campaigns.model import Campaign, CampaignState, campaign_of, public_fields
 from engine.campaigns.planner import Progress, Wave, advance, last_slot_of, waves
 from engine.clock import WallClock, iso
 from engine.dispatch.message import OutMessage
 from engine.dispatch.recovery import requeue
 from engine.errors import Conflict
-from engine.model import AccountId, Billing, MessageId, Outcome, Raison, SendRef, Statut
+from engine.model import AccountId, Billing, MessageId, MessageStatus, Outcome, Reason, SendRef
 from engine.store import Store
 from engine.store.campaigns import LIVE_STATES
 from engine.store.writes import CampaignEnd, WaveRecord
@@ -152,7 +152,7 @@ class CampaignScheduler:
             next_at = iso(self._clock.now() + timedelta(seconds=wait_s))
         return SchedulerStatistics(
             live=len(self._live),
-            suspended=sum(1 for c in self._live.values() if c.etat is Etat.SUSPENDUE),
+            suspended=sum(1 for c in self._live.values() if c.etat is CampaignState.SUSPENDUE),
             waves=self._waves,
             released=self._released,
             expired=self._expired,
@@ -204,7 +204,7 @@ class CampaignScheduler:
                     )
                     return
                 try:
-                    count = await self._end(campaign, Etat.ANNULEE, Raison.ANNULE)
+                    count = await self._end(campaign, CampaignState.ANNULEE, Reason.ANNULE)
                 except Exception as exc:  # noqa: BLE001 - handed to the caller of the cancel
                     reply.fail(exc)
                     return
@@ -232,7 +232,7 @@ class CampaignScheduler:
         wave = next(waves(c.schedule, c.total, c.progress, now), None)
         if wave is None:
             try:
-                self._expired += await self._end(c, Etat.TERMINEE, Raison.CAMPAGNE_EXPIREE)
+                self._expired += await self._end(c, CampaignState.TERMINEE, Reason.CAMPAGNE_EXPIREE)
             except Exception:
                 log.exception("campaign %s: could not end; tried again later", c.ref)
                 self._arm(c, delay_s=RETRY_AFTER_FAILURE_S)
@@ -246,7 +246,7 @@ class CampaignScheduler:
             log.exception("campaign %s: the wave of %s failed; tried again later", c.ref, wave.at)
             self._arm(c, delay_s=RETRY_AFTER_FAILURE_S)
             return
-        if c.etat is Etat.TERMINEE:
+        if c.etat is CampaignState.TERMINEE:
             self._drop(c)
         else:
             self._arm(c)
@@ -282,7 +282,7 @@ class CampaignScheduler:
                 lances_jour=p.released_today,
                 etat=etat.value,
                 public=public_fields(c.schedule, etat, c.total, p.released, _next_at(c, p)),
-                finished=etat is Etat.TERMINEE,
+                finished=etat is CampaignState.TERMINEE,
             )
 
         reply: Reply[int] = Reply()
@@ -296,16 +296,16 @@ class CampaignScheduler:
                 "campaign %s suspended: %d of %d covered at %s", c.ref, covered, wave.count, wave.at
             )
 
-    async def _end(self, c: Campaign, etat: Etat, raison: Raison) -> int:
+    async def _end(self, c: Campaign, etat: CampaignState, raison: Reason) -> int:
         """End the campaign; its recipients never released end ECHEC / `raison`.
 
         A cancel also takes back the released recipients still queued in the
         dispatcher (not yet handed to a bind): they end ANNULE too, their credits
         released. Those already with a bind finish as they go."""
         start = c.first_id + c.progress.released
-        withdrawn = self._outlet.withdraw(c.account_id, c.ref) if etat is Etat.ANNULEE else []
+        withdrawn = self._outlet.withdraw(c.account_id, c.ref) if etat is CampaignState.ANNULEE else []
         outcomes = tuple(
-            Outcome(MessageId(mid), c.ref, Statut.ECHEC, raison)
+            Outcome(MessageId(mid), c.ref, MessageStatus.ECHEC, raison)
             for mid in [*(m.message_id for m in withdrawn), *range(start, c.first_id + c.total)]
         )
         at = iso(self._clock.now())
@@ -348,14 +348,14 @@ class CampaignScheduler:
             log.info("campaigns: %d live campaigns resumed", len(rows))
 
 
-def _after(c: Campaign, wave: Wave, covered: int) -> tuple[Progress, Etat]:
+def _after(c: Campaign, wave: Wave, covered: int) -> tuple[Progress, CampaignState]:
     """The campaign's progress and state once `covered` of `wave` went (pure)."""
     p = advance(c.progress, wave.at, covered, c.schedule.zone)
     if p.released >= c.total:
-        return p, Etat.TERMINEE
+        return p, CampaignState.TERMINEE
     if covered < wave.count:
-        return p, Etat.SUSPENDUE
-    return p, Etat.EN_COURS
+        return p, CampaignState.SUSPENDUE
+    return p, CampaignState.EN_COURS
 
 
 def _next_at(c: Campaign, p: Progress) -> datetime | None:

@@ -24,7 +24,7 @@ from engine.dispatch.policy.outcomes import Decision, RetryPolicy, classify
 from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.policy.receipts import NotAReceipt, interpret_deliver
 from engine.dispatch.results import Ended, Event, Receipt
-from engine.model import Outcome, Raison, Statut
+from engine.model import MessageStatus, Outcome, Reason
 from engine.smpp.pdu import DeliverSm
 
 
@@ -97,7 +97,7 @@ class PartBook:
                 message.part_ids[part] = smsc_id
                 if None not in message.part_ids:
                     self.accepted += 1
-                    out.append(self._end(message, Statut.ENVOYE))
+                    out.append(self._end(message, MessageStatus.ENVOYE))
             case Decision.THROTTLED:
                 self.throttled += 1
                 self._pacing.throttled(now)
@@ -106,7 +106,7 @@ class PartBook:
                 self._retry_later(message, part, status, now, out)
             case Decision.REJECTED:
                 self.failed += 1
-                out.append(self._end(message, Statut.ECHEC, Raison.REJET_SMSC, status))
+                out.append(self._end(message, MessageStatus.ECHEC, Reason.REJET_SMSC, status))
             case unreachable:
                 assert_never(unreachable)
 
@@ -125,7 +125,7 @@ class PartBook:
         delay = self._retry.delay_s(message.retries)
         if delay is None:
             self.failed += 1
-            out.append(self._end(message, Statut.ECHEC, Raison.ERREUR_RESEAU, status))
+            out.append(self._end(message, MessageStatus.ECHEC, Reason.ERREUR_RESEAU, status))
             return
         self.retries += 1
         self.waiting.retry_at(now + delay, (message, part))
@@ -133,13 +133,13 @@ class PartBook:
     def _end(
         self,
         message: OutMessage,
-        statut: Statut,
-        raison: Raison | None = None,
+        statut: MessageStatus,
+        raison: Reason | None = None,
         code: int | None = None,
     ) -> Ended:
         message.done = True
         self._link.finished(message)
-        sent = statut is Statut.ENVOYE
+        sent = statut is MessageStatus.ENVOYE
         return Ended(
             message.account_id,
             Outcome(

@@ -12,7 +12,7 @@ from enum import StrEnum
 from engine.model.vocabulary import AccountId, MessageId, SendRef
 
 
-class Etat(StrEnum):
+class CampaignState(StrEnum):
     """`etatCampagne` on the wire."""
 
     PLANIFIEE = "PLANIFIEE"
@@ -22,7 +22,7 @@ class Etat(StrEnum):
     ANNULEE = "ANNULEE"
 
 
-LIVE = frozenset({Etat.PLANIFIEE, Etat.EN_COURS, Etat.SUSPENDUE})
+LIVE = frozenset({CampaignState.PLANIFIEE, CampaignState.EN_COURS, CampaignState.SUSPENDUE})
 """The states of a campaign that still has slots to come."""
 
 
@@ -96,7 +96,7 @@ class CampaignPlan:
     `PLAN_LIMIT`, `truncated` when there are more)."""
 
     row: CampaignRow
-    etat: Etat
+    etat: CampaignState
     slots: tuple[PlannedSlot, ...]
     upcoming_total: int
     truncated: bool

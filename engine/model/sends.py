@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from engine.model.ledger import Billing, Entry, Ledger
-from engine.model.vocabulary import AccountId, MessageId, Raison, SendRef, SendType, Statut
+from engine.model.vocabulary import AccountId, MessageId, MessageStatus, Reason, SendRef, SendType
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +18,8 @@ class NewRecipient:
     """One recipient of a send as accepted: its status, and the credits held for it."""
 
     destinataire: str
-    statut: Statut
-    raison: Raison | None
+    statut: MessageStatus
+    raison: Reason | None
     reserve: int
 
 
@@ -56,7 +56,7 @@ class Accepted:
 
     ref: SendRef
     type: SendType
-    statut: Statut
+    statut: MessageStatus
     segments: int
     encodage: str
     nb_destinataires: int
@@ -97,8 +97,8 @@ class Outcome:
 
     message_id: MessageId
     ref: SendRef
-    statut: Statut
-    raison: Raison | None = None
+    statut: MessageStatus
+    raison: Reason | None = None
     code_smsc: int | None = None
     smsc_ids: tuple[str, ...] = ()
     at: str = ""

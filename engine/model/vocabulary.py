@@ -23,13 +23,13 @@ class SendType(StrEnum):
     MULDESP = "MULDESP"
 
 
-class Statut(StrEnum):
+class MessageStatus(StrEnum):
     EN_ATTENTE = "EN_ATTENTE"
     ENVOYE = "ENVOYE"
     ECHEC = "ECHEC"
 
 
-class Raison(StrEnum):
+class Reason(StrEnum):
     NUMERO_INVALIDE = "NUMERO_INVALIDE"
     SOLDE_INSUFFISANT = "SOLDE_INSUFFISANT"
     ERREUR_RESEAU = "ERREUR_RESEAU"
@@ -38,7 +38,7 @@ class Raison(StrEnum):
     ANNULE = "ANNULE"
 
 
-class Livraison(StrEnum):
+class Delivery(StrEnum):
     LIVRE = "LIVRE"
     NON_LIVRE = "NON_LIVRE"
     EXPIRE = "EXPIRE"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from engine.model import Accepted, AccountId, Idempotency, SendRef, SendType, Statut
+from engine.model import Accepted, AccountId, Idempotency, MessageStatus, SendRef, SendType
 
 
 def remember(
@@ -76,7 +76,7 @@ def _accepted_from_json(data: dict[str, Any]) -> Accepted:
     return Accepted(
         ref=SendRef(data["ref"]),
         type=SendType(data["type"]),
-        statut=Statut(data["statut"]),
+        statut=MessageStatus(data["statut"]),
         segments=data["segments"],
         encodage=data["encodage"],
         nb_destinataires=data["nb_destinataires"],

@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from engine.model import (
     Ledger,
     MessageId,
+    MessageStatus,
     NewSendRow,
     Outcome,
     PartReceipt,
     PendingCharge,
     SendRef,
     Settlement,
-    Statut,
 )
 
 
@@ -139,7 +139,7 @@ def settle_outcomes(
     so a repeated outcome can never be billed twice. The caller saves the ledger.
     """
     settlement = rule(ledger, pending_charges(conn, [o.message_id for o in outcomes]), outcomes)
-    ended = Statut.ENVOYE
+    ended = MessageStatus.ENVOYE
     conn.executemany(
         "UPDATE messages SET statut = ?, raison = ?, code_smsc = ?, smsc_ids = ?,"
         " envoye_le = ?, doublon_possible = MAX(doublon_possible, ?), reserve = 0 WHERE id = ?",

@@ -22,7 +22,7 @@ from engine.accounts.commands import (
     TopUp,
 )
 from engine.accounts.state import LedgerError
-from engine.model import AccountType, Outcome, Raison, Statut
+from engine.model import AccountType, MessageStatus, Outcome, Reason
 from tests.accounts.support import assert_books_balance, audit, create_accounts, draft, open_engine
 
 OPS = st.one_of(
@@ -60,23 +60,23 @@ async def _drive(folder: Path, kind: AccountType, groups: list[list[tuple[Any, .
                     if name == "submit":
                         d = draft(op[1], long_body=op[2], first=next(numbers) * 10)
                         accepted = await engine.ask(account_id, Submit, d, None)
-                        assert accepted.statut in (Statut.EN_ATTENTE, Statut.ECHEC)
+                        assert accepted.statut in (MessageStatus.EN_ATTENTE, MessageStatus.ECHEC)
                     elif name == "end":
                         pending = [m for m in engine.outlet.offered if m.message_id not in ended]
                         if not pending:
                             return
                         start = op[1] % len(pending)
                         chosen = pending[start : start + op[2]]
-                        statut = Statut.ENVOYE if op[3] else Statut.ECHEC
+                        statut = MessageStatus.ENVOYE if op[3] else MessageStatus.ECHEC
                         outcomes = [
                             Outcome(m.message_id, m.ref, statut,
-                                    None if op[3] else Raison.ERREUR_RESEAU)
+                                    None if op[3] else Reason.ERREUR_RESEAU)
                             for m in chosen
                         ]
                         ended.update(m.message_id for m in chosen)
                         await engine.tell(account_id, Settle(tuple(outcomes)))
                         if op[4]:  # the same messages reported again, the other way
-                            flipped = Statut.ECHEC if op[3] else Statut.ENVOYE
+                            flipped = MessageStatus.ECHEC if op[3] else MessageStatus.ENVOYE
                             again = [Outcome(o.message_id, o.ref, flipped) for o in outcomes]
                             await engine.tell(account_id, Settle(tuple(again)))
                     elif name == "topup":

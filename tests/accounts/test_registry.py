@@ -12,7 +12,7 @@ import trio
 from engine.accounts import actor as actor_module
 from engine.accounts.commands import GetSnapshot, Submit, TopUp
 from engine.actor import ActorStopped, Reply
-from engine.model import AccountId, Statut
+from engine.model import AccountId, MessageStatus
 from tests.accounts.support import assert_books_balance, audit, create_accounts, draft, open_engine
 from tests.harness import eventually
 
@@ -57,7 +57,7 @@ async def test_actor_with_messages_in_flight_is_not_stopped(tmp_path: Path) -> N
         async with open_engine(tmp_path, idle_s=0.2) as engine:
             busy, idle = await create_accounts(engine.store, 2, solde=5)
             accepted = await engine.ask(busy, Submit, draft(1), None)
-            assert accepted.statut is Statut.EN_ATTENTE
+            assert accepted.statut is MessageStatus.EN_ATTENTE
             await engine.ask(idle, GetSnapshot)
             await eventually(lambda: _live(engine, idle), lambda live: not live)
             assert await _live(engine, busy), "its message is not ended yet"
@@ -102,7 +102,7 @@ async def test_crashed_actor_is_rebuilt_from_the_store_and_others_are_untouched(
                 books = await engine.store.read(partial(audit, account_id=account_id))
                 assert_books_balance(books)
             accepted = await engine.ask(victim, Submit, draft(1), None)
-            assert accepted.statut is Statut.EN_ATTENTE
+            assert accepted.statut is MessageStatus.EN_ATTENTE
 
 
 async def test_failed_store_write_is_not_half_applied(
@@ -126,7 +126,7 @@ async def test_failed_store_write_is_not_half_applied(
             (account_id,) = await create_accounts(engine.store, 1, solde=4)
             monkeypatch.setattr(q_accounts, "save_ledger", failing_save)
             accepted = await engine.ask(account_id, Submit, draft(3), None)
-            assert accepted.statut is Statut.EN_ATTENTE
+            assert accepted.statut is MessageStatus.EN_ATTENTE
             assert engine.registry.restarts == 1
             snap = await engine.ask(account_id, GetSnapshot)
             assert (snap.solde, snap.reserve) == (1, 3)

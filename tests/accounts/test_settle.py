@@ -14,11 +14,11 @@ from engine.model import (
     EntryKind,
     Ledger,
     MessageId,
+    MessageStatus,
     Outcome,
     PendingCharge,
-    Raison,
+    Reason,
     SendRef,
-    Statut,
 )
 
 PREPAID = Ledger(AccountType.PREPAYE, solde=10, reserve=6, debite=0, credite=16)
@@ -26,11 +26,11 @@ POSTPAID = Ledger(AccountType.POSTPAYE)
 
 
 def sent(message_id: int, ref: int = 1) -> Outcome:
-    return Outcome(MessageId(message_id), SendRef(ref), Statut.ENVOYE, at="2025-01-01T00:00:00.000Z")
+    return Outcome(MessageId(message_id), SendRef(ref), MessageStatus.ENVOYE, at="2025-01-01T00:00:00.000Z")
 
 
 def failed(message_id: int, ref: int = 1) -> Outcome:
-    return Outcome(MessageId(message_id), SendRef(ref), Statut.ECHEC, Raison.REJET_SMSC)
+    return Outcome(MessageId(message_id), SendRef(ref), MessageStatus.ECHEC, Reason.REJET_SMSC)
 
 
 def test_a_prepaid_message_sent_is_debited_its_segments() -> None:

@@ -13,7 +13,7 @@ import trio
 
 from engine.accounts import state
 from engine.accounts.commands import GetSnapshot, Submit
-from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger, Statut
+from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger, MessageStatus
 from engine.store import StoreError
 from engine.store.ledger import EFFECTS, LedgerConflict, change
 from tests.accounts.support import assert_books_balance, audit, create_accounts, draft, open_engine
@@ -80,7 +80,7 @@ async def test_the_actor_is_rebuilt_from_the_other_writers_row_and_keeps_both_ch
                 partial(credit_behind_the_actor, account_id=account_id, amount=10)
             )
             accepted = await engine.ask(account_id, Submit, draft(1), None)
-            assert accepted.statut is Statut.EN_ATTENTE
+            assert accepted.statut is MessageStatus.EN_ATTENTE
             assert engine.registry.restarts == 1
             snap = await engine.ask(account_id, GetSnapshot)
             assert (snap.solde, snap.reserve) == (11, 1)

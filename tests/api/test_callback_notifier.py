@@ -10,7 +10,7 @@ import trio
 
 from engine.callbacks import CallbackNotifier
 from engine.clock import WallClock
-from engine.model import AccountId, MessageId, Outcome, SendRef, Statut
+from engine.model import AccountId, MessageId, MessageStatus, Outcome, SendRef
 from tests.api.conftest import UNIDES_BODY
 from tests.harness import eventually, open_stack
 
@@ -33,7 +33,7 @@ class _StuckStore:
 
 
 def _ended(*ids: int) -> list[Outcome]:
-    return [Outcome(MessageId(i), SendRef(1), Statut.ENVOYE) for i in ids]
+    return [Outcome(MessageId(i), SendRef(1), MessageStatus.ENVOYE) for i in ids]
 
 
 async def test_a_full_queue_drops_and_counts_without_waiting() -> None:

@@ -16,7 +16,7 @@ from engine.dispatch.parts import Work
 from engine.dispatch.policy.outcomes import RetryPolicy
 from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.results import Ended, Event, Receipt
-from engine.model import AccountId, MessageId, Raison, SendRef, Statut
+from engine.model import AccountId, MessageId, MessageStatus, Reason, SendRef
 from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Status, Tag
 from engine.smpp.pdu import DeliverSm, Tlv
 from engine.text import encode_message, parse_sender
@@ -73,7 +73,7 @@ def _write(book: PartBook, now: float = 0.0) -> list[int]:
     return seqs
 
 
-def _ended(events: list[Event]) -> list[tuple[int, Statut, Raison | None, int | None]]:
+def _ended(events: list[Event]) -> list[tuple[int, MessageStatus, Reason | None, int | None]]:
     return [
         (e.outcome.message_id, e.outcome.statut, e.outcome.raison, e.outcome.code_smsc)
         for e in events if isinstance(e, Ended)
@@ -83,16 +83,16 @@ def _ended(events: list[Event]) -> list[tuple[int, Statut, Raison | None, int | 
 @pytest.mark.parametrize(
     ("status", "ended", "waiting"),
     [
-        (Status.ESME_ROK, [(1, Statut.ENVOYE, None, None)], 0),
-        (Status.ESME_RINVDSTADR, [(1, Statut.ECHEC, Raison.REJET_SMSC, 0x0B)], 0),
-        (0x00000400, [(1, Statut.ECHEC, Raison.REJET_SMSC, 0x400)], 0),
+        (Status.ESME_ROK, [(1, MessageStatus.ENVOYE, None, None)], 0),
+        (Status.ESME_RINVDSTADR, [(1, MessageStatus.ECHEC, Reason.REJET_SMSC, 0x0B)], 0),
+        (0x00000400, [(1, MessageStatus.ECHEC, Reason.REJET_SMSC, 0x400)], 0),
         (Status.ESME_RTHROTTLED, [], 1),  # sent again first
         (Status.ESME_RSYSERR, [], 1),  # sent again after its backoff
         (Status.ESME_RMSGQFUL, [], 1),
     ],
 )
 def test_one_answer_ends_the_message_or_keeps_its_part_waiting(
-    status: int, ended: list[tuple[int, Statut, Raison | None, int | None]], waiting: int
+    status: int, ended: list[tuple[int, MessageStatus, Reason | None, int | None]], waiting: int
 ) -> None:
     link = FakeLink(_message(1))
     book = _book(link)
@@ -116,7 +116,7 @@ def test_a_sent_message_carries_the_smsc_id_of_every_part_once_all_are_accepted(
     (event,) = out
     assert isinstance(event, Ended)
     assert (event.outcome.statut, event.outcome.smsc_ids, event.outcome.at) == (
-        Statut.ENVOYE, ("a1", "b2"), AT)
+        MessageStatus.ENVOYE, ("a1", "b2"), AT)
     assert book.accepted == 1 and not book
 
 
@@ -149,7 +149,7 @@ def test_transient_errors_back_off_then_fail_as_a_network_error() -> None:
         now += delay_s
     (seq,) = _write(book, now)
     book.answered(seq, Status.ESME_RSYSERR, "", now, out)
-    assert _ended(out) == [(1, Statut.ECHEC, Raison.ERREUR_RESEAU, Status.ESME_RSYSERR)]
+    assert _ended(out) == [(1, MessageStatus.ECHEC, Reason.ERREUR_RESEAU, Status.ESME_RSYSERR)]
     assert book.retries == 2 and book.failed == 1
 
 
@@ -159,7 +159,7 @@ def test_an_expired_submit_is_a_possible_duplicate_retried_then_failed_without_a
     (seq,) = _write(book)
     out: list[Event] = []
     book.expired(seq, 10.0, out)
-    assert _ended(out) == [(1, Statut.ECHEC, Raison.ERREUR_RESEAU, None)]
+    assert _ended(out) == [(1, MessageStatus.ECHEC, Reason.ERREUR_RESEAU, None)]
     (event,) = out
     assert isinstance(event, Ended) and event.outcome.doublon_possible
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.dispatch.policy.receipts import NotAReceipt, interpret_deliver
-from engine.model import Livraison
+from engine.model import Delivery
 from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Tag
 from engine.smpp.pdu import DeliverSm, Tlv
 
@@ -29,31 +29,31 @@ def _receipt(text: str = "", *tlvs: Tlv, esm_class: int = ESM_DELIVERY_RECEIPT) 
     ("pdu", "found"),
     [
         # TLVs, both there: they win over the text
-        (_receipt("accuse", _id("12"), _state(MessageState.DELIVERED)), ("12", Livraison.LIVRE)),
+        (_receipt("accuse", _id("12"), _state(MessageState.DELIVERED)), ("12", Delivery.LIVRE)),
         (_receipt(_TEXT.format(id="99", stat="UNDELIV"), _id("12"), _state(MessageState.EXPIRED)),
-         ("12", Livraison.EXPIRE)),
+         ("12", Delivery.EXPIRE)),
         (_receipt("", _id("0000000012"), _state(MessageState.UNDELIVERABLE)),
-         ("0000000012", Livraison.NON_LIVRE)),
-        (_receipt("", _id("12"), _state(MessageState.REJECTED)), ("12", Livraison.NON_LIVRE)),
-        (_receipt("", _id("12"), _state(MessageState.DELETED)), ("12", Livraison.NON_LIVRE)),
-        (_receipt("", _id("12"), _state(MessageState.UNKNOWN)), ("12", Livraison.NON_LIVRE)),
+         ("0000000012", Delivery.NON_LIVRE)),
+        (_receipt("", _id("12"), _state(MessageState.REJECTED)), ("12", Delivery.NON_LIVRE)),
+        (_receipt("", _id("12"), _state(MessageState.DELETED)), ("12", Delivery.NON_LIVRE)),
+        (_receipt("", _id("12"), _state(MessageState.UNKNOWN)), ("12", Delivery.NON_LIVRE)),
         # the first of a repeated TLV counts
         (_receipt("", _id("12"), _id("13"), _state(MessageState.DELIVERED),
-                  _state(MessageState.ENROUTE)), ("12", Livraison.LIVRE)),
+                  _state(MessageState.ENROUTE)), ("12", Delivery.LIVRE)),
         # the text alone, its id as written (hex or decimal: the router matches)
-        (_receipt(_TEXT.format(id="1f", stat="DELIVRD")), ("1f", Livraison.LIVRE)),
-        (_receipt(_TEXT.format(id="31", stat="EXPIRED")), ("31", Livraison.EXPIRE)),
-        (_receipt(_TEXT.format(id="31", stat="rejectd")), ("31", Livraison.NON_LIVRE)),
-        (_receipt(_TEXT.format(id="31", stat="UNKNOWN")), ("31", Livraison.NON_LIVRE)),
+        (_receipt(_TEXT.format(id="1f", stat="DELIVRD")), ("1f", Delivery.LIVRE)),
+        (_receipt(_TEXT.format(id="31", stat="EXPIRED")), ("31", Delivery.EXPIRE)),
+        (_receipt(_TEXT.format(id="31", stat="rejectd")), ("31", Delivery.NON_LIVRE)),
+        (_receipt(_TEXT.format(id="31", stat="UNKNOWN")), ("31", Delivery.NON_LIVRE)),
         # the id TLV without a state TLV: the state from the text, the id from the TLV
-        (_receipt(_TEXT.format(id="99", stat="DELIVRD"), _id("12")), ("12", Livraison.LIVRE)),
+        (_receipt(_TEXT.format(id="99", stat="DELIVRD"), _id("12")), ("12", Delivery.LIVRE)),
         # a message_state TLV of the wrong length is not one
         (_receipt(_TEXT.format(id="31", stat="DELIVRD"), _id("12"),
-                  Tlv(Tag.MESSAGE_STATE, b"\x02\x00")), ("12", Livraison.LIVRE)),
+                  Tlv(Tag.MESSAGE_STATE, b"\x02\x00")), ("12", Delivery.LIVRE)),
     ],
 )
 def test_a_receipt_names_its_part_and_its_final_state(
-    pdu: DeliverSm, found: tuple[str, Livraison]
+    pdu: DeliverSm, found: tuple[str, Delivery]
 ) -> None:
     assert interpret_deliver(pdu) == found
 

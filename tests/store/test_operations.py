@@ -19,12 +19,12 @@ from engine.model import (
     EntryKind,
     Idempotency,
     Ledger,
+    MessageStatus,
     NewRecipient,
     NewSendRow,
     Outcome,
     SendRef,
     SendType,
-    Statut,
 )
 from engine.store import Store
 from engine.store.writes import AccountBatch, BatchResult, SendWrite
@@ -70,12 +70,12 @@ def send_of(account_id: AccountId, recipients: int, *, held: int) -> SendWrite:
         doublons=0,
         avertissements=(),
         recipients=[
-            NewRecipient(f"+2410660000{i}", Statut.EN_ATTENTE, None, held)
+            NewRecipient(f"+2410660000{i}", MessageStatus.EN_ATTENTE, None, held)
             for i in range(recipients)
         ],
         cree_le=NOW,
     )
-    accepted = Accepted(SendRef(0), SendType.MULDES, Statut.EN_ATTENTE, 1, "GSM7", recipients, 0, ())
+    accepted = Accepted(SendRef(0), SendType.MULDES, MessageStatus.EN_ATTENTE, 1, "GSM7", recipients, 0, ())
     return SendWrite(row, accepted, Idempotency("k-1", "h-1"))
 
 
@@ -158,7 +158,7 @@ async def test_an_outcome_for_a_message_already_ended_is_not_billed_again(tmp_pa
                 state.settle,
             )
             ((ref, first_id),) = made.created
-            ok = Outcome(first_id, ref, Statut.ENVOYE, smsc_ids=("0A1",), at=NOW)
+            ok = Outcome(first_id, ref, MessageStatus.ENVOYE, smsc_ids=("0A1",), at=NOW)
             first = await store.ledger.apply(batch(account_id, made.ledger, outcomes=(ok, ok)), state.settle)
             assert first.settled == (ok,)
             assert (first.ledger.reserve, first.ledger.debite) == (1, 1)

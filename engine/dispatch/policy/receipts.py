@@ -16,28 +16,28 @@ from __future__ import annotations
 
 from enum import Enum
 
-from engine.model import Livraison
+from engine.model import Delivery
 from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Tag
 from engine.smpp.pdu import DeliverSm
 from engine.smpp.receipts import ReceiptParseError, parse_receipt
 
 _LIVRAISON = {
-    "DELIVRD": Livraison.LIVRE,
-    "EXPIRED": Livraison.EXPIRE,
-    "UNDELIV": Livraison.NON_LIVRE,
-    "REJECTD": Livraison.NON_LIVRE,
-    "DELETED": Livraison.NON_LIVRE,
-    "UNKNOWN": Livraison.NON_LIVRE,
+    "DELIVRD": Delivery.LIVRE,
+    "EXPIRED": Delivery.EXPIRE,
+    "UNDELIV": Delivery.NON_LIVRE,
+    "REJECTD": Delivery.NON_LIVRE,
+    "DELETED": Delivery.NON_LIVRE,
+    "UNKNOWN": Delivery.NON_LIVRE,
 }
 """Final `stat:` words of a text receipt (ENROUTE and ACCEPTD are not final)."""
 
-_LIVRAISON_BY_STATE: dict[int, Livraison] = {
-    MessageState.DELIVERED: Livraison.LIVRE,
-    MessageState.EXPIRED: Livraison.EXPIRE,
-    MessageState.DELETED: Livraison.NON_LIVRE,
-    MessageState.UNDELIVERABLE: Livraison.NON_LIVRE,
-    MessageState.UNKNOWN: Livraison.NON_LIVRE,
-    MessageState.REJECTED: Livraison.NON_LIVRE,
+_LIVRAISON_BY_STATE: dict[int, Delivery] = {
+    MessageState.DELIVERED: Delivery.LIVRE,
+    MessageState.EXPIRED: Delivery.EXPIRE,
+    MessageState.DELETED: Delivery.NON_LIVRE,
+    MessageState.UNDELIVERABLE: Delivery.NON_LIVRE,
+    MessageState.UNKNOWN: Delivery.NON_LIVRE,
+    MessageState.REJECTED: Delivery.NON_LIVRE,
 }
 """Final message_state TLV values (ENROUTE and ACCEPTED are not final: ignored)."""
 
@@ -53,12 +53,12 @@ class NotAReceipt(Enum):
     """A receipt naming no SMSC id: neither both TLVs nor a text with `id:`."""
 
 
-def interpret_deliver(pdu: DeliverSm) -> tuple[str, Livraison] | NotAReceipt:
+def interpret_deliver(pdu: DeliverSm) -> tuple[str, Delivery] | NotAReceipt:
     """The SMSC id and the final delivery state a deliver_sm reports (module
     docstring), or why it reports none."""
     if not pdu.esm_class & ESM_DELIVERY_RECEIPT:
         return NotAReceipt.INBOUND
-    livraison: Livraison | None
+    livraison: Delivery | None
     tlv = state = None
     for t in pdu.tlvs:
         if t.tag == Tag.RECEIPTED_MESSAGE_ID:
