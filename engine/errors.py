@@ -75,6 +75,15 @@ class Conflict(GatewayError):
     code = "CONFLIT"
 
 
+class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key already answered a request with another body."""
+
+    code = "IDEMPOTENCE_CONFLIT"
+
+    def __init__(self) -> None:
+        super().__init__("Cette clé d'idempotence a déjà servi pour une autre requête.")
+
+
 class InvalidField(GatewayError):
     """One faulty field: its name (`field`) and what is wrong with it (`reason`)."""
 

@@ -37,9 +37,8 @@ from engine.store.writes import NewCampaign
 
 
 class CampaignRefused(GatewayError):
-    """A MULDESP whose calendar breaks the contract's rules (422, fields named)."""
+    """A MULDESP whose calendar breaks the contract's rules (invalid, fields named)."""
 
-    status = 422
     code = "VALIDATION"
 
 

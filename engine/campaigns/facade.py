@@ -29,7 +29,7 @@ from engine.campaigns.model import CampaignRequest
 from engine.campaigns.plan import CampaignPlan, build_plan
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, IdempotencyKeyReused, NotFound
 from engine.model import AccountId, SendRef, SendType
 from engine.store import Store
 from engine.store.reads import SendView
@@ -93,10 +93,7 @@ class CampaignCalls:
                 account_id, lambda reply: dataclasses.replace(template, reply=reply)
             )
         except IdempotencyConflict:
-            raise Conflict(
-                "Cette clé d'idempotence a déjà servi pour une autre requête.",
-                code="IDEMPOTENCE_CONFLIT",
-            ) from None
+            raise IdempotencyKeyReused() from None
         if not accepted.replayed:
             await self._scheduler.watch(accepted.ref)
         return accepted

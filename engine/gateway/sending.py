@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from engine.accounts.commands import Accepted, Idempotency, IdempotencyConflict, SendDraft, Submit
 from engine.campaigns.facade import CampaignCalls
-from engine.errors import Conflict, InvalidField, NotFound, Overloaded
+from engine.errors import IdempotencyKeyReused, InvalidField, NotFound, Overloaded
 from engine.gateway.runtime import Runtime
 from engine.model import AccountId, CampaignPlan, CampaignRequest, MessageView, SendRef, SendType, SendView
 from engine.text import encode_message, normalize_recipients, parse_sender
@@ -68,10 +68,7 @@ class Sending:
         try:
             return await self._runtime.ask(account_id, Submit, draft, idempotency)  # type: ignore[no-any-return]
         except IdempotencyConflict:
-            raise Conflict(
-                "Cette clé d'idempotence a déjà servi pour une autre requête.",
-                code="IDEMPOTENCE_CONFLIT",
-            ) from None
+            raise IdempotencyKeyReused() from None
 
     async def send_view(self, account_id: AccountId, ref: SendRef) -> SendView:
         view = await self._store.reads.send(account_id, ref)
