@@ -1,0 +1,215 @@
+"""The PostgreSQL schema, as numbered migrations kept side by side with SQLite's.
+
+`PG_MIGRATIONS[n]` is the PostgreSQL form of `MIGRATIONS[n]` in `engine.store.schema`:
+both lists have the same length and, applied in full, give the same tables, columns,
+NOT NULL-ness, defaults, keys, unique constraints, indexes and foreign keys
+(tests/store/test_schema_agreement.py compares the two catalogs). A change to the
+schema is a new entry in both lists, never an edit of a released one.
+
+Translation rules: SQLite's INTEGER is 64-bit, so every integer column is BIGINT;
+`INTEGER PRIMARY KEY` rowids the store never names in an INSERT become
+`GENERATED ALWAYS AS IDENTITY`, while `campaigns.ref`, always inserted with its
+send's ref, stays a plain BIGINT key; REAL is DOUBLE PRECISION; TEXT stays TEXT;
+flags stay integers compared with 0 and 1; partial indexes keep their WHERE.
+
+`schema_version` (one row) records the last migration applied; `pg_migrate` owns it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+# pg_advisory_xact_lock key held while a migration runs, so that two gateway nodes
+# starting together apply each migration once
+MIGRATION_LOCK = 0x534D5347  # "SMSG"
+
+PG_MIGRATIONS: tuple[str, ...] = (
+    # 1: accounts, keys, journal, sends, messages, receipts index, invoices, idempotency
+    """
+    CREATE TABLE accounts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        nom TEXT NOT NULL,
+        type TEXT NOT NULL,
+        initial_type TEXT NOT NULL,
+        email TEXT UNIQUE,
+        password_hash TEXT,
+        debit_max DOUBLE PRECISION NOT NULL,
+        url_rappel TEXT,
+        solde BIGINT NOT NULL DEFAULT 0 CHECK (solde >= 0),
+        reserve BIGINT NOT NULL DEFAULT 0 CHECK (reserve >= 0),
+        debite BIGINT NOT NULL DEFAULT 0,
+        credite BIGINT NOT NULL DEFAULT 0,
+        consommation BIGINT NOT NULL DEFAULT 0,
+        du BIGINT NOT NULL DEFAULT 0,
+        periode_debut TEXT NOT NULL,
+        cree_le TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id),
+        key_hash TEXT NOT NULL UNIQUE,
+        cree_le TEXT NOT NULL,
+        expire_le TEXT NOT NULL,
+        revoque_le TEXT
+    );
+    CREATE INDEX api_keys_account ON api_keys(account_id);
+    CREATE TABLE journal (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id),
+        kind TEXT NOT NULL,
+        amount BIGINT NOT NULL,
+        ref BIGINT,
+        detail TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL
+    );
+    CREATE INDEX journal_account ON journal(account_id, id);
+    CREATE TABLE sends (
+        ref BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id),
+        type TEXT NOT NULL,
+        emetteur TEXT NOT NULL,
+        corps TEXT NOT NULL,
+        encodage TEXT NOT NULL,
+        segments BIGINT NOT NULL,
+        nb_destinataires BIGINT NOT NULL,
+        doublons BIGINT NOT NULL DEFAULT 0,
+        billing TEXT NOT NULL,
+        avertissements TEXT NOT NULL DEFAULT '[]',
+        campagne TEXT,
+        cree_le TEXT NOT NULL
+    );
+    CREATE INDEX sends_account ON sends(account_id, ref);
+    CREATE TABLE messages (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ref BIGINT NOT NULL REFERENCES sends(ref),
+        account_id BIGINT NOT NULL,
+        destinataire TEXT NOT NULL,
+        statut TEXT NOT NULL,
+        raison TEXT,
+        code_smsc BIGINT,
+        billing TEXT NOT NULL,
+        segments BIGINT NOT NULL,
+        reserve BIGINT NOT NULL DEFAULT 0,
+        tentatives BIGINT NOT NULL DEFAULT 0,
+        doublon_possible BIGINT NOT NULL DEFAULT 0,
+        smsc_ids TEXT,
+        envoye_le TEXT,
+        livraison TEXT,
+        livre_le TEXT
+    );
+    CREATE INDEX messages_ref ON messages(ref, id);
+    CREATE INDEX messages_pending ON messages(account_id, id) WHERE statut = 'EN_ATTENTE';
+    CREATE TABLE smsc_ids (
+        smsc_id TEXT PRIMARY KEY,
+        message_id BIGINT NOT NULL
+    );
+    CREATE TABLE invoices (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id),
+        debut TEXT NOT NULL,
+        fin TEXT NOT NULL,
+        nb_sms BIGINT NOT NULL,
+        montant BIGINT NOT NULL,
+        regle_le TEXT
+    );
+    CREATE TABLE idempotency (
+        account_id BIGINT NOT NULL,
+        key TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        response TEXT NOT NULL,
+        cree_le DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (account_id, key)
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: expiry of Idempotency-Key records walks an index on their age
+    """
+    CREATE INDEX idempotency_age ON idempotency(cree_le);
+    """,
+    # 3: a concatenated message's part receipts are kept on their SMSC ids until
+    # every part has one; parts of a message found by its id
+    """
+    ALTER TABLE smsc_ids ADD COLUMN livraison TEXT;
+    CREATE INDEX smsc_ids_message ON smsc_ids(message_id);
+    """,
+    # 4: scheduled campaigns (MULDESP): calendar and progress, one row per slot handled
+    """
+    CREATE TABLE campaigns (
+        ref BIGINT PRIMARY KEY REFERENCES sends(ref),
+        account_id BIGINT NOT NULL REFERENCES accounts(id),
+        premier_message BIGINT NOT NULL,
+        total BIGINT NOT NULL,
+        date_debut TEXT NOT NULL,
+        date_fin TEXT NOT NULL,
+        nb_par_jour BIGINT NOT NULL,
+        intervalle_minutes BIGINT NOT NULL,
+        fenetre_debut TEXT NOT NULL,
+        fenetre_fin TEXT NOT NULL,
+        fuseau TEXT NOT NULL,
+        accepte_le TEXT NOT NULL,
+        etat TEXT NOT NULL,
+        lances BIGINT NOT NULL DEFAULT 0,
+        jour TEXT,
+        lances_jour BIGINT NOT NULL DEFAULT 0,
+        dernier_creneau TEXT,
+        fin_le TEXT
+    );
+    CREATE INDEX campaigns_state ON campaigns(etat);
+    CREATE TABLE campaign_waves (
+        ref BIGINT NOT NULL REFERENCES campaigns(ref),
+        creneau TEXT NOT NULL,
+        demandes BIGINT NOT NULL,
+        lances BIGINT NOT NULL,
+        fait_le TEXT NOT NULL,
+        PRIMARY KEY (ref, creneau)
+    );
+    """,
+)
+
+
+def pg_version(conn: psycopg.Connection[Any]) -> int:
+    """The last migration applied to the database behind `conn` (0 before any)."""
+    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    if exists is None or not exists[0]:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def pg_migrate(
+    conn: psycopg.Connection[Any], migrations: tuple[str, ...] = PG_MIGRATIONS
+) -> int:
+    """Apply the pending `migrations` (default `PG_MIGRATIONS`), each in its own
+    transaction together with its `schema_version` bump; return how many were applied.
+
+    `conn` must be idle (no transaction open). Each transaction holds an advisory lock
+    and re-reads the version, so concurrent callers apply every migration once. A
+    database already past `len(migrations)` is refused rather than downgraded.
+    """
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise ValueError("pg_migrate needs a connection with no transaction open")
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        conn.execute(
+            "INSERT INTO schema_version (version)"
+            " SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)"
+        )
+    applied = 0
+    while True:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            version = pg_version(conn)
+            if version > len(migrations):
+                raise RuntimeError(
+                    f"the database's schema is at version {version}, newer than this "
+                    f"gateway's {len(migrations)}"
+                )
+            if version == len(migrations):
+                return applied
+            conn.execute(migrations[version])
+            conn.execute("UPDATE schema_version SET version = %s", (version + 1,))
+        applied += 1
