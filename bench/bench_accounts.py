@@ -37,14 +37,13 @@ sys.path.insert(0, str(ROOT))
 
 import trio  # noqa: E402
 
-from engine.accounts.commands import Accepted, AccountSnapshot, GetSnapshot, SendDraft, Submit  # noqa: E402
+from engine.accounts.commands import AccountSnapshot, GetSnapshot, SendDraft, Submit  # noqa: E402
 from engine.accounts.registry import Registry  # noqa: E402
-from engine.accounts.state import Ledger, top_up  # noqa: E402
+from engine.accounts.state import top_up  # noqa: E402
 from engine.actor import Reply  # noqa: E402
-from engine.clock import WallClock, iso  # noqa: E402
+from engine.clock import WallClock  # noqa: E402
 from engine.dispatch.message import OutMessage  # noqa: E402
-from engine.dispatch.ratelimit import TokenBucket  # noqa: E402
-from engine.model import AccountId, AccountType, MessageStatus, SendType  # noqa: E402
+from engine.model import Accepted, AccountId, AccountType, Ledger, MessageStatus, SendType, TokenBucket, iso  # noqa: E402
 from engine.store import Store  # noqa: E402
 from engine.store import accounts as q_accounts  # noqa: E402
 from engine.text import encode_message, normalize_recipients, parse_sender  # noqa: E402

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import trio
 
-from engine.model.time import iso as iso
+from engine.model.time import iso
 
 
 class WallClock:

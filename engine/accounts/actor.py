@@ -42,7 +42,6 @@ from engine.accounts.batch import (
     replayed,
 )
 from engine.accounts.commands import (
-    Accepted,
     AccountSnapshot,
     ChangeType,
     CloseInvoice,
@@ -59,12 +58,20 @@ from engine.accounts.commands import (
 )
 from engine.accounts.state import LedgerError
 from engine.actor import ActorStopped, Reply
-from engine.clock import WallClock, iso
+from engine.clock import WallClock
 from engine.dispatch.message import OutMessage
-from engine.dispatch.ratelimit import TokenBucket
-from engine.model import AccountId, Ledger, MessageStatus, Outcome, SendRef
+from engine.model import (
+    Accepted,
+    AccountId,
+    InvoiceRow,
+    Ledger,
+    MessageStatus,
+    Outcome,
+    SendRef,
+    TokenBucket,
+    iso,
+)
 from engine.store import Store
-from engine.store.accounts import InvoiceRow
 from engine.store.writes import (
     AccountBatch,
     BatchResult,

@@ -30,6 +30,7 @@ from engine.model import (
     Billing,
     Entry,
     Idempotency,
+    InvoiceRow,
     Ledger,
     MessageId,
     MessageStatus,
@@ -40,7 +41,6 @@ from engine.model import (
     SendRef,
     SendType,
 )
-from engine.store.accounts import InvoiceRow
 from engine.store.writes import BatchResult, ReserveWaveWrite, SendWrite, Write
 
 Replays = dict[str, tuple[str, Accepted]]

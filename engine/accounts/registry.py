@@ -24,9 +24,8 @@ from engine.accounts.actor import AccountActor, Mailbox, Observer, Outlet
 from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot, Settle
 from engine.actor import Reply
 from engine.clock import WallClock
-from engine.model import AccountId, Outcome
+from engine.model import AccountId, AccountRow, Outcome
 from engine.store import Store
-from engine.store import accounts as q_accounts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +55,7 @@ class Registry:
         self._actors: dict[AccountId, AccountActor] = {}
         self._starting: dict[AccountId, trio.Event] = {}
         self._nursery: trio.Nursery | None = None
-        self._loads: dict[AccountId, list[Reply[tuple[q_accounts.AccountRow, int]]]] = {}
+        self._loads: dict[AccountId, list[Reply[tuple[AccountRow, int]]]] = {}
         self._loading = False
         self.restarts = 0
 
@@ -127,10 +126,10 @@ class Registry:
                 event.set()
             return actor
 
-    async def _load(self, account_id: AccountId) -> tuple[q_accounts.AccountRow, int]:
+    async def _load(self, account_id: AccountId) -> tuple[AccountRow, int]:
         """The account's row and pending count. Loads asked for at the same time
         share one read (a burst of first commands to many accounts stays cheap)."""
-        reply: Reply[tuple[q_accounts.AccountRow, int]] = Reply()
+        reply: Reply[tuple[AccountRow, int]] = Reply()
         self._loads.setdefault(account_id, []).append(reply)
         if not self._loading:
             self._loading = True
@@ -161,7 +160,7 @@ class Registry:
 
     def _actor(
         self,
-        row: q_accounts.AccountRow,
+        row: AccountRow,
         pending: int,
         mailbox: Mailbox | None = None,
         retry: list[Command] | None = None,

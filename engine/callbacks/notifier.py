@@ -28,10 +28,9 @@ import trio
 
 from engine.callbacks.client import CallbackHttpError, post
 from engine.callbacks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from engine.clock import WallClock, iso
-from engine.model import AccountId, Outcome, format_ref
+from engine.clock import WallClock
+from engine.model import AccountId, Outcome, ReportedMessage, format_ref, iso
 from engine.store import StoreError
-from engine.store.reads import ReportedMessage
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from config.settings import Settings
-from engine.accounts.commands import (
-    Accepted,
-    Idempotency,
-    OpenCampaign,
-    SendDraft,
-)
+from engine.accounts.commands import OpenCampaign, SendDraft
 from engine.actor import Reply
-from engine.campaigns.model import CampaignRequest, CampaignState, public_fields
+from engine.campaigns.model import public_fields
 from engine.campaigns.planner import (
     Schedule,
     capacity,
@@ -24,8 +19,12 @@ from engine.campaigns.planner import (
 )
 from engine.errors import GatewayError
 from engine.model import (
+    Accepted,
     AccountId,
     Billing,
+    CampaignRequest,
+    CampaignState,
+    Idempotency,
     MessageStatus,
     NewRecipient,
     NewSendRow,

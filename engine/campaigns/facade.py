@@ -16,23 +16,24 @@ from typing import Any, Protocol
 import trio
 
 from config.settings import Settings
-from engine.accounts.commands import (
-    Accepted,
-    Command,
-    Idempotency,
-    IdempotencyConflict,
-    SendDraft,
-)
+from engine.accounts.commands import Command, IdempotencyConflict, SendDraft
 from engine.actor import Reply
 from engine.campaigns.accept import open_campaign
-from engine.campaigns.model import CampaignRequest
-from engine.campaigns.plan import CampaignPlan, build_plan
+from engine.campaigns.plan import build_plan
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock
 from engine.errors import Conflict, IdempotencyKeyReused, NotFound
-from engine.model import AccountId, SendRef, SendType
+from engine.model import (
+    Accepted,
+    AccountId,
+    CampaignPlan,
+    CampaignRequest,
+    Idempotency,
+    SendRef,
+    SendType,
+    SendView,
+)
 from engine.store import Store
-from engine.store.reads import SendView
 
 __all__ = ["Ask", "CampaignCalls", "CampaignPlan", "CampaignRequest", "SendViews"]
 

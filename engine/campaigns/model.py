@@ -13,10 +13,7 @@ from zoneinfo import ZoneInfo
 
 from engine.campaigns.planner import Progress, Schedule, parse_window
 from engine.model import AccountId, MessageId, SendRef, iso
-from engine.model.campaigns import LIVE as LIVE
-from engine.model.campaigns import CampaignRequest as CampaignRequest
-from engine.model.campaigns import CampaignRow
-from engine.model.campaigns import CampaignState as CampaignState
+from engine.model.campaigns import CampaignRow, CampaignState
 
 
 @dataclass(slots=True)

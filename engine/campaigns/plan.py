@@ -13,10 +13,7 @@ from itertools import islice
 
 from engine.campaigns.model import campaign_of
 from engine.campaigns.planner import waves
-from engine.model.campaigns import LIVE, CampaignRow, WaveRow
-from engine.model.campaigns import PLAN_LIMIT as PLAN_LIMIT
-from engine.model.campaigns import CampaignPlan as CampaignPlan
-from engine.model.campaigns import PlannedSlot as PlannedSlot
+from engine.model.campaigns import LIVE, PLAN_LIMIT, CampaignPlan, CampaignRow, PlannedSlot, WaveRow
 
 
 def build_plan(

@@ -41,15 +41,25 @@ import trio
 
 from engine.accounts.commands import EndCampaign, ReserveWave
 from engine.actor import Reply
-from engine.campaigns.model import Campaign, CampaignState, campaign_of, public_fields
+from engine.campaigns.model import Campaign, campaign_of, public_fields
 from engine.campaigns.planner import Progress, Wave, advance, last_slot_of, waves
-from engine.clock import WallClock, iso
+from engine.clock import WallClock
 from engine.dispatch.message import OutMessage
 from engine.dispatch.recovery import requeue
 from engine.errors import Conflict
-from engine.model import AccountId, Billing, MessageId, MessageStatus, Outcome, Reason, SendRef
+from engine.model import (
+    LIVE,
+    AccountId,
+    Billing,
+    CampaignState,
+    MessageId,
+    MessageStatus,
+    Outcome,
+    Reason,
+    SendRef,
+    iso,
+)
 from engine.store import Store
-from engine.store.campaigns import LIVE_STATES
 from engine.store.writes import CampaignEnd, WaveRecord
 from engine.text import EncodedMessage, SenderAddress, encode_message, parse_sender
 
@@ -189,7 +199,7 @@ class CampaignScheduler:
                 if ref in self._live:
                     return
                 row = await self._store.campaigns.get(ref)
-                if row is not None and row.etat in LIVE_STATES:
+                if row is not None and row.etat in LIVE:
                     watched = campaign_of(row)
                     self._live[ref] = watched
                     self._arm(watched)

@@ -48,9 +48,8 @@ from typing import Any
 import trio
 
 from engine.dispatch.message import OutMessage
-from engine.dispatch.ratelimit import TokenBucket
 from engine.dispatch.states import BindStatistics, DispatcherStatistics
-from engine.model import AccountId, SendRef
+from engine.model import AccountId, SendRef, TokenBucket
 from engine.store import Store
 
 _QUANTUM = 32

@@ -48,7 +48,8 @@ from engine.dispatch.dispatcher import BindLink
 from engine.dispatch.policy.outcomes import RetryPolicy, status_name, submit_status
 from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.results import Event
-from engine.dispatch.states import BindState, SenderStatistics
+from engine.dispatch.states import SenderStatistics
+from engine.model import BindState
 from engine.smpp import codec
 from engine.smpp.constants import Status
 from engine.smpp.pdu import (

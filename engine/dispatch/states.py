@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.model.dispatch import BindMode as BindMode
-from engine.model.dispatch import BindState as BindState
+from engine.model.dispatch import BindMode, BindState
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from engine.dispatch.ratelimit import TokenBucket
+from engine.model import TokenBucket
 
 
 @dataclass(slots=True)

@@ -16,10 +16,10 @@ import trio
 
 from config.settings import Settings
 from engine import keys
-from engine.clock import WallClock, iso
+from engine.clock import WallClock
 from engine.errors import AuthError
 from engine.login_throttle import LoginThrottle
-from engine.model import AccountId, KeyRow
+from engine.model import AccountId, KeyRow, iso
 from engine.store import Store
 
 log = logging.getLogger(__name__)

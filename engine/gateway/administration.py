@@ -22,11 +22,10 @@ from engine.accounts.commands import (
     TopUp,
 )
 from engine.accounts.state import top_up
-from engine.clock import iso
 from engine.errors import Conflict, InvalidField, NotFound
 from engine.gateway.access import Access, NewKey
 from engine.gateway.runtime import Runtime
-from engine.model import AccountId, AccountRow, AccountType, Entry, InvoiceRow, JournalRow, Ledger
+from engine.model import AccountId, AccountRow, AccountType, Entry, InvoiceRow, JournalRow, Ledger, iso
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,8 @@ from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Event, ResultRouter
 from engine.dispatch.sender import SenderSettings, SmppSender
-from engine.dispatch.states import BindState
 from engine.errors import Conflict, NotFound, Unavailable
-from engine.model import AccountId
+from engine.model import AccountId, BindState
 from engine.store import Store
 from engine.text import ReferenceCounter
 

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.accounts.commands import Accepted, Idempotency, IdempotencyConflict, SendDraft, Submit
+from engine.accounts.commands import IdempotencyConflict, SendDraft, Submit
 from engine.campaigns.facade import CampaignCalls
 from engine.errors import IdempotencyKeyReused, InvalidField, NotFound, Overloaded
 from engine.gateway.runtime import Runtime
-from engine.model import AccountId, CampaignPlan, CampaignRequest, MessageView, SendRef, SendType, SendView
+from engine.model import (
+    Accepted,
+    AccountId,
+    CampaignPlan,
+    CampaignRequest,
+    Idempotency,
+    MessageView,
+    SendRef,
+    SendType,
+    SendView,
+)
 from engine.text import encode_message, normalize_recipients, parse_sender
 
 _UNKNOWN_REF = "Aucun envoi de votre compte ne porte cette référence."

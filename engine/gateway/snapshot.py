@@ -16,9 +16,9 @@ from typing import Any
 from engine.accounts.commands import AccountSnapshot
 from engine.callbacks.notifier import CallbackStatistics
 from engine.campaigns.scheduler import SchedulerStatistics
-from engine.clock import iso
-from engine.dispatch.states import BindState, DispatcherStatistics, SenderStatistics
+from engine.dispatch.states import DispatcherStatistics, SenderStatistics
 from engine.gateway.runtime import Runtime
+from engine.model import BindState, iso
 from engine.process import CollectorStatistics, collector_statistics
 from engine.store import StoreStatistics
 

@@ -14,10 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger
-from engine.model.views import AccountRow as AccountRow
-from engine.model.views import InvoiceRow as InvoiceRow
-from engine.model.views import JournalRow as JournalRow
-from engine.model.views import KeyRow as KeyRow
+from engine.model.views import AccountRow, InvoiceRow, JournalRow, KeyRow
 from engine.store.ledger import save_ledger as save_ledger  # written as deltas, checked
 
 _ACCOUNT_COLUMNS = (

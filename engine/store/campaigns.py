@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.model import AccountId, MessageId, SendRef, WaitingMessage
-from engine.model.campaigns import CampaignRow as CampaignRow
-from engine.model.campaigns import WaveRow as WaveRow
+from engine.model.campaigns import LIVE, CampaignRow, WaveRow
 from engine.store.reads import waiting
 
-LIVE_STATES = ("PLANIFIEE", "EN_COURS", "SUSPENDUE")
+LIVE_STATES = tuple(sorted(state.value for state in LIVE))
+"""The live campaign states (`engine.model.LIVE`) as query parameters."""
 
 
 _COLUMNS = (

@@ -11,9 +11,7 @@ import sqlite3
 from typing import Any
 
 from engine.model import WaitingMessage
-from engine.model.views import MessageView as MessageView
-from engine.model.views import ReportedMessage as ReportedMessage
-from engine.model.views import SendView as SendView
+from engine.model.views import MessageView, ReportedMessage, SendView
 
 _SEND_COLUMNS = (
     "ref, account_id, type, emetteur, corps, encodage, segments, nb_destinataires,"

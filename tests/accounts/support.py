@@ -14,12 +14,11 @@ import trio
 
 from engine.accounts.commands import Command, SendDraft
 from engine.accounts.registry import Registry
-from engine.accounts.state import Entry, Ledger, top_up
+from engine.accounts.state import top_up
 from engine.actor import Reply
-from engine.clock import WallClock, iso
+from engine.clock import WallClock
 from engine.dispatch.message import OutMessage
-from engine.dispatch.ratelimit import TokenBucket
-from engine.model import AccountId, AccountType, SendType
+from engine.model import AccountId, AccountType, Entry, Ledger, SendType, TokenBucket, iso
 from engine.store import Store
 from engine.store import accounts as q_accounts
 from engine.text import encode_message, normalize_recipients, parse_sender

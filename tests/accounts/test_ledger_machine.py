@@ -23,8 +23,8 @@ from hypothesis.stateful import (
 )
 
 from engine.accounts import state
-from engine.accounts.state import Billing, Entry, EntryKind, Ledger, LedgerError
-from engine.model import AccountType
+from engine.accounts.state import LedgerError
+from engine.model import AccountType, Billing, Entry, EntryKind, Ledger
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ PURE_CORES = (
     "engine/campaigns/planner.py",
     "engine/campaigns/model.py",
     "engine/campaigns/plan.py",
-    "engine/dispatch/ratelimit.py",
     "engine/dispatch/throttle.py",
     "engine/dispatch/policy.py",
     "engine/dispatch/policies.py",

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from engine.dispatch.policy.pacing import PROBE_MAX_S, Pacing
-from engine.dispatch.states import BindMode
 from engine.dispatch.throttle import AdaptiveRate
+from engine.model import BindMode
 
 PROBE, ONE, WINDOW = BindMode.PROBE, BindMode.ONE_AT_A_TIME, BindMode.WINDOW
 Step = tuple[float, str, BindMode]

@@ -14,7 +14,6 @@ PURE = (
     "engine.dispatch.parts",
     "engine.dispatch.message",
     "engine.dispatch.throttle",
-    "engine.dispatch.ratelimit",
 )
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import trio
 import trio.testing
 
-from engine.clock import WallClock, iso
+from engine.clock import WallClock
+from engine.model import iso
 
 
 async def test_now_iso_is_the_iso_stamp_of_now_at_every_step(

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.dispatch.states import BindMode
 from engine.dispatch.throttle import AdaptiveRate
+from engine.model import BindMode
 
 PROBE_MAX_S = 1.0
 """A probe ends after this long from its first submit, whatever it has sent: on a
