@@ -147,4 +147,9 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (ref, creneau)
     ) WITHOUT ROWID;
     """,
+    # 5: (PostgreSQL's take_ids: blocks of consecutive message ids; SQLite's rowids
+    # already are, see engine.store.messages)
+    """
+    SELECT 1
+    """,
 )

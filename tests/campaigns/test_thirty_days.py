@@ -14,7 +14,7 @@ import trio.testing
 from tests.campaigns.conftest import FIRST_DAY, ZONE, Wall
 from tests.campaigns.pacing import paced
 from tests.campaigns.support import LONG_RUN_ENV, all_messages, get_json, instant, no_client_timeout
-from tests.harness import open_stack
+from tests.harness import eventually, open_stack
 
 RECIPIENTS = 3000
 DAYS = 30
@@ -57,7 +57,12 @@ async def test_thirty_days_of_3000_recipients_all_sent_at_their_slots(
                 lambda: stack.simulator.statistics().submit_accepted,
             )
 
-            send = await get_json(stack, f"/api/V1/sms/{ref}", headers)
+            # the SMSC has accepted every message; the gateway records the last
+            # answers in its next commit
+            send = await eventually(
+                lambda: get_json(stack, f"/api/V1/sms/{ref}", headers),
+                lambda s: s["statut"] != "EN_ATTENTE",
+            )
             messages = await all_messages(stack, ref, headers)
             account = await get_json(stack, "/api/V1/compte", headers)
             assert send["statut"] == "ENVOYE"
