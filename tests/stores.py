@@ -50,7 +50,8 @@ class _Server:
 
     def dsn(self) -> str:
         if self._dsn is None:
-            self._dsn = self._stack.enter_context(running_postgres())
+            # thrown away at the end: no flush to disk (commits still wait for the WAL)
+            self._dsn = self._stack.enter_context(running_postgres(fsync=False))
         return self._dsn
 
     def schema_url(self, name: str) -> str:

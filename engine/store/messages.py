@@ -140,6 +140,14 @@ SettleRule = Callable[[Ledger, Mapping[int, PendingCharge], Sequence[Outcome]], 
 def pending_charges(conn: Connection, ids: Sequence[int]) -> dict[int, PendingCharge]:
     """What each of these messages still EN_ATTENTE holds, by id (ended ones are absent)."""
     pending: dict[int, PendingCharge] = {}
+    if isinstance(conn, PgConnection):
+        for mid, billing, segments, reserve in conn.execute(
+            "SELECT id, billing, segments, reserve FROM messages WHERE id = ANY(?::bigint[])"
+            " AND statut = 'EN_ATTENTE'",
+            (list(ids),),
+        ):
+            pending[mid] = (billing, segments, reserve)
+        return pending
     for chunk_start in range(0, len(ids), 900):
         chunk = ids[chunk_start : chunk_start + 900]
         marks = ",".join("?" * len(chunk))
@@ -162,32 +170,63 @@ def settle_outcomes(
     """
     settlement = rule(ledger, pending_charges(conn, [o.message_id for o in outcomes]), outcomes)
     ended = MessageStatus.ENVOYE
+    rows = [
+        (
+            o.statut.value,
+            o.raison.value if o.raison else None,
+            o.code_smsc,
+            ",".join(o.smsc_ids) or None,
+            o.at if o.statut is ended else None,
+            1 if o.doublon_possible else 0,
+            o.message_id,
+        )
+        for o in settlement.settled
+    ]
+    # the last message an SMSC id was given to wins, as with one upsert per id
+    known = {normalize_smsc_id(sid): o.message_id for o in settlement.settled for sid in o.smsc_ids}
+    if isinstance(conn, PgConnection):
+        _settle_pg(conn, list({row[-1]: row for row in rows}.values()), known)
+        return settlement
     conn.executemany(
         "UPDATE messages SET statut = ?, raison = ?, code_smsc = ?, smsc_ids = ?,"
         " envoye_le = ?, doublon_possible = doublon_possible | ?, reserve = 0 WHERE id = ?",
-        [
-            (
-                o.statut.value,
-                o.raison.value if o.raison else None,
-                o.code_smsc,
-                ",".join(o.smsc_ids) or None,
-                o.at if o.statut is ended else None,
-                1 if o.doublon_possible else 0,
-                o.message_id,
-            )
-            for o in settlement.settled
-        ],
+        rows,
     )
     conn.executemany(
         "INSERT INTO smsc_ids (smsc_id, message_id) VALUES (?, ?)"
         " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id",
-        [
-            (normalize_smsc_id(sid), o.message_id)
-            for o in settlement.settled
-            for sid in o.smsc_ids
-        ],
+        list(known.items()),
     )
     return settlement
+
+
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Rows turned into one list per column (PostgreSQL's array parameters)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+def _settle_pg(
+    conn: PgConnection, rows: Sequence[tuple[object, ...]], known: Mapping[str, int]
+) -> None:
+    """PostgreSQL: the settlement's updates as two set-based statements (one round
+    trip each, whatever the batch's size) instead of one statement per message."""
+    if rows:
+        conn.execute(
+            "UPDATE messages AS m SET statut = v.statut, raison = v.raison,"
+            " code_smsc = v.code_smsc, smsc_ids = v.smsc_ids, envoye_le = v.envoye_le,"
+            " doublon_possible = m.doublon_possible | v.doublon, reserve = 0"
+            " FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[],"
+            " ?::bigint[]) AS v(statut, raison, code_smsc, smsc_ids, envoye_le, doublon, id)"
+            " WHERE m.id = v.id",
+            _columns(rows, 7),
+        )
+    if known:
+        conn.execute(
+            "INSERT INTO smsc_ids (smsc_id, message_id)"
+            " SELECT * FROM unnest(?::text[], ?::bigint[])"
+            " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id",
+            (list(known), list(known.values())),
+        )
 
 
 def mark_attempt(conn: Connection, message_ids: Sequence[int]) -> None:
@@ -251,16 +290,27 @@ def find_receipted(
     conn: Connection, receipts: Sequence[tuple[str, str, str]]
 ) -> tuple[list[PartReceipt], list[int]]:
     """Match receipts (smsc_id as received, livraison, at) to messages through the
-    stored SMSC ids; return the matches and the indexes of those matching nothing."""
+    stored SMSC ids; return the matches and the indexes of those matching nothing.
+
+    Every spelling of every receipt's id is looked up at once (one query per 500
+    spellings), then each receipt takes its first spelling that is known."""
+    spellings = [smsc_id_candidates(raw) for raw, _, _ in receipts]
+    wanted = list(dict.fromkeys(c for candidates in spellings for c in candidates))
+    known: dict[str, tuple[int, int, str | None]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for smsc_id, mid, ref, smsc_ids in conn.execute(
+            "SELECT s.smsc_id, m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
+            f" ON m.id = s.message_id WHERE s.smsc_id IN ({marks})",
+            chunk,
+        ):
+            known[smsc_id] = (mid, ref, smsc_ids)
     found: list[PartReceipt] = []
     missing: list[int] = []
-    for index, (raw, livraison, at) in enumerate(receipts):
-        for candidate in smsc_id_candidates(raw):
-            row = conn.execute(
-                "SELECT m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
-                " ON m.id = s.message_id WHERE s.smsc_id = ?",
-                (candidate,),
-            ).fetchone()
+    for index, ((_, livraison, at), candidates) in enumerate(zip(receipts, spellings, strict=True)):
+        for candidate in candidates:
+            row = known.get(candidate)
             if row is not None:
                 parts = len(row[2].split(",")) if row[2] else 1
                 found.append(PartReceipt(candidate, row[0], row[1], parts, livraison, at))
@@ -281,10 +331,19 @@ def record_receipts(
     the last of its parts has its receipt.
     """
     single = [r for r in receipts if r.parts <= 1]
-    conn.executemany(
-        "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
-        ((r.livraison, r.at, r.message_id) for r in single),
-    )
+    if isinstance(conn, PgConnection):
+        if single:
+            conn.execute(
+                "UPDATE messages AS m SET livraison = v.livraison, livre_le = v.livre_le"
+                " FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(livraison, livre_le, id)"
+                " WHERE m.id = v.id",
+                _columns([(r.livraison, r.at, r.message_id) for r in single], 3),
+            )
+    else:
+        conn.executemany(
+            "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
+            ((r.livraison, r.at, r.message_id) for r in single),
+        )
     matched = [(r.message_id, r.ref, r.livraison, r.at) for r in single]
     multi = [r for r in receipts if r.parts > 1]
     if not multi:

@@ -135,7 +135,8 @@ class Store:
         self._last_group = 0
         self._read_limiter = trio.CapacityLimiter(read_threads)
         self._local = threading.local()
-        self._readers: list[Any] = []
+        self._readers: dict[int, Any] = {}
+        self._busy: set[int] = set()
         self._readers_lock = threading.Lock()
         self._closed = False
         self._writable = True
@@ -291,25 +292,41 @@ class Store:
     def _run_read(self, query: Callable[[Connection], T]) -> T:
         conn: Any = getattr(self._local, "conn", None)
         if conn is not None and self.backend.broken(conn):
+            self._forget_reader(conn)
             conn = None
         if conn is None:
             conn = self.backend.open_reader()
             self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        conn.execute(self.backend.begin_read)
+        with self._readers_lock:
+            self._readers[id(conn)] = conn
+            self._busy.add(id(conn))
         try:
+            conn.execute(self.backend.begin_read)
             return query(conn)
         finally:
-            if not self.backend.broken(conn) and self.backend.in_transaction(conn):
-                conn.execute("COMMIT")
+            try:
+                if not self.backend.broken(conn) and self.backend.in_transaction(conn):
+                    conn.execute("COMMIT")
+            finally:
+                with self._readers_lock:
+                    self._busy.discard(id(conn))
+                    last_use = self._closed
+                if last_use:  # the store stopped while this read ran: close it here
+                    self._forget_reader(conn)
+
+    def _forget_reader(self, conn: Any) -> None:
+        with self._readers_lock:
+            self._readers.pop(id(conn), None)
+        with contextlib.suppress(Exception):  # closing a broken or finished connection
+            self.backend.close(conn)
 
     def _close_readers(self) -> None:
+        """Close the reader connections not in use; one still reading closes
+        itself when its read ends (`_closed` is set before this runs)."""
         with self._readers_lock:
-            readers, self._readers = self._readers, []
-        for conn in readers:
-            with contextlib.suppress(Exception):  # closing at shutdown
-                self.backend.close(conn)
+            idle = [c for key, c in self._readers.items() if key not in self._busy]
+        for conn in idle:
+            self._forget_reader(conn)
 
     @property
     def writable(self) -> bool:

@@ -3,7 +3,6 @@ dispatcher, a real SMPP session to the simulator) on trio's mock clock."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +22,6 @@ DAYS = 30
 async def test_thirty_days_of_3000_recipients_all_sent_at_their_slots(
     tmp_path: Path, clock: trio.testing.MockClock, wall: Wall
 ) -> None:
-    real_start = time.perf_counter()
     with trio.fail_after(40 * 86400):  # mock time: leaps never exceed a second while busy
         async with paced() as pacer, open_stack(tmp_path, **LONG_RUN_ENV) as stack:
             no_client_timeout(stack)
@@ -82,4 +80,3 @@ async def test_thirty_days_of_3000_recipients_all_sent_at_their_slots(
             assert max(sent_per_day.values()) == 100
             assert (account["solde"], account["reserve"]) == (0, 0)
             assert stack.simulator.statistics().submit_accepted == RECIPIENTS
-    assert time.perf_counter() - real_start < 30, "a month of campaign takes seconds"
