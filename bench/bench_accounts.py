@@ -5,6 +5,8 @@
 Runs the account engine alone (store in a temporary folder, registry, actors;
 the dispatcher replaced by a counting sink), in one trio process:
 
+`--data-url postgresql://...` runs it on an empty PostgreSQL database instead.
+
 1. `--sends` single-recipient sends from `--callers` concurrent callers to ONE
    prepaid account: each is a reservation committed before its answer.
 2. The same spread over 1,000 accounts (round robin).
@@ -43,7 +45,7 @@ from engine.actor import Reply  # noqa: E402
 from engine.clock import WallClock  # noqa: E402
 from engine.dispatch.message import OutMessage  # noqa: E402
 from engine.model import Accepted, AccountId, AccountType, Ledger, MessageStatus, SendType, TokenBucket, iso  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.store import Store, backend_for  # noqa: E402
 from engine.store import accounts as q_accounts  # noqa: E402
 from engine.store.sql import Connection  # noqa: E402
 from engine.text import encode_message, normalize_recipients, parse_sender  # noqa: E402
@@ -160,11 +162,11 @@ async def live_actors(store: Store, registry: Registry, count: int) -> dict[str,
     }
 
 
-async def main(sends: int, callers: int) -> list[tuple[str, str, str, str]]:
+async def main(sends: int, callers: int, url: str = "") -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as folder:
         async with trio.open_nursery() as nursery:
-            store = Store(Path(folder) / "bench.sqlite3")
+            store = Store(backend_for(url, Path(folder)))
             await nursery.start(store.serve)
             registry = Registry(store, CountingSink(), WallClock())
             await nursery.start(registry.serve)
@@ -222,8 +224,10 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=20_000)
     parser.add_argument("--callers", type=int, default=200)
+    parser.add_argument("--data-url", default="", metavar="URL",
+                        help="an empty PostgreSQL database (postgresql://...) instead of SQLite")
     args = parser.parse_args()
-    rows = trio.run(main, args.sends, args.callers)
+    rows = trio.run(main, args.sends, args.callers, args.data_url)
     text = report(rows, ".venv/bin/python bench/bench_accounts.py " + shlex.join(sys.argv[1:]))
     print(text)
     with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as fh:

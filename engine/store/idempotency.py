@@ -19,22 +19,24 @@ from engine.store.sql import Connection
 def remember(
     conn: Connection,
     account_id: AccountId,
-    idempotency: Idempotency,
-    accepted: Accepted,
+    answers: Sequence[tuple[Idempotency, Accepted]],
     stamp: float,
 ) -> None:
-    """Keep `accepted` (already under its ref) as the answer to this key;
-    `stamp` is when, in POSIX seconds."""
-    conn.execute(
+    """Keep each `Accepted` (already under its ref) as the answer to its key;
+    `stamp` is when, in POSIX seconds. One statement for the whole batch."""
+    conn.executemany(
         "INSERT INTO idempotency (account_id, key, body_hash, response, cree_le)"
         " VALUES (?, ?, ?, ?, ?)",
-        (
-            account_id,
-            idempotency.key,
-            idempotency.body_hash,
-            json.dumps(_accepted_json(accepted)),
-            stamp,
-        ),
+        [
+            (
+                account_id,
+                idempotency.key,
+                idempotency.body_hash,
+                json.dumps(_accepted_json(accepted)),
+                stamp,
+            )
+            for idempotency, accepted in answers
+        ],
     )
 
 
@@ -57,7 +59,7 @@ def find(
 def expire(conn: Connection, before: float) -> int:
     """Delete records created before `before` (POSIX seconds); return how many.
     Walks the `idempotency_age` index."""
-    return conn.execute("DELETE FROM idempotency WHERE cree_le < ?", (before,)).rowcount
+    return len(conn.execute("DELETE FROM idempotency WHERE cree_le < ? RETURNING 1", (before,)).fetchall())
 
 
 def oldest(conn: Connection) -> float | None:

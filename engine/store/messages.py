@@ -23,86 +23,119 @@ from engine.model import (
 from engine.store.postgres import PgConnection
 from engine.store.sql import Connection, StoreError
 
+_SEND_COLUMNS = (
+    "account_id", "type", "emetteur", "corps", "encodage", "segments", "nb_destinataires",
+    "doublons", "billing", "avertissements", "campagne", "cree_le",
+)
 _MESSAGE_COLUMNS = (
     "ref", "account_id", "destinataire", "statut", "raison", "billing", "segments", "reserve"
 )
+_INSERT_SEND = (
+    f"INSERT INTO sends ({', '.join(_SEND_COLUMNS)}) VALUES ({', '.join('?' * 12)})"
+)
 _INSERT_MESSAGE = (
-    f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * 8)})"
 )
 COPY_FROM = 64
-"""From this many messages a send's rows go to PostgreSQL with COPY."""
+"""From this many messages in one batch, PostgreSQL takes them with COPY."""
 
 
-def insert_send(conn: Connection, send: NewSendRow) -> tuple[SendRef, MessageId]:
-    """Insert one send and its messages; return its ref and its first message id.
-
-    Message ids come from the database; those of one send are consecutive, in
-    recipient order (`_first_of_run` says why on SQLite, `_take_ids` on
-    PostgreSQL).
-    """
-    ref = SendRef(
-        conn.execute(
-            "INSERT INTO sends (account_id, type, emetteur, corps, encodage, segments,"
-            " nb_destinataires, doublons, billing, avertissements, campagne, cree_le)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ref",
-            (
-                send.account_id,
-                send.type,
-                send.emetteur,
-                send.corps,
-                send.encodage,
-                send.segments,
-                len(send.recipients),
-                send.doublons,
-                send.billing.value,
-                json.dumps(list(send.avertissements), ensure_ascii=False)
-                if send.avertissements else "[]",
-                json.dumps(send.campagne) if send.campagne is not None else None,
-                send.cree_le,
-            ),
-        ).fetchone()[0]
+def _send_values(send: NewSendRow) -> tuple[object, ...]:
+    return (
+        send.account_id,
+        send.type,
+        send.emetteur,
+        send.corps,
+        send.encodage,
+        send.segments,
+        len(send.recipients),
+        send.doublons,
+        send.billing.value,
+        json.dumps(list(send.avertissements), ensure_ascii=False) if send.avertissements else "[]",
+        json.dumps(send.campagne) if send.campagne is not None else None,
+        send.cree_le,
     )
+
+
+def _message_values(send: NewSendRow, ref: int) -> list[tuple[object, ...]]:
     billing = send.billing.value
-    rows = [
+    return [
         (ref, send.account_id, r.destinataire, r.statut.value,
          r.raison.value if r.raison else None, billing, send.segments, r.reserve)
         for r in send.recipients
     ]
+
+
+def insert_send(conn: Connection, send: NewSendRow) -> tuple[SendRef, MessageId]:
+    """Insert one send and its messages; return its ref and its first message id."""
+    return insert_sends(conn, [send])[0]
+
+
+def insert_sends(conn: Connection, sends: Sequence[NewSendRow]) -> list[tuple[SendRef, MessageId]]:
+    """Insert sends and their messages; return each one's ref and first message id.
+
+    Message ids come from the database; those of one send are consecutive, in
+    recipient order (`_first_of_run` says why on SQLite, `_insert_sends_pg` how on
+    PostgreSQL).
+    """
     if isinstance(conn, PgConnection):
-        return ref, _insert_run_pg(conn, rows)
-    if len(rows) == 1:  # a single send: the next rowid, one statement
-        return ref, MessageId(conn.execute(_INSERT_MESSAGE + " RETURNING id", rows[0]).fetchone()[0])
-    conn.executemany(_INSERT_MESSAGE, rows)
-    return ref, _first_of_run(conn, ref, len(rows))
+        return _insert_sends_pg(conn, sends) if sends else []
+    created = []
+    for send in sends:
+        ref = SendRef(conn.execute(_INSERT_SEND + " RETURNING ref", _send_values(send)).fetchone()[0])
+        rows = _message_values(send, ref)
+        if len(rows) == 1:  # a single send: the next rowid, one statement
+            first = MessageId(conn.execute(_INSERT_MESSAGE + " RETURNING id", rows[0]).fetchone()[0])
+        else:
+            conn.executemany(_INSERT_MESSAGE, rows)
+            first = _first_of_run(conn, ref, len(rows))
+        created.append((ref, first))
+    return created
 
 
-def _insert_run_pg(conn: PgConnection, rows: Sequence[tuple[object, ...]]) -> MessageId:
-    """PostgreSQL: take a block of consecutive ids, then insert the rows with them.
+def _insert_sends_pg(
+    conn: PgConnection, sends: Sequence[NewSendRow]
+) -> list[tuple[SendRef, MessageId]]:
+    """PostgreSQL: take a block of refs and a block of consecutive message ids for
+    the whole batch in one round trip, then insert every row with its id (COPY
+    from `COPY_FROM` messages): a batch costs the same few round trips whatever
+    its number of sends.
 
-    `take_ids` (schema migration 5) advances the identity sequence by the block's
-    length under an advisory lock that every taker of message ids holds, so no
-    other gateway node can be handed an id inside the block, whatever runs
-    concurrently. Messages are never inserted with the sequence's own default."""
+    `take_ids` (schema migration 5) advances an identity sequence by the block's
+    length under an advisory lock that every taker holds, so no other gateway node
+    can be handed an id inside a block, whatever runs concurrently. Sends and
+    messages are never inserted with the sequences' own defaults."""
+    total = sum(len(send.recipients) for send in sends)
+    first_ref, first_id = conn.execute(
+        "SELECT take_ids('sends_ref_seq', ?), take_ids('messages_id_seq', ?)",
+        (len(sends), total),
+    ).fetchone()
+    created: list[tuple[SendRef, MessageId]] = []
+    send_rows: list[tuple[object, ...]] = []
+    message_rows: list[tuple[object, ...]] = []
+    next_id = int(first_id)
+    for offset, send in enumerate(sends):
+        ref = SendRef(int(first_ref) + offset)
+        created.append((ref, MessageId(next_id)))
+        send_rows.append((ref, *_send_values(send)))
+        for row in _message_values(send, ref):
+            message_rows.append((next_id, *row))
+            next_id += 1
+    conn.executemany(
+        f"INSERT INTO sends (ref, {', '.join(_SEND_COLUMNS)}) OVERRIDING SYSTEM VALUE"
+        f" VALUES ({', '.join('?' * 13)})",
+        send_rows,
+    )
     columns = ("id", *_MESSAGE_COLUMNS)
-    if len(rows) == 1:
-        return MessageId(conn.execute(
-            f"INSERT INTO messages ({', '.join(columns)}) OVERRIDING SYSTEM VALUE"
-            " VALUES (take_ids('messages_id_seq', 1), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            rows[0],
-        ).fetchone()[0])
-    first = int(conn.execute(
-        "SELECT take_ids('messages_id_seq', ?)", (len(rows),)
-    ).fetchone()[0])
-    numbered = ((first + i, *row) for i, row in enumerate(rows))
-    if len(rows) >= COPY_FROM:
-        conn.copy_rows("messages", columns, numbered)
+    if len(message_rows) >= COPY_FROM:
+        conn.copy_rows("messages", columns, message_rows)
     else:
         conn.executemany(
             f"INSERT INTO messages ({', '.join(columns)}) OVERRIDING SYSTEM VALUE"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            numbered,
+            f" VALUES ({', '.join('?' * 9)})",
+            message_rows,
         )
-    return MessageId(first)
+    return created
 
 
 def _first_of_run(conn: Connection, ref: SendRef, count: int) -> MessageId:

@@ -18,8 +18,10 @@ flushed) by default; NORMAL sets it `off` for this gateway's connections only
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import psycopg
@@ -86,14 +88,38 @@ def to_pg(sql: str) -> str:
 
 
 class PgConnection:
-    """A psycopg connection seen through the store's `Connection` protocol."""
+    """A psycopg connection seen through the store's `Connection` protocol.
+
+    The writer runs each group in pipeline mode (`enter_pipeline`): statements are
+    sent without waiting for their answers, a fetch waits for what it needs, and
+    `sync` collects the rest at the end of each job (where a job's error surfaces).
+    A group then costs a few round trips per job instead of one per statement."""
 
     backend = POSTGRESQL
-    __slots__ = ("raw", "_translated")
+    __slots__ = ("raw", "_translated", "_pipeline", "_pipeline_exit")
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
         self._translated: dict[str, str] = {}
+        self._pipeline: psycopg.Pipeline | None = None
+        self._pipeline_exit: ExitStack | None = None
+
+    def enter_pipeline(self) -> None:
+        if self._pipeline_exit is None:
+            stack = ExitStack()
+            self._pipeline = stack.enter_context(self.raw.pipeline())
+            self._pipeline_exit = stack
+
+    def leave_pipeline(self) -> None:
+        """Leave pipeline mode, collecting every answer (a pending error raises)."""
+        stack, self._pipeline_exit, self._pipeline = self._pipeline_exit, None, None
+        if stack is not None:
+            stack.close()
+
+    def sync(self) -> None:
+        """Wait for the answers of everything sent so far (a pending error raises)."""
+        if self._pipeline is not None:
+            self._pipeline.sync()
 
     def _sql(self, sql: str) -> str:
         found = self._translated.get(sql)
@@ -109,11 +135,16 @@ class PgConnection:
             cur.executemany(self._sql(sql), parameters)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Load rows with COPY: the fast way in for a large send's messages."""
+        """Load rows with COPY: the fast way in for a large send's messages (COPY
+        does not run in pipeline mode: the pipeline is left and entered again)."""
+        resume = self._pipeline_exit is not None
+        self.leave_pipeline()
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         with self.raw.cursor() as cur, cur.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
+        if resume:
+            self.enter_pipeline()
 
     def close(self) -> None:
         self.raw.close()
@@ -174,6 +205,23 @@ class PostgresBackend:
         commit = conn.raw.execute("SHOW synchronous_commit").fetchone()
         assert commit is not None
         return Durability(POSTGRESQL, "wal", 1 if commit[0] == "off" else 2)
+
+    def start_group(self, conn: PgConnection) -> None:
+        conn.enter_pipeline()
+
+    def job_done(self, conn: PgConnection) -> None:
+        conn.sync()
+
+    def job_failed(self, conn: PgConnection) -> None:
+        with contextlib.suppress(psycopg.Error):  # the job's own error, already raised
+            conn.sync()
+
+    def end_group(self, conn: PgConnection) -> None:
+        conn.leave_pipeline()
+
+    def abandon_group(self, conn: PgConnection) -> None:
+        with contextlib.suppress(psycopg.Error):
+            conn.leave_pipeline()
 
     def in_transaction(self, conn: PgConnection) -> bool:
         return conn.raw.info.transaction_status != TransactionStatus.IDLE

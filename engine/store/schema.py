@@ -152,4 +152,37 @@ MIGRATIONS: tuple[str, ...] = (
     """
     SELECT 1
     """,
+    # 6: messages no longer check their send's ref by foreign key: the store writes a
+    # send and its messages in one transaction, and PostgreSQL's per-row check cost
+    # more than half of a large send's insert (SQLite rebuilds the table to drop it)
+    """
+    CREATE TABLE messages_sans_fk (
+        id INTEGER PRIMARY KEY,
+        ref INTEGER NOT NULL,
+        account_id INTEGER NOT NULL,
+        destinataire TEXT NOT NULL,
+        statut TEXT NOT NULL,
+        raison TEXT,
+        code_smsc INTEGER,
+        billing TEXT NOT NULL,
+        segments INTEGER NOT NULL,
+        reserve INTEGER NOT NULL DEFAULT 0,
+        tentatives INTEGER NOT NULL DEFAULT 0,
+        doublon_possible INTEGER NOT NULL DEFAULT 0,
+        smsc_ids TEXT,
+        envoye_le TEXT,
+        livraison TEXT,
+        livre_le TEXT
+    );
+    INSERT INTO messages_sans_fk (id, ref, account_id, destinataire, statut, raison, code_smsc,
+        billing, segments, reserve, tentatives, doublon_possible, smsc_ids, envoye_le,
+        livraison, livre_le)
+    SELECT id, ref, account_id, destinataire, statut, raison, code_smsc, billing, segments,
+        reserve, tentatives, doublon_possible, smsc_ids, envoye_le, livraison, livre_le
+    FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_sans_fk RENAME TO messages;
+    CREATE INDEX messages_ref ON messages(ref, id);
+    CREATE INDEX messages_pending ON messages(account_id, id) WHERE statut = 'EN_ATTENTE'
+    """,
 )

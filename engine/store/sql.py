@@ -33,10 +33,9 @@ POSTGRESQL = "postgresql"
 
 
 class Cursor(Protocol):
-    """The part of a DB-API cursor the queries use."""
-
-    @property
-    def rowcount(self) -> int: ...
+    """The part of a DB-API cursor the queries use (no `rowcount`: in PostgreSQL's
+    pipeline mode it is not known until the answers are collected; a query that
+    needs a count of rows touched says `RETURNING` and counts them)."""
 
     def fetchone(self) -> Any: ...
 

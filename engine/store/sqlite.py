@@ -115,6 +115,21 @@ class SqliteBackend:
     def durability(self, conn: sqlite3.Connection) -> Durability:
         return durability(conn)
 
+    def start_group(self, conn: sqlite3.Connection) -> None:
+        pass
+
+    def job_done(self, conn: sqlite3.Connection) -> None:
+        pass
+
+    def job_failed(self, conn: sqlite3.Connection) -> None:
+        pass
+
+    def end_group(self, conn: sqlite3.Connection) -> None:
+        pass
+
+    def abandon_group(self, conn: sqlite3.Connection) -> None:
+        pass
+
     def in_transaction(self, conn: sqlite3.Connection) -> bool:
         return conn.in_transaction
 

@@ -64,6 +64,21 @@ class Backend(Protocol):
 
     def durability(self, conn: Any) -> Durability: ...
 
+    def start_group(self, conn: Any) -> None:
+        """Before a group's BEGIN (PostgreSQL: enter pipeline mode)."""
+
+    def job_done(self, conn: Any) -> None:
+        """After a job ran: make its errors surface now, not in a later job's."""
+
+    def job_failed(self, conn: Any) -> None:
+        """After a job raised, before its savepoint is rolled back."""
+
+    def end_group(self, conn: Any) -> None:
+        """After the group's COMMIT: collect its answer (a failed commit raises)."""
+
+    def abandon_group(self, conn: Any) -> None:
+        """After a failed group, before the rollback: drop what is pending."""
+
     def in_transaction(self, conn: Any) -> bool: ...
 
     def broken(self, conn: Any) -> bool: ...
@@ -227,21 +242,26 @@ class Store:
         try:
             if conn is None:
                 conn = backend.open_writer()
+            backend.start_group(conn)
             conn.execute(backend.begin_write)
             for job, pending in group:
                 conn.execute("SAVEPOINT job")
                 try:
                     value = job(conn)
+                    backend.job_done(conn)
                 except Exception as exc:  # noqa: BLE001 - handed back to the caller
                     if backend.broken(conn):
                         raise
+                    backend.job_failed(conn)
                     conn.execute("ROLLBACK TO SAVEPOINT job")
                     conn.execute("RELEASE SAVEPOINT job")
+                    backend.job_done(conn)
                     results.append((pending, None, exc))
                 else:
                     conn.execute("RELEASE SAVEPOINT job")
                     results.append((pending, value, None))
             conn.execute("COMMIT")
+            backend.end_group(conn)
             self._writable = True
         except Exception as exc:  # noqa: BLE001 - the whole group failed: every caller hears it
             self._writable = False
@@ -263,6 +283,7 @@ class Store:
         opens a new one)."""
         if conn is None:
             return None
+        self.backend.abandon_group(conn)
         if self.backend.broken(conn):
             with contextlib.suppress(Exception):  # already broken
                 self.backend.close(conn)

@@ -165,7 +165,7 @@ def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> Batc
     row does not then hold the batch's ledger (it changed behind the actor),
     `LedgerConflict` is raised and the writer rolls the whole batch back."""
     account_id = batch.account_id
-    created = [q_messages.insert_send(conn, s.row) for s in batch.sends]
+    created = q_messages.insert_sends(conn, [s.row for s in batch.sends])
     results = [_write(conn, batch, w) for w in batch.writes]
     ledger, entries = batch.ledger, batch.entries
     settled: tuple[Outcome, ...] = ()
@@ -174,11 +174,13 @@ def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> Batc
         ledger, settled = settlement.ledger, settlement.settled
         entries = [*entries, *settlement.entries]
     q_accounts.save_ledger(conn, account_id, ledger, entries, batch.now)
-    for send, (ref, _) in zip(batch.sends, created, strict=True):
-        if send.idempotency is not None:
-            q_idempotency.remember(
-                conn, account_id, send.idempotency, send.accepted.with_ref(ref), batch.stamp
-            )
+    answers = [
+        (send.idempotency, send.accepted.with_ref(ref))
+        for send, (ref, _) in zip(batch.sends, created, strict=True)
+        if send.idempotency is not None
+    ]
+    if answers:
+        q_idempotency.remember(conn, account_id, answers, batch.stamp)
     return BatchResult(created, results, ledger, settled)
 
 
@@ -208,7 +210,7 @@ def _write(conn: Connection, batch: AccountBatch, write: Write) -> int | None:
             )
             if send.idempotency is not None:
                 q_idempotency.remember(
-                    conn, account_id, send.idempotency, send.accepted.with_ref(ref), batch.stamp
+                    conn, account_id, [(send.idempotency, send.accepted.with_ref(ref))], batch.stamp
                 )
             return ref
         case ReserveWaveWrite(message_ids=ids, per_message=per_message, record=r):
