@@ -1,0 +1,60 @@
+"""A long-lived task that fails does not end the gateway: its supervisor restarts
+it, the operator snapshot counts the restart, and sends go on being billed once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from engine.model import AccountId, Outcome
+from tests.dispatch.support import account, unides, until_ended
+from tests.harness import open_stack
+
+
+async def test_a_failing_router_is_restarted_and_every_send_still_ends_billed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with trio.fail_after(30):
+        async with open_stack(tmp_path) as stack:
+            runtime = stack.gateway.runtime
+            registry = runtime.registry
+            real_settle = registry.settle
+            failures: list[tuple[Outcome, ...]] = []
+
+            async def settle_then_fail(account_id: AccountId, outcomes: tuple[Outcome, ...]) -> Any:
+                # the outcomes reach the account's actor, then the router fails: its
+                # restart hands them over again, and the ledger must not bill twice
+                await real_settle(account_id, outcomes)
+                if not failures:
+                    failures.append(outcomes)
+                    raise RuntimeError("router fault injected after a settle")
+
+            monkeypatch.setattr(registry, "settle", settle_then_fail)
+            _, key = await stack.new_account(solde=10)
+
+            first = await unides(stack, key, "+24106000001")
+            ended = await until_ended(stack, key, first["ref"], within_s=10)
+            assert ended["compteurs"]["ENVOYE"] == 1
+            assert failures, "the fault was injected"
+
+            actors = await stack.client.get("/api/V1/admin/acteurs", headers=stack.admin)
+            assert actors.status_code == 200
+            tasks = {t["name"]: t for t in actors.json()["taches"]}
+            assert tasks["routeur"]["restarts"] == 1
+            assert tasks["routeur"]["last_error"] == "RuntimeError: router fault injected after a settle"
+            assert all(t["restarts"] == 0 for name, t in tasks.items() if name != "routeur")
+            assert {"rappels", "registre", "repartiteur", "campagnes", "liaison-0"} <= set(tasks)
+
+            second = await unides(stack, key, "+24106000002")
+            ended = await until_ended(stack, key, second["ref"], within_s=10)
+            assert ended["compteurs"]["ENVOYE"] == 1
+
+            actors = await stack.client.get("/api/V1/admin/acteurs", headers=stack.admin)
+            router = next(t for t in actors.json()["taches"] if t["name"] == "routeur")
+            assert (router["restarts"], router["running"]) == (1, True)
+
+            balance = await account(stack, key)
+            assert (balance["solde"], balance["reserve"]) == (8, 0), "each SMS debited once"
