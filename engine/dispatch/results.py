@@ -140,7 +140,10 @@ class ResultRouter:
         task_status.started()
         while True:
             drained: list[Event] = []
-            with trio.move_on_at(self._next_round):
+            wake_at = self._next_round
+            if self._late:
+                wake_at = min(wake_at, next(iter(self._late.values())).deadline)
+            with trio.move_on_at(wake_at):
                 try:
                     drained.extend(await self._events.receive())
                 except trio.EndOfChannel:

@@ -278,15 +278,16 @@ def smsc_id_candidates(smsc_id: str) -> list[str]:
 
     Only an id of at most `MAX_SMSC_ID` characters is read as a number (so the
     conversions stay small and bounded); a longer one has its own spelling only."""
-    base = normalize_smsc_id(smsc_id)
-    if len(base) > MAX_SMSC_ID:
-        return [base]
-    out = [base]
-    if base.isascii() and base.isdigit():
-        out.append(format(int(base), "x"))
+    base = smsc_id.strip().lower().lstrip("0") or "0"
+    if len(base) < 2 or len(base) > MAX_SMSC_ID:
+        return [base]  # one digit reads the same in hex and decimal
+    if base.isdigit() and base.isascii():
+        hexed = format(int(base), "x")
+        decimal = str(int(base, 16))
+        return [base, hexed] if hexed == decimal else [base, hexed, decimal]
     if _HEX_DIGITS.issuperset(base):
-        out.append(str(int(base, 16)))
-    return list(dict.fromkeys(out))
+        return [base, str(int(base, 16))]
+    return [base]
 
 
 def combine_livraison(states: Sequence[str]) -> str:
