@@ -101,8 +101,8 @@ class ResultRouter:
         recent_ids: int = 400_000,
         receipt_patience_s: float = 60.0,
         unmatched_max: int = 20_000,
-        retry_first_s: float = 0.2,
-        retry_max_s: float = 10.0,
+        retry_first_s: float = 1.0,
+        retry_max_s: float = 30.0,
     ) -> None:
         self._registry = registry
         self._store = store
