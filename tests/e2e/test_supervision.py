@@ -3,6 +3,7 @@ it, the operator snapshot counts the restart, and sends go on being billed once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 import trio
 
 from engine.model import AccountId, Outcome
-from tests.dispatch.support import account, unides, until_ended
+from tests.dispatch.support import account, muldes, numbers, unides, until_ended
 from tests.harness import open_stack
 
 
@@ -58,3 +59,36 @@ async def test_a_failing_router_is_restarted_and_every_send_still_ends_billed_on
 
             balance = await account(stack, key)
             assert (balance["solde"], balance["reserve"]) == (8, 0), "each SMS debited once"
+
+
+async def test_a_dispatcher_failing_while_recording_an_attempt_is_restarted_and_loses_no_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with trio.fail_after(30):
+        async with open_stack(tmp_path) as stack:
+            runtime = stack.gateway.runtime
+            messages = runtime.store.messages
+            real_mark = messages.mark_attempt
+            failed: list[Sequence[int]] = []
+
+            async def fail_once(message_ids: Sequence[int]) -> None:
+                if not failed:
+                    failed.append(message_ids)
+                    raise OSError("disk I/O error injected")
+                await real_mark(message_ids)
+
+            monkeypatch.setattr(messages, "mark_attempt", fail_once)
+            _, key = await stack.new_account(solde=10)
+            send = await muldes(stack, key, numbers("+24106", 5))
+            ended = await until_ended(stack, key, send["ref"], within_s=10)
+            assert failed, "the fault was injected"
+            assert ended["compteurs"]["ENVOYE"] == 5, "the batch in hand was handed out again"
+            assert stack.simulator.statistics().submit_accepted == 5, "each sent once"
+
+            actors = (await stack.client.get("/api/V1/admin/acteurs", headers=stack.admin)).json()
+            tasks = {t["name"]: t for t in actors["taches"]}
+            assert tasks["repartiteur"]["restarts"] == 1
+            assert tasks["repartiteur"]["last_error"] == "OSError: disk I/O error injected"
+            assert actors["repartiteur"]["backlog"] == 0
+            balance = await account(stack, key)
+            assert (balance["solde"], balance["reserve"]) == (5, 0)
