@@ -15,7 +15,7 @@ import trio.testing
 from engine.dispatch.results import Ended, Event, Receipt, ResultRouter
 from engine.model import AccountId, MessageId, MessageStatus, Outcome, PartReceipt, SendRef
 from engine.store import messages as q_messages
-from engine.store.store import migrate
+from engine.store.sqlite import SqliteConnection, migrate
 
 NOW = "2026-01-01T12:00:00.000Z"
 
@@ -24,7 +24,7 @@ class CountingReceipts:
     """The store's `receipts.record`, run in-process, counting its lookups."""
 
     def __init__(self) -> None:
-        self.conn = sqlite3.connect(":memory:", isolation_level=None)
+        self.conn = sqlite3.connect(":memory:", isolation_level=None, factory=SqliteConnection)
         migrate(self.conn)
         self.lookups = 0
         self.looked_up = 0

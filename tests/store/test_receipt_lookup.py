@@ -19,12 +19,12 @@ from engine.model import (
     SendType,
 )
 from engine.store import messages as q_messages
-from engine.store.store import migrate
+from engine.store.sqlite import SqliteConnection, migrate
 
 NOW = "2026-01-01T12:00:00.000Z"
 
 
-def sent_with_ids(conn: sqlite3.Connection, smsc_ids: list[str]) -> list[MessageId]:
+def sent_with_ids(conn: SqliteConnection, smsc_ids: list[str]) -> list[MessageId]:
     """One send of one message per SMSC id, each ENVOYE under that id."""
     row = NewSendRow(
         account_id=AccountId(1), type=SendType.MULDES.value, emetteur="ION", corps="Bonjour",
@@ -46,7 +46,7 @@ def sent_with_ids(conn: sqlite3.Connection, smsc_ids: list[str]) -> list[Message
 
 
 def test_one_batch_matches_every_spelling_and_reports_the_rest_missing() -> None:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn = sqlite3.connect(":memory:", isolation_level=None, factory=SqliteConnection)
     migrate(conn)
     decimal, hexed, padded = sent_with_ids(conn, ["123456", "a1b2", "77"])
     receipts = [
