@@ -22,7 +22,7 @@ import trio
 
 from engine.accounts.actor import AccountActor, Mailbox, Observer, Outlet
 from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot, Settle
-from engine.actor import Reply
+from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock
 from engine.model import AccountId, AccountRow, Outcome
 from engine.store import Store
@@ -60,9 +60,17 @@ class Registry:
         self.restarts = 0
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Host the actors until cancelled. Should this task fail, its actors end with
+        it, as at shutdown (what they committed stays; each is rebuilt from the store
+        on its account's next command), and a load cancelled half-way fails its
+        askers with `ActorStopped`; a restart (its supervisor's) serves the loads
+        asked meanwhile."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._reap_idle)
+            if self._loads and not self._loading:
+                self._loading = True
+                nursery.start_soon(self._load_waiting)
             task_status.started(self)
             await trio.sleep_forever()
 
@@ -138,6 +146,7 @@ class Registry:
         return await reply.wait()
 
     async def _load_waiting(self) -> None:
+        wanted: dict[AccountId, list[Reply[tuple[AccountRow, int]]]] = {}
         try:
             while self._loads:
                 wanted, self._loads = self._loads, {}
@@ -148,6 +157,7 @@ class Registry:
                     for replies in wanted.values():
                         for reply in replies:
                             reply.fail(exc)
+                    wanted = {}
                     continue
                 for account_id, replies in wanted.items():
                     for reply in replies:
@@ -155,8 +165,12 @@ class Registry:
                             reply.set(found[account_id])
                         else:
                             reply.fail(UnknownAccount(account_id))
+                wanted = {}
         finally:
             self._loading = False
+            for replies in wanted.values():  # cancelled while loading: nobody waits forever
+                for reply in replies:
+                    reply.fail(ActorStopped("the account registry stopped"))
 
     def _actor(
         self,
