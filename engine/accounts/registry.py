@@ -55,6 +55,8 @@ class Registry:
         self._actors: dict[AccountId, AccountActor] = {}
         self._starting: dict[AccountId, trio.Event] = {}
         self._nursery: trio.Nursery | None = None
+        self._serving = trio.Event()
+        """Set while `serve` hosts the actors; replaced by a new one while it is down."""
         self._loads: dict[AccountId, list[Reply[tuple[AccountRow, int]]]] = {}
         self._loading = False
         self.restarts = 0
@@ -62,17 +64,37 @@ class Registry:
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Host the actors until cancelled. Should this task fail, its actors end with
         it, as at shutdown (what they committed stays; each is rebuilt from the store
-        on its account's next command), and a load cancelled half-way fails its
-        askers with `ActorStopped`; a restart (its supervisor's) serves the loads
-        asked meanwhile."""
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            nursery.start_soon(self._reap_idle)
-            if self._loads and not self._loading:
-                self._loading = True
-                nursery.start_soon(self._load_waiting)
-            task_status.started(self)
-            await trio.sleep_forever()
+        on its account's next command). A command that needs an actor started waits
+        for the restart (its supervisor's), which serves the loads asked meanwhile; a
+        load cancelled half-way fails its askers with `ActorStopped`."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._serving.set()
+                nursery.start_soon(self._reap_idle)
+                if self._loads and not self._loading:
+                    self._loading = True
+                    nursery.start_soon(self._load_waiting)
+                task_status.started(self)
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+
+    def _live_nursery(self) -> trio.Nursery | None:
+        """The nursery the actors run in; None while the registry is down (between
+        a failure of `serve` and its restart, or once stopped)."""
+        nursery = self._nursery
+        if nursery is None or nursery.cancel_scope.cancel_called:
+            if self._serving.is_set():
+                self._serving = trio.Event()
+            return None
+        return nursery
+
+    async def _host(self) -> trio.Nursery:
+        """The nursery the actors run in, waiting while the registry is down."""
+        while (nursery := self._live_nursery()) is None:
+            await self._serving.wait()
+        return nursery
 
     @property
     def live(self) -> int:
@@ -139,10 +161,10 @@ class Registry:
         share one read (a burst of first commands to many accounts stays cheap)."""
         reply: Reply[tuple[AccountRow, int]] = Reply()
         self._loads.setdefault(account_id, []).append(reply)
-        if not self._loading:
+        nursery = self._live_nursery()
+        if not self._loading and nursery is not None:  # else `serve` starts it on return
             self._loading = True
-            assert self._nursery is not None
-            self._nursery.start_soon(self._load_waiting)
+            nursery.start_soon(self._load_waiting)
         return await reply.wait()
 
     async def _load_waiting(self) -> None:
@@ -196,10 +218,10 @@ class Registry:
     async def _start(self, account_id: AccountId) -> AccountActor:
         row, pending = await self._load(account_id)
         actor = self._actor(row, pending)
-        assert self._nursery is not None
+        nursery = await self._host()
         # its mailbox exists already: commands queue until the task first runs
         self._actors[account_id] = actor
-        self._nursery.start_soon(self._supervise, actor)
+        nursery.start_soon(self._supervise, actor)
         return actor
 
     async def _supervise(self, actor: AccountActor) -> None:

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 import trio
 
+from engine.accounts.actor import AccountActor
+from engine.accounts.commands import AccountSnapshot
 from engine.model import AccountId, Outcome
 from tests.dispatch.support import account, muldes, numbers, unides, until_ended
-from tests.harness import open_stack
+from tests.harness import eventually, open_stack
 
 
 async def test_a_failing_router_is_restarted_and_every_send_still_ends_billed_once(
@@ -92,3 +94,47 @@ async def test_a_dispatcher_failing_while_recording_an_attempt_is_restarted_and_
             assert actors["repartiteur"]["backlog"] == 0
             balance = await account(stack, key)
             assert (balance["solde"], balance["reserve"]) == (5, 0)
+
+
+async def test_a_failing_account_registry_is_restarted_and_its_accounts_rebuilt_from_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with trio.fail_after(30):
+        async with open_stack(tmp_path, SMSGW_ENGINE_ACCOUNT_IDLE_S="0.4") as stack:
+            registry = stack.gateway.runtime.registry
+            _, key = await stack.new_account(solde=10)
+            first = await unides(stack, key, "+24106000001")
+            await until_ended(stack, key, first["ref"], within_s=10)
+
+            real_snapshot = AccountActor.snapshot
+            failures: list[int] = []
+
+            def fail_once(actor: AccountActor) -> AccountSnapshot:
+                # the registry's idle sweep reads every actor's snapshot: the first
+                # read fails, and with it the task hosting every account's actor
+                if not failures:
+                    failures.append(actor.account_id)
+                    raise RuntimeError("snapshot fault injected")
+                return real_snapshot(actor)
+
+            monkeypatch.setattr(AccountActor, "snapshot", fail_once)
+            supervisor = stack.gateway.runtime.supervisor
+
+            async def registry_restarts() -> int:
+                return supervisor.restarts("registre")  # type: ignore[no-any-return]
+
+            await eventually(registry_restarts, lambda n: n == 1)
+            assert failures, "the fault was injected"
+            assert registry.live == 0, "its actors ended with it"
+            assert await _restarts(stack, "registre") == 1
+
+            second = await unides(stack, key, "+24106000002")
+            ended = await until_ended(stack, key, second["ref"], within_s=10)
+            assert ended["compteurs"]["ENVOYE"] == 1
+            balance = await account(stack, key)
+            assert (balance["solde"], balance["reserve"]) == (8, 0), "rebuilt from the store"
+
+
+async def _restarts(stack: Any, name: str) -> int:
+    actors = (await stack.client.get("/api/V1/admin/acteurs", headers=stack.admin)).json()
+    return next(t["restarts"] for t in actors["taches"] if t["name"] == name)  # type: ignore[no-any-return]
