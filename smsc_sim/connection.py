@@ -10,7 +10,11 @@ Three tasks per connection, all inside `EsmeConnection.run`:
   earlier ones: out-of-order responses are legal SMPP).
 
 `run` returns on EOF, after an unbind, on a broken stream, or when `abort()` is
-called; it always closes the socket. It never raises for anything the peer sends.
+called; it always closes the socket. It never raises for anything the peer sends:
+a PDU whose body does not decode is answered with a generic_nack, a request whose
+TLV breaks SMPP 3.4's size (`engine.smpp.limits`) with its response carrying
+ESME_RINVPARLEN; both are counted (`pdus_refused`), the first of a connection is
+logged, and the connection goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import trio
 from engine.smpp.codec import SmppDecodeError, decode, encode
 from engine.smpp.constants import CommandId, Status, Tag
 from engine.smpp.framing import PduReader
+from engine.smpp.limits import tlv_fault
 from engine.smpp.pdu import (
     PDU_TYPES,
     BindReceiver,
@@ -124,6 +129,7 @@ class EsmeConnection:
         self._pending_responses = 0
         self._awaiting: dict[int, ReceiptJob] = {}
         self._sequence = 0
+        self._refusals = 0
         self._rng = random.Random()  # noqa: S311 - simulation draws, not secrets
         self._behaviour_seen: Behaviour | None = None
         self._bucket: TokenBucket | None = None
@@ -254,10 +260,21 @@ class EsmeConnection:
                 pdu = decode(frame)
             except SmppDecodeError as error:
                 pdus_in["unreadable"] += 1
+                self._refused(str(error))
                 self._send(GenericNack(sequence=error.sequence or 0, status=error.status))
                 continue
             kind = type(pdu)
             pdus_in[PDU_NAMES[kind]] += 1
+            tlvs = getattr(pdu, "tlvs", None)
+            if tlvs and not pdu.COMMAND_ID & 0x80000000:
+                fault = tlv_fault(tlvs)
+                if fault is not None:
+                    self._refused(fault[1])
+                    try:
+                        self._send(response_for(pdu, fault[0]))  # type: ignore[arg-type]
+                    except ValueError:  # a request without a response PDU
+                        pass
+                    continue
             handler = handlers.get(kind)
             if handler is not None:
                 if not handler(pdu, now):
@@ -265,6 +282,15 @@ class EsmeConnection:
             elif not pdu.COMMAND_ID & 0x80000000:
                 self._send(GenericNack(sequence=pdu.sequence, status=Status.ESME_RINVCMDID))
         return True
+
+    def _refused(self, reason: str) -> None:
+        self._sim.counters.pdus_refused += 1
+        self._refusals += 1
+        if self._refusals == 1:
+            log.warning(
+                "connection %d: refused a PDU: %s (later refusals are only counted)",
+                self.number, reason[:200],
+            )
 
     def _on_bind(self, pdu: BindTransmitter | BindReceiver | BindTransceiver, now: float) -> bool:
         settings = self._sim.settings

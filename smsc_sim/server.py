@@ -266,6 +266,7 @@ class Simulator:
             bind_failures=counters.bind_failures,
             pdus_in=dict(sorted(counters.pdus_in.items())),
             pdus_out=dict(sorted(counters.pdus_out.items())),
+            pdus_refused=counters.pdus_refused,
             submit_accepted=counters.submit_accepted,
             submit_rejected={
                 str(status_name(status)): count

@@ -126,6 +126,7 @@ class Counters:
         self.bind_failures = 0
         self.pdus_in: Counter[str] = Counter()
         self.pdus_out: Counter[str] = Counter()
+        self.pdus_refused = 0
         self.submit_accepted = 0
         self.submit_rejected: Counter[int] = Counter()
         self.message_ids_issued = 0
@@ -146,8 +147,10 @@ class SimulatorStatistics:
     """A snapshot of the counters (since start or the last reset).
 
     Rates are per second: `_1s` over the last complete second, `_10s` the mean over the
-    last ten. Submit latency is from reading a submit_sm to queueing its response, over
-    the last 20,000 submits. Receipts: sent (deliver_sm written), acknowledged (a
+    last ten. `pdus_refused`: PDUs answered with an error status for what they hold
+    (an undecodable body, a field or TLV over SMPP 3.4's size). Submit latency is
+    from reading a submit_sm to queueing its response, over the last 20,000 submits.
+    Receipts: sent (deliver_sm written), acknowledged (a
     deliver_sm_resp came back, any status), refused (that resp had a non-zero status),
     unacknowledged (connection closed first; such receipts are delivered again),
     awaiting (sent, no resp yet), scheduled (waiting for their delay), held (no
@@ -162,6 +165,7 @@ class SimulatorStatistics:
     bind_failures: int
     pdus_in: dict[str, int]
     pdus_out: dict[str, int]
+    pdus_refused: int
     submit_accepted: int
     submit_rejected: dict[str, int]
     message_ids_issued: int

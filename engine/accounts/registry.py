@@ -22,7 +22,7 @@ import trio
 
 from engine.accounts.actor import AccountActor, Mailbox, Observer, Outlet
 from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot, Settle
-from engine.actor import Reply
+from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock
 from engine.model import AccountId, AccountRow, Outcome
 from engine.store import Store
@@ -55,16 +55,46 @@ class Registry:
         self._actors: dict[AccountId, AccountActor] = {}
         self._starting: dict[AccountId, trio.Event] = {}
         self._nursery: trio.Nursery | None = None
+        self._serving = trio.Event()
+        """Set while `serve` hosts the actors; replaced by a new one while it is down."""
         self._loads: dict[AccountId, list[Reply[tuple[AccountRow, int]]]] = {}
         self._loading = False
         self.restarts = 0
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            nursery.start_soon(self._reap_idle)
-            task_status.started(self)
-            await trio.sleep_forever()
+        """Host the actors until cancelled. Should this task fail, its actors end with
+        it, as at shutdown (what they committed stays; each is rebuilt from the store
+        on its account's next command). A command that needs an actor started waits
+        for the restart (its supervisor's), which serves the loads asked meanwhile; a
+        load cancelled half-way fails its askers with `ActorStopped`."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._serving.set()
+                nursery.start_soon(self._reap_idle)
+                if self._loads and not self._loading:
+                    self._loading = True
+                    nursery.start_soon(self._load_waiting)
+                task_status.started(self)
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+
+    def _live_nursery(self) -> trio.Nursery | None:
+        """The nursery the actors run in; None while the registry is down (between
+        a failure of `serve` and its restart, or once stopped)."""
+        nursery = self._nursery
+        if nursery is None or nursery.cancel_scope.cancel_called:
+            if self._serving.is_set():
+                self._serving = trio.Event()
+            return None
+        return nursery
+
+    async def _host(self) -> trio.Nursery:
+        """The nursery the actors run in, waiting while the registry is down."""
+        while (nursery := self._live_nursery()) is None:
+            await self._serving.wait()
+        return nursery
 
     @property
     def live(self) -> int:
@@ -131,13 +161,14 @@ class Registry:
         share one read (a burst of first commands to many accounts stays cheap)."""
         reply: Reply[tuple[AccountRow, int]] = Reply()
         self._loads.setdefault(account_id, []).append(reply)
-        if not self._loading:
+        nursery = self._live_nursery()
+        if not self._loading and nursery is not None:  # else `serve` starts it on return
             self._loading = True
-            assert self._nursery is not None
-            self._nursery.start_soon(self._load_waiting)
+            nursery.start_soon(self._load_waiting)
         return await reply.wait()
 
     async def _load_waiting(self) -> None:
+        wanted: dict[AccountId, list[Reply[tuple[AccountRow, int]]]] = {}
         try:
             while self._loads:
                 wanted, self._loads = self._loads, {}
@@ -148,6 +179,7 @@ class Registry:
                     for replies in wanted.values():
                         for reply in replies:
                             reply.fail(exc)
+                    wanted = {}
                     continue
                 for account_id, replies in wanted.items():
                     for reply in replies:
@@ -155,8 +187,12 @@ class Registry:
                             reply.set(found[account_id])
                         else:
                             reply.fail(UnknownAccount(account_id))
+                wanted = {}
         finally:
             self._loading = False
+            for replies in wanted.values():  # cancelled while loading: nobody waits forever
+                for reply in replies:
+                    reply.fail(ActorStopped("the account registry stopped"))
 
     def _actor(
         self,
@@ -182,10 +218,10 @@ class Registry:
     async def _start(self, account_id: AccountId) -> AccountActor:
         row, pending = await self._load(account_id)
         actor = self._actor(row, pending)
-        assert self._nursery is not None
+        nursery = await self._host()
         # its mailbox exists already: commands queue until the task first runs
         self._actors[account_id] = actor
-        self._nursery.start_soon(self._supervise, actor)
+        nursery.start_soon(self._supervise, actor)
         return actor
 
     async def _supervise(self, actor: AccountActor) -> None:

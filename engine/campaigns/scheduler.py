@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 import trio
 
-from engine.accounts.commands import EndCampaign, ReserveWave
+from engine.accounts.commands import EndCampaign, GetSnapshot, ReserveWave
 from engine.actor import Reply
 from engine.campaigns.model import Campaign, campaign_of, public_fields
 from engine.campaigns.planner import Progress, Wave, advance, last_slot_of, waves
@@ -140,6 +140,7 @@ class CampaignScheduler:
         self._released = 0
         self._expired = 0
         self._cancelled = 0
+        self._recovered = False
 
     # -- what other tasks call -------------------------------------------------------
 
@@ -341,15 +342,32 @@ class CampaignScheduler:
         return text
 
     async def _recover(self) -> None:
-        """Rebuild live campaigns from the store; queue again released messages that
-        were still waiting when the gateway stopped."""
+        """Rebuild live campaigns from the store; at the first start only, queue
+        again released messages that were still waiting when the gateway stopped.
+
+        After a restart of `serve` in the same process (its supervisor's), those
+        messages are already with the dispatcher or a bind: they are not queued a
+        second time, and the campaigns' timers are rebuilt from the store's progress
+        (a wave is recorded with the progress, so none is released twice)."""
         rows = await self._store.campaigns.live()
-        pending = await self._store.campaigns.released_waiting()
-        queued, _ = await requeue(
-            pending, store=self._store, accounts=self._accounts, outlet=self._outlet
-        )
-        if queued:
-            log.info("campaigns: %d released messages queued again", queued)
+        if self._recovered:
+            # a wave asked of an account before the restart is committed by its
+            # actor; its answer to a later question comes after that commit
+            for account_id in {row.account_id for row in rows}:
+                reply: Reply[Any] = Reply()
+                await self._accounts.ask(account_id, GetSnapshot(reply), reply)
+            rows = await self._store.campaigns.live()
+        else:
+            pending = await self._store.campaigns.released_waiting()
+            queued, _ = await requeue(
+                pending, store=self._store, accounts=self._accounts, outlet=self._outlet
+            )
+            self._recovered = True
+            if queued:
+                log.info("campaigns: %d released messages queued again", queued)
+        self._live.clear()
+        self._timers.clear()
+        self._armed.clear()
         for row in rows:
             campaign = campaign_of(row)
             self._live[campaign.ref] = campaign

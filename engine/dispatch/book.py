@@ -25,7 +25,7 @@ from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.policy.receipts import NotAReceipt, interpret_deliver
 from engine.dispatch.results import Ended, Event, Receipt
 from engine.model import MessageStatus, Outcome, Reason
-from engine.smpp.pdu import DeliverSm
+from engine.smpp.pdu import DataSm, DeliverSm
 
 
 class Link(Protocol):
@@ -154,15 +154,17 @@ class PartBook:
             ),
         )
 
-    def delivered(self, pdu: DeliverSm, out: list[Event]) -> None:
-        """A deliver_sm: a delivery receipt goes to the router; anything else is
-        dropped (`engine.dispatch.policy.receipts`)."""
+    def delivered(self, pdu: DeliverSm | DataSm, out: list[Event]) -> bool:
+        """A deliver_sm or data_sm: a delivery receipt goes to the router; anything
+        else is dropped (`engine.dispatch.policy.receipts`). False when it was an
+        inbound message, not a receipt."""
         found = interpret_deliver(pdu)
         if isinstance(found, NotAReceipt):
-            return
+            return found is not NotAReceipt.INBOUND
         smsc_id, livraison = found
         self.receipts += 1
         out.append(Receipt(smsc_id, livraison.value, self._clock.now_iso()))
+        return True
 
     def hand_back(self) -> None:
         """The connection dropped: give every unfinished message back to the

@@ -281,7 +281,15 @@ class Dispatcher:
         """Hand messages to the binds until cancelled. Sleeps while nothing can
         move (no message, every bind with work for it full or down); a cancellation
         leaves the messages of the batch in hand EN_ATTENTE in the store, sent again
-        after a restart."""
+        after a restart. Restarted after a failure (its supervisor's), it first puts
+        the batch the failed run had in hand back ahead of its accounts' queues."""
+        if self._in_hand:
+            back = sorted(
+                (m for share in self._in_hand.values() for m in share), key=lambda m: m.message_id
+            )
+            self._in_hand = {}
+            self._take_back(back)
+            self._backlog -= len(back)  # the failed run had not counted them out
         task_status.started()
         while True:
             batch = [] if self._paused else self._collect()

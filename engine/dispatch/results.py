@@ -9,11 +9,25 @@ Receipts are matched to their message by the SMSC's message id, whatever its
 spelling (hex or decimal, leading zeros, case). The router remembers the ids of
 the outcomes it routed recently (`recent_ids`, bounded), so a receipt arriving
 right after its submit_sm_resp is matched in memory, even before the outcome is
-committed; older ones are looked up in the store; one that matches nothing yet is
-tried again for a while (`receipt_patience_s`).
+committed; older ones are looked up in the store, all the receipts of one drain
+in one store operation.
+
+A receipt that matches nothing yet waits (`receipt_patience_s`) among the
+unmatched, which are bounded (`unmatched_max`; past it the oldest is dropped and
+counted) and tried again two ways: in memory, at no cost, when an outcome with
+one of its ids is routed (the receipt that overtook its submit_sm_resp), and in
+the store, all of them in one operation per round, rounds spaced from
+`retry_first_s` doubling up to `retry_max_s`. Each receipt is counted once:
+matched, or unmatched when its patience runs out or it is dropped.
 
 A concatenated message gets `livraison` once every part has its receipt (rule in
 `engine.store.messages.combine_livraison`); each part's receipt is kept meanwhile.
+
+Restart: what a run of `serve` had drained and not finished stays on the router.
+The next run (the supervisor's restart) settles the outcomes again, which cannot
+bill twice (the ledger leaves out messages already ended, in the same
+transaction), and puts the receipts among the unmatched, so a receipt that makes
+the store fail is given up after its patience like any other.
 """
 
 from __future__ import annotations
@@ -65,9 +79,17 @@ class Accounts(Protocol):
         """Hand final outcomes to the account's actor (waits while its mailbox is full)."""
 
 
+@dataclass(slots=True)
+class _Late:
+    receipt: Receipt
+    spellings: list[str]
+    deadline: float
+
+
 class ResultRouter:
-    """Owns the memory of recent SMSC ids and the receipts still unmatched.
-    `serve` drains the events channel until it is closed or cancelled."""
+    """Owns the memory of recent SMSC ids, the receipts still unmatched and what
+    it has drained and not finished. `serve` drains the events channel until it is
+    closed or cancelled."""
 
     def __init__(
         self,
@@ -78,6 +100,9 @@ class ResultRouter:
         on_receipts: Callable[[Sequence[tuple[int, int, str, str]]], None] | None = None,
         recent_ids: int = 400_000,
         receipt_patience_s: float = 60.0,
+        unmatched_max: int = 20_000,
+        retry_first_s: float = 1.0,
+        retry_max_s: float = 30.0,
     ) -> None:
         self._registry = registry
         self._store = store
@@ -86,16 +111,39 @@ class ResultRouter:
         self._recent: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
         self._recent_max = recent_ids
         self._patience_s = receipt_patience_s
-        self._late: list[tuple[float, Receipt]] = []
+        self._late: OrderedDict[int, _Late] = OrderedDict()
+        self._late_by_id: dict[str, int] = {}
+        self._late_max = unmatched_max
+        self._late_seq = 0
+        self._retry_first_s = retry_first_s
+        self._retry_max_s = retry_max_s
+        self._retry_s = retry_first_s
+        self._next_round = float("inf")
+        self._unsettled: dict[AccountId, list[Outcome]] = {}
+        self._fresh: list[Receipt] = []
+        self._found: list[PartReceipt] = []
         self.outcomes_routed = 0
         self.receipts_matched = 0
         self.receipts_unmatched = 0
+        self.receipts_dropped = 0
+        """Unmatched receipts given up before their patience ran out (over `unmatched_max`)."""
+        self.store_lookups = 0
+        """Store operations that looked receipts up (one per drain or retry round)."""
+
+    @property
+    def receipts_waiting(self) -> int:
+        """Unmatched receipts still tried again."""
+        return len(self._late)
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        self._resume()
         task_status.started()
         while True:
             drained: list[Event] = []
-            with trio.move_on_after(0.2 if self._late else float("inf")):
+            wake_at = self._next_round
+            if self._late:
+                wake_at = min(wake_at, next(iter(self._late.values())).deadline)
+            with trio.move_on_at(wake_at):
                 try:
                     drained.extend(await self._events.receive())
                 except trio.EndOfChannel:
@@ -105,45 +153,85 @@ class ResultRouter:
                     drained.extend(self._events.receive_nowait())
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break
-            await self._route(drained)
+            self._take(drained)
+            await self._route()
+
+    def _resume(self) -> None:
+        """After a failed run: its receipts join the unmatched (tried again at
+        once); its outcomes are settled again by the next `_route`."""
+        fresh, self._fresh = self._fresh, []
+        if fresh:
+            self._wait(fresh, trio.current_time())
+            self._next_round = trio.current_time()
+        if self._unsettled or self._found:
+            self._next_round = trio.current_time()
 
     def _remember(self, outcome: Outcome) -> None:
         ids = outcome.smsc_ids
         recent = self._recent
+        late = self._late_by_id
         for sid in ids:
-            recent[normalize_smsc_id(sid)] = (outcome.message_id, outcome.ref, len(ids))
+            spelling = normalize_smsc_id(sid)
+            recent[spelling] = hit = (outcome.message_id, outcome.ref, len(ids))
+            if late and spelling in late:
+                waiting = self._late.pop(late[spelling], None)
+                if waiting is not None:
+                    self._forget_late(waiting)
+                    r = waiting.receipt
+                    self._found.append(
+                        PartReceipt(spelling, hit[0], hit[1], hit[2], r.livraison, r.at)
+                    )
         while len(recent) > self._recent_max:
             recent.popitem(last=False)
 
-    async def _route(self, events: list[Event]) -> None:
-        by_account: dict[AccountId, list[Outcome]] = {}
-        receipts: list[Receipt] = []
+    def _take(self, events: list[Event]) -> None:
+        unsettled = self._unsettled
+        fresh = self._fresh
         for ev in events:
             if isinstance(ev, Ended):
-                by_account.setdefault(ev.account_id, []).append(ev.outcome)
+                unsettled.setdefault(ev.account_id, []).append(ev.outcome)
                 if ev.outcome.smsc_ids:
                     self._remember(ev.outcome)
             else:
-                receipts.append(ev)
-        for account_id, outcomes in by_account.items():
-            self.outcomes_routed += len(outcomes)
+                fresh.append(ev)
+
+    async def _route(self) -> None:
+        unsettled = self._unsettled
+        while unsettled:
+            account_id, outcomes = next(iter(unsettled.items()))
             await self._registry.settle(account_id, tuple(outcomes))
+            del unsettled[account_id]
+            self.outcomes_routed += len(outcomes)
         now = trio.current_time()
-        pending = [(now + self._patience_s, r) for r in receipts]
-        expired = sum(1 for deadline, _ in self._late if deadline <= now)
+        self._expire(now)
+        if self._fresh or self._found:
+            await self._record_fresh(now)
+        if self._late and now >= self._next_round:
+            await self._retry_round(now)
+
+    def _expire(self, now: float) -> None:
+        late = self._late
+        expired = 0
+        while late:
+            key, oldest = next(iter(late.items()))
+            if oldest.deadline > now:
+                break
+            del late[key]
+            self._forget_late(oldest)
+            expired += 1
         if expired:
             self.receipts_unmatched += expired
             log.info("%d delivery receipts matched no message", expired)
-        pending.extend((deadline, r) for deadline, r in self._late if deadline > now)
-        self._late = []
-        if pending:
-            await self._record(pending)
+        if not late:
+            self._next_round = float("inf")
 
-    async def _record(self, pending: list[tuple[float, Receipt]]) -> None:
-        known: list[PartReceipt] = []
-        unknown: list[int] = []
+    async def _record_fresh(self, now: float) -> None:
+        """The receipts of this drain: matched in memory, or looked up in the store
+        in one operation; those matching nothing join the unmatched."""
+        known = list(self._found)
+        unknown: list[Receipt] = []
         recent = self._recent
-        for index, (_, r) in enumerate(pending):
+        for r in self._fresh:
             spelling = normalize_smsc_id(r.smsc_id)
             hit = recent.get(spelling)  # the id as the SMSC gave it in submit_sm_resp
             if hit is None:
@@ -152,14 +240,70 @@ class ResultRouter:
                     if hit is not None:
                         break
             if hit is None:
-                unknown.append(index)
+                unknown.append(r)
             else:
                 known.append(PartReceipt(spelling, hit[0], hit[1], hit[2], r.livraison, r.at))
-        looked_up = [pending[i][1] for i in unknown]
+        if unknown:
+            self.store_lookups += 1
         matched, missing = await self._store.receipts.record(
-            known, [(r.smsc_id, r.livraison, r.at) for r in looked_up]
+            known, [(r.smsc_id, r.livraison, r.at) for r in unknown]
         )
-        self.receipts_matched += len(pending) - len(missing)
-        self._late = [pending[unknown[i]] for i in missing]
+        self.receipts_matched += len(known) + len(unknown) - len(missing)
+        self._found = []
+        self._fresh = []
+        if missing:
+            self._wait([unknown[i] for i in missing], now)
+        if matched and self._on_receipts is not None:
+            self._on_receipts(matched)
+
+    def _wait(self, receipts: list[Receipt], now: float) -> None:
+        """Add receipts to the unmatched; past `unmatched_max`, drop the oldest."""
+        if not self._late:
+            self._retry_s = self._retry_first_s
+            self._next_round = now + self._retry_s
+        late, index = self._late, self._late_by_id
+        deadline = now + self._patience_s
+        for r in receipts:
+            self._late_seq += 1
+            spellings = smsc_id_candidates(r.smsc_id)
+            late[self._late_seq] = _Late(r, spellings, deadline)
+            for spelling in spellings:
+                index[spelling] = self._late_seq
+        dropped = 0
+        while len(late) > self._late_max:
+            _, oldest = late.popitem(last=False)
+            self._forget_late(oldest)
+            dropped += 1
+        if dropped:
+            self.receipts_dropped += dropped
+            self.receipts_unmatched += dropped
+            log.warning(
+                "%d unmatched delivery receipts dropped: over %d waiting", dropped, self._late_max
+            )
+
+    def _forget_late(self, gone: _Late) -> None:
+        index = self._late_by_id
+        for spelling in gone.spellings:
+            key = index.get(spelling)
+            if key is not None and self._late.get(key) is None:
+                del index[spelling]
+
+    async def _retry_round(self, now: float) -> None:
+        """Look every unmatched receipt up in the store, in one operation."""
+        keys = list(self._late)
+        waiting = [self._late[k] for k in keys]
+        self.store_lookups += 1
+        matched, missing = await self._store.receipts.record(
+            [], [(w.receipt.smsc_id, w.receipt.livraison, w.receipt.at) for w in waiting]
+        )
+        still = set(missing)
+        for i, key in enumerate(keys):
+            if i not in still:
+                gone = self._late.pop(key, None)
+                if gone is not None:
+                    self.receipts_matched += 1
+                    self._forget_late(gone)
+        self._retry_s = min(self._retry_s * 2, self._retry_max_s)
+        self._next_round = now + self._retry_s if self._late else float("inf")
         if matched and self._on_receipts is not None:
             self._on_receipts(matched)

@@ -47,12 +47,15 @@ from engine.dispatch.book import PartBook
 from engine.dispatch.dispatcher import BindLink
 from engine.dispatch.policy.outcomes import RetryPolicy, status_name, submit_status
 from engine.dispatch.policy.pacing import Pacing
+from engine.dispatch.policy.receipts import INBOUND_DATA_SM_STATUS
 from engine.dispatch.results import Event
 from engine.dispatch.states import SenderStatistics
 from engine.model import BindState
 from engine.smpp import codec
 from engine.smpp.constants import Status
 from engine.smpp.pdu import (
+    DataSm,
+    DataSmResp,
     DeliverSm,
     DeliverSmResp,
     EnquireLink,
@@ -137,7 +140,10 @@ class SmppSender:
         self._outbox: list[Event] = []
         self._bound = False
         self._submitted = self._reconnects = 0
+        self._refused = 0
+        self._refused_here = 0
         self._last_error = ""
+        self._last_refusal = ""
 
     @property
     def busy(self) -> bool:
@@ -163,6 +169,8 @@ class SmppSender:
             waiting=len(book.waiting),
             rate_limit_per_s=round(r, 1) if (r := pacing.rate_limit_per_s) is not None else None,
             last_error=self._last_error,
+            pdus_refused=self._refused,
+            last_refusal=self._last_refusal,
             channel_used=link.channel_used,
             channel_size=link.channel_size,
             outstanding=link.outstanding,
@@ -228,6 +236,7 @@ class SmppSender:
             self._session = session
             self._state = BindState.BOUND
             self._bound = True
+            self._refused_here = 0
             self._link.bound()
             self._pacing.bound()
             async with trio.open_nursery() as nursery:
@@ -351,12 +360,18 @@ class SmppSender:
                     if isinstance(asked, DeliverSm):
                         replies.append(session.send(DeliverSmResp(sequence=asked.sequence)))
                         book.delivered(asked, out)
+                    elif isinstance(asked, DataSm):
+                        status = 0 if book.delivered(asked, out) else INBOUND_DATA_SM_STATUS
+                        replies.append(
+                            session.send(DataSmResp(sequence=asked.sequence, status=status))
+                        )
                     elif isinstance(asked, EnquireLink):
                         replies.append(session.send(EnquireLinkResp(sequence=asked.sequence)))
                     elif isinstance(asked, Unbind):
                         replies.append(session.send(UnbindResp(sequence=asked.sequence)))
                         lost = "the SMSC unbound"
                 elif isinstance(event, PduRejected):
+                    self._refusal(event)
                     if event.reply is not None:
                         replies.append(session.send(event.reply))
                 elif isinstance(event, StreamBroken):
@@ -368,6 +383,20 @@ class SmppSender:
                 await self._send(stream, b"".join(replies))
             if lost is not None:
                 raise SessionLost(lost)
+
+    def _refusal(self, event: PduRejected) -> None:
+        """A PDU from the SMSC refused by the session (a field or TLV over SMPP 3.4's
+        size, an undecodable body, a request its state forbids): counted; the first
+        of each connection is logged, the link stays up."""
+        self._refused += 1
+        self._refused_here += 1
+        self._last_refusal = event.reason[:200]
+        if self._refused_here == 1:
+            log.warning(
+                "smpp bind %d (%s:%d): refused a PDU from the SMSC: %s"
+                " (later refusals on this connection are only counted)",
+                self.index, self._s.host, self._s.port, self._last_refusal,
+            )
 
     # -- time -------------------------------------------------------------------------
 

@@ -36,6 +36,12 @@ class SenderStatistics:
     waiting: int
     rate_limit_per_s: float | None
     last_error: str
+    pdus_refused: int
+    """PDUs from the SMSC refused (a field or TLV over SMPP 3.4's size, an
+    undecodable body, a request the bind's state forbids); a refused request is
+    answered with its error status, a refused response only counted."""
+    last_refusal: str
+    """Why the last of them was refused ("" until one)."""
     channel_used: int
     """Messages in this bind's channel, not yet taken."""
     channel_size: int

@@ -3,7 +3,9 @@
 `Runtime.serve` starts, in one nursery and in order: the callback notifier, the
 idempotency expiry, the account registry, the result router, the dispatcher and
 the SMPP sender pool, then re-queues what the store says is still waiting
-(recovery), then the campaign scheduler. `drain` is the first half of a clean
+(recovery), then the campaign scheduler. Each of these long-lived tasks runs
+under the runtime's `Supervisor` (`engine.supervise`): one that raises is logged,
+counted and started again with backoff, and never ends the process. `drain` is the first half of a clean
 stop. `ask` is the one way the facade's parts put a command to an account actor;
 it turns the actors' refusals into domain errors.
 """
@@ -30,6 +32,7 @@ from engine.dispatch.sender import SenderSettings, SmppSender
 from engine.errors import Conflict, NotFound, Unavailable
 from engine.model import AccountId, BindState
 from engine.store import Store
+from engine.supervise import Supervisor
 from engine.text import ReferenceCounter
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,8 @@ class Runtime:
             self.registry, store, events_receive, on_receipts=self.callbacks.receipts
         )
         self.senders: list[SmppSender] = []
+        self.supervisor = Supervisor()
+        """Restarts every long-lived task that raises; its counts are in the snapshot."""
         self._refs = ReferenceCounter()
         self.started_at = self.clock.now()
         self.stopping = trio.Event()
@@ -95,12 +100,13 @@ class Runtime:
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Start every part in order, report ready, run until cancelled."""
         sender_settings = self._sender_settings()
+        supervise = self.supervisor
         async with trio.open_nursery() as nursery:
-            await nursery.start(self.callbacks.serve)
-            nursery.start_soon(self._expire_idempotency)
-            await nursery.start(self.registry.serve)
-            await nursery.start(self.router.serve)
-            await nursery.start(self.dispatcher.serve)
+            await supervise.start(nursery, "rappels", self.callbacks.serve)
+            supervise.start_soon(nursery, "idempotence", self._expire_idempotency)
+            await supervise.start(nursery, "registre", self.registry.serve)
+            await supervise.start(nursery, "routeur", self.router.serve)
+            await supervise.start(nursery, "repartiteur", self.dispatcher.serve)
             for index in range(self.settings.smsc.binds):
                 sender = SmppSender(
                     index,
@@ -111,9 +117,9 @@ class Runtime:
                     self._refs,
                 )
                 self.senders.append(sender)
-                await nursery.start(sender.serve)
+                await supervise.start(nursery, f"liaison-{index}", sender.serve)
             await self._recover()
-            await nursery.start(self.campaigns.serve)
+            await supervise.start(nursery, "campagnes", self.campaigns.serve)
             task_status.started()
             await trio.sleep_forever()
 
@@ -163,13 +169,14 @@ class Runtime:
                 code="COMPTE_INDISPONIBLE",
             ) from None
 
-    async def _expire_idempotency(self) -> None:
+    async def _expire_idempotency(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Forget Idempotency-Key answers older than `gateway.idempotency_ttl_s`.
 
         Wakes when the oldest record falls due (at most a second late), so a key is
         honoured for its whole period and no longer, and an idle gateway does no work.
         """
         ttl_s = self.settings.gateway.idempotency_ttl_s
+        task_status.started()
         while True:
             now = self.clock.now().timestamp()
             removed = await self.store.idempotency.expire(now - ttl_s)

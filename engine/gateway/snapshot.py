@@ -21,6 +21,7 @@ from engine.gateway.runtime import Runtime
 from engine.model import BindState, iso
 from engine.process import CollectorStatistics, collector_statistics
 from engine.store import StoreStatistics
+from engine.supervise import TaskStatistics
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,14 @@ class RegistryCounts:
 
 @dataclass(frozen=True, slots=True)
 class ReceiptCounts:
-    """Delivery receipts matched to a message part, and those matching none."""
+    """Delivery receipts matched to a message part, those matching none (their
+    patience ran out, or dropped), those still tried again, and those dropped
+    because too many were waiting."""
 
     rapproches: int
     non_rapproches: int
+    en_attente: int
+    abandonnes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class OperatorSnapshot:
     rappels: CallbackStatistics
     campagnes: SchedulerStatistics
     processus: ProcessStatistics
+    taches: tuple[TaskStatistics, ...]
+    """Every supervised long-lived task and how often it was restarted."""
 
 
 def operator_snapshot(runtime: Runtime) -> OperatorSnapshot:
@@ -69,10 +76,16 @@ def operator_snapshot(runtime: Runtime) -> OperatorSnapshot:
         repartiteur=runtime.dispatcher.statistics(),
         liaisons=tuple(s.statistics() for s in runtime.senders),
         stockage=runtime.store.statistics(),
-        accuses=ReceiptCounts(runtime.router.receipts_matched, runtime.router.receipts_unmatched),
+        accuses=ReceiptCounts(
+            runtime.router.receipts_matched,
+            runtime.router.receipts_unmatched,
+            runtime.router.receipts_waiting,
+            runtime.router.receipts_dropped,
+        ),
         rappels=runtime.callbacks.statistics(),
         campagnes=runtime.campaigns.statistics(),
         processus=ProcessStatistics(collector_statistics()),
+        taches=runtime.supervisor.statistics(),
     )
 
 

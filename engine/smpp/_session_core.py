@@ -21,6 +21,7 @@ from ._session_events import (
 from .codec import SmppDecodeError, decode, encode
 from .constants import RESPONSE_BIT, CommandId, Status
 from .framing import PduReader
+from .limits import tlv_fault
 from .pdu import (
     PDU_TYPE_BY_ID,
     RESPONSE_TYPE,
@@ -206,6 +207,11 @@ class SessionBase:
         command_id = pdu.COMMAND_ID
         state = self._state
         if command_id in self._accepts[state]:
+            tlvs = getattr(pdu, "tlvs", None)
+            if tlvs:
+                fault = tlv_fault(tlvs)
+                if fault is not None:
+                    return PduRejected(fault[1], reply_to(pdu, fault[0]), pdu)
             refusal = self._refuse(pdu)
             if refusal is not None:
                 return refusal

@@ -88,7 +88,9 @@ _KEY = re.compile(
     r"(?:^|(?<=\s))(id|sub|dlvrd|submit[ _]?date|done[ _]?date|stat|err|text)\s*:",
     re.IGNORECASE,
 )
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9]{1,9}")
+"""A count's digits: SMPP 3.4 writes three; more than nine are not read (a count
+is never that large, and reading is then bounded whatever the text's length)."""
 
 
 def _parse_date(raw: str, tz: tzinfo) -> datetime | str:

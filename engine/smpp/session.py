@@ -52,6 +52,11 @@ Rules
    status, or generic_nack for an unknown command_id; no reply for a broken response).
    A command_length under 16 or over `max_command_length` makes the stream unusable:
    the session yields `StreamBroken` with a generic_nack to write, and moves to CLOSED.
+10. Sizes: the codec holds every mandatory field to SMPP 3.4's maximum; a request
+   the state allows whose known TLV has the wrong size (`limits.TLV_SIZES`: a
+   receipted_message_id over 65 octets, a message_state of two) yields `PduRejected`
+   with its response carrying ESME_RINVPARLEN. Nothing else changes: the session stays
+   bound and the next PDU is read as usual.
 """
 
 from __future__ import annotations

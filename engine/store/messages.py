@@ -290,24 +290,37 @@ def flag_possible_duplicates(conn: Connection, message_ids: Sequence[int]) -> No
     )
 
 
+MAX_SMSC_ID = 64
+"""The longest SMSC message id: SMPP 3.4's message_id and receipted_message_id are
+C-octet strings of at most 65 octets, the NUL included. A longer one names no
+message this gateway sent and is not read as a number."""
+
+
 def normalize_smsc_id(smsc_id: str) -> str:
     """The one spelling an SMSC message id is stored under: trimmed, lower case,
     without leading zeros."""
     return smsc_id.strip().lower().lstrip("0") or "0"
 
 
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
 def smsc_id_candidates(smsc_id: str) -> list[str]:
     """Normalised spellings under which the SMSC may have given the same id: as
-    is, then read as decimal written in hex, then read as hex written in decimal."""
-    base = normalize_smsc_id(smsc_id)
-    out = [base]
-    if base.isdigit():
-        out.append(format(int(base), "x"))
-    try:
-        out.append(str(int(base, 16)))
-    except ValueError:
-        pass
-    return list(dict.fromkeys(out))
+    is, then read as decimal written in hex, then read as hex written in decimal.
+
+    Only an id of at most `MAX_SMSC_ID` characters is read as a number (so the
+    conversions stay small and bounded); a longer one has its own spelling only."""
+    base = smsc_id.strip().lower().lstrip("0") or "0"
+    if len(base) < 2 or len(base) > MAX_SMSC_ID:
+        return [base]  # one digit reads the same in hex and decimal
+    if base.isdigit() and base.isascii():
+        hexed = format(int(base), "x")
+        decimal = str(int(base, 16))
+        return [base, hexed] if hexed == decimal else [base, hexed, decimal]
+    if _HEX_DIGITS.issuperset(base):
+        return [base, str(int(base, 16))]
+    return [base]
 
 
 def combine_livraison(states: Sequence[str]) -> str:

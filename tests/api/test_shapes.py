@@ -99,7 +99,7 @@ async def test_the_actors_snapshot_answer_matches_the_published_document(tmp_pat
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {
         "comptes", "registre", "repartiteur", "liaisons", "stockage", "accuses", "rappels",
-        "campagnes", "processus",
+        "campagnes", "processus", "taches",
     }
     body = answer.json()
     assert body["comptes"], "the demo account's actor is live after a send"

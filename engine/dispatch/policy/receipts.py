@@ -1,15 +1,18 @@
-"""What a deliver_sm says to the sender (pure: no trio, no socket).
+"""What a deliver_sm or a data_sm says to the sender (pure: no trio, no socket).
 
-A deliver_sm whose esm_class has the delivery-receipt bit is a receipt for one
-part: its SMSC id and final state come from the SMPP 3.4 TLVs
+A deliver_sm (or data_sm) whose esm_class has the delivery-receipt bit is a
+receipt for one part: its SMSC id and final state come from the SMPP 3.4 TLVs
 (receipted_message_id, message_state) when both are there, else from the text
 (`id:` and `stat:`, `engine.smpp.receipts`), a receipted_message_id TLV still
 naming the part when the state comes from the text. A state that is not final
-(ENROUTE, ACCEPTED) or not known is ignored: a later receipt will say. Matching the
-id with a part's submit_sm_resp id is the result router's business.
+(ENROUTE, ACCEPTED) or not known is ignored: a later receipt will say. A data_sm's
+text is its message_payload TLV. An id longer than SMPP 3.4's 64 characters names
+no message (a submit_sm_resp's message_id is no longer): the receipt is unreadable.
+Matching the id with a part's submit_sm_resp id is the result router's business.
 
 Any other deliver_sm is an inbound (mobile-originated) message; this gateway takes
-none: it is answered and dropped.
+none: it is answered and dropped. An inbound data_sm is refused
+(`INBOUND_DATA_SM_STATUS`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from __future__ import annotations
 from enum import Enum
 
 from engine.model import Delivery
-from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Tag
-from engine.smpp.pdu import DeliverSm
+from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Status, Tag
+from engine.smpp.pdu import DataSm, DeliverSm
 from engine.smpp.receipts import ReceiptParseError, parse_receipt
 
 _LIVRAISON = {
@@ -42,6 +45,13 @@ _LIVRAISON_BY_STATE: dict[int, Delivery] = {
 """Final message_state TLV values (ENROUTE and ACCEPTED are not final: ignored)."""
 
 
+MAX_SMSC_ID = 64
+"""The longest message id SMPP 3.4 carries (a 65-octet C-octet string)."""
+
+INBOUND_DATA_SM_STATUS = Status.ESME_RX_R_APPN
+"""The answer to a data_sm that is no receipt: this gateway takes no inbound messages."""
+
+
 class NotAReceipt(Enum):
     """Why a deliver_sm ends no part's delivery."""
 
@@ -53,9 +63,9 @@ class NotAReceipt(Enum):
     """A receipt naming no SMSC id: neither both TLVs nor a text with `id:`."""
 
 
-def interpret_deliver(pdu: DeliverSm) -> tuple[str, Delivery] | NotAReceipt:
-    """The SMSC id and the final delivery state a deliver_sm reports (module
-    docstring), or why it reports none."""
+def interpret_deliver(pdu: DeliverSm | DataSm) -> tuple[str, Delivery] | NotAReceipt:
+    """The SMSC id and the final delivery state a deliver_sm or data_sm reports
+    (module docstring), or why it reports none."""
     if not pdu.esm_class & ESM_DELIVERY_RECEIPT:
         return NotAReceipt.INBOUND
     livraison: Delivery | None
@@ -70,13 +80,14 @@ def interpret_deliver(pdu: DeliverSm) -> tuple[str, Delivery] | NotAReceipt:
         smsc_id = tlv.rstrip(b"\0").decode("latin-1")
     else:
         try:
-            receipt = parse_receipt(pdu.short_message)
+            text = pdu.short_message if isinstance(pdu, DeliverSm) else pdu.tlv(Tag.MESSAGE_PAYLOAD)
+            receipt = parse_receipt(text or b"")
         except ReceiptParseError:
             return NotAReceipt.UNREADABLE
         livraison = _LIVRAISON.get(receipt.stat.upper())
         smsc_id = tlv.rstrip(b"\0").decode("latin-1") if tlv else receipt.id
     if livraison is None:
         return NotAReceipt.NOT_FINAL
-    if not smsc_id:
+    if not smsc_id or len(smsc_id) > MAX_SMSC_ID:
         return NotAReceipt.UNREADABLE
     return smsc_id, livraison
