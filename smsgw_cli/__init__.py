@@ -7,4 +7,5 @@ integrator would: nothing here imports the engine, the API or the simulator.
 - `output`: rich tables for people, JSON for scripts, one line per error.
 - `main`: the `smsgw` group; `options`: the options every command shares.
 - `comptes`, `envois`: the admin account commands; sending and following a send.
+- `charge`: the load test (trio, many concurrent connections), its arithmetic in `stats`.
 """

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
+from smsgw_cli.charge import charge
 from smsgw_cli.comptes import comptes
 from smsgw_cli.envois import envoyer, suivre
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def smsgw() -> None:
-    """SMS Gateway en ligne de commande : comptes, envois, suivi.
+    """SMS Gateway en ligne de commande : comptes, envois, suivi, test de charge.
 
     La passerelle est --url (ou SMSGW_URL, par défaut http://127.0.0.1:8080).
     Commandes client : --cle ou SMSGW_API_KEY. Commandes d'administration :
@@ -24,6 +25,7 @@ def smsgw() -> None:
 smsgw.add_command(comptes)
 smsgw.add_command(envoyer)
 smsgw.add_command(suivre)
+smsgw.add_command(charge)
 
 
 def main() -> None:
