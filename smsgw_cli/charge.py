@@ -32,7 +32,7 @@ from rich.table import Table
 
 from smsgw_cli.client import API_PREFIX, ApiFailure, failure_of, unreachable
 from smsgw_cli.options import EXIT_REFUSED, EXIT_TIMEOUT, client_options, require
-from smsgw_cli.output import Output, record
+from smsgw_cli.output import Output, cell, record
 from smsgw_cli.stats import Ending, Summary, Tally
 
 PAGE = 1000
@@ -251,20 +251,21 @@ def summary_table(report: dict[str, Any]) -> Table:
     """The closing table, from `Summary.as_json()`."""
     mode = report["mode"]
     if mode == "MULDES":
-        mode += f" × {report['destinatairesParEnvoi']} destinataires"
+        mode += f" × {cell(report['destinatairesParEnvoi'])} destinataires"
     latency = report["latenceMs"]
     errors = report["erreurs"]
     rows: list[tuple[str, Any]] = [
-        ("Envois demandés", f"{report['envois']} ({mode})"),
+        ("Envois demandés", f"{cell(report['envois'])} ({mode})"),
         ("Connexions", f"{report['connexions']} demandées, {report['connexionsOuvertes']} ouvertes, "
                        f"{report['simultanesMax']} requêtes simultanées au plus"),
         ("Acceptés (202)", report["acceptes"]),
-        ("Erreurs", "\n".join(f"{code} : {count}" for code, count in errors.items()) or "aucune"),
+        ("Erreurs", "\n".join(f"{code} : {cell(count)}" for code, count in errors.items()) or "aucune"),
         ("Durée des envois", f"{report['dureeEnvoisS']:.2f} s"),
         ("Acceptés par seconde", f"{report['acceptesParS']:.1f}"),
         ("Latence p50 / p99 / max", f"{latency['p50']:.1f} / {latency['p99']:.1f} / {latency['max']:.1f} ms"),
         ("Messages acceptés", report["messages"]),
-        ("ENVOYE / ECHEC / EN_ATTENTE", f"{report['envoyes']} / {report['echecs']} / {report['enAttente']}"),
+        ("ENVOYE / ECHEC / EN_ATTENTE",
+         " / ".join(cell(report[name]) for name in ("envoyes", "echecs", "enAttente"))),
         ("Bout en bout", f"{report['boutEnBoutS']:.2f} s" + ("" if report["termine"] else " (inachevé)")),
         ("ENVOYE par seconde, bout en bout", f"{report['envoyesParS']:.1f}"),
     ]
