@@ -1,7 +1,7 @@
 """The product's import walls, read from its source with the standard library's `ast`.
 
-`scan(root)` parses every module under `engine/`, `api/`, `config/`, `smsc_sim/` and
-`run.py` (nothing is imported or executed) and records each import with its line:
+`scan(root)` parses every module under `engine/`, `api/`, `config/`, `smsc_sim/`,
+`smsgw_cli/` and `run.py` (nothing is imported or executed) and records each import with its line:
 top-level ones, those inside functions and those under `if TYPE_CHECKING:` alike,
 relative ones resolved against their package. Each `check_*` function holds one
 contract over that picture and returns its violations; an empty list means the wall
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SOURCES = ("engine", "api", "config", "smsc_sim", "run.py")
+SOURCES = ("engine", "api", "config", "smsc_sim", "smsgw_cli", "run.py")
 """What the product is made of, relative to the project root."""
 
 SANS_IO = ("engine/smpp/**/*.py", "engine/text/**/*.py")
@@ -74,6 +74,9 @@ API_MAY_IMPORT = (
 vocabulary, and the pure helpers the API shares with the engine: `iso`, an API key's
 digest, the token bucket) and the domain errors. The list is the contract: it only
 shrinks."""
+
+CLI = "smsgw_cli"
+"""The `smsgw` command: a client of the gateway's public HTTP API, like any integrator."""
 
 MODEL = "engine/model"
 """The domain model: the standard library and its own modules, nothing else."""
@@ -352,6 +355,20 @@ def check_api_reach(tree: Tree, allowed: Sequence[str] = API_MAY_IMPORT) -> list
                     f"imports {imp.target}, which is not in API_MAY_IMPORT "
                     f"(tests/architecture/imports.py)"))
     return violations
+
+
+def check_cli_over_http(tree: Tree) -> list[Violation]:
+    """`smsgw_cli/` imports no other product module: it reaches the gateway only
+    through its HTTP API, so it works against any gateway, local or remote."""
+    contract = "the smsgw command reaches the gateway only over HTTP"
+    return [
+        Violation(module.relpath, imp.line, contract,
+                  f"imports {imp.target}; call the gateway's REST API instead")
+        for module in sorted(tree.modules.values(), key=lambda m: m.relpath)
+        if _under(module, CLI)
+        for imp in module.imports
+        if imp.target in tree.modules and _top(imp.target) != CLI
+    ]
 
 
 def check_model_stands_alone(tree: Tree) -> list[Violation]:

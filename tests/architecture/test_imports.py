@@ -17,6 +17,7 @@ from tests.architecture.imports import (
     Tree,
     Violation,
     check_api_reach,
+    check_cli_over_http,
     check_database_drivers,
     check_model_stands_alone,
     check_module_cycles,
@@ -74,6 +75,9 @@ CLEAN = {
     "smsc_sim/server.py": "from .connection import Connection\n",
     "smsc_sim/connection.py": "from smsc_sim import config\n",
     "smsc_sim/config.py": "",
+    "smsgw_cli/__init__.py": "",
+    "smsgw_cli/main.py": "import httpx\nimport trio\nfrom smsgw_cli.client import Gateway\n",
+    "smsgw_cli/client.py": "import httpx\n",
 }
 
 
@@ -95,6 +99,7 @@ ALL_CHECKS: list[Check] = [
     check_package_cycles,
     check_module_cycles,
     check_model_stands_alone,
+    check_cli_over_http,
 ]
 
 
@@ -283,6 +288,24 @@ def test_the_domain_model_importing_the_engine_or_a_third_party_is_named(tmp_pat
     ]
 
 
+def test_the_command_line_importing_the_gateway_is_named(tmp_path: Path) -> None:
+    tree = plant(tmp_path, {"smsgw_cli/client.py": """
+        import httpx
+        from engine.model import AccountType
+        def later() -> None:
+            import config
+            from api import views
+    """})
+    contract = "the smsgw command reaches the gateway only over HTTP"
+    assert [(v.path, v.line, v.contract) for v in check_cli_over_http(tree)] == [
+        ("smsgw_cli/client.py", 2, contract),
+        ("smsgw_cli/client.py", 4, contract),
+        ("smsgw_cli/client.py", 5, contract),
+    ]
+    assert check_cli_over_http(tree)[0].detail == (
+        "imports engine.model; call the gateway's REST API instead")
+
+
 # ---------------------------------------------------------------- the product
 
 
@@ -292,7 +315,8 @@ def product() -> Tree:
 
 
 def test_the_scan_sees_the_whole_product(product: Tree) -> None:
-    seen = {"run", "engine.gateway", "engine.smpp.codec", "api.app", "config.settings", "smsc_sim.server"}
+    seen = {"run", "engine.gateway", "engine.smpp.codec", "api.app", "config.settings", "smsc_sim.server",
+            "smsgw_cli.main"}
     assert seen <= set(product.modules)
 
 
@@ -323,6 +347,11 @@ def test_no_import_cycle_between_packages(product: Tree) -> None:
 
 def test_no_import_cycle_between_the_simulator_modules(product: Tree) -> None:
     violations = check_module_cycles(product)
+    assert not violations, report(violations)
+
+
+def test_the_command_line_reaches_the_gateway_only_over_http(product: Tree) -> None:
+    violations = check_cli_over_http(product)
     assert not violations, report(violations)
 
 
