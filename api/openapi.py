@@ -419,8 +419,8 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
 
 
 PAGE_BY_ID = (
-    Param("curseur", {"type": "integer", "minimum": 0},
-          "Le `curseurSuivant` de la page précédente."),
+    Param("curseur", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+          "Le `curseurSuivant` de la page précédente (un identifiant, 0 par défaut)."),
     Param("limite", {"type": "integer", "minimum": 1, "maximum": 1000},
           "Nombre d'éléments par page (100 par défaut)."),
 )
