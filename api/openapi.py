@@ -393,7 +393,10 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
         ],
         "paths": paths,
         "components": {
-            "schemas": {"Erreur": schemas.openapi_schema(schemas.ERREUR)},
+            "schemas": {
+                "Erreur": schemas.openapi_schema(schemas.ERREUR),
+                "JsonSansNul": schemas.JSON_SANS_NUL,
+            },
             "securitySchemes": {
                 Security.CLE_API.value: {
                     "type": "apiKey",

@@ -188,6 +188,11 @@ def _faults(schema: Schema, kind: str | None, value: Any, path: str, where: str)
     details: list[dict[str, str]] = []
     if kind == "object":
         props: dict[str, Schema] = schema.get("properties", {})
+        if any(unsafe(name) for name in value) or any(
+            _unsafe_within(item) for name, item in value.items() if name not in props
+        ):
+            return [{"champ": where, "message": "Un nom de champ ou une valeur contient un "
+                     "caractère NUL ou une moitié isolée de paire UTF-16."}]
         for name in schema.get("required", []):
             if name not in value or value[name] is None:
                 hint = schema.get("hints", {})
@@ -225,6 +230,36 @@ _DATE_TIME = re.compile(
 )
 
 
+def unsafe(text: str) -> bool:
+    """Whether `text` holds a NUL or a lone surrogate, which no request may carry."""
+    return _UNSAFE.search(text) is not None
+
+
+def _unsafe_within(value: Any) -> bool:
+    """Whether a string anywhere in `value` (a key too) is `unsafe`."""
+    if isinstance(value, str):
+        return unsafe(value)
+    if isinstance(value, list):
+        return any(_unsafe_within(item) for item in value)
+    if isinstance(value, dict):
+        return any(unsafe(k) or _unsafe_within(v) for k, v in value.items())
+    return False
+
+
+JSON_SANS_NUL: Schema = {
+    "description": "Toute valeur JSON dont aucune chaîne (nom de champ compris) ne contient "
+    "le caractère NUL.",
+    "anyOf": [
+        {"type": ["number", "boolean", "null"]},
+        {"type": "string", "pattern": TEXT},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonSansNul"}},
+        {"type": "object", "propertyNames": {"pattern": TEXT},
+         "additionalProperties": {"$ref": "#/components/schemas/JsonSansNul"}},
+    ],
+}
+"""What a request object holds beyond the properties it names (components/schemas)."""
+
+
 def _string_faults(schema: Schema, value: str, where: str) -> list[dict[str, str]]:
     details: list[dict[str, str]] = []
     if "minLength" in schema and len(value) < schema["minLength"]:
@@ -239,7 +274,7 @@ def _string_faults(schema: Schema, value: str, where: str) -> list[dict[str, str
                         + ", ".join(v for v in schema["enum"] if v is not None) + "."})
     if details:
         return details  # one detail per field
-    if _UNSAFE.search(value):
+    if unsafe(value):
         details.append({"champ": where, "message": "Ne doit contenir ni caractère NUL ni "
                         "moitié isolée de paire UTF-16."})
     elif "pattern" in schema and not _compiled(schema["pattern"]).search(value):
@@ -324,6 +359,7 @@ def request_schema(schema: Schema) -> Schema:
         out["properties"] = props
         if schema.get("additionalProperties") is not False:
             out["propertyNames"] = {"pattern": TEXT}
+            out["additionalProperties"] = {"$ref": "#/components/schemas/JsonSansNul"}
     if "items" in out:
         out["items"] = request_schema(schema["items"])
     if "anyOf" in out:

@@ -24,7 +24,7 @@ from api.deps import gateway, require_admin
 from api.errors import ApiError
 from api.http import json_body, jsonify_status, valid_query
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
-from api.schemas import WHITESPACE, Schema, validate
+from api.schemas import WHITESPACE, Schema, unsafe, validate
 from engine.model import AccountId, AccountType, JournalRow, Ledger, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
@@ -208,7 +208,7 @@ async def amend_account(account_id: int) -> Response:
     if not isinstance(body, dict):
         _check(AMEND_ACCOUNT_SCHEMA, body)
     details = validate(AMEND_ACCOUNT_SCHEMA, body)
-    unknown = [name for name in body if name not in _AMENDABLE]
+    unknown = [name for name in body if name not in _AMENDABLE and not unsafe(name)]
     details += [
         {
             "champ": name,
