@@ -114,28 +114,6 @@ def muldes(max_items: int) -> Schema:
 
 EMAIL_PATTERN = rf"^[^@\x00{WHITESPACE[1:-1]}]+@[^@\x00{WHITESPACE[1:-1]}]+\.[^@\x00{WHITESPACE[1:-1]}]+$"
 
-CREATE_ACCOUNT: Schema = {
-    "type": "object",
-    "required": ["nom", "type"],
-    "properties": {
-        "nom": {"type": "string", "minLength": 1, "maxLength": 100, "example": "Banque de Libreville"},
-        "type": {"type": "string", "enum": ["PREPAYE", "POSTPAYE"]},
-        "solde": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "example": 1000},
-        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
-        "motDePasse": {"type": "string", "minLength": 8, "maxLength": 200},
-        "debitMax": {"type": "number", "exclusiveMinimum": 0, "maximum": 100000, "example": 100},
-    },
-    "example": {"nom": "Banque de Libreville", "type": "PREPAYE", "solde": 1000},
-}
-
-CREDIT: Schema = {
-    "type": "object",
-    "required": ["montant"],
-    "properties": {
-        "montant": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000, "example": 1000}
-    },
-}
-
 _TYPE_NAMES = {
     "string": "une chaîne de caractères",
     "integer": "un entier",

@@ -24,7 +24,7 @@ from api.deps import gateway, require_admin
 from api.errors import ApiError
 from api.http import json_body, jsonify_status, valid_query
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
-from api.schemas import WHITESPACE, Schema, unsafe, validate
+from api.schemas import EMAIL_PATTERN, WHITESPACE, Schema, unsafe, validate
 from engine.model import AccountId, AccountType, JournalRow, Ledger, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
@@ -59,7 +59,7 @@ CREATE_ACCOUNT_SCHEMA: Schema = {
             "description": "Crédits SMS de départ (comptes prépayés seulement).",
             "example": 1000,
         },
-        "email": {"type": "string", "maxLength": 254, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
         "motDePasse": {"type": "string", "minLength": 8, "maxLength": 200},
         "debitMax": _DEBIT_MAX,
     },
