@@ -73,6 +73,7 @@ def running_gateway(data_dir: Path) -> Iterator[Gateway]:
         "SMSGW_ADMIN_TOKEN": ADMIN_TOKEN,
         "SMSGW_HTTP_RATE_LIMIT_PER_S": "100000",
         "SMSGW_HTTP_RATE_LIMIT_BURST": "100000",
+        "SMSGW_DATA_SYNC": "normal",  # a throwaway store: no fsync at every commit
     }
     proc = subprocess.Popen(
         [sys.executable, "run.py"], cwd=ROOT, env=env, text=True,
