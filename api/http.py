@@ -25,6 +25,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"valeur non autorisée en JSON : {name}")
 
 
+def _number(text: str) -> int | float:
+    """A JSON number with a fraction or an exponent: an integer when it is one
+    (`3.0`, `1e3`), since JSON does not tell `3` from `3.0`."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def check_json_type(mimetype: str) -> None:
     """415 unless the content type (lower case, no parameters) is JSON or absent."""
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
@@ -36,7 +43,7 @@ def decode_json(raw: bytes | str) -> Any:
     """A request body read as JSON, or 400 JSON_INVALIDE."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_number)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ApiError(
             400,

@@ -57,7 +57,7 @@ class Answer:
     description: str
     schema: SchemaSource | None = None
     media_type: str = "application/json"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str | Header] = field(default_factory=dict)
     example: Any = None
 
 
@@ -135,18 +135,50 @@ _PATH_TYPES: dict[str, dict[str, object]] = {
     "int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     "float": {"type": "number"},
 }
+_PATH_NAMES: dict[str, dict[str, object]] = {
+    "ref": {**schemas.REF, "pattern": "^[0-9]{1,18}$",
+            "description": "Référence de l'envoi (1 à 18 chiffres ; toute autre valeur répond 404)."},
+}
+"""Path parameters whose name says more than their converter."""
 
 _STANDARD: dict[int, str] = {
     400: "Corps illisible : JSON invalide ou octets qui ne sont pas de l'UTF-8 "
     "(code `JSON_INVALIDE`).",
-    401: "Authentification absente, invalide ou expirée.",
-    403: "Jeton d'administration invalide.",
+    401: "Clé API absente (CLE_API_MANQUANTE), inconnue (CLE_API_INVALIDE) ou expirée "
+    "(CLE_API_EXPIREE).",
+    403: "Jeton d'administration invalide (JETON_ADMIN_INVALIDE).",
     404: "Ressource inconnue, ou qui n'appartient pas à votre compte.",
-    413: "Corps de requête trop volumineux, ou trop de numéros.",
-    415: "Le corps doit être envoyé avec `Content-Type: application/json`.",
-    422: "Champs invalides : un détail par champ fautif (`champ`, `message`).",
-    429: "Trop de requêtes pour cette clé API : réessayez après `Retry-After` secondes.",
+    413: "Corps de requête trop volumineux (REQUETE_TROP_VOLUMINEUSE, la connexion est "
+    "ensuite fermée), ou trop de numéros (TROP_DE_DESTINATAIRES).",
+    415: "Le corps doit être envoyé avec `Content-Type: application/json` (TYPE_NON_SUPPORTE).",
+    422: "Champs invalides (VALIDATION) : un détail par champ fautif (`champ`, `message`).",
+    429: "Trop de requêtes pour cette clé API (TROP_DE_REQUETES) : réessayez après "
+    "`Retry-After` secondes.",
+    503: "Passerelle ou compte momentanément indisponible (COMPTE_INDISPONIBLE, SURCHARGE) : "
+    "réessayez, après `Retry-After` secondes quand l'en-tête est présent.",
 }
+_ADMIN_401 = (
+    "Jeton d'administration absent (JETON_ADMIN_MANQUANT) : en-tête "
+    "`Authorization: Bearer <jeton>` attendu."
+)
+_SECONDS: Schema = {"type": "string", "pattern": "^[1-9][0-9]*$"}
+_HEADERS: dict[int, dict[str, Header]] = {}
+"""Headers some standard answers always carry (filled below)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A response header: its French description, its schema, whether it is always there."""
+
+    description: str
+    schema: Schema
+    required: bool = False
+
+
+_HEADERS[429] = {"Retry-After": Header("Secondes à attendre.", _SECONDS, required=True)}
+_HEADERS[503] = {"Retry-After": Header("Secondes à attendre (SURCHARGE).", _SECONDS)}
+_HEADERS[413] = {"Connection": Header("`close` : le reste du corps n'est pas lu.",
+                                      {"type": "string", "enum": ["close"]})}
 
 DOCUMENT_DESCRIPTION = """\
 API REST de SMS Gateway (ION-Networking) : envoi unitaire (UNIDES), multiple (MULDES)
@@ -159,6 +191,17 @@ l'en-tête `X-API-Key`. Les routes `/api/V1/admin/*` demandent
 **Erreurs.** Toute erreur est un JSON
 `{"erreur": {"code": "...", "message": "<phrase en français>",
 "details": [{"champ", "message"}]}}`.
+
+**Règles communes.** Une chaîne ne contient jamais le caractère NUL ni une moitié
+isolée de paire UTF-16 (`\\uD800` à `\\uDFFF` sans sa paire) : 422 `VALIDATION`. Un champ
+facultatif donné à `null` vaut absent. Un entier peut s'écrire `3.0`. Un identifiant
+de chemin hors de portée (référence de plus de 18 chiffres, entier au-delà de
+2^63 - 1) répond 404 comme un identifiant inconnu. Une méthode que le chemin ne prend
+pas répond 405 avec l'en-tête `Allow`.
+
+**Pages.** Les opérations de l'étiquette « Pages » (`/espace`, `/operateur`) servent le
+navigateur (session par cookie, jeton CSRF sur chaque formulaire) ; elles ne font pas
+partie de l'API d'intégration.
 
 **Idempotence.** Un envoi peut porter l'en-tête `Idempotency-Key` (1 à 128 caractères) :
 la même clé avec le même corps, dans les 24 heures, renvoie la première réponse sans
@@ -191,7 +234,9 @@ def _path_of(rule: str) -> tuple[str, list[dict[str, Any]]]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": dict(_PATH_TYPES.get(converter or "", {"type": "string"})),
+                "schema": dict(
+                    _PATH_TYPES.get(converter or "") or _PATH_NAMES.get(name, {"type": "string"})
+                ),
             }
         )
         return "{" + name + "}"
@@ -199,8 +244,13 @@ def _path_of(rule: str) -> tuple[str, list[dict[str, Any]]]:
     return _CONVERTER.sub(swap, rule), params
 
 
-def _content(schema: Schema | None, media_type: str, example: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"schema": schemas.openapi_schema(schema) if schema else {}}
+def _content(
+    schema: Schema | None,
+    media_type: str,
+    example: Any = None,
+    shown: Callable[[Schema], Schema] = schemas.openapi_schema,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"schema": shown(schema) if schema else {}}
     if example is not None:
         body["example"] = example
     elif schema and "example" in schema:
@@ -208,16 +258,24 @@ def _content(schema: Schema | None, media_type: str, example: Any = None) -> dic
     return {media_type: body}
 
 
-def _error(description: str, extra_headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _header_documents(headers: Mapping[str, str | Header]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, header in headers.items():
+        if isinstance(header, str):
+            header = Header(header, {"type": "string"})
+        out[name] = {"description": header.description, "schema": header.schema}
+        if header.required:
+            out[name]["required"] = True
+    return out
+
+
+def _error(description: str, headers: Mapping[str, str | Header] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erreur"}}},
     }
-    if extra_headers:
-        out["headers"] = {
-            name: {"description": text, "schema": {"type": "string"}}
-            for name, text in extra_headers.items()
-        }
+    if headers:
+        out["headers"] = _header_documents(headers)
     return out
 
 
@@ -225,33 +283,35 @@ def _responses(op: Operation, has_path_params: bool, settings: Settings) -> dict
     out: dict[str, Any] = {}
     for status, answer in sorted(op.responses.items()):
         schema = resolve(answer.schema, settings)
+        headers = {**_HEADERS.get(status, {}), **answer.headers}
         if status >= 400 and schema is None and answer.media_type == "application/json":
-            out[str(status)] = _error(answer.description, answer.headers)
+            out[str(status)] = _error(answer.description, headers)
             continue
         entry: dict[str, Any] = {"description": answer.description}
         if schema is not None or answer.media_type != "application/json":
             entry["content"] = _content(schema, answer.media_type, answer.example)
-        if answer.headers:
-            entry["headers"] = {
-                name: {"description": text, "schema": {"type": "string"}}
-                for name, text in answer.headers.items()
-            }
+        if headers:
+            entry["headers"] = _header_documents(headers)
         out[str(status)] = entry
     implied: list[int] = []
     if op.body is not None:
         implied += [400, 413, 415, 422]
-    if op.params:
+    if op.params or op.headers:
         implied.append(422)
     if has_path_params:
         implied.append(404)
     if op.security is Security.CLE_API:
-        implied += [401, 429]
+        implied += [401, 429, 503]
     if op.security is Security.ADMIN:
-        implied += [401, 403]
+        implied += [401, 403, 503]
     for status in implied:
-        if str(status) not in out:
-            headers = {"Retry-After": "Secondes à attendre."} if status == 429 else None
-            out[str(status)] = _error(_STANDARD[status], headers)
+        if str(status) in out:
+            continue
+        if status == 401 and op.security is Security.ADMIN:
+            out["401"] = _error(_ADMIN_401, {"WWW-Authenticate": Header(
+                "`Bearer`.", {"type": "string", "enum": ["Bearer"]}, required=True)})
+        else:
+            out[str(status)] = _error(_STANDARD[status], _HEADERS.get(status))
     return dict(sorted(out.items()))
 
 
@@ -273,7 +333,7 @@ def _operation_document(
                 "in": "query",
                 "required": p.required,
                 "description": p.description,
-                "schema": schemas.openapi_schema(p.schema),
+                "schema": schemas.request_schema(p.schema),
             }
         )
     for h in op.headers:
@@ -283,14 +343,17 @@ def _operation_document(
                 "in": "header",
                 "required": h.required,
                 "description": h.description,
-                "schema": schemas.openapi_schema(h.schema),
+                "schema": schemas.request_schema(h.schema),
             }
         )
     if parameters:
         doc["parameters"] = parameters
     body = resolve(op.body, settings)
     if body is not None:
-        doc["requestBody"] = {"required": True, "content": _content(body, "application/json")}
+        doc["requestBody"] = {
+            "required": True,
+            "content": _content(body, "application/json", shown=schemas.request_schema),
+        }
     doc["responses"] = _responses(op, bool(path_params), settings)
     doc["security"] = [] if op.security is Security.PUBLIC else [{op.security.value: []}]
     return doc
@@ -330,7 +393,10 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
         ],
         "paths": paths,
         "components": {
-            "schemas": {"Erreur": schemas.openapi_schema(schemas.ERREUR)},
+            "schemas": {
+                "Erreur": schemas.openapi_schema(schemas.ERREUR),
+                "JsonSansNul": schemas.JSON_SANS_NUL,
+            },
             "securitySchemes": {
                 Security.CLE_API.value: {
                     "type": "apiKey",
@@ -356,8 +422,8 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
 
 
 PAGE_BY_ID = (
-    Param("curseur", {"type": "integer", "minimum": 0},
-          "Le `curseurSuivant` de la page précédente."),
+    Param("curseur", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+          "Le `curseurSuivant` de la page précédente (un identifiant, 0 par défaut)."),
     Param("limite", {"type": "integer", "minimum": 1, "maximum": 1000},
           "Nombre d'éléments par page (100 par défaut)."),
 )

@@ -3,22 +3,59 @@ write the OpenAPI document (so the two cannot drift).
 
 A definition is a small JSON Schema (the subset below). `validate` returns one
 `{"champ", "message"}` detail per faulty field, in French.
+
+Rules every request definition shares, stated once here and shown in the document
+by `request_schema`:
+- a string the API reads never holds NUL nor a lone UTF-16 surrogate (`TEXT`),
+  unless its own `pattern` says more;
+- an optional property given as `null` counts as absent, so the document shows it
+  nullable, unless the definition marks it `"nullable": False`;
+- an integer may be written `3.0` (JSON does not tell `3` from `3.0`).
+Private keys (`hints`, `nullable`, `patternMessage`, `anyOfMessage`, `anyOfField`)
+shape French messages or these rules and never appear in the document.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 Schema = dict[str, Any]
+
+TEXT = r"^[^\x00]*$"
+"""No NUL: the default pattern of every string a request carries. A lone UTF-16
+surrogate (a `\uD800`-`\uDFFF` escape without its pair) is no Unicode character, so
+no JSON Schema pattern can name it; it is refused as well, by `validate`."""
+
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+WHITESPACE = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""Python's whitespace (`str.isspace`, what `str.strip` removes), spelled out so that
+every regular expression engine reads a pattern the way the gateway does."""
+
+SENDER_PATTERN = (
+    rf"^{WHITESPACE}*(?:\+[ .-]*(?:[0-9][ .-]*){{1,15}}"
+    rf"|[A-Za-z0-9._-][A-Za-z0-9 ._-]*){WHITESPACE}*$"
+)
+"""An `emetteur`, spaces around it ignored: `+` then 1 to 15 digits (spaces, dots
+and dashes between them allowed), or a name among ASCII letters, digits, space,
+`.`, `_`, `-` (engine/text/numbers.py `parse_sender`)."""
 
 EMETTEUR: Schema = {
     "type": "string",
     "minLength": 1,
     "maxLength": 20,
-    "description": "Numéro international (+241...) ou nom de 1 à 20 caractères "
-    "(lettres, chiffres, espace, -, ., _). Au-delà de 11 caractères, un avertissement est renvoyé.",
+    "pattern": SENDER_PATTERN,
+    "patternMessage": "L'émetteur est un numéro international (« + » suivi de 1 à 15 chiffres) "
+    "ou un nom fait de lettres sans accent, de chiffres, d'espaces et des caractères "
+    "« - », « . » et « _ ».",
+    "description": "Numéro international (« + » puis 1 à 15 chiffres, espaces, points et tirets "
+    "permis entre eux) ou nom de 1 à 20 caractères parmi les lettres sans accent, les chiffres, "
+    "l'espace, -, . et _ ; les espaces autour sont ignorés. Au-delà de 11 caractères, un "
+    "avertissement est renvoyé.",
     "example": "ION-Networking",
 }
 CORPS: Schema = {
@@ -75,27 +112,7 @@ def muldes(max_items: int) -> Schema:
     }
 
 
-CREATE_ACCOUNT: Schema = {
-    "type": "object",
-    "required": ["nom", "type"],
-    "properties": {
-        "nom": {"type": "string", "minLength": 1, "maxLength": 100, "example": "Banque de Libreville"},
-        "type": {"type": "string", "enum": ["PREPAYE", "POSTPAYE"]},
-        "solde": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "example": 1000},
-        "email": {"type": "string", "maxLength": 254, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
-        "motDePasse": {"type": "string", "minLength": 8, "maxLength": 200},
-        "debitMax": {"type": "number", "exclusiveMinimum": 0, "maximum": 100000, "example": 100},
-    },
-    "example": {"nom": "Banque de Libreville", "type": "PREPAYE", "solde": 1000},
-}
-
-CREDIT: Schema = {
-    "type": "object",
-    "required": ["montant"],
-    "properties": {
-        "montant": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000, "example": 1000}
-    },
-}
+EMAIL_PATTERN = rf"^[^@\x00{WHITESPACE[1:-1]}]+@[^@\x00{WHITESPACE[1:-1]}]+\.[^@\x00{WHITESPACE[1:-1]}]+$"
 
 _TYPE_NAMES = {
     "string": "une chaîne de caractères",
@@ -125,13 +142,35 @@ def _is_type(value: Any, kind: str) -> bool:
 
 def validate(schema: Schema, value: Any, path: str = "") -> list[dict[str, str]]:
     """Every fault of `value` against `schema`, one detail per field."""
-    kind = schema.get("type")
     where = path or "corps de la requête"
-    if kind and not _is_type(value, kind):
-        return [{"champ": where, "message": f"Doit être {_TYPE_NAMES[kind]}."}]
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        if value is None and "null" in kinds:
+            return []
+        kind = next((k for k in kinds if k != "null" and _is_type(value, k)), None)
+        if kind is None:
+            return [{"champ": where, "message": f"Doit être {_TYPE_NAMES[kinds[0]]}."}]
+    else:
+        kind = kinds
+        if kind and not _is_type(value, kind):
+            return [{"champ": where, "message": f"Doit être {_TYPE_NAMES[kind]}."}]
+    details = _faults(schema, kind, value, path, where)
+    if not details and "anyOf" in schema and all(validate(o, value, path) for o in schema["anyOf"]):
+        field = schema.get("anyOfField")
+        details.append({"champ": _join(path, field) if field else where,
+                        "message": schema.get("anyOfMessage", "Format invalide.")})
+    return details
+
+
+def _faults(schema: Schema, kind: str | None, value: Any, path: str, where: str) -> list[dict[str, str]]:
     details: list[dict[str, str]] = []
     if kind == "object":
         props: dict[str, Schema] = schema.get("properties", {})
+        if any(unsafe(name) for name in value) or any(
+            _unsafe_within(item) for name, item in value.items() if name not in props
+        ):
+            return [{"champ": where, "message": "Un nom de champ ou une valeur contient un "
+                     "caractère NUL ou une moitié isolée de paire UTF-16."}]
         for name in schema.get("required", []):
             if name not in value or value[name] is None:
                 hint = schema.get("hints", {})
@@ -143,24 +182,7 @@ def validate(schema: Schema, value: Any, path: str = "") -> list[dict[str, str]]
                 details.extend(validate(sub, value[name], _join(path, name)))
         return details
     if kind == "string":
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            details.append({"champ": where, "message": _min_len(schema["minLength"])})
-        elif "maxLength" in schema and len(value) > schema["maxLength"]:
-            details.append(
-                {"champ": where, "message": f"Ne doit pas dépasser {schema['maxLength']} caractères "
-                 f"(reçu : {len(value)})."}
-            )
-        if "enum" in schema and value not in schema["enum"]:
-            details.append({"champ": where, "message": "Valeurs acceptées : " + ", ".join(schema["enum"]) + "."})
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            details.append({"champ": where, "message": "Format invalide."})
-        if schema.get("format") == "date":
-            try:
-                date.fromisoformat(value)
-                if len(value) != 10:
-                    raise ValueError
-            except ValueError:
-                details.append({"champ": where, "message": "Doit être une date AAAA-MM-JJ."})
+        details.extend(_string_faults(schema, value, where))
     elif kind in ("integer", "number"):
         if "minimum" in schema and value < schema["minimum"]:
             details.append({"champ": where, "message": f"Doit être supérieur ou égal à {schema['minimum']}."})
@@ -180,6 +202,97 @@ def validate(schema: Schema, value: Any, path: str = "") -> list[dict[str, str]]
     return details
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def unsafe(text: str) -> bool:
+    """Whether `text` holds a NUL or a lone surrogate, which no request may carry."""
+    return _UNSAFE.search(text) is not None
+
+
+def _unsafe_within(value: Any) -> bool:
+    """Whether a string anywhere in `value` (a key too) is `unsafe`."""
+    if isinstance(value, str):
+        return unsafe(value)
+    if isinstance(value, list):
+        return any(_unsafe_within(item) for item in value)
+    if isinstance(value, dict):
+        return any(unsafe(k) or _unsafe_within(v) for k, v in value.items())
+    return False
+
+
+JSON_SANS_NUL: Schema = {
+    "description": "Toute valeur JSON dont aucune chaîne (nom de champ compris) ne contient "
+    "le caractère NUL.",
+    "anyOf": [
+        {"type": ["number", "boolean", "null"]},
+        {"type": "string", "pattern": TEXT},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonSansNul"}},
+        {"type": "object", "propertyNames": {"pattern": TEXT},
+         "additionalProperties": {"$ref": "#/components/schemas/JsonSansNul"}},
+    ],
+}
+"""What a request object holds beyond the properties it names (components/schemas)."""
+
+
+def _string_faults(schema: Schema, value: str, where: str) -> list[dict[str, str]]:
+    details: list[dict[str, str]] = []
+    if "minLength" in schema and len(value) < schema["minLength"]:
+        details.append({"champ": where, "message": _min_len(schema["minLength"])})
+    elif "maxLength" in schema and len(value) > schema["maxLength"]:
+        details.append(
+            {"champ": where, "message": f"Ne doit pas dépasser {schema['maxLength']} caractères "
+             f"(reçu : {len(value)})."}
+        )
+    if "enum" in schema and value not in schema["enum"]:
+        details.append({"champ": where, "message": "Valeurs acceptées : "
+                        + ", ".join(v for v in schema["enum"] if v is not None) + "."})
+    if details:
+        return details  # one detail per field
+    if unsafe(value):
+        details.append({"champ": where, "message": "Ne doit contenir ni caractère NUL ni "
+                        "moitié isolée de paire UTF-16."})
+    elif "pattern" in schema and not _compiled(schema["pattern"]).search(value):
+        details.append({"champ": where, "message": schema.get("patternMessage", "Format invalide.")})
+    fmt = schema.get("format")
+    if fmt == "date" and not _is_date(value):
+        details.append({"champ": where, "message": "Doit être une date AAAA-MM-JJ."})
+    if fmt == "date-time" and not _is_date_time(value):
+        details.append({"champ": where, "message": "Doit être une date-heure RFC 3339 "
+                        "(AAAA-MM-JJTHH:MM:SS avec Z ou un décalage ±HH:MM)."})
+    return details
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """`pattern` as JSON Schema reads it: a final `$` is the end of the text, never
+    the place before a final newline as in Python."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        return bool(_DATE.fullmatch(text)) and bool(date.fromisoformat(text))
+    except ValueError:
+        return False
+
+
+def _is_date_time(text: str) -> bool:
+    """RFC 3339 `date-time` (a leap second is refused: nothing here is that precise)."""
+    if not _DATE_TIME.fullmatch(text):
+        return False
+    try:
+        datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 def _min_len(n: int) -> str:
     return "Ne doit pas être vide." if n == 1 else f"Doit contenir au moins {n} caractères."
 
@@ -188,15 +301,58 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+_PRIVATE = ("hints", "nullable", "patternMessage", "anyOfMessage", "anyOfField")
+
+
 def openapi_schema(schema: Schema) -> Schema:
     """The definition as OpenAPI 3.1 shows it (without our private keys)."""
-    out = {k: v for k, v in schema.items() if k != "hints"}
+    out = {k: v for k, v in schema.items() if k not in _PRIVATE}
     if "properties" in out:
         out["properties"] = {k: openapi_schema(v) for k, v in out["properties"].items()}
     if "items" in out:
         out["items"] = openapi_schema(out["items"])
     if isinstance(out.get("additionalProperties"), dict):
         out["additionalProperties"] = openapi_schema(out["additionalProperties"])
+    if "anyOf" in out:
+        out["anyOf"] = [openapi_schema(option) for option in out["anyOf"]]
+    return out
+
+
+def request_schema(schema: Schema) -> Schema:
+    """The definition of something a request carries (body, query, header), as the
+    document shows it: `openapi_schema` plus the shared rules `validate` applies
+    (the `TEXT` pattern on strings, optional properties nullable)."""
+    out = openapi_schema(schema)
+    kinds = out.get("type")
+    if kinds == "string" and "pattern" not in out and "enum" not in out:
+        out["pattern"] = TEXT
+    if "properties" in out:
+        required = set(schema.get("required", []))
+        props: dict[str, Schema] = {}
+        for name, sub in schema["properties"].items():
+            shown = request_schema(sub)
+            if name not in required and sub.get("nullable", True):
+                shown = _nullable_schema(shown)
+            props[name] = shown
+        out["properties"] = props
+        if schema.get("additionalProperties") is not False:
+            out["propertyNames"] = {"pattern": TEXT}
+            out["additionalProperties"] = {"$ref": "#/components/schemas/JsonSansNul"}
+    if "items" in out:
+        out["items"] = request_schema(schema["items"])
+    if "anyOf" in out:
+        out["anyOf"] = [request_schema(option) for option in schema["anyOf"]]
+    return out
+
+
+def _nullable_schema(schema: Schema) -> Schema:
+    kinds = schema.get("type")
+    if kinds is None:
+        return schema
+    listed = kinds if isinstance(kinds, list) else [kinds]
+    out = {**schema, "type": [*listed, "null"] if "null" not in listed else listed}
+    if "enum" in out and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
     return out
 
 
@@ -380,13 +536,35 @@ PAGE_ENVOIS: Schema = {
 }
 
 LIMITE: Schema = {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Taille de page (100 par défaut)."}
-CURSEUR: Schema = {"type": "string", "maxLength": 200, "description": "Valeur opaque `curseurSuivant` de la page précédente."}
+CURSEUR: Schema = {
+    "type": "string",
+    "minLength": 3,
+    "maxLength": 26,
+    "description": "Valeur `curseurSuivant` de la page précédente : base64url sans remplissage "
+    "d'une lettre et de 1 à 18 chiffres. Toute autre valeur répond 422.",
+}
 DATE_OU_INSTANT: Schema = {
     "type": "string",
-    "format": "date-or-date-time",
-    "maxLength": 40,
-    "description": "AAAA-MM-JJ (jour du fuseau de la passerelle) ou date-heure ISO 8601.",
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+    "anyOfMessage": "Doit être une date AAAA-MM-JJ ou une date-heure RFC 3339.",
+    "description": "AAAA-MM-JJ (journée entière du fuseau de la passerelle) ou date-heure "
+    "RFC 3339 avec son décalage (AAAA-MM-JJTHH:MM:SSZ, ...+01:00).",
 }
+
+
+def cursor_pattern(prefix: str) -> str:
+    """The cursors `curseurSuivant` hands out for `prefix`: base64url, unpadded, of
+    the letter `prefix` then 1 to 18 digits, and nothing else. Each run of three
+    digits encodes to four characters from small sets, hence the classes below."""
+    head = base64.urlsafe_b64encode(f"{prefix}0".encode()).decode()[:2]
+    lead, middle, last = "(?:[MN][DTjz]|O[DT])", "[AEIMQUYcgk]", "[w-z0-5]"
+    block = lead + middle + last  # three digits
+    one, two = "(?:[MN][AQgw]|O[AQ])", lead + middle  # one or two last digits
+    return (
+        f"^{head}{middle}(?:{last}(?:(?:{block}){{0,4}}(?:{one}|{two})?"
+        f"|(?:{block}){{5}}{one}?))?$"
+    )
+
 
 CLE_API: Schema = {
     "type": "object",

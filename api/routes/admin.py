@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response
 
 from api import schemas, views
 from api.deps import gateway, require_admin
 from api.errors import ApiError
-from api.http import json_body, jsonify_status
+from api.http import json_body, jsonify_status, valid_query
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
-from api.schemas import Schema, validate
+from api.schemas import EMAIL_PATTERN, WHITESPACE, Schema, unsafe, validate
 from engine.model import AccountId, AccountType, JournalRow, Ledger, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
@@ -59,10 +59,16 @@ CREATE_ACCOUNT_SCHEMA: Schema = {
             "description": "Crédits SMS de départ (comptes prépayés seulement).",
             "example": 1000,
         },
-        "email": {"type": "string", "maxLength": 254, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
         "motDePasse": {"type": "string", "minLength": 8, "maxLength": 200},
         "debitMax": _DEBIT_MAX,
     },
+    "anyOf": [
+        {"type": "object", "properties": {"type": {"type": "string", "enum": ["PREPAYE"]}}},
+        {"type": "object", "properties": {"solde": {"type": "integer", "maximum": 0}}},
+    ],
+    "anyOfField": "solde",
+    "anyOfMessage": "Un compte postpayé n'a pas de solde de départ : ses envois sont facturés.",
     "example": {"nom": "Banque de Libreville", "type": "PREPAYE", "solde": 1000},
 }
 
@@ -84,18 +90,21 @@ CREDIT_SCHEMA: Schema = {
 AMEND_ACCOUNT_SCHEMA: Schema = {
     "type": "object",
     "required": [],
+    "minProperties": 1,
+    "additionalProperties": False,
     "properties": {
         "type": {
             **_TYPE,
+            "nullable": False,
             "description": "Nouveau type. Ce qui est déjà réservé reste facturé selon "
             "l'ancien type ; un solde prépayé restant est conservé.",
         },
-        "debitMax": _DEBIT_MAX,
-        "nom": _NOM,
+        "debitMax": {**_DEBIT_MAX, "nullable": False},
+        "nom": {**_NOM, "nullable": False},
         "urlRappel": {
             "type": "string",
             "maxLength": 2048,
-            "pattern": r"^https?://[^\s]+$",
+            "pattern": rf"^https?://[^\x00{WHITESPACE[1:-1]}]+$",
             "description": "URL qui reçoit chaque changement de statut (null pour la retirer).",
             "example": "https://exemple.ga/sms/statuts",
         },
@@ -118,18 +127,9 @@ def _check(schema: Schema, body: Any) -> None:
 
 
 def _page() -> tuple[int, int]:
-    details = []
-    values = []
-    for name, default in (("curseur", "0"), ("limite", "100")):
-        raw = request.args.get(name, default)
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-            details.append({"champ": name, "message": "Doit être un entier positif."})
-        else:
-            values.append(int(raw))
-    if details:
-        raise ApiError(422, "VALIDATION", "Paramètres de pagination invalides.", details)
-    after, limit = values
-    return after, min(max(limit, 1), 1000)
+    """The page's `curseur` (an id, 0 by default) and `limite` (100 by default)."""
+    query = valid_query()
+    return query.get("curseur", 0), query.get("limite", 100)
 
 
 @bp.post("/comptes")
@@ -208,7 +208,7 @@ async def amend_account(account_id: int) -> Response:
     if not isinstance(body, dict):
         _check(AMEND_ACCOUNT_SCHEMA, body)
     details = validate(AMEND_ACCOUNT_SCHEMA, body)
-    unknown = [name for name in body if name not in _AMENDABLE]
+    unknown = [name for name in body if name not in _AMENDABLE and not unsafe(name)]
     details += [
         {
             "champ": name,

@@ -197,7 +197,11 @@ def _ref(text: str) -> Any:
     "créneau par créneau : un créneau non couvert envoie la part couverte et la campagne passe "
     "SUSPENDUE jusqu'au créneau qui suit une recharge. Les destinataires restant après le "
     "dernier créneau de `dateFin` finissent ECHEC / CAMPAGNE_EXPIREE. "
-    "Le calendrier est visible avec GET /api/V1/sms/{ref}/plan.",
+    "Le calendrier est visible avec GET /api/V1/sms/{ref}/plan. Répond 422 quand `dateDebut` "
+    "est passée (jour du fuseau de la passerelle), quand `dateFin` précède `dateDebut`, quand "
+    "la campagne couvre plus de 366 jours (dates incluses) ou quand plus aucun créneau ne "
+    "reste (dateFin aujourd'hui, fenêtre fermée) : règles entre champs ou liées à la date du "
+    "jour, que le schéma du corps ne peut pas dire.",
     body=_muldesp_body,
     headers=(IDEMPOTENCY,),
     responses={

@@ -15,7 +15,7 @@ dispatches alone.
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -115,23 +115,30 @@ _STATUT_PARAM = Param("statut", schemas.STATUT, "Ne garder que ce statut.")
 _LIMITE = Param(
     "limite", schemas.LIMITE, "Nombre d'éléments par page (1 à 1000, 100 par défaut)."
 )
-_CURSEUR = Param("curseur", schemas.CURSEUR, "Le `curseurSuivant` de la page précédente.")
+_SENDS_CURSOR = re.compile(schemas.cursor_pattern("e"))
+_MESSAGES_CURSOR = re.compile(schemas.cursor_pattern("m"))
+
+
+def _cursor_param(pattern: re.Pattern[str]) -> Param:
+    return Param(
+        "curseur",
+        {**schemas.CURSEUR, "pattern": pattern.pattern},
+        "Le `curseurSuivant` de la page précédente, tel quel.",
+    )
 
 
 def _cursor(text: str | None, prefix: str) -> int | None:
-    """Decode an opaque cursor (base64url of `prefix` + a number); 422 if foreign."""
+    """Decode a cursor (base64url, unpadded, of `prefix` + 1 to 18 digits); 422 if foreign."""
     if text is None:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    if not raw.startswith(prefix) or not raw[len(prefix):].isdigit() or len(raw) > 24:
+    pattern = _SENDS_CURSOR if prefix == "e" else _MESSAGES_CURSOR
+    if not pattern.fullmatch(text):
         raise ApiError(
             422, "VALIDATION", VALIDATION_MESSAGE,
             [{"champ": "curseur",
               "message": "Curseur inconnu : reprenez la valeur `curseurSuivant` reçue."}],
         )
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
     return int(raw[len(prefix):])
 
 
@@ -145,13 +152,14 @@ def _encode_cursor(prefix: str, value: int) -> str:
     tag="Suivi",
     description="Les envois du compte, du plus récent au plus ancien, avec leur statut agrégé "
     "et leurs compteurs. Filtres : `type`, `statut` (agrégé), `depuis` (inclus) et `jusqua` "
-    "(inclus pour une date AAAA-MM-JJ, exclu pour une date-heure). Pagination par curseur.",
+    "(inclus pour une date AAAA-MM-JJ, exclu pour une date-heure) ; `jusqua` doit être "
+    "postérieur à `depuis` (sinon 422). Pagination par curseur.",
     params=(
         Param("type", schemas.TYPE_ENVOI, "Ne garder que ce type d'envoi."),
         _STATUT_PARAM,
         Param("depuis", schemas.DATE_OU_INSTANT, "Début de la période (création de l'envoi)."),
         Param("jusqua", schemas.DATE_OU_INSTANT, "Fin de la période."),
-        _CURSEUR,
+        _cursor_param(_SENDS_CURSOR),
         _LIMITE,
     ),
     responses={200: Answer("Une page d'envois.", schemas.PAGE_ENVOIS)},
@@ -184,6 +192,10 @@ async def list_sends() -> Response:
     )
 
 
+_FIRST_INSTANT = "0001-01-01T00:00:00.000Z"
+_LAST_INSTANT = "9999-12-31T23:59:59.999Z"
+
+
 def _instant(text: str | None, champ: str, *, end: bool) -> str | None:
     """A date (a whole day of the gateway's time zone) or a date-time, as the
     UTC ISO text `cree_le` is compared with. A date given as an end bound
@@ -196,11 +208,14 @@ def _instant(text: str | None, champ: str, *, end: bool) -> str | None:
             day = datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 - a calendar date
             when = datetime.combine(day + timedelta(days=1 if end else 0), time(), zone)
         else:
-            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            when = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
             if when.tzinfo is None:
                 when = when.replace(tzinfo=zone)
         return iso(when)
-    except (ValueError, OverflowError):
+    except OverflowError:
+        # a day at either end of the calendar: the bound is past every send
+        return _FIRST_INSTANT if text < "5000" else _LAST_INSTANT
+    except ValueError:
         raise ApiError(
             422, "VALIDATION", VALIDATION_MESSAGE,
             [{"champ": champ,
@@ -235,7 +250,7 @@ async def get_send(ref: str) -> Response:
     "raison d'échec, code SMSC, heure d'envoi, accusé de livraison. Le curseur désigne le "
     "dernier message rendu : la pagination reste exacte pendant que les statuts changent "
     "(chaque destinataire apparaît une fois et une seule).",
-    params=(_STATUT_PARAM, _CURSEUR, _LIMITE),
+    params=(_STATUT_PARAM, _cursor_param(_MESSAGES_CURSOR), _LIMITE),
     responses={200: Answer("Une page de destinataires.", schemas.PAGE_MESSAGES)},
     security=Security.CLE_API,
 )
