@@ -93,11 +93,41 @@ def csrf_token() -> str:
     return token
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def refuse_unstorable_form() -> None:
+    """Every form post of the pages (client space and operator console): 400
+    FORMULAIRE_INVALIDE when its body is not UTF-8, 422 VALIDATION naming each
+    field that holds a character no database can store (NUL), before any view
+    reads it."""
+    if request.method != "POST" or request.mimetype not in FORM_TYPES:
+        return
+    unreadable = ApiError(
+        400, "FORMULAIRE_INVALIDE", "Le formulaire n'est pas lisible (UTF-8 attendu)."
+    )
+    if request.mimetype == FORM_TYPES[0]:
+        try:
+            (await request.get_data(True, False, False)).decode("utf-8")
+        except UnicodeDecodeError:
+            raise unreadable from None
+    try:
+        form = await request.form
+    except (UnicodeDecodeError, ValueError):
+        raise unreadable from None
+    details: list[dict[str, str]] = []
+    for name, value in form.items(multi=True):
+        details += schemas.unstorable(value, name if isinstance(name, str) else "formulaire")
+        details += schemas.unstorable(name, "formulaire")
+    if details:
+        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
+
+
 async def check_csrf() -> bool:
     """True when the request carries the session's CSRF token."""
     expected = session.get("csrf")
     given = request.headers.get("X-CSRF-Token")
-    if given is None and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if given is None and request.mimetype in FORM_TYPES:
         given = (await request.form).get("csrf")
     return isinstance(expected, str) and isinstance(given, str) and hmac.compare_digest(
         given.encode(), expected.encode()
@@ -435,9 +465,15 @@ async def _send_form() -> tuple[SendType, dict[str, Any]]:
             except UnicodeDecodeError:
                 numbers += numbers_from_text(raw.decode("latin-1"))
         body["numeros"] = numbers
+        details = schemas.unstorable(numbers, "fichier")
+        if details:
+            raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
         return SendType.MULDES, body
     raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.",
                    [{"champ": "type", "message": "Valeurs possibles : UNIDES, MULDES."}])
+
+
+bp.before_request(refuse_unstorable_form)
 
 
 @bp.after_request

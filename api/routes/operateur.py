@@ -37,6 +37,7 @@ from api.routes.espace import (
     csrf_refusal,
     open_session,
     page,
+    refuse_unstorable_form,
     secured,
     session_state,
 )
@@ -44,6 +45,8 @@ from engine.gateway import Gateway
 from engine.model import iso
 
 bp = Blueprint("operateur", __name__, url_prefix="/operateur")
+
+bp.before_request(refuse_unstorable_form)
 
 STREAM_PERIOD_S = 1.0
 STREAM_LIFETIME_S = 120.0
