@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from api.errors import HTTP_MESSAGES, ApiError, error_response, refusal
+from api.http import STORED_INTEGER_MAX
 from api.intake import SendIntake, documented_bodies
 from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
@@ -45,7 +46,6 @@ BLUEPRINTS = (
 )
 
 _KEYED_PREFIXES = ("/api/V1/sms", "/api/V1/compte")
-SQL_INTEGER_MAX = 2**63 - 1
 
 
 class _StoredInteger(IntegerConverter):
@@ -54,8 +54,10 @@ class _StoredInteger(IntegerConverter):
     id, instead of failing in the store."""
 
     def to_python(self, value: str) -> int:
+        if len(value) > 19:
+            return 0
         number = int(value)
-        return number if number <= SQL_INTEGER_MAX else 0
+        return number if number <= STORED_INTEGER_MAX else 0
 
 
 def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartTrio:

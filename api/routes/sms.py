@@ -25,7 +25,7 @@ from quart import Blueprint, Response, request
 from api import schemas, views
 from api.deps import client_account, gateway, send_intake, settings
 from api.errors import ApiError
-from api.http import VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
+from api.http import STORED_INTEGER_MAX, VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
 from api.intake import ACCEPTED, ApiKey, SendRequest
 from api.openapi import Answer, Param, Security, operation
 from engine.model import SendType, format_ref, iso, parse_ref
@@ -119,14 +119,21 @@ _CURSEUR = Param("curseur", schemas.CURSEUR, "Le `curseurSuivant` de la page prÃ
 
 
 def _cursor(text: str | None, prefix: str) -> int | None:
-    """Decode an opaque cursor (base64url of `prefix` + a number); 422 if foreign."""
+    """Decode an opaque cursor (base64url of `prefix` + a stored id); 422 when it
+    is foreign, or names a number no stored id can reach (past 2**63 - 1)."""
     if text is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
-    if not raw.startswith(prefix) or not raw[len(prefix):].isdigit() or len(raw) > 24:
+    digits = raw[len(prefix):]
+    if (
+        not raw.startswith(prefix)
+        or not digits.isdigit()
+        or len(digits) > 19
+        or int(digits) > STORED_INTEGER_MAX
+    ):
         raise ApiError(
             422, "VALIDATION", VALIDATION_MESSAGE,
             [{"champ": "curseur",
