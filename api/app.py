@@ -19,6 +19,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from api.bodies import whole_bodies
 from api.errors import HTTP_MESSAGES, ApiError, error_response, refusal
 from api.http import STORED_INTEGER_MAX
 from api.intake import SendIntake, documented_bodies
@@ -86,7 +87,12 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
     intake = SendIntake(gateway, settings, instruments, documented_bodies(settings, routes))
     app.extensions["send_intake"] = intake
     door = LeanDoor(intake, limiter, settings.http.max_body_bytes)
-    app.asgi_app = lean_sends(door, app.asgi_app)  # type: ignore[method-assign]
+    app.asgi_app = whole_bodies(  # type: ignore[method-assign,assignment]
+        lean_sends(door, app.asgi_app),
+        max_body_bytes=settings.http.max_body_bytes,
+        body_timeout_s=settings.http.body_timeout_s,
+        max_header_bytes=settings.http.max_header_bytes,
+    )
 
     @app.before_request
     async def rate_limit() -> None:
