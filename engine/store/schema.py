@@ -147,4 +147,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (ref, creneau)
     ) WITHOUT ROWID;
     """,
+    # 5: client-space sessions carry their account's session generation; logging
+    # out, changing the password or the API key moves it on, which ends every
+    # session of the account on every node
+    """
+    ALTER TABLE accounts ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0;
+    """,
 )

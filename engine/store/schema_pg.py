@@ -167,6 +167,12 @@ PG_MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (ref, creneau)
     );
     """,
+    # 5: client-space sessions carry their account's session generation; logging
+    # out, changing the password or the API key moves it on, which ends every
+    # session of the account on every node
+    """
+    ALTER TABLE accounts ADD COLUMN session_gen BIGINT NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -276,7 +276,7 @@ def test_a_one_column_difference_is_reported_with_its_table_and_column(
 ) -> None:
     old, new = planted
     assert PG_MIGRATIONS[3].count(old) == 1
-    modified = (*PG_MIGRATIONS[:3], PG_MIGRATIONS[3].replace(old, new))
+    modified = (*PG_MIGRATIONS[:3], PG_MIGRATIONS[3].replace(old, new), *PG_MIGRATIONS[4:])
     pg_migrate(pg_conn, modified)
     for number in range(1, len(MIGRATIONS) + 1):
         sqlite_apply(lite_conn, number)
@@ -288,7 +288,7 @@ def test_a_missing_index_is_reported(
     lite_conn: sqlite3.Connection, pg_conn: psycopg.Connection[Any]
 ) -> None:
     modified = (*PG_MIGRATIONS[:3], PG_MIGRATIONS[3].replace(
-        "CREATE INDEX campaigns_state ON campaigns(etat);", ""))
+        "CREATE INDEX campaigns_state ON campaigns(etat);", ""), *PG_MIGRATIONS[4:])
     pg_migrate(pg_conn, modified)
     for number in range(1, len(MIGRATIONS) + 1):
         sqlite_apply(lite_conn, number)
