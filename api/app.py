@@ -61,6 +61,19 @@ class _StoredInteger(IntegerConverter):
         return number if number <= STORED_INTEGER_MAX else 0
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: QuartTrio, path: str, matched: list[str]) -> list[str]:
+    """The methods of the route at `path`. A path that is a route of its own
+    (`/api/V1/sms/unides`) also matches routes with a variable part
+    (`/api/V1/sms/<ref>`, GET and DELETE), whose methods the router reports
+    too; the route named by the path itself is the one a 405's Allow lists."""
+    own = [rule for rule in app.url_map.iter_rules() if not rule.arguments and rule.rule == path]
+    methods = {m for rule in own for m in rule.methods or ()} if own else set(matched)
+    return sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else 99, m))
+
+
 def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartTrio:
     app = QuartTrio(__name__)
     app.url_map.converters["int"] = _StoredInteger
@@ -120,7 +133,9 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
         code, message = HTTP_MESSAGES.get(status, ("ERREUR_HTTP", exc.description or ""))
         response = error_response(status, code, message)
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(
+                allowed_methods(app, request.path, exc.valid_methods)  # type: ignore[attr-defined]
+            )
         if status == 413:
             # the rest of the body was never read: the connection cannot be reused
             response.headers["Connection"] = "close"
