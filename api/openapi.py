@@ -144,7 +144,11 @@ _STANDARD: dict[int, str] = {
     404: "Ressource inconnue, ou qui n'appartient pas à votre compte.",
     413: "Corps de requête trop volumineux, ou trop de numéros.",
     415: "Le corps doit être envoyé avec `Content-Type: application/json`.",
-    422: "Champs invalides : un détail par champ fautif (`champ`, `message`).",
+    408: "Le corps de la requête n'est pas arrivé dans le délai (30 s par défaut, "
+    "`SMSGW_HTTP_BODY_TIMEOUT_S`) : code `REQUETE_TROP_LENTE`, la connexion est fermée.",
+    422: "Champs invalides : un détail par champ fautif (`champ`, `message`). Un texte qui ne "
+    "peut pas être enregistré (caractère nul U+0000, demi-caractère UTF-16 isolé comme "
+    "`\\ud800`), dans n'importe quel champ, est refusé ainsi en nommant le champ.",
     429: "Trop de requêtes pour cette clé API : réessayez après `Retry-After` secondes.",
 }
 
@@ -159,6 +163,13 @@ l'en-tête `X-API-Key`. Les routes `/api/V1/admin/*` demandent
 **Erreurs.** Toute erreur est un JSON
 `{"erreur": {"code": "...", "message": "<phrase en français>",
 "details": [{"champ", "message"}]}}`.
+
+**Limites.** Corps de requête : 16 Mio au plus (413), reçu en entier dans les 30 s qui
+suivent les en-têtes (408, connexion fermée). Ligne de requête et en-têtes : 16 Kio au plus
+(431, connexion fermée). Curseurs et identifiants : un nombre au-delà de 2^63 - 1 ne désigne
+rien (422 pour un paramètre de requête, 404 pour un chemin). Les réglages
+`SMSGW_HTTP_MAX_BODY_BYTES`, `SMSGW_HTTP_BODY_TIMEOUT_S`, `SMSGW_HTTP_MAX_HEADER_BYTES` et
+`SMSGW_HTTP_MAX_CONNECTIONS` les changent.
 
 **Idempotence.** Un envoi peut porter l'en-tête `Idempotency-Key` (1 à 128 caractères) :
 la même clé avec le même corps, dans les 24 heures, renvoie la première réponse sans
@@ -239,7 +250,7 @@ def _responses(op: Operation, has_path_params: bool, settings: Settings) -> dict
         out[str(status)] = entry
     implied: list[int] = []
     if op.body is not None:
-        implied += [400, 413, 415, 422]
+        implied += [400, 408, 413, 415, 422]
     if op.params:
         implied.append(422)
     if has_path_params:
@@ -346,9 +357,12 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
                 Security.SESSION.value: {
                     "type": "apiKey",
                     "in": "cookie",
-                    "name": "session",
+                    "name": "smsgw_session",
                     "description": "Session signée des pages /espace et /operateur (après "
-                    "connexion), avec un jeton CSRF sur chaque formulaire.",
+                    "connexion), avec un jeton CSRF sur chaque formulaire. La déconnexion, un "
+                    "nouveau mot de passe ou une nouvelle clé API ferment toutes les sessions "
+                    "du compte (sauf celle qui a fait le changement) ; la déconnexion de la "
+                    "console ferme toutes les sessions opérateur.",
                 },
             },
         },
