@@ -135,9 +135,14 @@ class Access:
         if row is None or not stored or not ok:
             self._logins.failed(key, "mot-de-passe")
             raise InvalidField("actuel", "Le mot de passe actuel est incorrect.")
-        digest = await trio.to_thread.run_sync(keys.hash_password, new)
+        await self.set_password(account_id, new)
+
+    async def set_password(self, account_id: AccountId, password: str) -> None:
+        """Store a new password for the account (hashed in a worker thread);
+        every client-space session of the account ends."""
+        digest = await trio.to_thread.run_sync(keys.hash_password, password)
         await self._store.keys.set_password(account_id, digest)
-        log.info("client space: password changed, sessions ended (account %s)", account_id)
+        log.info("password changed, client-space sessions ended (account %s)", account_id)
 
     async def session_generation(self, account_id: AccountId) -> int | None:
         """The generation a live session of the account carries (None: no account)."""

@@ -129,3 +129,17 @@ async def test_an_operator_cookie_copied_before_logout_is_refused(tmp_path: Path
                 assert (await copy.get("/operateur/instantane")).status_code == 401
                 page = await copy.get("/operateur")
                 assert 'name="jeton"' in page.text, "the login form, not the console"
+
+
+async def test_a_password_set_by_the_administrator_ends_every_session(tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        async with open_stack(tmp_path) as stack:
+            account_id, key = await stack.new_account(email="a@banque.ga", motDePasse=PASSWORD)
+            async with client_session(stack, "a@banque.ga") as (client, csrf):
+                r = await stack.client.patch(f"/api/V1/admin/comptes/{account_id}",
+                                             json={"motDePasse": "choisi-par-l-admin"},
+                                             headers=stack.admin)
+                assert r.status_code == 200, r.text
+                await assert_refused(stack, client.cookies[COOKIE], csrf, key)
+            async with client_session(stack, "a@banque.ga", "choisi-par-l-admin"):
+                pass
