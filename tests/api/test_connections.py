@@ -5,6 +5,7 @@ clients are served."""
 
 from __future__ import annotations
 
+import resource
 import socket
 from pathlib import Path
 
@@ -82,6 +83,17 @@ async def test_a_keep_alive_connection_answers_every_request_after_early_refusal
             assert statuses == [200, 403, 401] * 100
 
 
+def enough_files(needed: int) -> None:
+    """Raise this process's open-file limit to `needed` (both ends of every
+    connection live here), or fail saying why."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        assert hard == resource.RLIM_INFINITY or hard >= needed, (
+            f"this test opens {needed} files; the hard limit is {hard} (ulimit -Hn)"
+        )
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
 async def _connect(url: str) -> trio.SocketStream:
     host, port = _address(url)
     return await trio.open_tcp_stream(host, port)
@@ -105,6 +117,7 @@ async def test_slow_bodies_are_answered_408_and_closed_while_others_are_served(
     tmp_path: Path,
 ) -> None:
     slow = 500
+    enough_files(4 * slow)
     with trio.fail_after(60):
         async with open_stack(tmp_path, SMSGW_HTTP_BODY_TIMEOUT_S="2") as stack:
             url = stack.running.http_url
