@@ -98,9 +98,22 @@ def whole_bodies(
         if head_size(scope) > max_header_bytes:
             await answer_and_close(send, *HEAD_TOO_LARGE)
             return
+
+        async def send_whole(message: dict[str, Any]) -> None:
+            with trio.CancelScope(shield=True):
+                await send(message)
+
         announced = _announced(scope)
         if announced is not None and announced > max_body_bytes:
-            await app(scope, receive, send)  # refused at once from its Content-Length
+            # refused from its Content-Length (413) or earlier, its body never read:
+            # whatever the answer, the connection cannot serve another request
+            async def send_closing(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [h for h in message.get("headers", []) if h[0].lower() != b"connection"]
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
+                await send_whole(message)
+
+            await app(scope, receive, send_closing)
             return
         chunks: list[bytes] = []
         size = 0
@@ -129,10 +142,6 @@ def whole_bodies(
                 replayed = True
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
-
-        async def send_whole(message: dict[str, Any]) -> None:
-            with trio.CancelScope(shield=True):
-                await send(message)
 
         await app(scope, replay, send_whole)
 

@@ -116,35 +116,31 @@ SLOW_HEADERS = (
 async def test_slow_bodies_are_answered_408_and_closed_while_others_are_served(
     tmp_path: Path,
 ) -> None:
-    slow = 500
+    slow, batch = 500, 100
     enough_files(4 * slow)
-    with trio.fail_after(60):
-        async with open_stack(tmp_path, SMSGW_HTTP_BODY_TIMEOUT_S="2") as stack:
+    with trio.fail_after(90):
+        async with open_stack(tmp_path, SMSGW_HTTP_BODY_TIMEOUT_S="5") as stack:
             url = stack.running.http_url
-            answers: list[bytes] = []
-            started = 0
-            all_started = trio.Event()
+            answers: dict[int, bytes] = {}
 
-            async def trickle() -> None:
-                nonlocal started
+            async def trickle(number: int, task_status: trio.TaskStatus[None]) -> None:
                 stream = await _connect(url)
                 async with stream:
                     await stream.send_all(SLOW_HEADERS)
-                    started += 1
-                    if started == slow:
-                        all_started.set()
-                    answers.append(await _answer_then_close(stream))
+                    task_status.started()
+                    answers[number] = await _answer_then_close(stream)
 
             async with trio.open_nursery() as nursery:
-                for _ in range(slow):
-                    nursery.start_soon(trickle)
-                await all_started.wait()
-                for _ in range(20):
+                for first in range(0, slow, batch):
+                    async with trio.open_nursery() as opening:
+                        for number in range(first, first + batch):
+                            opening.start_soon(nursery.start, trickle, number)
                     r = await stack.client.get("/api/V1/sante")
                     assert r.status_code == 200
-                assert len(answers) < slow, "the other requests were served only after the slow ones"
-            assert len(answers) == slow
-            for answer in answers:
+                    still_open = [n for n in range(first, first + batch) if n not in answers]
+                    assert still_open, "the request was served only after the slow clients were ended"
+            assert sorted(answers) == list(range(slow))
+            for answer in answers.values():
                 head, _, body = answer.partition(b"\r\n\r\n")
                 assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
                 assert b"connection: close" in head.lower()
@@ -182,9 +178,26 @@ async def test_connections_past_the_cap_wait_until_one_closes(tmp_path: Path) ->
             await extra.aclose()
 
 
-async def test_oversized_headers_are_answered_431_and_closed(tmp_path: Path) -> None:
+async def test_oversized_headers_and_bodies_are_refused_and_closed(tmp_path: Path) -> None:
     with trio.fail_after(30):
-        async with open_stack(tmp_path, SMSGW_HTTP_MAX_HEADER_BYTES="2048") as stack:
+        async with open_stack(
+            tmp_path, SMSGW_HTTP_MAX_HEADER_BYTES="2048", SMSGW_HTTP_MAX_BODY_BYTES="4096"
+        ) as stack:
+            for target, status in (
+                (b"/api/V1/admin/comptes", b"413"),
+                (b"/api/V1/sms/unides", b"413"),
+                (b"/espace/connexion", b"403"),  # no CSRF token: refused before its body
+            ):
+                stream = await _connect(stack.running.http_url)
+                async with stream:
+                    await stream.send_all(
+                        b"POST " + target + b" HTTP/1.1\r\nHost: t\r\n"
+                        b"Authorization: Bearer jeton-admin-de-test\r\n"
+                        b"Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
+                    )
+                    answer = await _answer_then_close(stream)
+                assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+                assert b"connection: close" in answer.lower()
             for request in (
                 b"GET /api/V1/sante HTTP/1.1\r\nHost: t\r\nX-Long: " + b"a" * 4096 + b"\r\n\r\n",
                 b"GET /api/V1/sante?" + b"a" * 4096 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
