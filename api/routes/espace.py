@@ -8,6 +8,12 @@ lifetime). The signing secret is derived with HMAC-SHA256 from the admin token
 `operateur`), the account id, the login time, the last activity and a CSRF
 token; it expires after `IDLE_S` without a request or `MAX_S` after login.
 Every POST carries that CSRF token (form field `csrf` or `X-CSRF-Token` header).
+A session also carries a generation, checked against the store on every request
+(engine/gateway/access.py): logging out, a new password or a new API key moves
+the account's generation on and so ends all its sessions, on every node and
+after a restart, though a copy of the cookie would still be correctly signed;
+the session that changed the password or the key takes the new generation.
+Form posts holding a NUL, or not UTF-8, are refused before any view reads them.
 
 The send form runs the same send intake as the API (api/intake.py): the form's
 fields become the JSON fields of UNIDES or MULDES, the session's account is the
