@@ -1,13 +1,13 @@
 # SMS Gateway: the two commands a newcomer needs.
 #   make run    create the environment, install, start the gateway (embedded simulator, SQLite)
-#   make test   install and run every test
+#   make test   install and run every test, on SQLite then on PostgreSQL
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench lint clean
+.PHONY: run test test-sqlite test-postgresql install bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python run.py
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The whole suite once per store backend (tests/stores.py reads TEST_STORE).
+test: test-sqlite test-postgresql
+
+test-sqlite: $(STAMP)
+	TEST_STORE=sqlite $(PYTEST)
+
+test-postgresql: $(STAMP)
+	TEST_STORE=postgresql $(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check

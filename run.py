@@ -27,7 +27,7 @@ from engine import keys
 from engine.gateway import Gateway
 from engine.model import AccountType
 from engine.process import freeze_start_up_heap, tune_collector
-from engine.store import Store, StoreError
+from engine.store import STORE_FAILURES, Store, backend_for
 
 log = logging.getLogger("smsgw")
 
@@ -61,6 +61,10 @@ class Running:
     demo_key: str | None
 
 
+START_FAILURES: tuple[type[Exception], ...] = (*STORE_FAILURES, OSError)
+"""What stops start-up with one line: the store's failures and the network's."""
+
+
 async def main(settings: Settings) -> None:
     """The process: `serve` until SIGINT or SIGTERM, with the cycle collector set
     for a server (`tune_collector`, then `freeze_start_up_heap` once serving)."""
@@ -82,10 +86,10 @@ async def serve(
     shutdown is complete."""
     token, token_origin = admin_token(settings)
     async with trio.open_nursery() as nursery:
-        store = Store(settings.data.dir / "smsgw.sqlite3", sync=settings.data.sync)
+        store = Store(backend_for(settings.data.url, settings.data.dir, settings.data.sync))
         await nursery.start(store.serve)
         print(
-            f"Store: {store.statistics().backend} at {store.path}, sync {settings.data.sync.upper()}",
+            f"Store: {store.backend.name} at {store.where}, sync {settings.data.sync.upper()}",
             flush=True,
         )
         fresh = not await store.accounts.any()
@@ -192,7 +196,7 @@ def cli(argv: list[str] | None = None) -> int:
             raise
         print(f"start-up failed: {failure}", file=sys.stderr)
         return 1
-    except (StoreError, OSError) as exc:
+    except START_FAILURES as exc:
         print(f"start-up failed: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -200,7 +204,7 @@ def cli(argv: list[str] | None = None) -> int:
 
 def _first_failure(group: BaseExceptionGroup[Any]) -> BaseException | None:
     """The first storage or network error in a group of task failures."""
-    found, _ = group.split((StoreError, OSError))
+    found, _ = group.split(START_FAILURES)
     matched: BaseException | None = found
     while isinstance(matched, BaseExceptionGroup):
         matched = matched.exceptions[0]

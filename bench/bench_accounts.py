@@ -24,7 +24,6 @@ import datetime
 import gc
 import resource
 import shlex
-import sqlite3
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ from engine.dispatch.message import OutMessage  # noqa: E402
 from engine.model import Accepted, AccountId, AccountType, Ledger, MessageStatus, SendType, TokenBucket, iso  # noqa: E402
 from engine.store import Store  # noqa: E402
 from engine.store import accounts as q_accounts  # noqa: E402
+from engine.store.sql import Connection  # noqa: E402
 from engine.text import encode_message, normalize_recipients, parse_sender  # noqa: E402
 
 
@@ -81,7 +81,7 @@ def one_send() -> SendDraft:
 async def create(store: Store, count: int, solde: int) -> list[AccountId]:
     now = iso(WallClock().now())
 
-    def job(conn: sqlite3.Connection) -> list[AccountId]:
+    def job(conn: Connection) -> list[AccountId]:
         ids = []
         for n in range(count):
             account_id = q_accounts.insert_account(

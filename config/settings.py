@@ -38,7 +38,12 @@ class HttpSettings:
 
 @dataclass(frozen=True, slots=True)
 class DataSettings:
+    """Where the store lives: `url` empty keeps SQLite in `dir`; a
+    `postgresql://user:password@host:port/database` URL puts it in PostgreSQL.
+    `dir` also keeps the generated admin token."""
+
     dir: Path = Path("./data")
+    url: str = ""
     sync: SyncMode = SyncMode.FULL
 
 

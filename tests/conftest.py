@@ -11,13 +11,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.pg import PostgresUnavailable, running_postgres
+from tests.pg import PostgresUnavailable
+from tests.stores import BACKEND, SERVER
 
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
     try:
-        with running_postgres() as dsn:
-            yield dsn
+        yield SERVER.dsn()
     except PostgresUnavailable as exc:
         pytest.fail(f"the throwaway PostgreSQL server failed: {exc}", pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    SERVER.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"store: {BACKEND} (TEST_STORE)"

@@ -19,6 +19,7 @@ import trio
 
 import run
 from config import Settings, load_settings
+from tests.stores import data_url
 
 T = TypeVar("T")
 
@@ -58,6 +59,7 @@ def test_settings(data_dir: Path, **env: str) -> Settings:
         "SMSGW_SIMULATOR_CONTROL_PORT": "0",
         "SMSGW_ADMIN_TOKEN": "jeton-admin-de-test",
         "SMSGW_SMSC_RECONNECT_MIN_S": "0.05",
+        "SMSGW_DATA_URL": data_url(data_dir),
     }
     base.update(env)
     return load_settings(environ=base)

@@ -76,8 +76,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_postgres() -> Iterator[str]:
-    """Start a fresh server, yield its DSN, stop it and delete its folder."""
+def running_postgres(*, fsync: bool = True) -> Iterator[str]:
+    """Start a fresh server, yield its DSN, stop it and delete its folder.
+
+    `fsync=False` starts it without flushing to disk (`fsync=off`,
+    `full_page_writes=off`): for the test suite, whose server is thrown away and
+    never survives a power cut anyway; commits still wait for the WAL write
+    (`synchronous_commit` stays on). Benchmarks keep the default."""
     bin_dir = find_bin_dir()
     as_root = os.geteuid() == 0
     prefix: list[str] = []
@@ -98,6 +103,8 @@ def running_postgres() -> Iterator[str]:
                        "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"], folder)
         port = free_port()
         options = f"-p {port} -c listen_addresses=127.0.0.1 -k {folder}"
+        if not fsync:
+            options += " -c fsync=off -c full_page_writes=off"
         _run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
                        "-t", str(START_TIMEOUT_S), "-w", "start"], folder, log)
         try:

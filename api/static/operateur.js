@@ -98,7 +98,7 @@
       ["Messages en attente", a.repartiteur.backlog], ["Comptes en file", a.repartiteur.accounts_waiting],
       ["Comptes au débit max", a.repartiteur.rate_limited], ["Messages répartis", a.repartiteur.dispatched],
       ["Canal vers les liaisons", a.repartiteur.channel_used + " / " + a.repartiteur.channel_size],
-      ["Stockage", a.stockage.backend + ", synchronisation " + a.stockage.sync],
+      ["Stockage", a.stockage.backend + " (" + a.stockage.where + "), synchronisation " + a.stockage.sync],
       ["File du stockage", a.stockage.queue_depth], ["Dernier commit", a.stockage.last_commit_ms + " ms (" + a.stockage.last_group_size + " transactions)"],
       ["Transactions / commits", fmt(a.stockage.transactions) + " / " + fmt(a.stockage.commits)],
       ["Acteurs de compte", a.registre.actifs + " actifs, " + a.registre.redemarrages + " redémarrage(s)"],

@@ -30,7 +30,7 @@ from engine.callbacks.client import CallbackHttpError, post
 from engine.callbacks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from engine.clock import WallClock
 from engine.model import AccountId, Outcome, ReportedMessage, format_ref, iso
-from engine.store import StoreError
+from engine.store import STORE_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class CallbackNotifier:
                         break
                 try:
                     posts = _build_posts(batch, *await self._store.report(_ids(batch)))
-                except StoreError:
+                except STORE_FAILURES:
                     log.exception("callbacks: could not read the messages to report")
                     continue
                 for target, events in posts:

@@ -1,10 +1,15 @@
-"""Persistence: the single-writer SQLite store, its named operations and queries.
+"""Persistence: the single-writer store on SQLite or PostgreSQL, its named
+operations and queries.
 
-`StoreError` is what a failed store operation raises (the driver's error class).
+`StoreError` is what the store raises for a failure of its own (a database that
+cannot be opened, a check that failed); `STORE_FAILURES` adds the drivers' errors:
+everything a failed store operation may raise.
 """
 
-from sqlite3 import Error as StoreError
+from engine.store.sql import DRIVER_ERRORS, StoreError
+from engine.store.sqlite import Durability
+from engine.store.store import Store, StoreStatistics, backend_for
 
-from engine.store.store import Durability, Store, StoreStatistics
+STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, *DRIVER_ERRORS)
 
-__all__ = ["Durability", "Store", "StoreError", "StoreStatistics"]
+__all__ = ["STORE_FAILURES", "Durability", "Store", "StoreError", "StoreStatistics", "backend_for"]

@@ -10,12 +10,12 @@ import them with the queries.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger
 from engine.model.views import AccountRow, InvoiceRow, JournalRow, KeyRow
 from engine.store.ledger import save_ledger as save_ledger  # written as deltas, checked
+from engine.store.sql import Connection
 
 _ACCOUNT_COLUMNS = (
     "id, nom, email, password_hash, debit_max, url_rappel, initial_type, type, "
@@ -47,7 +47,7 @@ def _account(row: tuple) -> AccountRow:  # type: ignore[type-arg]
 
 
 def insert_account(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     nom: str,
     type: AccountType,
@@ -56,17 +56,15 @@ def insert_account(
     debit_max: float,
     now: str,
 ) -> AccountId:
-    cur = conn.execute(
+    return AccountId(conn.execute(
         "INSERT INTO accounts (nom, type, initial_type, email, password_hash, debit_max,"
-        " periode_debut, cree_le) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " periode_debut, cree_le) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (nom, type.value, type.value, email, password_hash, debit_max, now, now),
-    )
-    assert cur.lastrowid is not None
-    return AccountId(cur.lastrowid)
+    ).fetchone()[0])
 
 
 def create_account(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     nom: str,
     type: AccountType,
@@ -98,11 +96,11 @@ def create_account(
     return account_id
 
 
-def any_account(conn: sqlite3.Connection) -> bool:
+def any_account(conn: Connection) -> bool:
     return conn.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
 
 
-def get_account(conn: sqlite3.Connection, account_id: int) -> AccountRow | None:
+def get_account(conn: Connection, account_id: int) -> AccountRow | None:
     row = conn.execute(
         f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)
     ).fetchone()
@@ -110,7 +108,7 @@ def get_account(conn: sqlite3.Connection, account_id: int) -> AccountRow | None:
 
 
 def load_for_actors(
-    conn: sqlite3.Connection, account_ids: Sequence[int]
+    conn: Connection, account_ids: Sequence[int]
 ) -> dict[int, tuple[AccountRow, int]]:
     """What account actors start from: each account's row and its count of
     messages still waiting, for many accounts in a few queries."""
@@ -133,7 +131,7 @@ def load_for_actors(
     return found
 
 
-def find_account_by_login(conn: sqlite3.Connection, login: str) -> AccountRow | None:
+def find_account_by_login(conn: Connection, login: str) -> AccountRow | None:
     if login.isdigit():
         return get_account(conn, int(login))
     row = conn.execute(
@@ -142,7 +140,7 @@ def find_account_by_login(conn: sqlite3.Connection, login: str) -> AccountRow | 
     return _account(row) if row else None
 
 
-def list_accounts(conn: sqlite3.Connection, after: int, limit: int) -> list[AccountRow]:
+def list_accounts(conn: Connection, after: int, limit: int) -> list[AccountRow]:
     rows = conn.execute(
         f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id > ? ORDER BY id LIMIT ?",
         (after, limit),
@@ -150,7 +148,7 @@ def list_accounts(conn: sqlite3.Connection, after: int, limit: int) -> list[Acco
     return [_account(r) for r in rows]
 
 
-def journal_entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:
+def journal_entries(conn: Connection, account_id: int) -> list[Entry]:
     rows = conn.execute(
         "SELECT kind, amount, ref, detail FROM journal WHERE account_id = ? ORDER BY id",
         (account_id,),
@@ -159,7 +157,7 @@ def journal_entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:
 
 
 def journal_page(
-    conn: sqlite3.Connection, account_id: int, after: int, limit: int
+    conn: Connection, account_id: int, after: int, limit: int
 ) -> list[JournalRow]:
     """Journal entries of one account in order, from after entry id `after`."""
     rows = conn.execute(
@@ -170,7 +168,7 @@ def journal_page(
     return [JournalRow(i, Entry(EntryKind(k), a, r, d), at) for i, k, a, r, d, at in rows]
 
 
-def journal_totals(conn: sqlite3.Connection, account_id: int) -> Ledger | None:
+def journal_totals(conn: Connection, account_id: int) -> Ledger | None:
     """The ledger the journal adds up to (what `state.replay` gives), computed by
     SQLite in one pass: an audit of the live balances that costs no Python loop."""
     head = conn.execute(
@@ -207,12 +205,12 @@ def journal_totals(conn: sqlite3.Connection, account_id: int) -> Ledger | None:
     )
 
 
-def account_exists(conn: sqlite3.Connection, account_id: int) -> bool:
+def account_exists(conn: Connection, account_id: int) -> bool:
     return conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is not None
 
 
 def update_profile(
-    conn: sqlite3.Connection,
+    conn: Connection,
     account_id: int,
     *,
     nom: str | None = None,
@@ -229,7 +227,7 @@ def update_profile(
 
 
 def replace_key(
-    conn: sqlite3.Connection, account_id: int, key_hash: str, expire_le: str, now: str
+    conn: Connection, account_id: int, key_hash: str, expire_le: str, now: str
 ) -> None:
     """Revoke every live key of the account and store the new one."""
     conn.execute(
@@ -242,7 +240,7 @@ def replace_key(
     )
 
 
-def live_key_hashes(conn: sqlite3.Connection, account_id: int) -> list[str]:
+def live_key_hashes(conn: Connection, account_id: int) -> list[str]:
     """The digests of the account's keys not revoked."""
     return [
         r[0]
@@ -253,7 +251,7 @@ def live_key_hashes(conn: sqlite3.Connection, account_id: int) -> list[str]:
     ]
 
 
-def find_key(conn: sqlite3.Connection, key_hash: str) -> KeyRow | None:
+def find_key(conn: Connection, key_hash: str) -> KeyRow | None:
     row = conn.execute(
         "SELECT account_id, key_hash, expire_le, revoque_le FROM api_keys WHERE key_hash = ?",
         (key_hash,),
@@ -261,7 +259,7 @@ def find_key(conn: sqlite3.Connection, key_hash: str) -> KeyRow | None:
     return KeyRow(AccountId(row[0]), row[1], row[2], row[3]) if row else None
 
 
-def current_key_expiry(conn: sqlite3.Connection, account_id: int) -> str | None:
+def current_key_expiry(conn: Connection, account_id: int) -> str | None:
     row = conn.execute(
         "SELECT expire_le FROM api_keys WHERE account_id = ? AND revoque_le IS NULL"
         " ORDER BY id DESC LIMIT 1",
@@ -271,18 +269,18 @@ def current_key_expiry(conn: sqlite3.Connection, account_id: int) -> str | None:
 
 
 def insert_invoice(
-    conn: sqlite3.Connection, account_id: int, debut: str, fin: str, amount: int
+    conn: Connection, account_id: int, debut: str, fin: str, amount: int
 ) -> int:
-    cur = conn.execute(
-        "INSERT INTO invoices (account_id, debut, fin, nb_sms, montant) VALUES (?, ?, ?, ?, ?)",
+    invoice_id: int = conn.execute(
+        "INSERT INTO invoices (account_id, debut, fin, nb_sms, montant) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
         (account_id, debut, fin, amount, amount),
-    )
+    ).fetchone()[0]
     conn.execute("UPDATE accounts SET periode_debut = ? WHERE id = ?", (fin, account_id))
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    return invoice_id
 
 
-def get_invoice(conn: sqlite3.Connection, invoice_id: int) -> InvoiceRow | None:
+def get_invoice(conn: Connection, invoice_id: int) -> InvoiceRow | None:
     row = conn.execute(
         "SELECT id, account_id, debut, fin, nb_sms, montant, regle_le FROM invoices WHERE id = ?",
         (invoice_id,),
@@ -290,7 +288,7 @@ def get_invoice(conn: sqlite3.Connection, invoice_id: int) -> InvoiceRow | None:
     return InvoiceRow(row[0], AccountId(row[1]), *row[2:]) if row else None
 
 
-def list_invoices(conn: sqlite3.Connection, account_id: int) -> list[InvoiceRow]:
+def list_invoices(conn: Connection, account_id: int) -> list[InvoiceRow]:
     rows = conn.execute(
         "SELECT id, account_id, debut, fin, nb_sms, montant, regle_le FROM invoices"
         " WHERE account_id = ? ORDER BY id DESC",
@@ -299,23 +297,23 @@ def list_invoices(conn: sqlite3.Connection, account_id: int) -> list[InvoiceRow]
     return [InvoiceRow(r[0], AccountId(r[1]), *r[2:]) for r in rows]
 
 
-def mark_invoice_paid(conn: sqlite3.Connection, invoice_id: int, now: str) -> None:
+def mark_invoice_paid(conn: Connection, invoice_id: int, now: str) -> None:
     conn.execute("UPDATE invoices SET regle_le = ? WHERE id = ?", (now, invoice_id))
 
 
-def session_generation(conn: sqlite3.Connection, account_id: int) -> int | None:
+def session_generation(conn: Connection, account_id: int) -> int | None:
     """The account's session generation (None for an unknown account)."""
     row = conn.execute("SELECT session_gen FROM accounts WHERE id = ?", (account_id,)).fetchone()
     return int(row[0]) if row else None
 
 
-def end_sessions(conn: sqlite3.Connection, account_id: int) -> None:
+def end_sessions(conn: Connection, account_id: int) -> None:
     """Move the account's session generation on: every session that carries an
     older one is refused from now on."""
     conn.execute("UPDATE accounts SET session_gen = session_gen + 1 WHERE id = ?", (account_id,))
 
 
-def set_password(conn: sqlite3.Connection, account_id: int, password_hash: str) -> None:
+def set_password(conn: Connection, account_id: int, password_hash: str) -> None:
     """Store a new password digest and end every session of the account."""
     conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account_id))
     end_sessions(conn, account_id)
@@ -325,13 +323,13 @@ OPERATOR_SESSIONS = "operator_sessions"
 """The `meta` key whose value every operator console session carries."""
 
 
-def operator_epoch(conn: sqlite3.Connection) -> str:
+def operator_epoch(conn: Connection) -> str:
     """The value operator console sessions must carry ('' before any logout)."""
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (OPERATOR_SESSIONS,)).fetchone()
     return str(row[0]) if row else ""
 
 
-def renew_operator_epoch(conn: sqlite3.Connection, epoch: str) -> None:
+def renew_operator_epoch(conn: Connection, epoch: str) -> None:
     """Replace the operator sessions' value with `epoch`: every open operator
     session is refused from now on."""
     conn.execute(

@@ -16,13 +16,13 @@ the queries.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from engine.model import AccountId, MessageId, SendRef, WaitingMessage
 from engine.model.campaigns import LIVE, CampaignRow, WaveRow
 from engine.store.reads import waiting
+from engine.store.sql import Connection
 
 LIVE_STATES = tuple(sorted(state.value for state in LIVE))
 """The live campaign states (`engine.model.LIVE`) as query parameters."""
@@ -43,7 +43,7 @@ def _row(r: tuple[Any, ...]) -> CampaignRow:
 
 
 def insert_campaign(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     ref: SendRef,
     account_id: AccountId,
@@ -71,7 +71,7 @@ def insert_campaign(
     )
 
 
-def get_campaign(conn: sqlite3.Connection, ref: int) -> CampaignRow | None:
+def get_campaign(conn: Connection, ref: int) -> CampaignRow | None:
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM campaigns c JOIN sends s ON s.ref = c.ref WHERE c.ref = ?",
         (ref,),
@@ -79,7 +79,7 @@ def get_campaign(conn: sqlite3.Connection, ref: int) -> CampaignRow | None:
     return _row(row) if row else None
 
 
-def live_campaigns(conn: sqlite3.Connection) -> list[CampaignRow]:
+def live_campaigns(conn: Connection) -> list[CampaignRow]:
     marks = ",".join("?" * len(LIVE_STATES))
     return [
         _row(r)
@@ -91,7 +91,7 @@ def live_campaigns(conn: sqlite3.Connection) -> list[CampaignRow]:
     ]
 
 
-def recipients(conn: sqlite3.Connection, first: int, count: int) -> list[tuple[MessageId, str]]:
+def recipients(conn: Connection, first: int, count: int) -> list[tuple[MessageId, str]]:
     """(id, number) of the messages `first` .. `first + count - 1` still EN_ATTENTE."""
     return [
         (MessageId(r[0]), r[1])
@@ -103,7 +103,7 @@ def recipients(conn: sqlite3.Connection, first: int, count: int) -> list[tuple[M
     ]
 
 
-def reserve_messages(conn: sqlite3.Connection, ids: Sequence[int], per_message: int) -> None:
+def reserve_messages(conn: Connection, ids: Sequence[int], per_message: int) -> None:
     """Record the credits held for each released prepaid message."""
     conn.executemany(
         "UPDATE messages SET reserve = ? WHERE id = ? AND statut = 'EN_ATTENTE'",
@@ -112,7 +112,7 @@ def reserve_messages(conn: sqlite3.Connection, ids: Sequence[int], per_message: 
 
 
 def record_wave(
-    conn: sqlite3.Connection,
+    conn: Connection,
     ref: SendRef,
     *,
     creneau: str,
@@ -140,20 +140,20 @@ def record_wave(
 
 
 def finish(
-    conn: sqlite3.Connection, ref: SendRef, etat: str, at: str, public: dict[str, Any]
+    conn: Connection, ref: SendRef, etat: str, at: str, public: dict[str, Any]
 ) -> None:
     conn.execute("UPDATE campaigns SET etat = ?, fin_le = ? WHERE ref = ?", (etat, at, ref))
     set_public(conn, ref, public)
 
 
-def set_public(conn: sqlite3.Connection, ref: SendRef, public: dict[str, Any]) -> None:
+def set_public(conn: Connection, ref: SendRef, public: dict[str, Any]) -> None:
     """The campaign fields `GET /api/V1/sms/{ref}` shows (the send's `campagne`)."""
     conn.execute(
         "UPDATE sends SET campagne = ? WHERE ref = ?", (json.dumps(public, ensure_ascii=False), ref)
     )
 
 
-def waves_done(conn: sqlite3.Connection, ref: int) -> list[WaveRow]:
+def waves_done(conn: Connection, ref: int) -> list[WaveRow]:
     return [
         WaveRow(*r)
         for r in conn.execute(
@@ -164,7 +164,7 @@ def waves_done(conn: sqlite3.Connection, ref: int) -> list[WaveRow]:
     ]
 
 
-def released_pending(conn: sqlite3.Connection) -> list[WaitingMessage]:
+def released_pending(conn: Connection) -> list[WaitingMessage]:
     """Released campaign messages still EN_ATTENTE (handed to the dispatcher before a
     stop), with bulk priority."""
     rows = conn.execute(

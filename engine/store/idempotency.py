@@ -8,16 +8,16 @@ the same answer and another body under the same key is refused.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from engine.model import Accepted, AccountId, Idempotency, MessageStatus, SendRef, SendType
+from engine.store.sql import Connection
 
 
 def remember(
-    conn: sqlite3.Connection,
+    conn: Connection,
     account_id: AccountId,
     idempotency: Idempotency,
     accepted: Accepted,
@@ -39,7 +39,7 @@ def remember(
 
 
 def find(
-    conn: sqlite3.Connection, account_id: AccountId, keys: Sequence[str]
+    conn: Connection, account_id: AccountId, keys: Sequence[str]
 ) -> dict[str, tuple[str, Accepted]]:
     """The answers kept under these keys of the account: key -> (body digest,
     answer marked `replayed`)."""
@@ -54,13 +54,13 @@ def find(
     return found
 
 
-def expire(conn: sqlite3.Connection, before: float) -> int:
+def expire(conn: Connection, before: float) -> int:
     """Delete records created before `before` (POSIX seconds); return how many.
     Walks the `idempotency_age` index."""
     return conn.execute("DELETE FROM idempotency WHERE cree_le < ?", (before,)).rowcount
 
 
-def oldest(conn: sqlite3.Connection) -> float | None:
+def oldest(conn: Connection) -> float | None:
     """When the oldest record was created (POSIX seconds), or None."""
     row = conn.execute("SELECT MIN(cree_le) FROM idempotency").fetchone()
     return row[0] if row else None

@@ -16,10 +16,10 @@ is rolled back, and the actor is rebuilt from the stored row before it retries.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
 from engine.model import AccountType, Entry, EntryKind, Ledger
+from engine.store.sql import Connection, StoreError
 
 FIELDS = ("solde", "reserve", "debite", "credite", "consommation", "du")
 """The ledger's amounts, in the order of the stored columns."""
@@ -38,7 +38,7 @@ EFFECTS: dict[EntryKind, dict[str, int]] = {
 entry changes the account's type to its `detail` instead)."""
 
 
-class LedgerConflict(sqlite3.DatabaseError):
+class LedgerConflict(StoreError):
     """The stored ledger is not what the actor's batch expected: the row changed
     behind the actor's back. The batch is not written."""
 
@@ -57,7 +57,7 @@ def change(entries: Iterable[Entry]) -> tuple[dict[str, int], AccountType | None
 
 
 def save_ledger(
-    conn: sqlite3.Connection,
+    conn: Connection,
     account_id: int,
     ledger: Ledger,
     entries: Iterable[Entry],

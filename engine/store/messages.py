@@ -7,7 +7,6 @@ with the connection as first argument; `engine.store.operations` names them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 
 from engine.model import (
@@ -21,71 +20,94 @@ from engine.model import (
     SendRef,
     Settlement,
 )
+from engine.store.postgres import PgConnection
+from engine.store.sql import Connection, StoreError
+
+_MESSAGE_COLUMNS = (
+    "ref", "account_id", "destinataire", "statut", "raison", "billing", "segments", "reserve"
+)
+_INSERT_MESSAGE = (
+    f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+COPY_FROM = 64
+"""From this many messages a send's rows go to PostgreSQL with COPY."""
 
 
-def insert_send(conn: sqlite3.Connection, send: NewSendRow) -> tuple[SendRef, MessageId]:
+def insert_send(conn: Connection, send: NewSendRow) -> tuple[SendRef, MessageId]:
     """Insert one send and its messages; return its ref and its first message id.
 
-    Message ids come from the database as the rows are inserted; those of one
-    send are consecutive, in recipient order (`_first_of_run` says why, and
-    checks it).
+    Message ids come from the database; those of one send are consecutive, in
+    recipient order (`_first_of_run` says why on SQLite, `_take_ids` on
+    PostgreSQL).
     """
-    cur = conn.execute(
-        "INSERT INTO sends (account_id, type, emetteur, corps, encodage, segments,"
-        " nb_destinataires, doublons, billing, avertissements, campagne, cree_le)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            send.account_id,
-            send.type,
-            send.emetteur,
-            send.corps,
-            send.encodage,
-            send.segments,
-            len(send.recipients),
-            send.doublons,
-            send.billing.value,
-            json.dumps(list(send.avertissements), ensure_ascii=False)
-            if send.avertissements else "[]",
-            json.dumps(send.campagne) if send.campagne is not None else None,
-            send.cree_le,
-        ),
-    )
-    assert cur.lastrowid is not None
-    ref = SendRef(cur.lastrowid)
-    billing = send.billing.value
-    if len(send.recipients) == 1:  # a single send: the next rowid, one statement
-        r = send.recipients[0]
-        cur = conn.execute(
-            "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing,"
-            " segments, reserve) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (ref, send.account_id, r.destinataire, r.statut.value,
-             r.raison.value if r.raison else None, billing, send.segments, r.reserve),
-        )
-        assert cur.lastrowid is not None
-        return ref, MessageId(cur.lastrowid)
-    conn.executemany(
-        "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing,"
-        " segments, reserve) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
+    ref = SendRef(
+        conn.execute(
+            "INSERT INTO sends (account_id, type, emetteur, corps, encodage, segments,"
+            " nb_destinataires, doublons, billing, avertissements, campagne, cree_le)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ref",
             (
-                ref,
                 send.account_id,
-                r.destinataire,
-                r.statut.value,
-                r.raison.value if r.raison else None,
-                billing,
+                send.type,
+                send.emetteur,
+                send.corps,
+                send.encodage,
                 send.segments,
-                r.reserve,
-            )
-            for r in send.recipients
-        ),
+                len(send.recipients),
+                send.doublons,
+                send.billing.value,
+                json.dumps(list(send.avertissements), ensure_ascii=False)
+                if send.avertissements else "[]",
+                json.dumps(send.campagne) if send.campagne is not None else None,
+                send.cree_le,
+            ),
+        ).fetchone()[0]
     )
-    return ref, _first_of_run(conn, ref, len(send.recipients))
+    billing = send.billing.value
+    rows = [
+        (ref, send.account_id, r.destinataire, r.statut.value,
+         r.raison.value if r.raison else None, billing, send.segments, r.reserve)
+        for r in send.recipients
+    ]
+    if isinstance(conn, PgConnection):
+        return ref, _insert_run_pg(conn, rows)
+    if len(rows) == 1:  # a single send: the next rowid, one statement
+        return ref, MessageId(conn.execute(_INSERT_MESSAGE + " RETURNING id", rows[0]).fetchone()[0])
+    conn.executemany(_INSERT_MESSAGE, rows)
+    return ref, _first_of_run(conn, ref, len(rows))
 
 
-def _first_of_run(conn: sqlite3.Connection, ref: SendRef, count: int) -> MessageId:
+def _insert_run_pg(conn: PgConnection, rows: Sequence[tuple[object, ...]]) -> MessageId:
+    """PostgreSQL: take a block of consecutive ids, then insert the rows with them.
+
+    `take_ids` (schema migration 5) advances the identity sequence by the block's
+    length under an advisory lock that every taker of message ids holds, so no
+    other gateway node can be handed an id inside the block, whatever runs
+    concurrently. Messages are never inserted with the sequence's own default."""
+    columns = ("id", *_MESSAGE_COLUMNS)
+    if len(rows) == 1:
+        return MessageId(conn.execute(
+            f"INSERT INTO messages ({', '.join(columns)}) OVERRIDING SYSTEM VALUE"
+            " VALUES (take_ids('messages_id_seq', 1), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            rows[0],
+        ).fetchone()[0])
+    first = int(conn.execute(
+        "SELECT take_ids('messages_id_seq', ?)", (len(rows),)
+    ).fetchone()[0])
+    numbered = ((first + i, *row) for i, row in enumerate(rows))
+    if len(rows) >= COPY_FROM:
+        conn.copy_rows("messages", columns, numbered)
+    else:
+        conn.executemany(
+            f"INSERT INTO messages ({', '.join(columns)}) OVERRIDING SYSTEM VALUE"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            numbered,
+        )
+    return MessageId(first)
+
+
+def _first_of_run(conn: Connection, ref: SendRef, count: int) -> MessageId:
     """The first id of the `count` messages of send `ref` just inserted, checked
-    to be a run of consecutive ids.
+    to be a run of consecutive ids (SQLite).
 
     The database assigns the ids (SQLite: a rowid one above the largest in the
     table, chosen inside the insert); nothing here computes an id. They are
@@ -95,7 +117,7 @@ def _first_of_run(conn: sqlite3.Connection, ref: SendRef, count: int) -> Message
     `ref` is new, so its messages are exactly these `count` rows, and `count`
     distinct ids whose smallest is `last - count + 1` and largest `last` are the
     whole run (two lookups in the `messages_ref` index). A gap raises
-    `sqlite3.IntegrityError` and the transaction is rolled back.
+    `StoreError` and the transaction is rolled back.
     """
     last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
     low, high = conn.execute(
@@ -105,7 +127,7 @@ def _first_of_run(conn: sqlite3.Connection, ref: SendRef, count: int) -> Message
     ).fetchone()
     first = last - count + 1
     if (low, high) != (first, last):
-        raise sqlite3.IntegrityError(
+        raise StoreError(
             f"messages of send {ref} did not get consecutive ids: {low}..{high}, last {last}"
         )
     return MessageId(first)
@@ -115,9 +137,17 @@ SettleRule = Callable[[Ledger, Mapping[int, PendingCharge], Sequence[Outcome]], 
 """The ledger's decision of what outcomes cost (`engine.accounts.state.settle`)."""
 
 
-def pending_charges(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, PendingCharge]:
+def pending_charges(conn: Connection, ids: Sequence[int]) -> dict[int, PendingCharge]:
     """What each of these messages still EN_ATTENTE holds, by id (ended ones are absent)."""
     pending: dict[int, PendingCharge] = {}
+    if isinstance(conn, PgConnection):
+        for mid, billing, segments, reserve in conn.execute(
+            "SELECT id, billing, segments, reserve FROM messages WHERE id = ANY(?::bigint[])"
+            " AND statut = 'EN_ATTENTE'",
+            (list(ids),),
+        ):
+            pending[mid] = (billing, segments, reserve)
+        return pending
     for chunk_start in range(0, len(ids), 900):
         chunk = ids[chunk_start : chunk_start + 900]
         marks = ",".join("?" * len(chunk))
@@ -131,7 +161,7 @@ def pending_charges(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, P
 
 
 def settle_outcomes(
-    conn: sqlite3.Connection, ledger: Ledger, outcomes: Sequence[Outcome], rule: SettleRule
+    conn: Connection, ledger: Ledger, outcomes: Sequence[Outcome], rule: SettleRule
 ) -> Settlement:
     """Record final statuses, billed as `rule` decides, once per message.
 
@@ -140,35 +170,66 @@ def settle_outcomes(
     """
     settlement = rule(ledger, pending_charges(conn, [o.message_id for o in outcomes]), outcomes)
     ended = MessageStatus.ENVOYE
+    rows = [
+        (
+            o.statut.value,
+            o.raison.value if o.raison else None,
+            o.code_smsc,
+            ",".join(o.smsc_ids) or None,
+            o.at if o.statut is ended else None,
+            1 if o.doublon_possible else 0,
+            o.message_id,
+        )
+        for o in settlement.settled
+    ]
+    # the last message an SMSC id was given to wins, as with one upsert per id
+    known = {normalize_smsc_id(sid): o.message_id for o in settlement.settled for sid in o.smsc_ids}
+    if isinstance(conn, PgConnection):
+        _settle_pg(conn, list({row[-1]: row for row in rows}.values()), known)
+        return settlement
     conn.executemany(
         "UPDATE messages SET statut = ?, raison = ?, code_smsc = ?, smsc_ids = ?,"
-        " envoye_le = ?, doublon_possible = MAX(doublon_possible, ?), reserve = 0 WHERE id = ?",
-        [
-            (
-                o.statut.value,
-                o.raison.value if o.raison else None,
-                o.code_smsc,
-                ",".join(o.smsc_ids) or None,
-                o.at if o.statut is ended else None,
-                1 if o.doublon_possible else 0,
-                o.message_id,
-            )
-            for o in settlement.settled
-        ],
+        " envoye_le = ?, doublon_possible = doublon_possible | ?, reserve = 0 WHERE id = ?",
+        rows,
     )
     conn.executemany(
         "INSERT INTO smsc_ids (smsc_id, message_id) VALUES (?, ?)"
         " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id",
-        [
-            (normalize_smsc_id(sid), o.message_id)
-            for o in settlement.settled
-            for sid in o.smsc_ids
-        ],
+        list(known.items()),
     )
     return settlement
 
 
-def mark_attempt(conn: sqlite3.Connection, message_ids: Sequence[int]) -> None:
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Rows turned into one list per column (PostgreSQL's array parameters)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+def _settle_pg(
+    conn: PgConnection, rows: Sequence[tuple[object, ...]], known: Mapping[str, int]
+) -> None:
+    """PostgreSQL: the settlement's updates as two set-based statements (one round
+    trip each, whatever the batch's size) instead of one statement per message."""
+    if rows:
+        conn.execute(
+            "UPDATE messages AS m SET statut = v.statut, raison = v.raison,"
+            " code_smsc = v.code_smsc, smsc_ids = v.smsc_ids, envoye_le = v.envoye_le,"
+            " doublon_possible = m.doublon_possible | v.doublon, reserve = 0"
+            " FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[],"
+            " ?::bigint[]) AS v(statut, raison, code_smsc, smsc_ids, envoye_le, doublon, id)"
+            " WHERE m.id = v.id",
+            _columns(rows, 7),
+        )
+    if known:
+        conn.execute(
+            "INSERT INTO smsc_ids (smsc_id, message_id)"
+            " SELECT * FROM unnest(?::text[], ?::bigint[])"
+            " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id",
+            (list(known), list(known.values())),
+        )
+
+
+def mark_attempt(conn: Connection, message_ids: Sequence[int]) -> None:
     """Record that a submit_sm may leave for these messages (at-least-once evidence).
 
     Ids mostly come in runs (a bulk send's recipients are consecutive): one
@@ -190,7 +251,7 @@ def id_runs(ids: Sequence[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def flag_possible_duplicates(conn: sqlite3.Connection, message_ids: Sequence[int]) -> None:
+def flag_possible_duplicates(conn: Connection, message_ids: Sequence[int]) -> None:
     conn.executemany(
         "UPDATE messages SET doublon_possible = 1 WHERE id = ?", ((m,) for m in message_ids)
     )
@@ -226,19 +287,30 @@ def combine_livraison(states: Sequence[str]) -> str:
 
 
 def find_receipted(
-    conn: sqlite3.Connection, receipts: Sequence[tuple[str, str, str]]
+    conn: Connection, receipts: Sequence[tuple[str, str, str]]
 ) -> tuple[list[PartReceipt], list[int]]:
     """Match receipts (smsc_id as received, livraison, at) to messages through the
-    stored SMSC ids; return the matches and the indexes of those matching nothing."""
+    stored SMSC ids; return the matches and the indexes of those matching nothing.
+
+    Every spelling of every receipt's id is looked up at once (one query per 500
+    spellings), then each receipt takes its first spelling that is known."""
+    spellings = [smsc_id_candidates(raw) for raw, _, _ in receipts]
+    wanted = list(dict.fromkeys(c for candidates in spellings for c in candidates))
+    known: dict[str, tuple[int, int, str | None]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for smsc_id, mid, ref, smsc_ids in conn.execute(
+            "SELECT s.smsc_id, m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
+            f" ON m.id = s.message_id WHERE s.smsc_id IN ({marks})",
+            chunk,
+        ):
+            known[smsc_id] = (mid, ref, smsc_ids)
     found: list[PartReceipt] = []
     missing: list[int] = []
-    for index, (raw, livraison, at) in enumerate(receipts):
-        for candidate in smsc_id_candidates(raw):
-            row = conn.execute(
-                "SELECT m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
-                " ON m.id = s.message_id WHERE s.smsc_id = ?",
-                (candidate,),
-            ).fetchone()
+    for index, ((_, livraison, at), candidates) in enumerate(zip(receipts, spellings, strict=True)):
+        for candidate in candidates:
+            row = known.get(candidate)
             if row is not None:
                 parts = len(row[2].split(",")) if row[2] else 1
                 found.append(PartReceipt(candidate, row[0], row[1], parts, livraison, at))
@@ -249,7 +321,7 @@ def find_receipted(
 
 
 def record_receipts(
-    conn: sqlite3.Connection, receipts: Sequence[PartReceipt]
+    conn: Connection, receipts: Sequence[PartReceipt]
 ) -> list[tuple[int, int, str, str]]:
     """Apply matched part receipts in one pass; return the (message_id, ref,
     livraison, at) of every message whose `livraison` is now set.
@@ -259,10 +331,19 @@ def record_receipts(
     the last of its parts has its receipt.
     """
     single = [r for r in receipts if r.parts <= 1]
-    conn.executemany(
-        "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
-        ((r.livraison, r.at, r.message_id) for r in single),
-    )
+    if isinstance(conn, PgConnection):
+        if single:
+            conn.execute(
+                "UPDATE messages AS m SET livraison = v.livraison, livre_le = v.livre_le"
+                " FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(livraison, livre_le, id)"
+                " WHERE m.id = v.id",
+                _columns([(r.livraison, r.at, r.message_id) for r in single], 3),
+            )
+    else:
+        conn.executemany(
+            "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
+            ((r.livraison, r.at, r.message_id) for r in single),
+        )
     matched = [(r.message_id, r.ref, r.livraison, r.at) for r in single]
     multi = [r for r in receipts if r.parts > 1]
     if not multi:

@@ -11,7 +11,6 @@ second backend implements these same methods.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
@@ -42,6 +41,7 @@ from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
 from engine.store import reads as q_reads
 from engine.store.messages import SettleRule
+from engine.store.sql import Connection
 from engine.store.writes import AccountBatch, BatchResult, apply_batch
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class Accounts(_Part):
         """What an account's batch decides from, in one read: the answers kept
         under these idempotency keys, and these invoices (those that exist)."""
 
-        def read(conn: sqlite3.Connection) -> tuple[dict[str, tuple[str, Accepted]], dict[int, InvoiceRow]]:
+        def read(conn: Connection) -> tuple[dict[str, tuple[str, Accepted]], dict[int, InvoiceRow]]:
             invoices = {}
             for invoice_id in invoice_ids:
                 invoice = q_accounts.get_invoice(conn, invoice_id)
@@ -136,7 +136,7 @@ class Accounts(_Part):
     async def get_with_key_expiry(self, account_id: int) -> tuple[AccountRow | None, str | None]:
         """The account and when its current key expires, in one read."""
 
-        def read(conn: sqlite3.Connection) -> tuple[AccountRow | None, str | None]:
+        def read(conn: Connection) -> tuple[AccountRow | None, str | None]:
             return (
                 q_accounts.get_account(conn, account_id),
                 q_accounts.current_key_expiry(conn, account_id),
@@ -163,7 +163,7 @@ class Accounts(_Part):
         """A page of the journal and the ledger the whole journal adds up to (None
         when the account does not exist), in one read."""
 
-        def read(conn: sqlite3.Connection) -> tuple[list[JournalRow], Ledger | None]:
+        def read(conn: Connection) -> tuple[list[JournalRow], Ledger | None]:
             return (
                 q_accounts.journal_page(conn, account_id, after, limit),
                 q_accounts.journal_totals(conn, account_id),
@@ -192,7 +192,7 @@ class Keys(_Part):
         """Revoke the account's live keys and store the new one; return the
         digests revoked. Every session of the account ends with them."""
 
-        def job(conn: sqlite3.Connection) -> list[str]:
+        def job(conn: Connection) -> list[str]:
             old = q_accounts.live_key_hashes(conn, account_id)
             q_accounts.replace_key(conn, account_id, key_hash, expiry, now)
             q_accounts.end_sessions(conn, account_id)
@@ -269,7 +269,7 @@ class Receipts(_Part):
         whose delivery is now known, and the indexes in `looked_up` that matched
         nothing."""
 
-        def job(conn: sqlite3.Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
+        def job(conn: Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
             found, missing = q_messages.find_receipted(conn, looked_up)
             return q_messages.record_receipts(conn, [*known, *found]), missing
 
@@ -285,7 +285,7 @@ class Campaigns(_Part):
     async def with_waves(self, ref: SendRef) -> tuple[CampaignRow | None, list[WaveRow]]:
         """The campaign and the waves it has sent, in one read."""
 
-        def read(conn: sqlite3.Connection) -> tuple[CampaignRow | None, list[WaveRow]]:
+        def read(conn: Connection) -> tuple[CampaignRow | None, list[WaveRow]]:
             return q_campaigns.get_campaign(conn, ref), q_campaigns.waves_done(conn, ref)
 
         return await self._store.read(read)

@@ -7,11 +7,11 @@ them with the queries."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from engine.model import WaitingMessage
 from engine.model.views import MessageView, ReportedMessage, SendView
+from engine.store.sql import Connection
 
 _SEND_COLUMNS = (
     "ref, account_id, type, emetteur, corps, encodage, segments, nb_destinataires,"
@@ -19,7 +19,7 @@ _SEND_COLUMNS = (
 )
 
 
-def get_send(conn: sqlite3.Connection, account_id: int, ref: int) -> SendView | None:
+def get_send(conn: Connection, account_id: int, ref: int) -> SendView | None:
     row = conn.execute(
         f"SELECT {_SEND_COLUMNS} FROM sends WHERE ref = ? AND account_id = ?",
         (ref, account_id),
@@ -29,11 +29,12 @@ def get_send(conn: sqlite3.Connection, account_id: int, ref: int) -> SendView | 
     return _send_view(conn, row)
 
 
-def _send_view(conn: sqlite3.Connection, row: tuple[Any, ...]) -> SendView:
+def _send_view(conn: Connection, row: tuple[Any, ...]) -> SendView:
     ref = row[0]
     counts = {"EN_ATTENTE": 0, "ENVOYE": 0, "ECHEC": 0, "LIVRE": 0}
     for statut, n, delivered in conn.execute(
-        "SELECT statut, COUNT(*), SUM(livraison = 'LIVRE') FROM messages WHERE ref = ?"
+        "SELECT statut, COUNT(*), COUNT(CASE WHEN livraison = 'LIVRE' THEN 1 END)"
+        " FROM messages WHERE ref = ?"
         " GROUP BY statut",
         (ref,),
     ):
@@ -57,7 +58,7 @@ def _send_view(conn: sqlite3.Connection, row: tuple[Any, ...]) -> SendView:
 
 
 def list_messages(
-    conn: sqlite3.Connection, ref: int, *, statut: str | None, after_id: int, limit: int
+    conn: Connection, ref: int, *, statut: str | None, after_id: int, limit: int
 ) -> list[MessageView]:
     """Messages of a send in id order, from after `after_id` (a stable cursor: ids
     never change, whatever the statuses do during the walk)."""
@@ -78,7 +79,7 @@ def list_messages(
 
 
 def messages_page(
-    conn: sqlite3.Connection,
+    conn: Connection,
     account_id: int,
     ref: int,
     *,
@@ -104,7 +105,7 @@ _AGGREGATE = {
 
 
 def list_sends(
-    conn: sqlite3.Connection,
+    conn: Connection,
     account_id: int,
     *,
     before_ref: int | None,
@@ -138,7 +139,7 @@ def list_sends(
     return [_send_view(conn, row) for row in conn.execute(sql, args).fetchall()]
 
 
-def messages_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[ReportedMessage]:
+def messages_by_id(conn: Connection, ids: list[int]) -> list[ReportedMessage]:
     """The committed state of these messages, in id order (primary-key lookups)."""
     out: list[ReportedMessage] = []
     for start in range(0, len(ids), 900):
@@ -159,7 +160,7 @@ def messages_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[ReportedMes
     return out
 
 
-def callback_target(conn: sqlite3.Connection, account_id: int) -> tuple[str | None, str | None]:
+def callback_target(conn: Connection, account_id: int) -> tuple[str | None, str | None]:
     """The account's callback URL and its current API key digest (the signing secret)."""
     row = conn.execute(
         "SELECT a.url_rappel, (SELECT k.key_hash FROM api_keys k WHERE k.account_id = a.id"
@@ -169,7 +170,7 @@ def callback_target(conn: sqlite3.Connection, account_id: int) -> tuple[str | No
     return (row[0], row[1]) if row else (None, None)
 
 
-def any_callback_url(conn: sqlite3.Connection) -> bool:
+def any_callback_url(conn: Connection) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM accounts WHERE url_rappel IS NOT NULL AND url_rappel != '' LIMIT 1"
@@ -178,7 +179,7 @@ def any_callback_url(conn: sqlite3.Connection) -> bool:
     )
 
 
-def pending_messages(conn: sqlite3.Connection) -> list[WaitingMessage]:
+def pending_messages(conn: Connection) -> list[WaitingMessage]:
     """Every message still EN_ATTENTE of a send that is not a campaign, oldest first
     (single sends go ahead of bulk)."""
     rows = conn.execute(
@@ -197,7 +198,7 @@ def waiting(row: tuple[Any, ...]) -> WaitingMessage:
 
 
 def report(
-    conn: sqlite3.Connection, ids: list[int]
+    conn: Connection, ids: list[int]
 ) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]:
     """The committed state of these messages (in id order) and, for each of their
     accounts, its callback URL and signing secret (`callback_target`)."""

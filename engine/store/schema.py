@@ -147,7 +147,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (ref, creneau)
     ) WITHOUT ROWID;
     """,
-    # 5: client-space sessions carry their account's session generation; logging
+    # 5: (PostgreSQL's take_ids: blocks of consecutive message ids; SQLite's rowids
+    # already are, see engine.store.messages)
+    """
+    SELECT 1
+    """,
+    # 6: client-space sessions carry their account's session generation; logging
     # out, changing the password or the API key moves it on, which ends every
     # session of the account on every node
     """

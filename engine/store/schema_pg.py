@@ -167,7 +167,31 @@ PG_MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (ref, creneau)
     );
     """,
-    # 5: client-space sessions carry their account's session generation; logging
+    # 5: take_ids(sequence, n) hands out n consecutive values of a sequence at once
+    # (a send's message ids); every taker holds the same advisory lock for the few
+    # microseconds it takes, so two writers can never interleave inside a block
+    """
+    CREATE FUNCTION take_ids(seq regclass, n bigint) RETURNS bigint
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        first_id bigint;
+    BEGIN
+        PERFORM pg_advisory_lock(1397572423);
+        BEGIN
+            first_id := nextval(seq);
+            IF n > 1 THEN
+                PERFORM setval(seq, first_id + n - 1);
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM pg_advisory_unlock(1397572423);
+            RAISE;
+        END;
+        PERFORM pg_advisory_unlock(1397572423);
+        RETURN first_id;
+    END
+    $$;
+    """,
+    # 6: client-space sessions carry their account's session generation; logging
     # out, changing the password or the API key moves it on, which ends every
     # session of the account on every node
     """

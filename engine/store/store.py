@@ -1,49 +1,86 @@
-"""The store: sole owner of the SQLite writer connection, and of all SQL.
+"""The store: sole owner of the writer connection, and of all SQL.
 
 The rest of the engine calls its named operations (`store.accounts`,
 `store.ledger`, `store.messages`, ... in `engine.store.operations`) with plain
 data and never sees a connection. Underneath, one long-lived writer thread owns
-the connection (WAL; `synchronous=FULL` by default, `NORMAL` when the operator
-chooses speed, see `config.settings.SyncMode`). Each write operation hands it a
-whole transaction as a function of the connection (`transact`); the thread
-drains every job queued so far, runs each inside its own SAVEPOINT and commits
-the group once (group commit), then wakes every caller with one hop back into
-trio. A job that raises is rolled back alone; its exception is
+the connection of its backend (`engine.store.sqlite`: a file in WAL mode;
+`engine.store.postgres`: PostgreSQL through psycopg), durable at every commit
+unless the operator chose speed (`config.settings.SyncMode`). Each write
+operation hands it a whole transaction as a function of the connection
+(`transact`); the thread drains every job queued so far, runs each inside its own
+SAVEPOINT and commits the group once (group commit), then wakes every caller with
+one hop back into trio. A job that raises is rolled back alone; its exception is
 re-raised in its caller. `transact` returns only after the commit: what it wrote
 is durable.
 
 Cancellation: a job handed over is always executed and committed, even if its
 caller was cancelled while waiting (a whole transaction never half-happens).
 
-Reads run on separate connections in worker threads (`read`); WAL readers do not
-block the writer.
+Reads run on separate connections in worker threads (`read`), each in one
+read-only transaction; they do not block the writer.
+
+A PostgreSQL writer whose connection breaks fails the group in flight (its callers
+get the error; nothing of it was committed) and reconnects for the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import trio
 
 from config.settings import SyncMode
 from engine.store import operations
-from engine.store.schema import MIGRATIONS
+from engine.store.postgres import PostgresBackend, is_postgres_url
+from engine.store.sql import DRIVER_ERRORS, Connection, StoreError
+from engine.store.sqlite import Durability, SqliteBackend
 
 T = TypeVar("T")
-Job = Callable[[sqlite3.Connection], Any]
+Job = Callable[[Any], Any]
 
 
-BACKEND = "sqlite"
-_SYNCHRONOUS = {SyncMode.FULL: 2, SyncMode.NORMAL: 1}
-"""SQLite's `PRAGMA synchronous` level for each mode."""
+class Backend(Protocol):
+    """What the store needs of a database: its connections and how to drive them."""
+
+    name: str
+    sync: SyncMode
+    begin_write: str
+    begin_read: str
+
+    @property
+    def where(self) -> str: ...
+
+    def open_writer(self) -> Any: ...
+
+    def open_reader(self) -> Any: ...
+
+    def durability(self, conn: Any) -> Durability: ...
+
+    def in_transaction(self, conn: Any) -> bool: ...
+
+    def broken(self, conn: Any) -> bool: ...
+
+    def close(self, conn: Any) -> None: ...
+
+
+def backend_for(url: str, data_dir: Path, sync: SyncMode = SyncMode.FULL) -> Backend:
+    """The backend `SMSGW_DATA_URL` names: empty for SQLite in `data_dir`,
+    `postgresql://...` for PostgreSQL; `StoreError` for anything else."""
+    if not url.strip():
+        return SqliteBackend(data_dir / "smsgw.sqlite3", sync)
+    if is_postgres_url(url):
+        return PostgresBackend(url, sync)
+    raise StoreError(
+        "SMSGW_DATA_URL must be empty (SQLite in the data folder) or postgresql://..."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +89,7 @@ class StoreStatistics:
     commits are, its queue, and how long the last group commit took."""
 
     backend: str
+    where: str
     sync: SyncMode
     queue_depth: int
     transactions: int
@@ -69,63 +107,25 @@ class _Pending:
         self.error: BaseException | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Durability:
-    """What the writer connection itself reports: its journal mode and its
-    `PRAGMA synchronous` level (2 FULL, 1 NORMAL)."""
-
-    backend: str
-    journal_mode: str
-    synchronous: int
-
-
-def connect(path: Path, sync: SyncMode = SyncMode.FULL) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={_SYNCHRONOUS[sync]}")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
-    # statement journals (a SAVEPOINT per job) in memory, not in a temporary file
-    # opened and unlinked many times a second
-    conn.execute("PRAGMA temp_store=MEMORY")
-    return conn
-
-
-def durability(conn: sqlite3.Connection) -> Durability:
-    """Read back the connection's journal mode and synchronous level."""
-    journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    synchronous = conn.execute("PRAGMA synchronous").fetchone()[0]
-    return Durability(BACKEND, str(journal_mode).lower(), int(synchronous))
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply pending migrations; return the schema version."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.execute("BEGIN")
-        try:
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return len(MIGRATIONS)
-
-
 class Store:
-    """Owns the SQLite file. Start it with `serve` in a nursery before any call.
+    """Owns the database. Start it with `serve` in a nursery before any call.
 
-    `sync` sets how hard each group commit waits for the disk (FULL by default).
+    `target` is a SQLite file's path or a backend (`backend_for`); `sync` sets how
+    hard each group commit waits for the disk (FULL by default) when a path is
+    given.
     """
 
     def __init__(
-        self, path: Path, *, sync: SyncMode = SyncMode.FULL, read_threads: int = 4
+        self,
+        target: Path | Backend,
+        *,
+        sync: SyncMode = SyncMode.FULL,
+        read_threads: int = 4,
     ) -> None:
-        self.path = path
-        self.sync = sync
+        self.backend: Backend = (
+            SqliteBackend(target, sync) if isinstance(target, Path) else target
+        )
+        self.sync = self.backend.sync
         self._jobs: queue.SimpleQueue[tuple[Job, _Pending] | None] = queue.SimpleQueue()
         self._token: trio.lowlevel.TrioToken | None = None
         self._queued = 0
@@ -135,6 +135,9 @@ class Store:
         self._last_group = 0
         self._read_limiter = trio.CapacityLimiter(read_threads)
         self._local = threading.local()
+        self._readers: dict[int, Any] = {}
+        self._busy: set[int] = set()
+        self._readers_lock = threading.Lock()
         self._closed = False
         self._writable = True
         self.accounts = operations.Accounts(self)
@@ -146,14 +149,18 @@ class Store:
         self.campaigns = operations.Campaigns(self)
         self.reads = operations.Reads(self)
 
+    @property
+    def where(self) -> str:
+        """Where the data lives: a file's path, or PostgreSQL's host:port/database."""
+        return self.backend.where
+
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Open the database, migrate it, run the writer until cancelled.
 
         On cancellation every job already handed over is committed before this
-        returns.
+        returns. A database that cannot be opened raises `StoreError`.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await trio.to_thread.run_sync(self._open_writer)
+        conn = await trio.to_thread.run_sync(self.backend.open_writer)
         self._token = trio.lowlevel.current_trio_token()
         thread = threading.Thread(target=self._writer_loop, args=(conn,), name="store-writer")
         thread.start()
@@ -165,24 +172,14 @@ class Store:
             self._jobs.put(None)
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(thread.join)
-
-    def _open_writer(self) -> sqlite3.Connection:
-        conn = connect(self.path, self.sync)
-        level = durability(conn).synchronous
-        if level != _SYNCHRONOUS[self.sync]:
-            conn.close()
-            raise sqlite3.OperationalError(
-                f"SQLite kept synchronous={level}, asked {_SYNCHRONOUS[self.sync]} ({self.sync})"
-            )
-        migrate(conn)
-        return conn
+                await trio.to_thread.run_sync(self._close_readers)
 
     async def durability(self) -> Durability:
         """What the writer connection reports of its durability, asked in the
         writer thread (behind the writes queued before)."""
-        return await self.transact(durability)
+        return await self.transact(self.backend.durability)
 
-    async def transact(self, job: Callable[[sqlite3.Connection], T]) -> T:
+    async def transact(self, job: Callable[[Connection], T]) -> T:
         """Run `job(conn)` as one transaction in the writer; return once committed.
 
         For the store's own operations (and tests that audit the database): the
@@ -198,7 +195,7 @@ class Store:
             raise pending.error
         return pending.result  # type: ignore[no-any-return]
 
-    def _writer_loop(self, conn: sqlite3.Connection) -> None:
+    def _writer_loop(self, conn: Any) -> None:
         stop = False
         while not stop:
             first = self._jobs.get()
@@ -217,31 +214,38 @@ class Store:
                 else:
                     group.append(item)
             if group:
-                self._run_group(conn, group)
-        conn.close()
+                conn = self._run_group(conn, group)
+        if conn is not None:
+            self.backend.close(conn)
 
-    def _run_group(self, conn: sqlite3.Connection, group: list[tuple[Job, _Pending]]) -> None:
+    def _run_group(self, conn: Any, group: list[tuple[Job, _Pending]]) -> Any:
+        """Run and commit one group; return the connection for the next one
+        (a new one when this one broke, None when none could be opened)."""
         started = time.perf_counter()
         results: list[tuple[_Pending, Any, BaseException | None]] = []
+        backend = self.backend
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            if conn is None:
+                conn = backend.open_writer()
+            conn.execute(backend.begin_write)
             for job, pending in group:
                 conn.execute("SAVEPOINT job")
                 try:
                     value = job(conn)
                 except Exception as exc:  # noqa: BLE001 - handed back to the caller
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
+                    if backend.broken(conn):
+                        raise
+                    conn.execute("ROLLBACK TO SAVEPOINT job")
+                    conn.execute("RELEASE SAVEPOINT job")
                     results.append((pending, None, exc))
                 else:
-                    conn.execute("RELEASE job")
+                    conn.execute("RELEASE SAVEPOINT job")
                     results.append((pending, value, None))
             conn.execute("COMMIT")
             self._writable = True
-        except sqlite3.Error as exc:
+        except Exception as exc:  # noqa: BLE001 - the whole group failed: every caller hears it
             self._writable = False
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            conn = self._after_failure(conn)
             results = [(pending, None, exc) for _, pending in group]
         self._last_commit_ms = (time.perf_counter() - started) * 1000
         self._last_group = len(group)
@@ -252,6 +256,24 @@ class Store:
             self._token.run_sync_soon(self._deliver, results)
         except trio.RunFinishedError:
             pass
+        return conn
+
+    def _after_failure(self, conn: Any) -> Any:
+        """Roll back what is open; drop a broken connection (the next group
+        opens a new one)."""
+        if conn is None:
+            return None
+        if self.backend.broken(conn):
+            with contextlib.suppress(Exception):  # already broken
+                self.backend.close(conn)
+            return None
+        try:
+            if self.backend.in_transaction(conn):
+                conn.execute("ROLLBACK")
+        except DRIVER_ERRORS:
+            self.backend.close(conn)
+            return None
+        return conn
 
     def _deliver(self, results: list[tuple[_Pending, Any, BaseException | None]]) -> None:
         self._queued -= len(results)
@@ -260,24 +282,51 @@ class Store:
             pending.error = error
             pending.event.set()
 
-    async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, query: Callable[[Connection], T]) -> T:
         """Run a read-only `query(conn)` on a reader connection in a worker thread
         (for the store's own operations, and tests that audit the database)."""
         return await trio.to_thread.run_sync(
             self._run_read, query, limiter=self._read_limiter
         )
 
-    def _run_read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def _run_read(self, query: Callable[[Connection], T]) -> T:
+        conn: Any = getattr(self._local, "conn", None)
+        if conn is not None and self.backend.broken(conn):
+            self._forget_reader(conn)
+            conn = None
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=5000")
+            conn = self.backend.open_reader()
             self._local.conn = conn
-        conn.execute("BEGIN")
+        with self._readers_lock:
+            self._readers[id(conn)] = conn
+            self._busy.add(id(conn))
         try:
+            conn.execute(self.backend.begin_read)
             return query(conn)
         finally:
-            conn.execute("COMMIT")
+            try:
+                if not self.backend.broken(conn) and self.backend.in_transaction(conn):
+                    conn.execute("COMMIT")
+            finally:
+                with self._readers_lock:
+                    self._busy.discard(id(conn))
+                    last_use = self._closed
+                if last_use:  # the store stopped while this read ran: close it here
+                    self._forget_reader(conn)
+
+    def _forget_reader(self, conn: Any) -> None:
+        with self._readers_lock:
+            self._readers.pop(id(conn), None)
+        with contextlib.suppress(Exception):  # closing a broken or finished connection
+            self.backend.close(conn)
+
+    def _close_readers(self) -> None:
+        """Close the reader connections not in use; one still reading closes
+        itself when its read ends (`_closed` is set before this runs)."""
+        with self._readers_lock:
+            idle = [c for key, c in self._readers.items() if key not in self._busy]
+        for conn in idle:
+            self._forget_reader(conn)
 
     @property
     def writable(self) -> bool:
@@ -285,7 +334,8 @@ class Store:
 
     def statistics(self) -> StoreStatistics:
         return StoreStatistics(
-            backend=BACKEND,
+            backend=self.backend.name,
+            where=self.backend.where,
             sync=self.sync,
             queue_depth=self._queued,
             transactions=self._transactions,

@@ -10,7 +10,6 @@ money: what outcomes cost is the ledger's rule, handed in (`SettleRule`).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -31,6 +30,7 @@ from engine.store import campaigns as q_campaigns
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
 from engine.store.messages import SettleRule
+from engine.store.sql import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ class BatchResult:
     settled: tuple[Outcome, ...]
 
 
-def apply_batch(conn: sqlite3.Connection, batch: AccountBatch, rule: SettleRule) -> BatchResult:
+def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> BatchResult:
     """Write the batch: sends first, then the writes in order, then the outcomes
     settled under `rule`, the ledger and its journal, then the idempotency records.
 
@@ -182,7 +182,7 @@ def apply_batch(conn: sqlite3.Connection, batch: AccountBatch, rule: SettleRule)
     return BatchResult(created, results, ledger, settled)
 
 
-def _write(conn: sqlite3.Connection, batch: AccountBatch, write: Write) -> int | None:
+def _write(conn: Connection, batch: AccountBatch, write: Write) -> int | None:
     account_id = batch.account_id
     match write:
         case SetDebitMax(debit_max=rate):

@@ -3,7 +3,6 @@ and its actors, and an outlet that keeps what the actors hand over."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,9 @@ from engine.dispatch.message import OutMessage
 from engine.model import AccountId, AccountType, Entry, Ledger, SendType, TokenBucket, iso
 from engine.store import Store
 from engine.store import accounts as q_accounts
+from engine.store.sql import Connection
 from engine.text import encode_message, normalize_recipients, parse_sender
+from tests.stores import store_at
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ class Engine:
 @asynccontextmanager
 async def open_engine(folder: Path, *, idle_s: float = 300.0) -> AsyncIterator[Engine]:
     async with trio.open_nursery() as nursery:
-        store = Store(folder / "comptes.sqlite3")
+        store = store_at(folder / "comptes.sqlite3")
         await nursery.start(store.serve)
         clock = WallClock()
         outlet = KeepOutlet()
@@ -73,7 +74,7 @@ async def create_accounts(
 ) -> list[AccountId]:
     now = iso(WallClock().now())
 
-    def job(conn: sqlite3.Connection) -> list[AccountId]:
+    def job(conn: Connection) -> list[AccountId]:
         ids = []
         for n in range(count):
             account_id = q_accounts.insert_account(
@@ -124,7 +125,7 @@ class Audit:
     pending: int
 
 
-def audit(conn: sqlite3.Connection, account_id: int) -> Audit:
+def audit(conn: Connection, account_id: int) -> Audit:
     """Everything the store says about one account's money."""
     row = q_accounts.get_account(conn, account_id)
     assert row is not None

@@ -4,7 +4,6 @@ invoice, settle, audit the journal, regenerate and expire keys."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import httpx
 import pytest
 import trio
 
+from engine.store.sql import Connection
 from tests.harness import Stack, eventually, open_stack
 
 SEND = {"emetteur": "ION-Networking", "destinataire": "+24106123456", "corps": "Bonjour"}
@@ -217,7 +217,7 @@ async def test_expired_key_answers_401_cle_api_expiree(tmp_path: Path) -> None:
         async with open_stack(tmp_path) as stack:
             account_id, key = await stack.new_account(solde=3)
 
-            def expire(conn: sqlite3.Connection) -> None:
+            def expire(conn: Connection) -> None:
                 conn.execute(
                     "UPDATE api_keys SET expire_le = '2020-01-01T00:00:00.000Z' WHERE account_id = ?",
                     (account_id,),

@@ -8,13 +8,13 @@ listen backlog of a test machine, which tests the kernel rather than the ledger)
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
 
+from engine.store.sql import Connection
 from tests.harness import eventually, open_stack
 
 SENDS = 1_000
@@ -94,7 +94,7 @@ async def test_thousand_concurrent_unides_against_a_hundred_credits(tmp_path: Pa
                     if page.status_code == 200:
                         assert [m["raison"] for m in page.json()["messages"]] == ["SOLDE_INSUFFISANT"]
 
-                def reasons(conn: sqlite3.Connection) -> dict[tuple[str, str | None], int]:
+                def reasons(conn: Connection) -> dict[tuple[str, str | None], int]:
                     rows = conn.execute(
                         "SELECT statut, raison, COUNT(*) FROM messages WHERE account_id = ?"
                         " GROUP BY statut, raison",

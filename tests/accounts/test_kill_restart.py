@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 from functools import partial
@@ -17,6 +16,7 @@ import httpx
 import trio
 
 from tests.accounts.support import assert_books_balance, audit
+from tests.stores import BEGIN_SNAPSHOT, audit_connection, data_url
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"Authorization": "Bearer jeton-admin-kill"}
@@ -34,6 +34,7 @@ class Gateway:
         env = {
             **os.environ,
             "SMSGW_DATA_DIR": str(self.data),
+            "SMSGW_DATA_URL": data_url(self.data),
             "SMSGW_HTTP_PORT": "0",
             "SMSGW_SIMULATOR_SMPP_PORT": "0",
             "SMSGW_SIMULATOR_CONTROL_PORT": "0",
@@ -75,26 +76,22 @@ class Gateway:
             await self.proc.wait()
 
 
-def _books(db: Path, accounts: list[int]) -> dict[int, int]:
-    """Check every account's books in the database file; return pending counts."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    try:
+def _books(data: Path, accounts: list[int]) -> dict[int, int]:
+    """Check every account's books in the gateway's database; return pending counts."""
+    with audit_connection(data) as conn:
         pending = {}
         # one read transaction: a consistent snapshot while the gateway writes
-        conn.execute("BEGIN")
+        conn.execute(BEGIN_SNAPSHOT)
         for account_id in accounts:
             books = audit(conn, account_id)
             assert_books_balance(books)
             pending[account_id] = books.pending
         conn.execute("COMMIT")
         return pending
-    finally:
-        conn.close()
 
 
 async def test_sigkill_mid_burst_then_restart_keeps_the_books_straight(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    db = data / "smsgw.sqlite3"
     gateway = Gateway(data)
     with trio.fail_after(90):
         async with trio.open_nursery() as nursery:
@@ -139,13 +136,13 @@ async def test_sigkill_mid_burst_then_restart_keeps_the_books_straight(tmp_path:
                     gateway.kill()
             await gateway.proc.wait()  # type: ignore[union-attr]
 
-            pending = _books(db, accounts)
+            pending = _books(data, accounts)
             assert sum(pending.values()) > 0, "the kill caught messages in flight"
 
             api, control = await gateway.start(nursery)
 
             async def all_ended() -> bool:
-                return not any(_books(db, accounts).values())
+                return not any(_books(data, accounts).values())
 
             with trio.fail_after(30):
                 while not await all_ended():  # noqa: ASYNC110 - the restarted process is seen only through its database

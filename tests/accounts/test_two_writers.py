@@ -4,7 +4,6 @@ the balances the rebuilt actor serves from."""
 
 from __future__ import annotations
 
-import sqlite3
 from functools import partial
 from pathlib import Path
 
@@ -16,11 +15,12 @@ from engine.accounts.commands import GetSnapshot, Submit
 from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger, MessageStatus
 from engine.store import StoreError
 from engine.store.ledger import EFFECTS, LedgerConflict, change
+from engine.store.sql import Connection
 from tests.accounts.support import assert_books_balance, audit, create_accounts, draft, open_engine
 from tests.store.test_operations import batch, new_account, open_store, send_of
 
 
-def credit_behind_the_actor(conn: sqlite3.Connection, account_id: AccountId, amount: int) -> None:
+def credit_behind_the_actor(conn: Connection, account_id: AccountId, amount: int) -> None:
     """What another node topping the account up would write."""
     conn.execute(
         "UPDATE accounts SET solde = solde + ?, credite = credite + ? WHERE id = ?",

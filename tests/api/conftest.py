@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from engine.store.sql import Connection
 from tests.harness import Stack
 
 UNIDES_BODY = {
@@ -34,7 +34,7 @@ class Footprint:
 
 
 async def footprint(stack: Stack) -> Footprint:
-    def read(conn: sqlite3.Connection) -> Footprint:
+    def read(conn: Connection) -> Footprint:
         def count(table: str) -> int:
             return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
 

@@ -59,7 +59,7 @@ CLEAN = {
         import sqlite3
         import trio
         SCHEMA = "CREATE TABLE accounts (id INTEGER PRIMARY KEY)"
-        def get(conn: sqlite3.Connection) -> None:
+        def get(conn: Connection) -> None:
             conn.execute("SELECT id FROM accounts")
     """,
     "api/__init__.py": "",

@@ -151,6 +151,16 @@ async def test_operator_console_follows_a_muldes_live(tmp_path: Path, browser: B
                 lambda d: d.find_element(By.CSS_SELECTOR, f'#t-comptes tr[data-compte="{account_id}"]').text
             )
             assert row.startswith(f"#{account_id}") and "PREPAYE" in row
+            # which database holds the data, and how long its commits take
+            store = stack.gateway.store
+            await browser.wait_for(
+                lambda d: f"Stockage{store.backend.name}({store.where}),synchronisationfull"
+                in re.sub(r"\s", "", d.find_element(By.ID, "kv-moteur").get_attribute("textContent") or ""),
+                message="the console names the store",
+            )
+            commit = await browser.run(
+                lambda d: d.find_element(By.ID, "k-commit").get_attribute("textContent") or "")
+            assert float(re.sub(r"\s", "", commit).replace(",", ".")) >= 0
 
             await browser.screenshot("operateur", DESKTOP)
             await browser.screenshot("operateur", PHONE)

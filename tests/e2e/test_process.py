@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.stores import BACKEND, ON_POSTGRES, data_url
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,6 +24,7 @@ def _start(data_dir: Path, **env: str) -> subprocess.Popen[str]:
     full = {
         **os.environ,
         "SMSGW_DATA_DIR": str(data_dir),
+        "SMSGW_DATA_URL": data_url(data_dir),
         "SMSGW_HTTP_PORT": "0",
         "SMSGW_SIMULATOR_SMPP_PORT": "0",
         "SMSGW_SIMULATOR_CONTROL_PORT": "0",
@@ -130,15 +134,18 @@ def test_the_store_and_its_sync_mode_are_printed_and_shown_to_operators(tmp_path
     try:
         lines = _read_until(proc, "API key:", 45)
         store_line = _value_after(lines, "Store: ")
-        assert store_line.startswith("sqlite at ") and store_line.endswith(", sync NORMAL")
-        assert str(tmp_path / "data" / "smsgw.sqlite3") in store_line
+        assert store_line.startswith(f"{BACKEND} at ") and store_line.endswith(", sync NORMAL")
+        if ON_POSTGRES:
+            assert re.fullmatch(r"postgresql at 127\.0\.0\.1:\d+/postgres, sync NORMAL", store_line)
+        else:
+            assert str(tmp_path / "data" / "smsgw.sqlite3") in store_line
         url = _value_after(lines, "SMS Gateway API on ").split(" ")[0]
         token = _value_after(lines, "): ")
         r = httpx.get(url + "/admin/acteurs", headers={"Authorization": f"Bearer {token}"},
                       timeout=10)
         assert r.status_code == 200, r.text
         stockage = r.json()["stockage"]
-        assert (stockage["backend"], stockage["sync"]) == ("sqlite", "normal")
+        assert (stockage["backend"], stockage["sync"]) == (BACKEND, "normal")
         assert stockage["last_commit_ms"] >= 0
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
@@ -169,3 +176,39 @@ def test_busy_port_is_one_clear_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "start-up failed" in out and "Address already in use" in out
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://gw:secret@127.0.0.1/sms", "must be empty (SQLite in the data folder) or postgresql://"),
+        ("postgresql://gw:secret@127.0.0.1:99999/sms", "invalid port"),
+        ("postgresql://gw:secret@127.0.0.1:5432/", "names no database"),
+        ("postgresql://gw:secret@127.0.0.1:5432/sms?colour=blue", "not a valid PostgreSQL URL"),
+    ],
+)
+def test_a_malformed_data_url_stops_start_up_with_one_line(
+    tmp_path: Path, url: str, expected: str
+) -> None:
+    proc = _start(tmp_path / "data", SMSGW_DATA_URL=url)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, out
+    assert lines[0].startswith("start-up failed: ") and expected in lines[0], lines[0]
+    assert "secret" not in out
+
+
+def test_an_unreachable_database_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    proc = _start(tmp_path / "data", SMSGW_DATA_URL=f"postgresql://gw:secret@127.0.0.1:{port}/sms")
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, out
+    assert lines[0].startswith(f"start-up failed: cannot reach PostgreSQL at 127.0.0.1:{port}/sms")
+    assert "secret" not in out

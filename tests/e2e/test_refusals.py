@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import httpx
 import trio
 
 from tests.harness import open_stack
+from tests.stores import audit_connection
 
 BODY = {"emetteur": "ION-Networking", "destinataire": "+24106123456", "corps": "Bonjour"}
 
@@ -36,8 +36,7 @@ async def test_keys_missing_unknown_and_expired_answer_401(tmp_path: Path) -> No
                 "CLE_API_INVALIDE",
             )
             account_id, key = await stack.new_account(solde=5)
-            db = stack.settings.data.dir / "smsgw.sqlite3"
-            with sqlite3.connect(db) as conn:
+            with audit_connection(stack.settings.data.dir) as conn:
                 conn.execute(
                     "UPDATE api_keys SET expire_le = '2020-01-01T00:00:00.000Z' WHERE account_id = ?",
                     (account_id,),
@@ -92,8 +91,7 @@ async def test_malformed_json_and_long_body_leave_nothing_behind(tmp_path: Path)
             assert "160" in err["details"][0]["message"]
             account = (await stack.client.get("/api/V1/compte", headers={"X-API-Key": key})).json()
             assert (account["solde"], account["reserve"]) == (5, 0)
-            db = stack.settings.data.dir / "smsgw.sqlite3"
-            with sqlite3.connect(db) as conn:
+            with audit_connection(stack.settings.data.dir) as conn:
                 assert conn.execute("SELECT COUNT(*) FROM sends").fetchone()[0] == 0
                 assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.store.messages import id_runs, mark_attempt
-from engine.store.store import connect, migrate
+from engine.model import AccountType, Billing, MessageStatus, NewRecipient, NewSendRow
+from engine.store.accounts import insert_account
+from engine.store.messages import id_runs, insert_send, mark_attempt
+from engine.store.sql import Connection
+from engine.store.sqlite import connect
+from tests.stores import store_at
 
 
 @given(st.lists(st.integers(1, 60), max_size=80))
@@ -20,31 +25,39 @@ def test_runs_cover_exactly_the_ids(ids: list[int]) -> None:
     assert all(b[0] > a[1] + 1 for a, b in zip(runs, runs[1:], strict=False))
 
 
-def test_each_marked_message_counts_one_attempt_and_no_other(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "db.sqlite3")
-    migrate(conn)
-    conn.execute(
-        "INSERT INTO accounts (id, nom, type, initial_type, debit_max, periode_debut, cree_le)"
-        " VALUES (1, 'a', 'PREPAYE', 'PREPAYE', 10, '', '')"
-    )
-    conn.execute(
-        "INSERT INTO sends (ref, account_id, type, emetteur, corps, encodage, segments,"
-        " nb_destinataires, billing, cree_le) VALUES (1, 1, 'MULDES', 'X', 'y', 'GSM7', 1, 20,"
-        " 'PREPAYE', '')"
-    )
-    conn.executemany(
-        "INSERT INTO messages (id, ref, account_id, destinataire, statut, billing, segments)"
-        " VALUES (?, 1, 1, '+24106000000', 'EN_ATTENTE', 'PREPAYE', 1)",
-        [(i,) for i in range(1, 21)],
-    )
-    mark_attempt(conn, [3, 4, 5, 9, 12, 11, 10, 4])
-    mark_attempt(conn, [5, 6])
-    got = dict(conn.execute("SELECT id, tentatives FROM messages").fetchall())
-    expected = {i: 0 for i in range(1, 21)}
-    for i in (3, 4, 5, 9, 10, 11, 12, 5, 6):
-        expected[i] += 1
-    assert got == expected
-    conn.close()
+async def test_each_marked_message_counts_one_attempt_and_no_other(tmp_path: Path) -> None:
+    store = store_at(tmp_path / "db.sqlite3")
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(store.serve)
+
+            def twenty_messages(conn: Connection) -> int:
+                account = insert_account(conn, nom="a", type=AccountType.PREPAYE, email=None,
+                                         password_hash=None, debit_max=10, now="")
+                row = NewSendRow(
+                    account_id=account, type="MULDES", emetteur="X", corps="y", encodage="GSM7",
+                    segments=1, doublons=0, billing=Billing.PREPAYE, avertissements=(),
+                    campagne=None, cree_le="",
+                    recipients=tuple(
+                        NewRecipient(f"+241060000{i:02d}", MessageStatus.EN_ATTENTE, None, 0)
+                        for i in range(20)
+                    ),
+                )
+                return insert_send(conn, row)[1]
+
+            first = await store.transact(twenty_messages)
+            marked = [3, 4, 5, 9, 12, 11, 10, 4]
+            await store.transact(lambda conn: mark_attempt(conn, [first + i for i in marked]))
+            await store.transact(lambda conn: mark_attempt(conn, [first + 5, first + 6]))
+            rows = await store.read(
+                lambda conn: conn.execute("SELECT id, tentatives FROM messages").fetchall()
+            )
+            got = {mid - first: tries for mid, tries in rows}
+            expected = dict.fromkeys(range(20), 0)
+            for i in (3, 4, 5, 9, 10, 11, 12, 5, 6):
+                expected[i] += 1
+            assert got == expected
+            nursery.cancel_scope.cancel()
 
 
 def test_connect_uses_wal(tmp_path: Path) -> None:

@@ -12,12 +12,13 @@ import trio
 
 from config.settings import SyncMode
 from engine.store import Durability, Store
+from tests.stores import BACKEND, store_at
 
 
 @asynccontextmanager
 async def open_store(path: Path, sync: SyncMode | None = None) -> AsyncIterator[Store]:
     async with trio.open_nursery() as nursery:
-        store = Store(path) if sync is None else Store(path, sync=sync)
+        store = store_at(path) if sync is None else store_at(path, sync=sync)
         await nursery.start(store.serve)
         yield store
         nursery.cancel_scope.cancel()
@@ -26,9 +27,9 @@ async def open_store(path: Path, sync: SyncMode | None = None) -> AsyncIterator[
 async def test_a_store_opened_without_a_mode_commits_with_full_sync(tmp_path: Path) -> None:
     with trio.fail_after(10):
         async with open_store(tmp_path / "defaut.sqlite3") as store:
-            assert await store.durability() == Durability("sqlite", "wal", 2)
+            assert await store.durability() == Durability(BACKEND, "wal", 2)
             stats = store.statistics()
-            assert (stats.backend, stats.sync) == ("sqlite", SyncMode.FULL)
+            assert (stats.backend, stats.sync) == (BACKEND, SyncMode.FULL)
 
 
 @pytest.mark.parametrize(("mode", "level"), [(SyncMode.FULL, 2), (SyncMode.NORMAL, 1)])
@@ -37,9 +38,9 @@ async def test_each_sync_mode_is_what_the_writer_connection_reports(
 ) -> None:
     with trio.fail_after(10):
         async with open_store(tmp_path / f"{mode}.sqlite3", sync=mode) as store:
-            assert await store.durability() == Durability("sqlite", "wal", level)
+            assert await store.durability() == Durability(BACKEND, "wal", level)
             stats = store.statistics()
-            assert (stats.backend, stats.sync) == ("sqlite", mode)
+            assert (stats.backend, stats.sync) == (BACKEND, mode)
             assert stats.commits >= 1 and stats.last_commit_ms >= 0.0
 
 

@@ -28,14 +28,16 @@ from engine.model import (
 )
 from engine.store import Store
 from engine.store.writes import AccountBatch, BatchResult, SendWrite
+from tests.stores import store_at
 
 NOW = "2025-10-10T08:00:00.000Z"
 
 
 @asynccontextmanager
-async def open_store(folder: Path) -> AsyncIterator[Store]:
+async def open_store(folder: Path, store: Store | None = None) -> AsyncIterator[Store]:
+    """The run's backend for `folder` (or `store`), served for the block."""
     async with trio.open_nursery() as nursery:
-        store = Store(folder / "ops.sqlite3")
+        store = store or store_at(folder / "ops.sqlite3")
         await nursery.start(store.serve)
         yield store
         nursery.cancel_scope.cancel()

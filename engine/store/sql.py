@@ -1,0 +1,65 @@
+"""What the store's queries see of a database: a connection that runs SQL.
+
+The query modules (`accounts`, `messages`, `campaigns`, ...) are written once, in
+the SQL both backends understand: `?` placeholders, `RETURNING` for new ids,
+`ON CONFLICT` for upserts, `CASE` and standard aggregates, no SQLite pragma and
+no PostgreSQL cast. Each backend hands them a `Connection`:
+
+- SQLite: the driver's own connection (`engine.store.sqlite.SqliteConnection`, a
+  subclass that only names its backend).
+- PostgreSQL: `engine.store.postgres.PgConnection`, which rewrites `?` into
+  psycopg's `%s` once per distinct statement and otherwise passes the driver's
+  cursors through.
+
+`backend` tells the rare query that must differ (consecutive message ids, bulk
+loads) which database it is talking to.
+
+`StoreError` is what a failed store operation raises when the failure is the
+store's (a database that cannot be opened, a ledger that changed behind its
+actor, ids that are not consecutive); the drivers' own errors reach callers as
+they are and `DRIVER_ERRORS` names them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+import psycopg
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the queries use."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The part of a DB-API connection the queries use, and its backend's name."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+class StoreError(Exception):
+    """A store operation failed for a reason of the store's own (not a driver
+    error): the database cannot be opened or migrated, a write's check failed."""
+
+
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+"""The drivers' error base classes: what a database itself may raise."""
