@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as hypercorn_serve
 
 from api.app import create_app
+from api.serving import http_config, serve_http
 from config import ConfigError, Settings, load_settings
 from engine import keys
 from engine.gateway import Gateway
@@ -133,14 +132,18 @@ async def serve(
         app = create_app(gateway, settings, token)
         if simulator is not None:
             app.extensions["simulator"] = simulator
-        hconfig = HypercornConfig()
-        hconfig.bind = [f"{settings.http.host}:{settings.http.port}"]
-        hconfig.accesslog = None
-        hconfig.errorlog = logging.getLogger("hypercorn.error")
-        hconfig.graceful_timeout = DRAIN_GRACE_S
+        hconfig = http_config(
+            settings.http,
+            graceful_timeout_s=DRAIN_GRACE_S,
+            errorlog=logging.getLogger("hypercorn.error"),
+        )
         binds = await nursery.start(
-            lambda task_status: hypercorn_serve(
-                app, hconfig, shutdown_trigger=stop.wait, task_status=task_status
+            lambda task_status: serve_http(
+                app,
+                hconfig,
+                max_connections=settings.http.max_connections,
+                shutdown_trigger=stop.wait,
+                task_status=task_status,
             )
         )
         http_url = binds[0] if binds else f"http://{settings.http.host}:{settings.http.port}"

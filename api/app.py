@@ -19,7 +19,9 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from api.bodies import whole_bodies
 from api.errors import HTTP_MESSAGES, ApiError, error_response, refusal
+from api.http import STORED_INTEGER_MAX
 from api.intake import SendIntake, documented_bodies
 from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
@@ -45,7 +47,6 @@ BLUEPRINTS = (
 )
 
 _KEYED_PREFIXES = ("/api/V1/sms", "/api/V1/compte")
-SQL_INTEGER_MAX = 2**63 - 1
 
 
 class _StoredInteger(IntegerConverter):
@@ -54,8 +55,23 @@ class _StoredInteger(IntegerConverter):
     id, instead of failing in the store."""
 
     def to_python(self, value: str) -> int:
+        if len(value) > 19:
+            return 0
         number = int(value)
-        return number if number <= SQL_INTEGER_MAX else 0
+        return number if number <= STORED_INTEGER_MAX else 0
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: QuartTrio, path: str, matched: list[str]) -> list[str]:
+    """The methods of the route at `path`. A path that is a route of its own
+    (`/api/V1/sms/unides`) also matches routes with a variable part
+    (`/api/V1/sms/<ref>`, GET and DELETE), whose methods the router reports
+    too; the route named by the path itself is the one a 405's Allow lists."""
+    own = [rule for rule in app.url_map.iter_rules() if not rule.arguments and rule.rule == path]
+    methods = {m for rule in own for m in rule.methods or ()} if own else set(matched)
+    return sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else 99, m))
 
 
 def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartTrio:
@@ -84,7 +100,12 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
     intake = SendIntake(gateway, settings, instruments, documented_bodies(settings, routes))
     app.extensions["send_intake"] = intake
     door = LeanDoor(intake, limiter, settings.http.max_body_bytes)
-    app.asgi_app = lean_sends(door, app.asgi_app)  # type: ignore[method-assign]
+    app.asgi_app = whole_bodies(  # type: ignore[method-assign,assignment]
+        lean_sends(door, app.asgi_app),
+        max_body_bytes=settings.http.max_body_bytes,
+        body_timeout_s=settings.http.body_timeout_s,
+        max_header_bytes=settings.http.max_header_bytes,
+    )
 
     @app.before_request
     async def rate_limit() -> None:
@@ -112,7 +133,9 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
         code, message = HTTP_MESSAGES.get(status, ("ERREUR_HTTP", exc.description or ""))
         response = error_response(status, code, message)
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(
+                allowed_methods(app, request.path, exc.valid_methods)  # type: ignore[attr-defined]
+            )
         if status == 413:
             # the rest of the body was never read: the connection cannot be reused
             response.headers["Connection"] = "close"

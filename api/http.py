@@ -19,6 +19,9 @@ from api.openapi import Operation, operation_of, resolve
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 VALIDATION_MESSAGE = "La requête contient des champs invalides."
+STORED_INTEGER_MAX = 2**63 - 1
+"""The largest id a database stores (a signed 64-bit integer): a cursor or an id
+past it names nothing and never reaches the store."""
 
 
 def _reject_constant(name: str) -> Any:
@@ -40,17 +43,28 @@ def check_json_type(mimetype: str) -> None:
 
 
 def decode_json(raw: bytes | str) -> Any:
-    """A request body read as JSON, or 400 JSON_INVALIDE."""
+    """A request body read as JSON, or 400 JSON_INVALIDE; 422 VALIDATION naming
+    each string that cannot be stored (a NUL or a lone surrogate, which JSON
+    can only carry as a `\\u` escape, so a body without one is not walked).
+
+    Every JSON body of the API passes here, whatever its route: such a string is
+    refused before authentication, reservation or any write."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_number)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_number)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ApiError(
             400,
             "JSON_INVALIDE",
             "Le corps de la requête n'est pas un JSON valide (UTF-8).",
-            [{"champ": "corps de la requête", "message": str(exc)[:200]}],
+            [{"champ": "corps de la requête", "message": str(exc)[:200].encode(
+                "utf-8", "backslashreplace").decode()}],
         ) from None
+    if "\\u" in text:
+        details = schemas.unstorable(value)
+        if details:
+            raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details)
+    return value
 
 
 async def json_body() -> Any:

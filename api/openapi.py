@@ -151,7 +151,11 @@ _STANDARD: dict[int, str] = {
     413: "Corps de requête trop volumineux (REQUETE_TROP_VOLUMINEUSE, la connexion est "
     "ensuite fermée), ou trop de numéros (TROP_DE_DESTINATAIRES).",
     415: "Le corps doit être envoyé avec `Content-Type: application/json` (TYPE_NON_SUPPORTE).",
-    422: "Champs invalides (VALIDATION) : un détail par champ fautif (`champ`, `message`).",
+    408: "Le corps de la requête n'est pas arrivé dans le délai (30 s par défaut, "
+    "`SMSGW_HTTP_BODY_TIMEOUT_S`) : code `REQUETE_TROP_LENTE`, la connexion est fermée.",
+    422: "Champs invalides (VALIDATION) : un détail par champ fautif (`champ`, `message`). Un "
+    "texte qui ne peut pas être enregistré (caractère nul U+0000, demi-caractère UTF-16 isolé "
+    "comme `\\ud800`), dans n'importe quel champ, est refusé ainsi en nommant le champ.",
     429: "Trop de requêtes pour cette clé API (TROP_DE_REQUETES) : réessayez après "
     "`Retry-After` secondes.",
     503: "Passerelle ou compte momentanément indisponible (COMPTE_INDISPONIBLE, SURCHARGE) : "
@@ -202,6 +206,13 @@ pas répond 405 avec l'en-tête `Allow`.
 **Pages.** Les opérations de l'étiquette « Pages » (`/espace`, `/operateur`) servent le
 navigateur (session par cookie, jeton CSRF sur chaque formulaire) ; elles ne font pas
 partie de l'API d'intégration.
+
+**Limites.** Corps de requête : 16 Mio au plus (413), reçu en entier dans les 30 s qui
+suivent les en-têtes (408, connexion fermée). Ligne de requête et en-têtes : 16 Kio au plus
+(431, connexion fermée). Curseurs et identifiants : un nombre au-delà de 2^63 - 1 ne désigne
+rien (422 pour un paramètre de requête, 404 pour un chemin). Les réglages
+`SMSGW_HTTP_MAX_BODY_BYTES`, `SMSGW_HTTP_BODY_TIMEOUT_S`, `SMSGW_HTTP_MAX_HEADER_BYTES` et
+`SMSGW_HTTP_MAX_CONNECTIONS` les changent.
 
 **Idempotence.** Un envoi peut porter l'en-tête `Idempotency-Key` (1 à 128 caractères) :
 la même clé avec le même corps, dans les 24 heures, renvoie la première réponse sans
@@ -295,7 +306,7 @@ def _responses(op: Operation, has_path_params: bool, settings: Settings) -> dict
         out[str(status)] = entry
     implied: list[int] = []
     if op.body is not None:
-        implied += [400, 413, 415, 422]
+        implied += [400, 408, 413, 415, 422]
     if op.params or op.headers:
         implied.append(422)
     if has_path_params:
@@ -412,9 +423,12 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
                 Security.SESSION.value: {
                     "type": "apiKey",
                     "in": "cookie",
-                    "name": "session",
+                    "name": "smsgw_session",
                     "description": "Session signée des pages /espace et /operateur (après "
-                    "connexion), avec un jeton CSRF sur chaque formulaire.",
+                    "connexion), avec un jeton CSRF sur chaque formulaire. La déconnexion, un "
+                    "nouveau mot de passe ou une nouvelle clé API ferment toutes les sessions "
+                    "du compte (sauf celle qui a fait le changement) ; la déconnexion de la "
+                    "console ferme toutes les sessions opérateur.",
                 },
             },
         },

@@ -156,6 +156,9 @@ def _check(s: Settings) -> None:
     need(s.http.max_body_bytes >= 1024, "http.max_body_bytes", "must be at least 1024")
     need(s.http.rate_limit_per_s > 0, "http.rate_limit_per_s", "must be positive")
     need(s.http.rate_limit_burst >= 1, "http.rate_limit_burst", "must be at least 1")
+    need(s.http.body_timeout_s > 0, "http.body_timeout_s", "must be positive")
+    need(s.http.max_header_bytes >= 1024, "http.max_header_bytes", "must be at least 1024")
+    need(s.http.max_connections >= 1, "http.max_connections", "must be at least 1")
     try:
         ZoneInfo(s.gateway.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -31,6 +31,9 @@ class HttpSettings:
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_s: float = 200.0
     rate_limit_burst: int = 400
+    body_timeout_s: float = 30.0  # why: api/bodies.py
+    max_header_bytes: int = 16 * 1024
+    max_connections: int = 1000  # why: api/serving.py
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,13 @@ AMEND_ACCOUNT_SCHEMA: Schema = {
             "description": "URL qui reçoit chaque changement de statut (null pour la retirer).",
             "example": "https://exemple.ga/sms/statuts",
         },
+        "motDePasse": {
+            "type": "string",
+            "minLength": 8,
+            "maxLength": 200,
+            "description": "Nouveau mot de passe de l'espace client : toutes les sessions "
+            "ouvertes du compte sont fermées.",
+        },
     },
     "example": {"type": "POSTPAYE", "debitMax": 50},
 }
@@ -197,7 +204,8 @@ async def get_account(account_id: int) -> Response:
 @operation(
     "Modifier un compte",
     tag="Administration",
-    description="Type (section 4.3 du guide), débit, nom, URL de rappel des statuts.",
+    description="Type (section 4.3 du guide), débit, nom, URL de rappel des statuts, mot de "
+    "passe de l'espace client (qui ferme toutes ses sessions).",
     body=AMEND_ACCOUNT_SCHEMA,
     responses={200: Answer("Le compte modifié.", schemas.COMPTE),
                409: Answer("Changement refusé (par exemple TYPE_INCHANGE).")},
@@ -223,7 +231,7 @@ async def amend_account(account_id: int) -> Response:
             {"champ": "corps de la requête", "message": "Indiquez au moins un champ à modifier : "
              + ", ".join(_AMENDABLE) + "."}
         )
-    for name in ("type", "debitMax", "nom"):
+    for name in ("type", "debitMax", "nom", "motDePasse"):
         if name in body and body[name] is None:
             details.append({"champ": name, "message": "Ne peut pas être null."})
     if details:
@@ -236,6 +244,7 @@ async def amend_account(account_id: int) -> Response:
         nom=body.get("nom"),
         url_rappel=body.get("urlRappel"),
         clear_url="urlRappel" in body and body["urlRappel"] is None,
+        mot_de_passe=body.get("motDePasse"),
     )
     view = await gateway().account(AccountId(account_id))
     return jsonify_status(views.account(view), 200)

@@ -8,6 +8,12 @@ lifetime). The signing secret is derived with HMAC-SHA256 from the admin token
 `operateur`), the account id, the login time, the last activity and a CSRF
 token; it expires after `IDLE_S` without a request or `MAX_S` after login.
 Every POST carries that CSRF token (form field `csrf` or `X-CSRF-Token` header).
+A session also carries a generation, checked against the store on every request
+(engine/gateway/access.py): logging out, a new password or a new API key moves
+the account's generation on and so ends all its sessions, on every node and
+after a restart, though a copy of the cookie would still be correctly signed;
+the session that changed the password or the key takes the new generation.
+Form posts holding a NUL, or not UTF-8, are refused before any view reads them.
 
 The send form runs the same send intake as the API (api/intake.py): the form's
 fields become the JSON fields of UNIDES or MULDES, the session's account is the
@@ -93,11 +99,41 @@ def csrf_token() -> str:
     return token
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def refuse_unstorable_form() -> None:
+    """Every form post of the pages (client space and operator console): 400
+    FORMULAIRE_INVALIDE when its body is not UTF-8, 422 VALIDATION naming each
+    field that holds a character no database can store (NUL), before any view
+    reads it."""
+    if request.method != "POST" or request.mimetype not in FORM_TYPES:
+        return
+    unreadable = ApiError(
+        400, "FORMULAIRE_INVALIDE", "Le formulaire n'est pas lisible (UTF-8 attendu)."
+    )
+    if request.mimetype == FORM_TYPES[0]:
+        try:
+            (await request.get_data(True, False, False)).decode("utf-8")
+        except UnicodeDecodeError:
+            raise unreadable from None
+    try:
+        form = await request.form
+    except (UnicodeDecodeError, ValueError):
+        raise unreadable from None
+    details: list[dict[str, str]] = []
+    for name, value in form.items(multi=True):
+        details += schemas.unstorable(value, name if isinstance(name, str) else "formulaire")
+        details += schemas.unstorable(name, "formulaire")
+    if details:
+        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
+
+
 async def check_csrf() -> bool:
     """True when the request carries the session's CSRF token."""
     expected = session.get("csrf")
     given = request.headers.get("X-CSRF-Token")
-    if given is None and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if given is None and request.mimetype in FORM_TYPES:
         given = (await request.form).get("csrf")
     return isinstance(expected, str) and isinstance(given, str) and hmac.compare_digest(
         given.encode(), expected.encode()
@@ -112,25 +148,35 @@ def csrf_refusal() -> ApiError:
     )
 
 
-def open_session(role: str, account_id: int | None = None) -> None:
-    """Start a fresh session (a new CSRF token) for `role`."""
+def open_session(role: str, account_id: int | None = None, *, generation: int | str) -> None:
+    """Start a fresh session (a new CSRF token) for `role`, carrying the
+    generation it is valid for (the account's, or the operator console's)."""
     session.clear()
     now = int(time.time())
-    session.update(role=role, debut=now, vu=now, csrf=secrets.token_urlsafe(32))
+    session.update(role=role, debut=now, vu=now, csrf=secrets.token_urlsafe(32), gen=generation)
     if account_id is not None:
         session["compte"] = account_id
 
 
 async def close_session(then: str) -> Response:
-    """Log out (a CSRF-checked post) and redirect to `then`."""
+    """Log out (a CSRF-checked post) and redirect to `then`. A live session ends
+    with every other session of its account (or, at the operator console, every
+    operator session), on every node: a copy of its cookie is refused from now on."""
     if not await check_csrf():
         raise csrf_refusal()
+    role = session.get("role")
+    if role == "client" and await session_state("client") == "ok":
+        await gateway().end_sessions(AccountId(int(session["compte"])))
+    elif role == "operateur" and await session_state("operateur") == "ok":
+        await gateway().end_operator_sessions()
     session.clear()
     return redirect(then, 303)  # type: ignore[return-value]
 
 
-def session_state(role: str) -> str:
-    """`ok`, `expiree` (it existed but is too old) or `absente`; refreshes activity."""
+async def session_state(role: str) -> str:
+    """`ok`, `expiree` (it existed but is too old, or was ended: logout, new
+    password, new key) or `absente`; refreshes activity. Reads the generation
+    in the store on every call, so an ended session is refused by every node."""
     if session.get("role") != role:
         return "absente"
     now = int(time.time())
@@ -138,9 +184,32 @@ def session_state(role: str) -> str:
     if not isinstance(debut, int) or not isinstance(vu, int) or now - debut > MAX_S or now - vu > IDLE_S:
         session.clear()
         return "expiree"
+    if session.get("gen") != await _current_generation(role):
+        session.clear()
+        return "expiree"
     if now - vu >= 60:
         session["vu"] = now
     return "ok"
+
+
+async def _current_generation(role: str) -> int | str | None:
+    if role == "operateur":
+        return await gateway().operator_epoch()
+    account = session.get("compte")
+    if not isinstance(account, int):
+        return None
+    return await gateway().session_generation(AccountId(account))
+
+
+async def _generation_of(account_id: AccountId) -> int:
+    generation = await gateway().session_generation(account_id)
+    return generation or 0
+
+
+async def keep_session_current() -> None:
+    """After this session's own change of password or key ended every session
+    of its account, let this one go on (the others stay ended)."""
+    session["gen"] = await gateway().session_generation(AccountId(int(session["compte"])))
 
 
 def secured(response: Response) -> Response:
@@ -163,9 +232,9 @@ def source() -> str:
 # -- pages ------------------------------------------------------------------------------
 
 
-def _client() -> AccountId:
+async def _client() -> AccountId:
     """The session's account, or 401 (JSON) for the polled data and the actions."""
-    state = session_state("client")
+    state = await session_state("client")
     if state == "ok":
         return AccountId(int(session["compte"]))
     if state == "expiree":
@@ -186,7 +255,7 @@ def _client() -> AccountId:
     security=Security.SESSION,
 )
 async def home() -> Response:
-    state = session_state("client")
+    state = await session_state("client")
     if state != "ok":
         return redirect("/espace/connexion" + ("?expiree=1" if state == "expiree" else ""))  # type: ignore[return-value]
     account_id = AccountId(int(session["compte"]))
@@ -207,7 +276,7 @@ async def home() -> Response:
     security=Security.PUBLIC,
 )
 async def login_page() -> Response:
-    if session_state("client") == "ok":
+    if await session_state("client") == "ok":
         return redirect("/espace")  # type: ignore[return-value]
     notice = "Votre session a expiré : reconnectez-vous." if request.args.get("expiree") else None
     return await page("espace_connexion.html", notice=notice)
@@ -238,7 +307,7 @@ async def login() -> Response:
         return await page(
             "espace_connexion.html", status_of(exc), erreur=exc.message, identifiant=identifiant
         )
-    open_session("client", account_id)
+    open_session("client", account_id, generation=await _generation_of(account_id))
     return redirect("/espace", 303)  # type: ignore[return-value]
 
 
@@ -266,7 +335,7 @@ async def logout() -> Response:
     security=Security.SESSION,
 )
 async def account_data() -> Response:
-    view = await gateway().account(_client())
+    view = await gateway().account(await _client())
     return secured(jsonify_status(views.account(view), 200))
 
 
@@ -297,7 +366,7 @@ def _int_arg(name: str, default: int | None) -> int | None:
     security=Security.SESSION,
 )
 async def sends_data() -> Response:
-    account_id = _client()
+    account_id = await _client()
     type_ = _choice("type", tuple(t.value for t in SendType))
     statut = _choice("statut", STATUTS)
     before = _int_arg("avant", None)
@@ -320,7 +389,7 @@ async def sends_data() -> Response:
     security=Security.SESSION,
 )
 async def messages_data(ref: str) -> Response:
-    account_id = _client()
+    account_id = await _client()
     parsed = parse_ref(ref)
     if parsed is None:
         raise ApiError(404, "REF_INCONNUE", "Aucun envoi de votre compte ne porte cette référence.")
@@ -355,7 +424,7 @@ async def messages_data(ref: str) -> Response:
     security=Security.SESSION,
 )
 async def invoices_data() -> Response:
-    invoices = await gateway().invoices(_client())
+    invoices = await gateway().invoices(await _client())
     return secured(jsonify_status({"factures": [views.invoice(i) for i in invoices]}, 200))
 
 
@@ -371,11 +440,48 @@ async def invoices_data() -> Response:
     security=Security.SESSION,
 )
 async def regenerate_key() -> Response:
-    account_id = _client()
+    account_id = await _client()
     if not await check_csrf():
         raise csrf_refusal()
     new = await gateway().regenerate_key(account_id)
+    await keep_session_current()
     return secured(jsonify_status({"cleApi": views.key(new)}, 201))
+
+
+MOT_DE_PASSE: schemas.Schema = {
+    "type": "object",
+    "required": ["actuel", "nouveau"],
+    "properties": {
+        "actuel": {"type": "string", "minLength": 1, "maxLength": 200},
+        "nouveau": {"type": "string", "minLength": 8, "maxLength": 200},
+    },
+}
+
+
+@bp.post("/mot-de-passe")
+@operation(
+    "Changer le mot de passe (espace client)",
+    tag="Pages",
+    description="Formulaire (application/x-www-form-urlencoded) `actuel`, `nouveau` (8 à 200 "
+    "caractères) ; CSRF requis. Toutes les autres sessions du compte sont fermées ; celle-ci "
+    "continue.",
+    responses={200: Answer("Mot de passe changé.", schemas.OBJET),
+               422: Answer("Mot de passe actuel incorrect, ou nouveau trop court.")},
+    security=Security.SESSION,
+)
+async def change_password() -> Response:
+    account_id = await _client()
+    if not await check_csrf():
+        raise csrf_refusal()
+    form = await request.form
+    fields = {name: form[name] for name in ("actuel", "nouveau") if name in form}
+    details = schemas.validate(MOT_DE_PASSE, fields)
+    if details:
+        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
+    await gateway().change_password(account_id, fields["actuel"], fields["nouveau"])
+    await keep_session_current()
+    return secured(jsonify_status(
+        {"message": "Mot de passe changé ; les autres sessions du compte sont fermées."}, 200))
 
 
 _CELL = re.compile(r"[;,\t]")
@@ -403,7 +509,7 @@ def numbers_from_text(text: str) -> list[str]:
     security=Security.SESSION,
 )
 async def send() -> Response:
-    account_id = _client()
+    account_id = await _client()
     if not await check_csrf():
         raise csrf_refusal()
     kind, body = await _send_form()
@@ -435,9 +541,15 @@ async def _send_form() -> tuple[SendType, dict[str, Any]]:
             except UnicodeDecodeError:
                 numbers += numbers_from_text(raw.decode("latin-1"))
         body["numeros"] = numbers
+        details = schemas.unstorable(numbers, "fichier")
+        if details:
+            raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
         return SendType.MULDES, body
     raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.",
                    [{"champ": "type", "message": "Valeurs possibles : UNIDES, MULDES."}])
+
+
+bp.before_request(refuse_unstorable_form)
 
 
 @bp.after_request

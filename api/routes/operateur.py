@@ -37,6 +37,7 @@ from api.routes.espace import (
     csrf_refusal,
     open_session,
     page,
+    refuse_unstorable_form,
     secured,
     session_state,
 )
@@ -44,6 +45,8 @@ from engine.gateway import Gateway
 from engine.model import iso
 
 bp = Blueprint("operateur", __name__, url_prefix="/operateur")
+
+bp.before_request(refuse_unstorable_form)
 
 STREAM_PERIOD_S = 1.0
 STREAM_LIFETIME_S = 120.0
@@ -111,8 +114,8 @@ def snapshot(gw: Gateway, simulator: Any, throughput: Throughput) -> dict[str, A
     }
 
 
-def _operator() -> None:
-    state = session_state("operateur")
+async def _operator() -> None:
+    state = await session_state("operateur")
     if state == "ok":
         return
     if session.get("role") == "client":
@@ -137,7 +140,7 @@ def _operator() -> None:
 async def console() -> Response:
     if session.get("role") == "client":
         return await page("refus.html", 403)
-    state = session_state("operateur")
+    state = await session_state("operateur")
     if state != "ok":
         notice = "Votre session a expiré : reconnectez-vous." if state == "expiree" else None
         return await page("operateur_connexion.html", notice=notice)
@@ -158,7 +161,7 @@ async def login() -> Response:
     token = (await request.form).get("jeton") or ""
     if not token or not hmac.compare_digest(token.encode(), app_admin_token().encode()):
         return await page("operateur_connexion.html", 401, erreur="Jeton d'administration invalide.")
-    open_session("operateur")
+    open_session("operateur", generation=await gateway().operator_epoch())
     return redirect("/operateur", 303)  # type: ignore[return-value]
 
 
@@ -183,7 +186,7 @@ async def logout() -> Response:
     security=Security.SESSION,
 )
 async def instant() -> Response:
-    _operator()
+    await _operator()
     body = snapshot(gateway(), current_app.extensions.get("simulator"), Throughput())
     return secured(jsonify_status(body, 200))
 
@@ -197,7 +200,7 @@ async def instant() -> Response:
     security=Security.SESSION,
 )
 async def stream() -> Response:
-    _operator()
+    await _operator()
     gw, simulator = gateway(), current_app.extensions.get("simulator")
 
     async def events() -> AsyncIterator[bytes]:

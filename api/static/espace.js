@@ -100,6 +100,20 @@
     $("btn-copier").textContent = "Copiée ✓";
   });
 
+  /* -- password -- */
+  $("form-mot-de-passe").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = $("resultat-mot-de-passe");
+    out.replaceChildren();
+    $("btn-mot-de-passe").disabled = true;
+    try {
+      const { ok, body } = await call("/espace/mot-de-passe", { method: "POST", body: new URLSearchParams(new FormData(event.target)) });
+      if (!ok) { out.append(errorBox(body)); return; }
+      event.target.reset();
+      out.append(el("p", { class: "alert success", text: body.message }));
+    } finally { $("btn-mot-de-passe").disabled = false; }
+  });
+
   /* -- send form -- */
   const form = $("form-envoi");
   function syncKind() {

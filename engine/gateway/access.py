@@ -1,14 +1,21 @@
-"""Who is calling: API keys and client-space logins.
+"""Who is calling: API keys, client-space logins and page sessions.
 
 `Access` owns the cache of API keys already looked up (by their hash) and the
 login throttle; both are touched only from the trio thread. A key is checked in
 constant time against its stored hash and never logged; a replaced key leaves
 the cache at once, so it is refused from the next request on.
+
+Page sessions (client space, operator console) are signed cookies that carry a
+generation read from the store on every request: logging out, changing the
+password or the API key moves the account's generation on (the operator
+console's on logout), which ends every such session at once, across restarts
+and on every node sharing the database.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,7 +24,7 @@ import trio
 from config.settings import Settings
 from engine import keys
 from engine.clock import WallClock
-from engine.errors import AuthError
+from engine.errors import AuthError, InvalidField
 from engine.login_throttle import LoginThrottle
 from engine.model import AccountId, KeyRow, iso
 from engine.store import Store
@@ -115,3 +122,40 @@ class Access:
             raise AuthError("Identifiant ou mot de passe incorrect.", code="IDENTIFIANTS_INVALIDES")
         self._logins.succeeded(key)
         return row.id
+
+    async def change_password(self, account_id: AccountId, current: str, new: str) -> None:
+        """Replace the account's password after checking the current one (counted
+        like a failed login when wrong: `InvalidField` on `actuel`, then
+        `TooManyAttempts`); every session of the account ends."""
+        key = str(account_id)
+        self._logins.check(key, "mot-de-passe")
+        row = await self._store.accounts.get(account_id)
+        stored = row.password_hash if row is not None else None
+        ok = await trio.to_thread.run_sync(keys.check_password, current, stored or _DECOY_HASH)
+        if row is None or not stored or not ok:
+            self._logins.failed(key, "mot-de-passe")
+            raise InvalidField("actuel", "Le mot de passe actuel est incorrect.")
+        await self.set_password(account_id, new)
+
+    async def set_password(self, account_id: AccountId, password: str) -> None:
+        """Store a new password for the account (hashed in a worker thread);
+        every client-space session of the account ends."""
+        digest = await trio.to_thread.run_sync(keys.hash_password, password)
+        await self._store.keys.set_password(account_id, digest)
+        log.info("password changed, client-space sessions ended (account %s)", account_id)
+
+    async def session_generation(self, account_id: AccountId) -> int | None:
+        """The generation a live session of the account carries (None: no account)."""
+        return await self._store.keys.session_generation(account_id)
+
+    async def end_sessions(self, account_id: AccountId) -> None:
+        """End every client-space session of the account, on every node."""
+        await self._store.keys.end_sessions(account_id)
+
+    async def operator_epoch(self) -> str:
+        """The value a live operator console session carries."""
+        return await self._store.keys.operator_epoch()
+
+    async def end_operator_sessions(self) -> None:
+        """End every operator console session, on every node."""
+        await self._store.keys.end_operator_sessions(secrets.token_urlsafe(16))

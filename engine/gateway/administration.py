@@ -109,9 +109,11 @@ class Administration:
         nom: str | None = None,
         url_rappel: str | None = None,
         clear_url: bool = False,
+        mot_de_passe: str | None = None,
     ) -> None:
         """Apply an admin PATCH. The type goes first: when it is refused
-        (TYPE_INCHANGE), nothing else is changed."""
+        (TYPE_INCHANGE), nothing else is changed. A new password ends every
+        client-space session of the account."""
         await self.require_account(account_id)
         if type is not None:
             await self.change_type(account_id, type)
@@ -119,6 +121,8 @@ class Administration:
             await self.set_rate(account_id, debit_max)
         if nom is not None or url_rappel is not None or clear_url:
             await self.update_profile(account_id, nom=nom, url_rappel=url_rappel, clear_url=clear_url)
+        if mot_de_passe is not None:
+            await self._access.set_password(account_id, mot_de_passe)
         log.info("account %s amended", account_id)
 
     async def journal_page(

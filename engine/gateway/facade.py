@@ -52,6 +52,11 @@ class Gateway:
         self.authenticate = access.authenticate
         self.regenerate_key = access.regenerate_key
         self.login = access.login
+        self.change_password = access.change_password
+        self.session_generation = access.session_generation
+        self.end_sessions = access.end_sessions
+        self.operator_epoch = access.operator_epoch
+        self.end_operator_sessions = access.end_operator_sessions
 
         self.administration = admin = Administration(runtime, access)
         self.create_account = admin.create_account

@@ -299,3 +299,41 @@ def list_invoices(conn: Connection, account_id: int) -> list[InvoiceRow]:
 
 def mark_invoice_paid(conn: Connection, invoice_id: int, now: str) -> None:
     conn.execute("UPDATE invoices SET regle_le = ? WHERE id = ?", (now, invoice_id))
+
+
+def session_generation(conn: Connection, account_id: int) -> int | None:
+    """The account's session generation (None for an unknown account)."""
+    row = conn.execute("SELECT session_gen FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def end_sessions(conn: Connection, account_id: int) -> None:
+    """Move the account's session generation on: every session that carries an
+    older one is refused from now on."""
+    conn.execute("UPDATE accounts SET session_gen = session_gen + 1 WHERE id = ?", (account_id,))
+
+
+def set_password(conn: Connection, account_id: int, password_hash: str) -> None:
+    """Store a new password digest and end every session of the account."""
+    conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account_id))
+    end_sessions(conn, account_id)
+
+
+OPERATOR_SESSIONS = "operator_sessions"
+"""The `meta` key whose value every operator console session carries."""
+
+
+def operator_epoch(conn: Connection) -> str:
+    """The value operator console sessions must carry ('' before any logout)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (OPERATOR_SESSIONS,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def renew_operator_epoch(conn: Connection, epoch: str) -> None:
+    """Replace the operator sessions' value with `epoch`: every open operator
+    session is refused from now on."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (OPERATOR_SESSIONS, epoch),
+    )

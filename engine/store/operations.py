@@ -179,7 +179,9 @@ class Accounts(_Part):
 
 
 class Keys(_Part):
-    """API keys, stored as digests."""
+    """Credentials: API keys (stored as digests), passwords, and the generations
+    that client-space and operator console sessions carry (a session whose
+    generation is not the stored one is over, on every node)."""
 
     async def find(self, key_hash: str) -> KeyRow | None:
         return await self._store.read(partial(q_accounts.find_key, key_hash=key_hash))
@@ -188,14 +190,39 @@ class Keys(_Part):
         self, account_id: AccountId, key_hash: str, expiry: str, now: str
     ) -> list[str]:
         """Revoke the account's live keys and store the new one; return the
-        digests revoked."""
+        digests revoked. Every session of the account ends with them."""
 
         def job(conn: Connection) -> list[str]:
             old = q_accounts.live_key_hashes(conn, account_id)
             q_accounts.replace_key(conn, account_id, key_hash, expiry, now)
+            q_accounts.end_sessions(conn, account_id)
             return old
 
         return await self._store.transact(job)
+
+    async def session_generation(self, account_id: AccountId) -> int | None:
+        """The generation the account's live sessions carry (None: no such account)."""
+        return await self._store.read(
+            partial(q_accounts.session_generation, account_id=account_id)
+        )
+
+    async def end_sessions(self, account_id: AccountId) -> None:
+        """End every client-space session of the account."""
+        await self._store.transact(partial(q_accounts.end_sessions, account_id=account_id))
+
+    async def set_password(self, account_id: AccountId, password_hash: str) -> None:
+        """Store a new password digest; every session of the account ends."""
+        await self._store.transact(
+            partial(q_accounts.set_password, account_id=account_id, password_hash=password_hash)
+        )
+
+    async def operator_epoch(self) -> str:
+        """The value live operator console sessions carry."""
+        return await self._store.read(q_accounts.operator_epoch)
+
+    async def end_operator_sessions(self, epoch: str) -> None:
+        """End every operator console session: live ones must carry `epoch` now."""
+        await self._store.transact(partial(q_accounts.renew_operator_epoch, epoch=epoch))
 
 
 class LedgerOps(_Part):

@@ -185,4 +185,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_ref ON messages(ref, id);
     CREATE INDEX messages_pending ON messages(account_id, id) WHERE statut = 'EN_ATTENTE'
     """,
+    # 7: client-space sessions carry their account's session generation; logging
+    # out, changing the password or the API key moves it on, which ends every
+    # session of the account on every node
+    """
+    ALTER TABLE accounts ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0;
+    """,
 )

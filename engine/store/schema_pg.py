@@ -197,6 +197,12 @@ PG_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages DROP CONSTRAINT messages_ref_fkey;
     """,
+    # 7: client-space sessions carry their account's session generation; logging
+    # out, changing the password or the API key moves it on, which ends every
+    # session of the account on every node
+    """
+    ALTER TABLE accounts ADD COLUMN session_gen BIGINT NOT NULL DEFAULT 0;
+    """,
 )
 
 

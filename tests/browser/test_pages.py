@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.browser.conftest import DESKTOP, PHONE, Browser
-from tests.harness import Stack, open_stack
+from tests.harness import Stack, client_session, open_stack
 
 PASSWORD = "motdepasse-solide-42"
 
@@ -192,4 +192,32 @@ async def test_operator_console_shows_reconnecting_while_the_gateway_restarts(
             assert not await browser.run(
                 lambda d: d.find_element(By.ID, "bandeau-reconnexion").is_displayed()
             )
+            await browser.run(lambda d: d.get("about:blank"))
+
+
+async def test_client_space_password_change_closes_the_other_sessions(
+    tmp_path: Path, browser: Browser
+) -> None:
+    with trio.fail_after(45):
+        async with open_stack(tmp_path) as stack:
+            base = stack.running.http_url
+            await new_client(stack, solde=1)
+            async with client_session(stack, "compta@banque.ga") as (other, _):
+                await log_in(browser, base, "compta@banque.ga", PASSWORD)
+                await browser.wait_for(lambda d: d.find_element(By.ID, "solde").text == "1")
+
+                def change(d: WebDriver) -> None:
+                    d.find_element(By.CSS_SELECTOR, "#bloc-mot-de-passe summary").click()
+                    fill(d, **{"mdp-actuel": PASSWORD, "mdp-nouveau": "nouveau-secret-9"})
+                    d.find_element(By.ID, "btn-mot-de-passe").click()
+
+                await browser.run(change)
+                done = await browser.wait_for(text_of("resultat-mot-de-passe"))
+                assert "Mot de passe changé" in done
+                assert (await other.get("/espace")).status_code == 302, "the other session ended"
+                await browser.run(lambda d: d.refresh())
+                await browser.wait_for(lambda d: d.find_element(By.ID, "solde").text == "1",
+                                       message="the session that changed it goes on")
+            async with client_session(stack, "compta@banque.ga", "nouveau-secret-9"):
+                pass
             await browser.run(lambda d: d.get("about:blank"))
