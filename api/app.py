@@ -16,7 +16,7 @@ import logging
 
 from quart import Response, request
 from quart_trio import QuartTrio
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
 from api.bodies import whole_bodies
@@ -118,6 +118,29 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
             raise ApiError(
                 429, code, message, headers={"Retry-After": str(limiter.retry_after_s(wait_s))}
             )
+
+    static_methods: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments:
+            static_methods.setdefault(rule.rule, set()).update(rule.methods or ())
+
+    @app.before_request
+    async def no_other_method_on_a_named_path() -> None:
+        """`GET /api/V1/sms/unides` is a method the path does not take (405), not a
+        ref `/sms/{ref}` would look up: a path that is a route of its own answers
+        for that route alone."""
+        own = static_methods.get(request.path)
+        if own is not None and request.method not in own:
+            raise MethodNotAllowed(valid_methods=sorted(own))
+
+    @app.after_request
+    async def own_methods_only(response: Response) -> Response:
+        """An OPTIONS answer lists the methods of the route at that very path, as a
+        405 does (`allowed_methods`)."""
+        if request.method == "OPTIONS" and "Allow" in response.headers:
+            offered = [m.strip() for m in response.headers["Allow"].split(",") if m.strip()]
+            response.headers["Allow"] = ", ".join(allowed_methods(app, request.path, offered))
+        return response
 
     @app.errorhandler(ApiError)
     async def on_api_error(exc: ApiError) -> Response:

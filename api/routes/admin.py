@@ -112,6 +112,7 @@ AMEND_ACCOUNT_SCHEMA: Schema = {
             "type": "string",
             "minLength": 8,
             "maxLength": 200,
+            "nullable": False,
             "description": "Nouveau mot de passe de l'espace client : toutes les sessions "
             "ouvertes du compte sont fermées.",
         },

@@ -16,6 +16,8 @@ async def test_allow_lists_the_methods_of_the_route_itself(tmp_path: Path) -> No
         async with open_stack(tmp_path) as stack:
             for method, path, allowed in (
                 ("PUT", "/api/V1/sms/unides", {"POST", "OPTIONS"}),
+                ("GET", "/api/V1/sms/unides", {"POST", "OPTIONS"}),  # not a ref
+                ("DELETE", "/api/V1/sms/muldesp", {"POST", "OPTIONS"}),
                 ("PATCH", "/api/V1/sms/muldes", {"POST", "OPTIONS"}),
                 ("PUT", "/api/V1/sms/muldesp", {"POST", "OPTIONS"}),
                 ("PUT", "/api/V1/sms/000001", {"GET", "HEAD", "DELETE", "OPTIONS"}),
@@ -29,6 +31,8 @@ async def test_allow_lists_the_methods_of_the_route_itself(tmp_path: Path) -> No
                 for other in listed - {"OPTIONS", "HEAD"}:
                     answer = await stack.client.request(other, path)
                     assert answer.status_code != 405, (other, path)
+                options = await stack.client.request("OPTIONS", path)
+                assert {m.strip() for m in options.headers["Allow"].split(",")} == allowed, path
 
 
 async def test_the_document_names_the_cookie_the_pages_set(tmp_path: Path) -> None:

@@ -195,9 +195,10 @@ def test_schemathesis_finds_the_gateway_and_its_document_in_agreement(tmp_path: 
     with running_gateway(tmp_path / "data") as gateway:
         seeds = seed(gateway)
         document = httpx.get(f"{gateway.base_url}/api/V1/openapi.json", timeout=REQUEST_TIMEOUT_S)
+        # Schemathesis leaves out the operation that serves the document it loaded
         api_operations = sum(
-            1 for item in document.json()["paths"].values() for operation in item.values()
-            if "Pages" not in operation["tags"]
+            1 for path, item in document.json()["paths"].items() for operation in item.values()
+            if "Pages" not in operation["tags"] and path != "/api/V1/openapi.json"
         )
         config_file = tmp_path / "schemathesis.toml"
         config_file.write_text(config(gateway, seeds), encoding="utf-8")
