@@ -1,7 +1,8 @@
 """End-to-end load on the whole gateway: HTTP in, SMPP out, receipts back.
 
     .venv/bin/python bench/bench_gateway.py [--p1-requests N] [--p2-recipients N]
-        [--phases p1,p2,p3] [--baseline PATH [--rounds N]] [--no-record]
+        [--phases p1,p2,p3] [--stores sqlite,postgresql] [--baseline PATH [--rounds N]]
+        [--no-record]
 
 Every phase starts a fresh gateway (`python run.py`, its own process, empty data
 folder) bound to an SMSC simulator in a third process (`python -m smsc_sim`, no
@@ -21,7 +22,15 @@ HTTP/1.1, one write per request) and this one.
 - Peak RSS (VmHWM) of the gateway process after each phase; CPU time (all
   threads) of the floor, the gateway and the simulator per request or message.
 - `--variant SMSGW_NAME=VALUE` (repeatable): one more P1 row and P2 row (receipts
-  on), in the same run, on a gateway with one more setting: variants side by side.
+  on), in the same run, on a gateway with one more setting: variants side by side
+  (one per store backend with `--stores`).
+- `--stores sqlite,postgresql` (default `sqlite`): every selected phase once per store
+  backend, in the same run, rows labelled with the backend. For PostgreSQL the run
+  starts one throwaway server (`tests/pg.py`: initdb and pg_ctl in a temporary
+  folder, a free port, PostgreSQL's own durability defaults: fsync on,
+  synchronous_commit on; checked at start) and gives every gateway a fresh empty
+  database (`CREATE DATABASE bench_N`, dropped when the gateway stops), as it gives
+  every gateway a fresh data folder. P2 then runs with receipts only.
 - `--baseline PATH`: another checkout of the product (e.g. `git worktree add
   /tmp/bench-base <commit>`), measured in the same run beside this one: each
   selected phase runs a gateway from PATH (`run.py` with PATH as its cwd and first
@@ -29,6 +38,8 @@ HTTP/1.1, one write per request) and this one.
   with the same simulator and load. Rows are labelled with each checkout's short
   commit (this tree is `HEAD`, `HEAD+changes` when it has uncommitted changes).
   P2 then runs with receipts only (`--p2-receipts both` adds the rows without).
+  With `--stores` too, the rows name the checkout and the backend, and the baseline
+  must have the PostgreSQL store when `postgresql` is selected.
 - `--rounds N`: every phase N times, the order of the gateways reversed every other
   round (the baseline first in odd rounds); a row per round, then the median.
 
@@ -52,6 +63,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,6 +80,8 @@ CONNECTIONS = 50
 ENGINE_ENV: dict[str, str] = {}
 """SMSGW_* settings given to every gateway of the run (`--set`)."""
 WORKERS = 2
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+STORES = (SQLITE, POSTGRESQL)
 
 Figures = dict[str, float]
 """What one measurement of a phase gives, by name (rates, latencies, seconds, MB)."""
@@ -161,25 +175,43 @@ class Checkout:
             if not Path(module_file).resolve().is_relative_to(self.root):
                 raise SystemExit(f"{self.root}: the gateway would import {module_file}")
 
+    def has_postgres(self) -> bool:
+        """Whether this checkout's store can run on PostgreSQL (`SMSGW_DATA_URL`)."""
+        return (self.root / "engine" / "store" / "postgres.py").is_file()
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the rows of a run name beyond the phase: the checkout (with
+    `--baseline`), the store backend (with `--stores` other than SQLite alone)."""
+
+    checkout: bool = False
+    store: bool = False
+
 
 @dataclass(frozen=True)
 class Stack:
-    """One gateway the run measures: a checkout, and one more setting or none."""
+    """One gateway the run measures: a checkout, a store backend, and one more
+    setting or none."""
 
     checkout: Checkout
     variant: str = ""
     """`SMSGW_NAME=VALUE` (from `--variant`) or empty."""
+    store: str = SQLITE
+    """`sqlite` (a fresh data folder) or `postgresql` (a fresh database too)."""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def make(cls, checkout: Checkout, variant: str = "") -> Stack:
-        """The stack for `checkout` with `variant` (a `SMSGW_NAME=VALUE` or nothing)."""
+    def make(cls, checkout: Checkout, variant: str = "", store: str = SQLITE) -> Stack:
+        """The stack for `checkout` with `variant` (a `SMSGW_NAME=VALUE` or nothing)
+        on `store`."""
         name, _, value = variant.partition("=")
-        return cls(checkout, variant, {name: value} if variant else {})
+        return cls(checkout, variant, store, {name: value} if variant else {})
 
-    def suffix(self, compare: bool) -> str:
+    def suffix(self, labels: Labels) -> str:
         """What the rows of this stack add to the phase's name."""
-        parts = ([self.checkout.label] if compare else []) + ([self.variant] if self.variant else [])
+        parts = ([self.checkout.label] if labels.checkout else []) + (
+            [self.store] if labels.store else []) + ([self.variant] if self.variant else [])
         return "".join(f", {part}" for part in parts)
 
 
@@ -204,16 +236,79 @@ class Simulator:
         self.proc.wait(10)
 
 
+class Postgres:
+    """The run's throwaway PostgreSQL server (`tests.pg.running_postgres`), started
+    on first use with PostgreSQL's own defaults, one fresh database per gateway."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._dsn = ""
+        self._count = 0
+        self.about = ""
+        """The server's version and durability settings, for the record."""
+
+    def _server(self) -> str:
+        if not self._dsn:
+            import psycopg
+
+            from tests.pg import running_postgres
+
+            self._dsn = self._stack.enter_context(running_postgres())
+            with psycopg.connect(self._dsn, autocommit=True) as admin:
+                shown = {name: str(admin.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+                         for name in ("server_version", "fsync", "synchronous_commit",
+                                      "full_page_writes", "wal_sync_method", "shared_buffers")}
+            if shown["fsync"] != "on" or shown["synchronous_commit"] != "on":
+                raise SystemExit(f"the bench's PostgreSQL server is not durable: {shown}")
+            self.about = (f"PostgreSQL {shown['server_version'].split()[0]} (fsync {shown['fsync']}, "
+                          f"synchronous_commit {shown['synchronous_commit']}, full_page_writes "
+                          f"{shown['full_page_writes']}, wal_sync_method {shown['wal_sync_method']}, "
+                          f"shared_buffers {shown['shared_buffers']})")
+            progress(f"started {self.about}")
+        return self._dsn
+
+    def fresh(self) -> tuple[str, str]:
+        """A new empty database: its name and its `SMSGW_DATA_URL`."""
+        import psycopg
+
+        dsn = self._server()
+        self._count += 1
+        name = f"bench_{self._count}"
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        return name, dsn.rsplit("/", 1)[0] + "/" + name
+
+    def drop(self, name: str) -> None:
+        """Drop a database whose gateway has stopped."""
+        import psycopg
+
+        with psycopg.connect(self._server(), autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def stop(self) -> None:
+        """Stop the server (if it was started) and delete its folder."""
+        self._stack.close()
+        self._dsn = ""
+
+
+POSTGRES = Postgres()
+
+
 class GatewayProcess:
     """`python run.py` of a checkout (its cwd, first on PYTHONPATH) on an empty data
-    folder, bound to the simulator."""
+    folder (and, on PostgreSQL, an empty database), bound to the simulator."""
 
-    def __init__(self, smpp_port: int, checkout: Checkout, extra: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, smpp_port: int, checkout: Checkout, extra: dict[str, str] | None = None,
+        store: str = SQLITE,
+    ) -> None:
         self.data = tempfile.mkdtemp(prefix="smsgw-bench-")
+        self.database, url = POSTGRES.fresh() if store == POSTGRESQL else ("", "")
         self.port = free_port()
         env = {
             **checkout.env(),
             "SMSGW_DATA_DIR": self.data,
+            "SMSGW_DATA_URL": url,
             "SMSGW_HTTP_PORT": str(self.port),
             "SMSGW_ADMIN_TOKEN": ADMIN,
             "SMSGW_SIMULATOR_ENABLED": "false",
@@ -243,11 +338,14 @@ class GatewayProcess:
         return str(r.json()["cleApi"]["cle"])
 
     def stop(self) -> float:
-        """Stop the gateway and remove its data folder; its peak RSS in MB."""
+        """Stop the gateway and remove its data folder (and database); its peak RSS
+        in MB."""
         rss = peak_rss_mb(self.proc.pid)
         self.proc.terminate()
         self.proc.wait(30)
         shutil.rmtree(self.data, ignore_errors=True)
+        if self.database:
+            POSTGRES.drop(self.database)
         return rss
 
 
@@ -475,7 +573,7 @@ def p1_floor(requests: int) -> Figures:
 
 def p1_gateway(sim: Simulator, requests: int, stack: Stack) -> Figures:
     """The P1 load against a fresh gateway, until every send is ENVOYE."""
-    gw = GatewayProcess(sim.smpp_port, stack.checkout, stack.extra)
+    gw = GatewayProcess(sim.smpp_port, stack.checkout, stack.extra, stack.store)
     key = gw.account(requests * 2)
     c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
     stack_figures = load(gw.url, key, requests)
@@ -502,14 +600,14 @@ def p1_row(label: str, s: Figures) -> Row:
 
 
 def phase_p1(
-    sim: Simulator, requests: int, stacks: Sequence[Stack], rounds: int, compare: bool
+    sim: Simulator, requests: int, stacks: Sequence[Stack], rounds: int, labels: Labels
 ) -> list[Measured]:
     """The floor and each gateway, one after the other in this run; each gateway's
     rate is also given as a share of the floor measured in the same round."""
     configs: list[Stack | None] = [None, *stacks]
     measured = run_rounds(
         configs, rounds,
-        lambda stack: "P1 UNIDES, 50 connections" + stack.suffix(compare) if stack else FLOOR,
+        lambda stack: "P1 UNIDES, 50 connections" + stack.suffix(labels) if stack else FLOOR,
         p1_row,
         lambda stack: p1_gateway(sim, requests, stack) if stack else p1_floor(requests),
     )
@@ -524,7 +622,7 @@ def phase_p2(sim: Simulator, recipients: int, stack: Stack, receipts: bool = Tru
     """One MULDES to `recipients` on a fresh gateway, until every message is ENVOYE."""
     extra = {} if receipts else {"SMSGW_SMSC_REGISTERED_DELIVERY": "false"}
     extra.update(stack.extra)
-    gw = GatewayProcess(sim.smpp_port, stack.checkout, extra)
+    gw = GatewayProcess(sim.smpp_port, stack.checkout, extra, stack.store)
     key = gw.account(recipients)
     c0, s0 = cpu_s(gw.proc.pid), cpu_s(sim.proc.pid)
     t0 = time.perf_counter()
@@ -550,7 +648,7 @@ def p2_row(label: str, p2: Figures) -> Row:
 
 def phase_p3(sim: Simulator, recipients: int, stack: Stack) -> Figures:
     """B's single sends every 50 ms while A's MULDES drains; B's accept -> ENVOYE."""
-    gw = GatewayProcess(sim.smpp_port, stack.checkout, stack.extra)
+    gw = GatewayProcess(sim.smpp_port, stack.checkout, stack.extra, stack.store)
     key_a, key_b = gw.account(recipients), gw.account(10_000)
     with httpx.Client(base_url=gw.url, headers={"X-API-Key": key_b}) as client:
         muldes(gw.url, key_a, recipients)
@@ -602,7 +700,11 @@ def parse_args() -> argparse.Namespace:
                         help="comma-separated phases to run (p1, p2, p3; default all)")
     parser.add_argument("--variant", action="append", default=[], metavar="SMSGW_NAME=VALUE",
                         help="one more P1 row and P2 row (receipts on), in the same run, on a "
-                        "gateway with this one more setting (repeatable)")
+                        "gateway with this one more setting (repeatable; one per store)")
+    parser.add_argument("--stores", default=SQLITE, metavar="sqlite,postgresql",
+                        help="comma-separated store backends every selected phase runs on, in "
+                        "the same run (default sqlite); PostgreSQL on a throwaway server the "
+                        "run starts, a fresh database per gateway")
     parser.add_argument("--set", action="append", default=[], metavar="SMSGW_NAME=VALUE",
                         help="a setting for the gateways (e.g. SMSGW_ENGINE_DISPATCH_QUEUE=256)")
     parser.add_argument("--baseline", type=Path, metavar="PATH",
@@ -613,7 +715,7 @@ def parse_args() -> argparse.Namespace:
                         "every other round; a row per round, then the median (default 1)")
     parser.add_argument("--p2-receipts", choices=["on", "off", "both"],
                         help="P2 with delivery receipts, without, or both "
-                        "(default both; on with --baseline)")
+                        "(default both; on with --baseline or several --stores)")
     parser.add_argument("--no-record", action="store_true",
                         help="print the table only, do not append it to bench/RESULTS.md")
     args = parser.parse_args()
@@ -623,6 +725,10 @@ def parse_args() -> argparse.Namespace:
         args.baseline = args.baseline.resolve()
         if not (args.baseline / "run.py").is_file():
             parser.error(f"--baseline {args.baseline}: no run.py there")
+    args.stores = list(dict.fromkeys(s.strip().lower() for s in args.stores.split(",") if s.strip()))
+    unknown = [s for s in args.stores if s not in STORES]
+    if unknown or not args.stores:
+        parser.error(f"--stores: choose among {', '.join(STORES)} (got {unknown or 'none'})")
     return args
 
 
@@ -635,11 +741,14 @@ def main() -> None:
     checkouts = [this] if args.baseline is None else [Checkout.of(args.baseline, this=False), this]
     for checkout in checkouts:
         checkout.verify()
+        if POSTGRESQL in args.stores and not checkout.has_postgres():
+            raise SystemExit(f"{checkout.root}: this checkout's store has no PostgreSQL backend")
     compare = len(checkouts) > 1
-    compared = [Stack.make(checkout) for checkout in checkouts]
-    variants = [Stack.make(this, variant) for variant in args.variant]
+    labels = Labels(checkout=compare, store=args.stores != [SQLITE])
+    compared = [Stack.make(checkout, store=store) for checkout in checkouts for store in args.stores]
+    variants = [Stack.make(this, variant, store) for variant in args.variant for store in args.stores]
     receipts = {"on": [True], "off": [False], "both": [True, False]}[
-        args.p2_receipts or ("on" if compare else "both")]
+        args.p2_receipts or ("on" if compare or len(args.stores) > 1 else "both")]
     n = args.p2_recipients
     rows: list[Row] = []
     started = time.monotonic()
@@ -647,23 +756,24 @@ def main() -> None:
     try:
         if "p1" in phases:
             rows += table_rows(
-                phase_p1(sim, args.p1_requests, compared + variants, args.rounds, compare), args.rounds)
+                phase_p1(sim, args.p1_requests, compared + variants, args.rounds, labels), args.rounds)
         if "p2" in phases:
             p2_configs = [(on, stack) for on in receipts for stack in compared]
             p2_configs += [(True, stack) for stack in variants]
             rows += table_rows(run_rounds(
                 p2_configs, args.rounds,
-                lambda c: f"P2 MULDES {n:,}, receipts {'on' if c[0] else 'off'}" + c[1].suffix(compare),
+                lambda c: f"P2 MULDES {n:,}, receipts {'on' if c[0] else 'off'}" + c[1].suffix(labels),
                 p2_row, lambda c: phase_p2(sim, n, c[1], c[0]),
             ), args.rounds)
         if "p3" in phases:
             rows += table_rows(run_rounds(
                 compared, args.rounds,
-                lambda stack: f"P3 B's UNIDES at 20/s beside A's {n:,}" + stack.suffix(compare),
+                lambda stack: f"P3 B's UNIDES at 20/s beside A's {n:,}" + stack.suffix(labels),
                 p3_row, lambda stack: phase_p3(sim, n, stack),
             ), args.rounds)
     finally:
         sim.stop()
+        POSTGRES.stop()
     took_min = (time.monotonic() - started) / 60
     header = "| phase | rate | latency | completion | peak RSS |\n|---|---|---|---|---|\n"
     table = header + "".join(f"| {' | '.join(r)} |\n" for r in rows)
@@ -678,6 +788,11 @@ def main() -> None:
                   f"`{this.label}` = this tree (commit {this.commit}"
                   + (", with uncommitted changes" if this.label.endswith("+changes") else "")
                   + "); in each phase their gateways run one after the other, the baseline first.")
+    if POSTGRES.about:
+        notes += (f" Stores: {', '.join(args.stores)}; PostgreSQL is one throwaway server for the "
+                  f"run ({POSTGRES.about}, data on the same disk as SQLite's), a fresh database "
+                  "per gateway; in each phase the backends run one after the other, "
+                  f"{args.stores[0]} first.")
     if args.rounds > 1:
         notes += (f" {args.rounds} rounds, the order of the gateways reversed every other round; "
                   "a row per round, then the median of each figure.")
