@@ -1,6 +1,6 @@
 # SMS Gateway: the two commands a newcomer needs.
 #   make run    create the environment, install, start the gateway (embedded simulator, SQLite)
-#   make test   install and run every test, on SQLite then on PostgreSQL
+#   make test   install and run every test, on SQLite and on PostgreSQL
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -24,8 +24,11 @@ run: $(STAMP)
 
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 
-# The whole suite once per store backend (tests/stores.py reads TEST_STORE).
-test: test-sqlite test-postgresql
+# The whole suite once per store backend (tests/stores.py reads TEST_STORE), the two
+# runs side by side (each waits on sockets and its database as much as on a core);
+# each run's report is printed whole when it ends.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
 test-sqlite: $(STAMP)
 	TEST_STORE=sqlite $(PYTEST)
