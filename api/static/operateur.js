@@ -102,6 +102,10 @@
       ["File du stockage", a.stockage.queue_depth], ["Dernier commit", a.stockage.last_commit_ms + " ms (" + a.stockage.last_group_size + " transactions)"],
       ["Transactions / commits", fmt(a.stockage.transactions) + " / " + fmt(a.stockage.commits)],
       ["Acteurs de compte", a.registre.actifs + " actifs, " + a.registre.redemarrages + " redémarrage(s)"],
+      ["Tâches supervisées", (a.taches || []).length + " tâches, "
+        + (a.taches || []).reduce((n, t) => n + t.restarts, 0) + " redémarrage(s)"
+        + (a.taches || []).filter((t) => t.restarts > 0)
+          .map((t) => " ; " + t.name + " ×" + t.restarts + (t.last_error ? " (" + t.last_error + ")" : "")).join("")],
       ["Accusés rapprochés", fmt(a.accuses.rapproches) + " (non rapprochés : " + fmt(a.accuses.non_rapproches) + ")"],
     ];
     const gc = a.processus && a.processus.collecteur;

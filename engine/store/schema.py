@@ -191,4 +191,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE accounts ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0;
     """,
+    # 8: (PostgreSQL leaves room in each page of messages for their updates; SQLite
+    # updates rows in place)
+    """
+    SELECT 1
+    """,
 )

@@ -203,6 +203,14 @@ PG_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE accounts ADD COLUMN session_gen BIGINT NOT NULL DEFAULT 0;
     """,
+    # 8: every message is updated three times after its insert (attempt, outcome,
+    # receipt): a fifth of each page kept free lets those updates stay in the page
+    # (heap-only tuples, no new index entries) instead of piling versions and index
+    # entries up. Store alone, 100,000 messages through attempts, settlement and
+    # receipts in batches of 500: 27.6-30.8 s at fillfactor 100, 10.1 s at 80.
+    """
+    ALTER TABLE messages SET (fillfactor = 80);
+    """,
 )
 
 

@@ -1,7 +1,7 @@
 """Schemathesis, run from outside as an integrator's tooling would, finds the
 gateway and its OpenAPI document in agreement.
 
-A real `run.py` process (embedded simulator, SQLite, every port 0) is started
+A real `run.py` process (embedded simulator, the run's store, every port 0) is started
 with an admin token and seeded over HTTP: the demo prepaid account and its key,
 a planned campaign, a second account whose key the key-regeneration operation
 may revoke, and an invoice. The `schemathesis run` command then loads the
@@ -34,14 +34,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from tests.stores import data_url
+
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "jeton-admin-schemathesis"
 START_TIMEOUT_S = 45.0
 RUN_TIMEOUT_S = 300.0
 REQUEST_TIMEOUT_S = 5.0
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 100
 """Fuzzed cases per operation and generation mode; the coverage, examples and
-stateful phases add theirs, a few hundred requests per operation in all."""
+stateful phases add theirs: a few hundred requests per operation in all."""
 MIN_CASES = 1000
 """Requests Schemathesis must at least have generated for the run to count."""
 
@@ -67,6 +69,7 @@ def running_gateway(data_dir: Path) -> Iterator[Gateway]:
     env = {
         **os.environ,
         "SMSGW_DATA_DIR": str(data_dir),
+        "SMSGW_DATA_URL": data_url(data_dir),  # the run's store backend
         "SMSGW_HTTP_PORT": "0",
         "SMSGW_SIMULATOR_SMPP_PORT": "0",
         "SMSGW_SIMULATOR_CONTROL_PORT": "0",

@@ -158,6 +158,10 @@ async def test_operator_console_follows_a_muldes_live(tmp_path: Path, browser: B
                 in re.sub(r"\s", "", d.find_element(By.ID, "kv-moteur").get_attribute("textContent") or ""),
                 message="the console names the store",
             )
+            engine = await browser.run(
+                lambda d: d.find_element(By.ID, "kv-moteur").get_attribute("textContent") or "")
+            tasks = re.search(r"Tâches supervisées\s*(\d+) tâches, (\d+) redémarrage", engine)
+            assert tasks and int(tasks.group(1)) >= 5 and tasks.group(2) == "0", engine
             commit = await browser.run(
                 lambda d: d.find_element(By.ID, "k-commit").get_attribute("textContent") or "")
             assert float(re.sub(r"\s", "", commit).replace(",", ".")) >= 0
