@@ -41,11 +41,12 @@ ADMIN_TOKEN = "jeton-admin-schemathesis"
 START_TIMEOUT_S = 45.0
 RUN_TIMEOUT_S = 300.0
 REQUEST_TIMEOUT_S = 5.0
-MAX_EXAMPLES = 100
+MAX_EXAMPLES = 250
 """Fuzzed cases per operation and generation mode; the coverage, examples and
 stateful phases add theirs: a few hundred requests per operation in all."""
-MIN_CASES = 1000
-"""Requests Schemathesis must at least have generated for the run to count."""
+MIN_CASES_PER_OPERATION = 250
+"""Requests Schemathesis must at least have generated, on average per operation,
+for the run to count."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,8 @@ def test_schemathesis_finds_the_gateway_and_its_document_in_agreement(tmp_path: 
     generated = re.search(r"(\d+) generated", report)
     assert tested and generated, report
     assert int(tested.group(1)) == api_operations, report
-    assert int(generated.group(1)) >= MIN_CASES, report
+    assert int(generated.group(1)) >= MIN_CASES_PER_OPERATION * api_operations, report
+    print(f"schemathesis: {generated.group(1)} requests over {api_operations} operations "
+          f"in {elapsed_s:.0f} s")
     assert run.returncode == 0, f"after {elapsed_s:.0f}s:\n{report}"
     assert not crashes, "\n".join(gateway.lines)
