@@ -338,11 +338,20 @@ def find_receipted(
     """Match receipts (smsc_id as received, livraison, at) to messages through the
     stored SMSC ids; return the matches and the indexes of those matching nothing.
 
-    Every spelling of every receipt's id is looked up at once (one query per 500
-    spellings), then each receipt takes its first spelling that is known."""
+    Every spelling of every receipt's id is looked up at once (SQLite: one query
+    per 500 spellings; PostgreSQL: one query with an array, always the same
+    prepared statement), then each receipt takes its first spelling that is known."""
     spellings = [smsc_id_candidates(raw) for raw, _, _ in receipts]
     wanted = list(dict.fromkeys(c for candidates in spellings for c in candidates))
     known: dict[str, tuple[int, int, str | None]] = {}
+    if isinstance(conn, PgConnection):  # one prepared statement, the spellings as an array
+        for smsc_id, mid, ref, smsc_ids in conn.execute(
+            "SELECT s.smsc_id, m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
+            " ON m.id = s.message_id WHERE s.smsc_id = ANY(?::text[])",
+            (wanted,),
+        ):
+            known[smsc_id] = (mid, ref, smsc_ids)
+        wanted = []
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
