@@ -6,8 +6,7 @@ cannot be opened, a check that failed); `STORE_FAILURES` adds the drivers' error
 everything a failed store operation may raise.
 """
 
-from engine.store.sql import DRIVER_ERRORS, StoreError
-from engine.store.sqlite import Durability
+from engine.store.sql import DRIVER_ERRORS, Durability, StoreError
 from engine.store.store import Store, StoreStatistics, backend_for
 
 STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, *DRIVER_ERRORS)

@@ -7,7 +7,8 @@ with the connection as first argument; `engine.store.operations` names them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from engine.model import (
     Ledger,
@@ -332,6 +333,24 @@ def combine_livraison(states: Sequence[str]) -> str:
     return "NON_LIVRE" if "NON_LIVRE" in states else "EXPIRE"
 
 
+_RECEIPTED = (
+    "SELECT s.smsc_id, m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
+    " ON m.id = s.message_id WHERE s.smsc_id"
+)
+
+
+def _receipted_rows(conn: Connection, wanted: list[str]) -> Iterator[Iterable[Any]]:
+    """The stored (smsc_id, message id, ref, smsc_ids) of these spellings: one query
+    with an array on PostgreSQL (always the same prepared statement), one per 500
+    spellings on SQLite."""
+    if isinstance(conn, PgConnection):
+        yield conn.execute(_RECEIPTED + " = ANY(?::text[])", (wanted,))
+        return
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        yield conn.execute(_RECEIPTED + f" IN ({','.join('?' * len(chunk))})", chunk)
+
+
 def find_receipted(
     conn: Connection, receipts: Sequence[tuple[str, str, str]]
 ) -> tuple[list[PartReceipt], list[int]]:
@@ -344,22 +363,8 @@ def find_receipted(
     spellings = [smsc_id_candidates(raw) for raw, _, _ in receipts]
     wanted = list(dict.fromkeys(c for candidates in spellings for c in candidates))
     known: dict[str, tuple[int, int, str | None]] = {}
-    if isinstance(conn, PgConnection):  # one prepared statement, the spellings as an array
-        for smsc_id, mid, ref, smsc_ids in conn.execute(
-            "SELECT s.smsc_id, m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
-            " ON m.id = s.message_id WHERE s.smsc_id = ANY(?::text[])",
-            (wanted,),
-        ):
-            known[smsc_id] = (mid, ref, smsc_ids)
-        wanted = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for smsc_id, mid, ref, smsc_ids in conn.execute(
-            "SELECT s.smsc_id, m.id, m.ref, m.smsc_ids FROM smsc_ids s JOIN messages m"
-            f" ON m.id = s.message_id WHERE s.smsc_id IN ({marks})",
-            chunk,
-        ):
+    for rows in _receipted_rows(conn, wanted):
+        for smsc_id, mid, ref, smsc_ids in rows:
             known[smsc_id] = (mid, ref, smsc_ids)
     found: list[PartReceipt] = []
     missing: list[int] = []

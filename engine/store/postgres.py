@@ -30,8 +30,7 @@ from psycopg.pq import TransactionStatus
 
 from config.settings import SyncMode
 from engine.store.schema_pg import pg_migrate
-from engine.store.sql import POSTGRESQL, Cursor, StoreError
-from engine.store.sqlite import Durability
+from engine.store.sql import POSTGRESQL, Cursor, Durability, StoreError
 
 CONNECT_TIMEOUT_S = 5
 _COMMIT = {SyncMode.FULL: "on", SyncMode.NORMAL: "off"}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
@@ -62,3 +63,15 @@ class StoreError(Exception):
 
 DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 """The drivers' error base classes: what a database itself may raise."""
+
+
+@dataclass(frozen=True, slots=True)
+class Durability:
+    """What the writer connection itself reports of its durability.
+
+    SQLite: its journal mode and `PRAGMA synchronous` level (2 FULL, 1 NORMAL).
+    PostgreSQL: always "wal", and 2 when `synchronous_commit` is on, 1 when off."""
+
+    backend: str
+    journal_mode: str
+    synchronous: int

@@ -8,12 +8,11 @@ block the writer). `PRAGMA user_version` records the schema's version.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import SyncMode
 from engine.store.schema import MIGRATIONS
-from engine.store.sql import SQLITE, StoreError
+from engine.store.sql import SQLITE, Durability, StoreError
 
 _SYNCHRONOUS = {SyncMode.FULL: 2, SyncMode.NORMAL: 1}
 """SQLite's `PRAGMA synchronous` level for each mode."""
@@ -23,18 +22,6 @@ class SqliteConnection(sqlite3.Connection):
     """sqlite3's connection, naming its backend for the queries."""
 
     backend = SQLITE
-
-
-@dataclass(frozen=True, slots=True)
-class Durability:
-    """What the writer connection itself reports of its durability.
-
-    SQLite: its journal mode and `PRAGMA synchronous` level (2 FULL, 1 NORMAL).
-    PostgreSQL: always "wal", and 2 when `synchronous_commit` is on, 1 when off."""
-
-    backend: str
-    journal_mode: str
-    synchronous: int
 
 
 def connect(path: Path, sync: SyncMode = SyncMode.FULL) -> SqliteConnection:

@@ -40,8 +40,8 @@ import trio
 from config.settings import SyncMode
 from engine.store import operations
 from engine.store.postgres import PostgresBackend, is_postgres_url
-from engine.store.sql import DRIVER_ERRORS, Connection, StoreError
-from engine.store.sqlite import Durability, SqliteBackend
+from engine.store.sql import DRIVER_ERRORS, Connection, Durability, StoreError
+from engine.store.sqlite import SqliteBackend
 
 T = TypeVar("T")
 Job = Callable[[Any], Any]
