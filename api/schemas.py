@@ -414,9 +414,11 @@ RAISON: Schema = _nullable(
         "REJET_SMSC",
         "CAMPAGNE_EXPIREE",
         "ANNULE",
+        "DESINSCRIT",
         None,
     ],
-    description="Raison d'un ECHEC.",
+    description="Raison d'un ECHEC (DESINSCRIT : le numéro est dans la liste des désinscrits "
+    "du compte ; il n'est ni envoyé ni facturé).",
 )
 LIVRAISON: Schema = _nullable(
     "string",
@@ -624,6 +626,14 @@ COMPTE: Schema = {
         "urlRappel": _nullable("string"),
         "creeLe": {"type": "string"},
         "cleApi": CLE_API,
+        "actif": {"type": "boolean",
+                  "description": "false : compte suspendu, ses envois sont refusés (403 "
+                  "COMPTE_SUSPENDU) ; les lectures répondent."},
+        "emetteursAutorises": {
+            "type": "array", "items": {"type": "string"},
+            "description": "Les seuls émetteurs que le compte peut utiliser (vide : tout "
+            "émetteur valide, sauf si SMSGW_GATEWAY_SENDERS_REQUIRED=true).",
+        },
     },
 }
 
@@ -684,4 +694,89 @@ JOURNAL: Schema = {
         "recalcule": {"type": "object"},
         "concorde": {"type": "boolean"},
     },
+}
+
+
+NOM_CLE: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "example": "Serveur de paiement"}
+
+CLE: Schema = {
+    "type": "object",
+    "required": ["id", "nom", "prefixe", "creeLe", "expiration", "derniereUtilisation"],
+    "properties": {
+        "id": {"type": "integer"},
+        "nom": {"type": "string"},
+        "prefixe": {"type": "string", "description": "Les 8 premiers caractères de la clé."},
+        "creeLe": {"type": "string"},
+        "expiration": {"type": "string"},
+        "derniereUtilisation": _nullable(
+            "string", description="Dernier appel avec cette clé (à la minute près ; null : jamais)."
+        ),
+    },
+}
+
+CLES: Schema = {
+    "type": "object",
+    "required": ["cles"],
+    "properties": {"cles": {"type": "array", "items": CLE}, "maximum": {"type": "integer"}},
+}
+
+CLE_CREEE: Schema = {
+    "type": "object",
+    "required": [*CLE["required"], "cle"],
+    "properties": {**CLE["properties"],
+                   "cle": {"type": "string", "description": "La clé, montrée une seule fois."}},
+}
+
+NOUVELLE_CLE_NOMMEE: Schema = {
+    "type": "object",
+    "required": ["nom"],
+    "additionalProperties": False,
+    "properties": {
+        "nom": NOM_CLE,
+        "expirationJours": {
+            "type": "integer", "minimum": 1, "maximum": 3650,
+            "description": "Durée de validité en jours (par défaut celle de la passerelle, 365).",
+        },
+    },
+    "example": {"nom": "Serveur de paiement", "expirationJours": 90},
+}
+
+DESINSCRIT: Schema = {
+    "type": "object",
+    "required": ["id", "numero", "source", "creeLe"],
+    "properties": {
+        "id": {"type": "integer"},
+        "numero": {"type": "string", "description": "Numéro au format E.164."},
+        "source": {"type": "string",
+                   "description": "Qui l'a ajouté : API, ESPACE, STOP (réponse STOP du destinataire)..."},
+        "creeLe": {"type": "string"},
+    },
+}
+
+PAGE_DESINSCRITS: Schema = {
+    "type": "object",
+    "required": ["desinscrits"],
+    "properties": {"desinscrits": {"type": "array", "items": DESINSCRIT},
+                   "curseurSuivant": CURSEUR_SUIVANT},
+}
+
+AJOUT_DESINSCRITS: Schema = {
+    "type": "object",
+    "required": ["numeros"],
+    "additionalProperties": False,
+    "properties": {
+        "numeros": {
+            "type": "array", "minItems": 1, "maxItems": 100000,
+            "items": {"type": "string", "minLength": 1, "maxLength": 32},
+            "description": "Numéros à ne plus jamais servir, normalisés comme les destinataires.",
+        },
+    },
+    "example": {"numeros": ["+24106123456", "07456789"]},
+}
+
+DESINSCRITS_AJOUTES: Schema = {
+    "type": "object",
+    "required": ["ajoutes"],
+    "properties": {"ajoutes": {"type": "integer", "minimum": 0,
+                               "description": "Numéros qui n'étaient pas encore dans la liste."}},
 }

@@ -25,6 +25,7 @@ from api.errors import ApiError
 from api.http import json_body, jsonify_status, valid_query
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
 from api.schemas import EMAIL_PATTERN, WHITESPACE, Schema, unsafe, validate
+from engine.gateway import BY_API
 from engine.model import AccountId, AccountType, JournalRow, Ledger, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
@@ -46,6 +47,16 @@ _DEBIT_MAX: Schema = {
     "example": 100,
 }
 
+_EMETTEURS: Schema = {
+    "type": "array",
+    "maxItems": 50,
+    "items": {"type": "string", "minLength": 1, "maxLength": 20},
+    "description": "Les seuls émetteurs (`emetteur`) que le compte peut utiliser ; un envoi "
+    "sous un autre répond 422 EMETTEUR_NON_AUTORISE sans rien réserver. Liste vide : tout "
+    "émetteur valide (sauf si SMSGW_GATEWAY_SENDERS_REQUIRED=true : aucun).",
+    "example": ["BANQUE", "+24106000000"],
+}
+
 CREATE_ACCOUNT_SCHEMA: Schema = {
     "type": "object",
     "required": ["nom", "type"],
@@ -62,6 +73,7 @@ CREATE_ACCOUNT_SCHEMA: Schema = {
         "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
         "motDePasse": {"type": "string", "minLength": 8, "maxLength": 200},
         "debitMax": _DEBIT_MAX,
+        "emetteursAutorises": _EMETTEURS,
     },
     "anyOf": [
         {"type": "object", "properties": {"type": {"type": "string", "enum": ["PREPAYE"]}}},
@@ -116,6 +128,14 @@ AMEND_ACCOUNT_SCHEMA: Schema = {
             "description": "Nouveau mot de passe de l'espace client : toutes les sessions "
             "ouvertes du compte sont fermées.",
         },
+        "actif": {
+            "type": "boolean",
+            "nullable": False,
+            "description": "false : suspend le compte (chaque envoi répond 403 COMPTE_SUSPENDU "
+            "sans rien réserver, ses campagnes passent SUSPENDUE, les lectures répondent) ; "
+            "true : le réactive (ses campagnes reprennent au créneau suivant).",
+        },
+        "emetteursAutorises": {**_EMETTEURS, "nullable": False},
     },
     "example": {"type": "POSTPAYE", "debitMax": 50},
 }
@@ -161,6 +181,8 @@ async def create_account() -> Response:
         email=body.get("email"),
         mot_de_passe=body.get("motDePasse"),
         debit_max=float(body.get("debitMax") or 100),
+        emetteurs=body.get("emetteursAutorises"),
+        by=BY_API,
     )
     view = await gateway().account(account_id)
     answer = views.account(view)
@@ -206,7 +228,9 @@ async def get_account(account_id: int) -> Response:
     "Modifier un compte",
     tag="Administration",
     description="Type (section 4.3 du guide), débit, nom, URL de rappel des statuts, mot de "
-    "passe de l'espace client (qui ferme toutes ses sessions).",
+    "passe de l'espace client (qui ferme toutes ses sessions), suspension (`actif`) et "
+    "émetteurs autorisés. Chaque changement est inscrit au journal du compte (nature ADMIN, "
+    "avec qui l'a fait).",
     body=AMEND_ACCOUNT_SCHEMA,
     responses={200: Answer("Le compte modifié.", schemas.COMPTE),
                409: Answer("Changement refusé (par exemple TYPE_INCHANGE).")},
@@ -232,7 +256,7 @@ async def amend_account(account_id: int) -> Response:
             {"champ": "corps de la requête", "message": "Indiquez au moins un champ à modifier : "
              + ", ".join(_AMENDABLE) + "."}
         )
-    for name in ("type", "debitMax", "nom", "motDePasse"):
+    for name in ("type", "debitMax", "nom", "motDePasse", "actif", "emetteursAutorises"):
         if name in body and body[name] is None:
             details.append({"champ": name, "message": "Ne peut pas être null."})
     if details:
@@ -246,6 +270,9 @@ async def amend_account(account_id: int) -> Response:
         url_rappel=body.get("urlRappel"),
         clear_url="urlRappel" in body and body["urlRappel"] is None,
         mot_de_passe=body.get("motDePasse"),
+        actif=body.get("actif"),
+        emetteurs=body.get("emetteursAutorises"),
+        by=BY_API,
     )
     view = await gateway().account(AccountId(account_id))
     return jsonify_status(views.account(view), 200)
@@ -263,7 +290,7 @@ async def amend_account(account_id: int) -> Response:
 async def credit(account_id: int) -> Response:
     body = await json_body()
     _check(CREDIT_SCHEMA, body)
-    solde = await gateway().top_up(AccountId(account_id), body["montant"])
+    solde = await gateway().top_up(AccountId(account_id), body["montant"], by=BY_API)
     return jsonify_status({"id": account_id, "solde": solde}, 200)
 
 
@@ -309,7 +336,7 @@ async def journal(account_id: int) -> Response:
     security=Security.ADMIN,
 )
 async def close_invoice(account_id: int) -> Response:
-    invoice = await gateway().close_invoice(AccountId(account_id))
+    invoice = await gateway().close_invoice(AccountId(account_id), by=BY_API)
     return jsonify_status(views.invoice(invoice), 201)
 
 
@@ -334,7 +361,7 @@ async def list_invoices(account_id: int) -> Response:
     security=Security.ADMIN,
 )
 async def settle_invoice(invoice_id: int) -> Response:
-    invoice = await gateway().settle_invoice(invoice_id)
+    invoice = await gateway().settle_invoice(invoice_id, by=BY_API)
     view = await gateway().account(invoice.account_id)
     body = views.invoice(invoice)
     body["du"] = view.snapshot.du if view.snapshot else view.row.ledger.du
