@@ -107,7 +107,7 @@ async def create_key() -> Response:
 async def revoke_key(key_id: int) -> Response:
     account_id = await client_account()
     await gateway().revoke_key(account_id, key_id)
-    return Response(status=204)
+    return Response(b"", status=204)
 
 
 @bp.get("/desinscrits")
@@ -165,4 +165,4 @@ async def add_opt_outs() -> Response:
 async def remove_opt_out(numero: str) -> Response:
     account_id = await client_account()
     await gateway().remove_opt_out(account_id, numero)
-    return Response(status=204)
+    return Response(b"", status=204)
