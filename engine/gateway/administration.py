@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine import keys
 from engine.accounts.commands import (
@@ -116,6 +118,29 @@ class Administration:
 
     async def accounts(self, after: int, limit: int) -> list[AccountRow]:
         return await self._store.accounts.page(after, limit)
+
+    async def search_accounts(self, text: str, after: int, limit: int) -> list[AccountRow]:
+        """Accounts whose id is `text`, or whose name or e-mail contains it (any
+        case), by increasing id after id `after` (an empty `text`: every account)."""
+        text = text.strip()
+        if not text:
+            return await self.accounts(after, limit)
+        return await self._store.controls.search_accounts(text, after, limit)
+
+    async def consumption_by_day(self, account_id: AccountId, days: int = 30) -> list[tuple[str, int]]:
+        """Segments consumed (postpaid) on each of the last `days` days, gateway
+        time zone, oldest first, a day with none as 0: (YYYY-MM-DD, count)."""
+        zone = ZoneInfo(self._runtime.settings.gateway.timezone)
+        today = self._runtime.clock.now().astimezone(zone).date()
+        first = today - timedelta(days=days - 1)
+        since = datetime.combine(first, time(0, 0), zone)
+        hours = await self._store.controls.consumption_by_hour(account_id, iso(since)[:13])
+        counts = {(first + timedelta(days=n)).isoformat(): 0 for n in range(days)}
+        for hour, amount in hours:
+            day = datetime.fromisoformat(hour + ":00+00:00").astimezone(zone).date().isoformat()
+            if day in counts:
+                counts[day] += amount
+        return list(counts.items())
 
     async def require_account(self, account_id: AccountId) -> None:
         """Raise 404 COMPTE_INCONNU unless the account exists."""

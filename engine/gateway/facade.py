@@ -89,6 +89,8 @@ class Gateway:
         self.set_senders = admin.set_senders
         self.reset_password = admin.reset_password
         self.record_admin = admin.record_admin
+        self.search_accounts = admin.search_accounts
+        self.consumption_by_day = admin.consumption_by_day
 
         self.opt_outs = opt_outs = OptOuts(settings, store, runtime.clock)
         self.add_opt_outs = opt_outs.add_opt_outs
@@ -105,6 +107,7 @@ class Gateway:
         self.sends_page = sending.sends_page
         self.submit_campaign = sending.submit_campaign
         self.campaign_plan = sending.campaign_plan
+        self.preview_campaign = sending.preview_campaign
         self.cancel_campaign = sending.cancel_campaign
 
         self.drain = runtime.drain

@@ -135,6 +135,15 @@ class Sending:
         draft = draft.without(await self._opt_outs.opted_out(account_id, draft.valid))
         return await self._campaigns.submit(account_id, draft, request, idempotency)
 
+    async def preview_campaign(
+        self, account_id: AccountId, draft: SendDraft, request: CampaignRequest
+    ) -> CampaignPlan:
+        """The plan a MULDESP (`prepare`d draft, calendar) would get if confirmed
+        now: its slots and counts, opted-out recipients left out; nothing written.
+        Refuses a calendar as `submit_campaign` does (422)."""
+        draft = draft.without(await self._opt_outs.opted_out(account_id, draft.valid))
+        return await self._campaigns.preview(account_id, draft, request)
+
     async def campaign_plan(self, account_id: AccountId, ref: SendRef) -> CampaignPlan:
         return await self._campaigns.plan(account_id, ref)
 

@@ -18,11 +18,16 @@ from engine.model.views import AccountRow, InvoiceRow, JournalRow, KeyRow
 from engine.store.ledger import save_ledger as save_ledger  # written as deltas, checked
 from engine.store.sql import Connection
 
-_ACCOUNT_COLUMNS = (
+ACCOUNT_COLUMNS = _ACCOUNT_COLUMNS = (
     "id, nom, email, password_hash, debit_max, url_rappel, initial_type, type, "
     "solde, reserve, debite, credite, consommation, du, periode_debut, cree_le, "
     "actif, emetteurs"
 )
+
+
+def account_of(row: tuple) -> AccountRow:  # type: ignore[type-arg]
+    """An account row read with `ACCOUNT_COLUMNS`."""
+    return _account(row)
 
 
 def _account(row: tuple) -> AccountRow:  # type: ignore[type-arg]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from engine.model import AccountId, EntryKind, KeyView, OptOutRow
-from engine.store.accounts import insert_key
+from engine.model import AccountId, AccountRow, EntryKind, KeyView, OptOutRow
+from engine.store.accounts import ACCOUNT_COLUMNS, account_of, insert_key
 from engine.store.sql import Connection
 
 # -- keys -------------------------------------------------------------------------------
@@ -192,3 +192,30 @@ def postpaid_due(conn: Connection, periode: str, boundary: str) -> list[AccountI
         (boundary, periode),
     ).fetchall()
     return [AccountId(r[0]) for r in rows]
+
+
+# -- reads for the pages ----------------------------------------------------------------
+
+
+def search_accounts(conn: Connection, text: str, after: int, limit: int) -> list[AccountRow]:
+    """Accounts whose id is `text`, or whose name or e-mail contains it (any case),
+    by increasing id after `after`."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    exact = int(text) if text.isascii() and text.isdigit() and len(text) < 19 else -1
+    rows = conn.execute(
+        f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id > ? AND (id = ?"  # noqa: S608
+        " OR lower(nom) LIKE ? ESCAPE '\\' OR lower(coalesce(email, '')) LIKE ? ESCAPE '\\')"
+        " ORDER BY id LIMIT ?",
+        (after, exact, pattern, pattern, limit),
+    ).fetchall()
+    return [account_of(r) for r in rows]
+
+
+def consumption_by_hour(conn: Connection, account_id: int, since: str) -> list[tuple[str, int]]:
+    """Postpaid consumption (segments) per UTC hour ('YYYY-MM-DDTHH') since `since`."""
+    rows = conn.execute(
+        "SELECT substr(at, 1, 13), SUM(amount) FROM journal WHERE account_id = ? AND kind = ?"
+        " AND at >= ? GROUP BY substr(at, 1, 13) ORDER BY 1",
+        (account_id, EntryKind.CONSOMMATION.value, since),
+    ).fetchall()
+    return [(str(h), int(n)) for h, n in rows]

@@ -490,3 +490,15 @@ class Controls(_Part):
         return await self._store.read(
             partial(q_controls.postpaid_due, periode=periode, boundary=boundary)
         )
+
+    async def search_accounts(self, text: str, after: int, limit: int) -> list[AccountRow]:
+        """Accounts whose id is `text` or whose name or e-mail contains it."""
+        return await self._store.read(
+            partial(q_controls.search_accounts, text=text, after=after, limit=limit)
+        )
+
+    async def consumption_by_hour(self, account_id: AccountId, since: str) -> list[tuple[str, int]]:
+        """Consumption per UTC hour since `since` (ISO 8601)."""
+        return await self._store.read(
+            partial(q_controls.consumption_by_hour, account_id=account_id, since=since)
+        )

@@ -5,12 +5,14 @@ leaving nothing behind, on every send door (API, client-space form, campaigns)."
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
 
+from engine.model import CampaignRequest, SendType
 from tests.api.conftest import MULDES_BODY, UNIDES_BODY, footprint
 from tests.harness import PASSWORD, Stack, client_session, eventually, open_stack
 
@@ -275,3 +277,37 @@ async def test_a_suspended_account_reads_but_sends_nothing_and_its_campaigns_wai
             assert "administration (API) : compte suspendu" in admin
             assert "administration (API) : compte réactivé" in admin
             assert journal["concorde"] is True
+
+
+async def test_what_the_pages_read_search_consumption_and_a_campaign_preview(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(60):
+        async with open_stack(tmp_path) as stack:
+            gw = stack.gateway
+            bank, key = await stack.new_account(nom="Banque 100%_Sûre", type="POSTPAYE",
+                                                email="compta@banque.ga")
+            other, _ = await stack.new_account(nom="Assurance")
+            found = await gw.search_accounts("100%_s", 0, 10)
+            assert [a.id for a in found] == [bank], "LIKE wildcards are taken as text"
+            assert [a.id for a in await gw.search_accounts("BANQUE.GA", 0, 10)] == [bank]
+            assert [a.id for a in await gw.search_accounts(str(other), 0, 10)] == [other]
+            assert await gw.search_accounts("introuvable", 0, 10) == []
+
+            headers = {"X-API-Key": key}
+            for _ in range(2):
+                r = await stack.client.post("/api/V1/sms/muldes", json=MULDES_BODY, headers=headers)
+                assert r.status_code == 202
+            await eventually(lambda: _me(stack, key), lambda me: me["consommation"] == 6)
+            days = await gw.consumption_by_day(bank, days=7)
+            assert len(days) == 7 and days[-1][1] == 6 and sum(n for _, n in days) == 6
+
+            await stack.client.post("/api/V1/compte/desinscrits", headers=headers,
+                                    json={"numeros": [MULDES_BODY["numeros"][0]]})
+            draft = gw.prepare(SendType.MULDESP, "BANQUE", MULDES_BODY["numeros"], "Rappel")
+            request = CampaignRequest(date(2099, 10, 10), date(2099, 10, 10), 100, 60)
+            before = await footprint(stack)
+            plan = await gw.preview_campaign(bank, draft, request)
+            assert sum(s.count for s in plan.slots) == 2, "the opted-out number is left out"
+            assert plan.etat.value == "PLANIFIEE"
+            assert await footprint(stack) == before, "a preview writes nothing"
