@@ -50,7 +50,7 @@ _DEBIT_MAX: Schema = {
 _EMETTEURS: Schema = {
     "type": "array",
     "maxItems": 50,
-    "items": {"type": "string", "minLength": 1, "maxLength": 20},
+    "items": {k: v for k, v in schemas.EMETTEUR.items() if k not in ("description", "example")},
     "description": "Les seuls émetteurs (`emetteur`) que le compte peut utiliser ; un envoi "
     "sous un autre répond 422 EMETTEUR_NON_AUTORISE sans rien réserver. Liste vide : tout "
     "émetteur valide (sauf si SMSGW_GATEWAY_SENDERS_REQUIRED=true : aucun).",
