@@ -94,6 +94,8 @@ class Access:
         """Key id -> trio time its use was last noted."""
         self._uses: dict[int, str] = {}
         """Key id -> when it was last used (ISO 8601), not yet written."""
+        self._noted = trio.Event()
+        """Set when a use is noted that is not written yet."""
 
     async def authenticate(self, api_key: str | None) -> AccountId:
         """The account of `api_key`, or `AuthError` (missing, invalid, revoked, expired)."""
@@ -127,6 +129,7 @@ class Access:
         if t - self._noted_at.get(key_id, -math.inf) >= USE_NOTE_S:
             self._noted_at[key_id] = t
             self._uses[key_id] = now
+            self._noted.set()
 
     def key_expiry(self, api_key: str | None) -> str | None:
         """When `api_key` expires (ISO 8601), if it authenticated in this process
@@ -143,7 +146,9 @@ class Access:
         until cancelled. A use noted in the last minute before a stop is lost."""
         task_status.started()
         while True:
+            await self._noted.wait()  # an idle gateway does not wake
             await trio.sleep(USE_NOTE_S)
+            self._noted = trio.Event()
             await self.write_key_uses()
 
     async def write_key_uses(self) -> int:
@@ -155,6 +160,7 @@ class Access:
             except BaseException:
                 for key_id, at in uses.items():
                     self._uses.setdefault(key_id, at)
+                self._noted.set()
                 raise
         return len(uses)
 

@@ -311,3 +311,30 @@ async def test_what_the_pages_read_search_consumption_and_a_campaign_preview(
             assert sum(s.count for s in plan.slots) == 2, "the opted-out number is left out"
             assert plan.etat.value == "PLANIFIEE"
             assert await footprint(stack) == before, "a preview writes nothing"
+
+
+async def test_a_keys_last_use_is_noted_once_a_minute_and_written_in_one_go(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(60):
+        async with open_stack(tmp_path) as stack:
+            account_id, key = await stack.new_account(solde=10)
+            access = stack.gateway.access
+            await access.write_key_uses()  # what start-up noted (the demo account's key)
+
+            async def stored() -> list[Any]:
+                rows: list[Any] = await stack.gateway.store.read(lambda conn: conn.execute(
+                    "SELECT utilise_le FROM api_keys WHERE account_id = ?", (account_id,)
+                ).fetchall())
+                return [r[0] for r in rows]
+
+            for _ in range(5):
+                r = await stack.client.get("/api/V1/compte", headers={"X-API-Key": key})
+                assert r.status_code == 200
+            assert await stored() == [None], "a request never writes"
+            listed = (await stack.client.get("/api/V1/compte/cles",
+                                             headers={"X-API-Key": key})).json()["cles"]
+            assert listed[0]["derniereUtilisation"] is not None, "shown before it is written"
+            assert await access.write_key_uses() == 1, "five requests, one use noted"
+            assert await stored() == [listed[0]["derniereUtilisation"]]
+            assert await access.write_key_uses() == 0
