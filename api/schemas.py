@@ -688,7 +688,11 @@ JOURNAL: Schema = {
     "properties": {
         "compte": {"type": "integer"},
         "ecritures": {"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "nature": {"type": "string"}, "montant": {"type": "integer"},
+            "id": {"type": "integer"},
+            "nature": {"type": "string", "description": "CREDIT, RESERVATION, DEBIT, LIBERATION, "
+                       "CONSOMMATION, FACTURE, REGLEMENT, TYPE, ou ADMIN : une action "
+                       "d'administration (montant 0), `detail` dit qui l'a faite et quoi."},
+            "montant": {"type": "integer"},
             "ref": _nullable("string"), "detail": {"type": "string"}, "date": {"type": "string"}}}},
         "curseurSuivant": CURSEUR_SUIVANT,
         "recalcule": {"type": "object"},
