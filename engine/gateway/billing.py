@@ -7,7 +7,9 @@ example "2031-04-01") and recorded with each invoice it makes, so a restart
 never closes an account twice for one boundary: `MonthlyClose.serve` first
 closes what the latest boundary passed still owes (accounts created before it
 with no invoice of that name), then sleeps on trio's clock until the next one.
-Accounts created after a boundary are not closed for it.
+Accounts created after a boundary are not closed for it, nor is a boundary
+before the first start of the close on this database (an upgrade does not
+invoice a period an admin may already have closed by hand).
 """
 
 from __future__ import annotations
@@ -70,10 +72,12 @@ class MonthlyClose:
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Close what the latest boundary still owes, then each boundary as it
         comes, until cancelled."""
+        first_run = await self._store.controls.monthly_close_from(iso(self._clock.now()))
         task_status.started()
         while True:
             now = self._clock.now()
-            failed = await self.close_period(latest_boundary(now, self._day, self._zone))
+            latest = latest_boundary(now, self._day, self._zone)
+            failed = await self.close_period(latest) if iso(latest) > first_run else 0
             if failed:
                 await trio.sleep(RETRY_S)
                 continue

@@ -219,3 +219,19 @@ def consumption_by_hour(conn: Connection, account_id: int, since: str) -> list[t
         (account_id, EntryKind.CONSOMMATION.value, since),
     ).fetchall()
     return [(str(h), int(n)) for h, n in rows]
+
+
+MONTHLY_CLOSE_FROM = "monthly_close_from"
+"""The `meta` key holding when the monthly close first ran on this database."""
+
+
+def monthly_close_from(conn: Connection, now: str) -> str:
+    """When the monthly close first ran here (`now` if this is the first time):
+    boundaries before it are not closed, so an upgrade does not invoice a
+    period an admin may have closed by hand already."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+        (MONTHLY_CLOSE_FROM, now),
+    )
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (MONTHLY_CLOSE_FROM,)).fetchone()
+    return str(row[0])

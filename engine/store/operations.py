@@ -502,3 +502,8 @@ class Controls(_Part):
         return await self._store.read(
             partial(q_controls.consumption_by_hour, account_id=account_id, since=since)
         )
+
+    async def monthly_close_from(self, now: str) -> str:
+        """When the monthly close first ran on this database (recorded as `now`
+        the first time)."""
+        return await self._store.transact(partial(q_controls.monthly_close_from, now=now))
