@@ -96,6 +96,8 @@ class Access:
         """Key id -> when it was last used (ISO 8601), not yet written."""
         self._noted = trio.Event()
         """Set when a use is noted that is not written yet."""
+        self._revocations = 0
+        """Keys revoked or replaced by this process so far."""
 
     async def authenticate(self, api_key: str | None) -> AccountId:
         """The account of `api_key`, or `AuthError` (missing, invalid, revoked, expired)."""
@@ -105,8 +107,10 @@ class Access:
         digest = keys.hash_api_key(api_key)
         row = self._keys.get(digest)
         if row is None:
+            revoked_before = self._revocations
             row = await self._store.keys.find(digest)
-            if row is not None:
+            if row is not None and self._revocations == revoked_before:
+                # a key read before a revocation committed is not kept stale
                 self._keys[digest] = row
         if row is None or not keys.same_hash(row.key_hash, digest) or row.revoque_le:
             if row is not None:
@@ -200,6 +204,7 @@ class Access:
         if digest is None:
             raise NotFound("Ce compte n'a pas de clé active portant cet identifiant.",
                            code="CLE_INCONNUE")
+        self._revocations += 1
         self._keys.pop(digest, None)
         self._uses.pop(key_id, None)
         log.info("account %s: key %s revoked", account_id, key_id)
@@ -224,11 +229,14 @@ class Access:
                 account_id, digest, key_hash=minted.digest, prefixe=minted.prefix,
                 expire_le=minted.expiry, now=now,
             ):
+                self._revocations += 1
                 self._keys.pop(digest, None)
                 return minted.shown()
-        for old in await self._store.keys.replace(
+        revoked = await self._store.keys.replace(
             account_id, minted.digest, minted.expiry, now, prefixe=minted.prefix
-        ):
+        )
+        self._revocations += 1
+        for old in revoked:
             self._keys.pop(old, None)
         return minted.shown()
 
