@@ -734,7 +734,6 @@ CLE_CREEE: Schema = {
 NOUVELLE_CLE_NOMMEE: Schema = {
     "type": "object",
     "required": ["nom"],
-    "additionalProperties": False,
     "properties": {
         "nom": NOM_CLE,
         "expirationJours": {
@@ -767,7 +766,6 @@ PAGE_DESINSCRITS: Schema = {
 AJOUT_DESINSCRITS: Schema = {
     "type": "object",
     "required": ["numeros"],
-    "additionalProperties": False,
     "properties": {
         "numeros": {
             "type": "array", "minItems": 1, "maxItems": 100000,

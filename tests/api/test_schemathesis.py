@@ -39,7 +39,7 @@ from tests.stores import data_url
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "jeton-admin-schemathesis"
 START_TIMEOUT_S = 45.0
-RUN_TIMEOUT_S = 300.0
+RUN_TIMEOUT_S = 480.0
 REQUEST_TIMEOUT_S = 5.0
 MAX_EXAMPLES = 250
 """Fuzzed cases per operation and generation mode; the coverage, examples and
@@ -114,6 +114,7 @@ class Seeds:
     postpaid_id: int
     invoice_id: int
     keys_key: str
+    key_id: int
     amended_id: int
 
 
@@ -148,10 +149,15 @@ def seed(gateway: Gateway) -> Seeds:
                         json={"nom": "Compte des clés", "type": "PREPAYE"})
         assert r.status_code == 201, r.text
         keys_key = r.json()["cleApi"]["cle"]
+        r = client.post("/api/V1/compte/cles", headers={"X-API-Key": keys_key},
+                        json={"nom": "Clé à révoquer"})
+        assert r.status_code == 201, r.text
+        key_id = r.json()["id"]
         r = client.post("/api/V1/admin/comptes", headers=admin,
                         json={"nom": "Compte modifié", "type": "PREPAYE"})
         assert r.status_code == 201, r.text
-        return Seeds(campaign_ref, spare_key, postpaid["id"], invoice_id, keys_key, r.json()["id"])
+        return Seeds(campaign_ref, spare_key, postpaid["id"], invoice_id, keys_key, key_id,
+                     r.json()["id"])
 
 
 def config(gateway: Gateway, seeds: Seeds) -> str:
@@ -213,6 +219,7 @@ checks.positive_data_acceptance.expected-statuses = [201, 401, 409, 429, 503]
 [[operations]]
 include-operation-id = "compte_revoke_key_delete"
 headers = {{ "X-API-Key" = "{seeds.keys_key}" }}
+parameters = {{ "path.key_id" = {seeds.key_id} }}
 checks.positive_data_acceptance.expected-statuses = [204, 401, 404, 429, 503]
 
 # A number is valid for the gateway's numbering plan, which JSON Schema cannot state;
