@@ -38,7 +38,11 @@ def _check(schema: schemas.Schema, body: object) -> None:
 async def get_account() -> Response:
     account_id = await client_account()
     view = await gateway().account(account_id)
-    return jsonify_status(views.account(view), 200)
+    body = views.account(view)
+    calling = gateway().key_expiry(request.headers.get("X-API-Key"))
+    if calling is not None:
+        body["cleApi"] = {"expiration": calling}  # the key that asks, among several
+    return jsonify_status(body, 200)
 
 
 @bp.post("/cle")

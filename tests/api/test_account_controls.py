@@ -66,6 +66,7 @@ async def test_several_named_keys_each_used_revoked_at_once_and_at_most_ten(
             assert sent.headers["X-Cle-Expiration"] == second["expiration"], "the lean door"
             me = await stack.client.get("/api/V1/compte", headers=other)
             assert me.headers["X-Cle-Expiration"] == second["expiration"], "a Quart route"
+            assert me.json()["cleApi"]["expiration"] == second["expiration"]
             assert (await stack.client.get("/api/V1/compte", headers=mine)).headers[
                 "X-Cle-Expiration"] != second["expiration"]
 
