@@ -1,7 +1,8 @@
 """Administration: /api/V1/admin/* behind the admin bearer token (contract section 5).
 
-Accounts: create, list, detail, top-up, amend (type, rate, name, callback URL),
-the journal that explains every balance, invoices and their settlement.
+Accounts: create, list, detail, top-up, amend (type, rate, name, callback URL,
+password, suspension, sender names), the journal that explains every balance
+(and records each action here as made by `BY_API`), invoices and their settlement.
 
 Decisions the contract leaves open, documented here and in the OpenAPI document:
 - A top-up goes to prepaid accounts only; on a postpaid account it answers 409
@@ -19,139 +20,20 @@ from typing import Any
 
 from quart import Blueprint, Response
 
-from api import schemas, views
+from api import views
 from api.deps import gateway, require_admin
-from api.errors import ApiError
-from api.http import json_body, jsonify_status, valid_query
+from api.http import jsonify_status, valid_body, valid_query
+from api.models import answers
+from api.models.requests import AmendAccount, CreateAccount, Credit
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
-from api.schemas import EMAIL_PATTERN, WHITESPACE, Schema, unsafe, validate
 from engine.gateway import BY_API
 from engine.model import AccountId, AccountType, JournalRow, Ledger, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
 
-_VALIDATION = "La requête contient des champs invalides."
-
-_NOM: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "example": "Banque de Libreville"}
-_TYPE: Schema = {
-    "type": "string",
-    "enum": ["PREPAYE", "POSTPAYE"],
-    "description": "PREPAYE : les envois consomment un solde crédité d'avance ; "
-    "POSTPAYE : les envois sont enregistrés puis facturés.",
-}
-_DEBIT_MAX: Schema = {
-    "type": "number",
-    "exclusiveMinimum": 0,
-    "maximum": 100000,
-    "description": "Débit d'envoi du compte vers le SMSC, en messages par seconde.",
-    "example": 100,
-}
-
-_EMETTEURS: Schema = {
-    "type": "array",
-    "maxItems": 50,
-    "items": {k: v for k, v in schemas.EMETTEUR.items() if k not in ("description", "example")},
-    "description": "Les seuls émetteurs (`emetteur`) que le compte peut utiliser ; un envoi "
-    "sous un autre répond 422 EMETTEUR_NON_AUTORISE sans rien réserver. Liste vide : tout "
-    "émetteur valide (sauf si SMSGW_GATEWAY_SENDERS_REQUIRED=true : aucun).",
-    "example": ["BANQUE", "+24106000000"],
-}
-
-CREATE_ACCOUNT_SCHEMA: Schema = {
-    "type": "object",
-    "required": ["nom", "type"],
-    "properties": {
-        "nom": _NOM,
-        "type": _TYPE,
-        "solde": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 1_000_000_000,
-            "description": "Crédits SMS de départ (comptes prépayés seulement).",
-            "example": 1000,
-        },
-        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
-        "motDePasse": {"type": "string", "minLength": 8, "maxLength": 200},
-        "debitMax": _DEBIT_MAX,
-        "emetteursAutorises": _EMETTEURS,
-    },
-    "anyOf": [
-        {"type": "object", "properties": {"type": {"type": "string", "enum": ["PREPAYE"]}}},
-        {"type": "object", "properties": {"solde": {"type": "integer", "maximum": 0}}},
-    ],
-    "anyOfField": "solde",
-    "anyOfMessage": "Un compte postpayé n'a pas de solde de départ : ses envois sont facturés.",
-    "example": {"nom": "Banque de Libreville", "type": "PREPAYE", "solde": 1000},
-}
-
-CREDIT_SCHEMA: Schema = {
-    "type": "object",
-    "required": ["montant"],
-    "properties": {
-        "montant": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 1_000_000_000,
-            "description": "Crédits SMS à ajouter au solde d'un compte prépayé (entier > 0).",
-            "example": 1000,
-        }
-    },
-    "example": {"montant": 1000},
-}
-
-AMEND_ACCOUNT_SCHEMA: Schema = {
-    "type": "object",
-    "required": [],
-    "minProperties": 1,
-    "additionalProperties": False,
-    "properties": {
-        "type": {
-            **_TYPE,
-            "nullable": False,
-            "description": "Nouveau type. Ce qui est déjà réservé reste facturé selon "
-            "l'ancien type ; un solde prépayé restant est conservé.",
-        },
-        "debitMax": {**_DEBIT_MAX, "nullable": False},
-        "nom": {**_NOM, "nullable": False},
-        "urlRappel": {
-            "type": "string",
-            "maxLength": 2048,
-            "pattern": rf"^https?://[^\x00{WHITESPACE[1:-1]}]+$",
-            "description": "URL qui reçoit chaque changement de statut (null pour la retirer).",
-            "example": "https://exemple.ga/sms/statuts",
-        },
-        "motDePasse": {
-            "type": "string",
-            "minLength": 8,
-            "maxLength": 200,
-            "nullable": False,
-            "description": "Nouveau mot de passe de l'espace client : toutes les sessions "
-            "ouvertes du compte sont fermées.",
-        },
-        "actif": {
-            "type": "boolean",
-            "nullable": False,
-            "description": "false : suspend le compte (chaque envoi répond 403 COMPTE_SUSPENDU "
-            "sans rien réserver, ses campagnes passent SUSPENDUE, les lectures répondent) ; "
-            "true : le réactive (ses campagnes reprennent au créneau suivant).",
-        },
-        "emetteursAutorises": {**_EMETTEURS, "nullable": False},
-    },
-    "example": {"type": "POSTPAYE", "debitMax": 50},
-}
-
-_AMENDABLE = tuple(AMEND_ACCOUNT_SCHEMA["properties"])
-
-
 @bp.before_request
 async def _admin_only() -> None:
     require_admin()
-
-
-def _check(schema: Schema, body: Any) -> None:
-    details = validate(schema, body)
-    if details:
-        raise ApiError(422, "VALIDATION", _VALIDATION, details)
 
 
 def _page() -> tuple[int, int]:
@@ -166,22 +48,22 @@ def _page() -> tuple[int, int]:
     tag="Administration",
     description="Crée un compte prépayé ou postpayé ; la réponse porte la première clé API, "
     "montrée une seule fois.",
-    body=CREATE_ACCOUNT_SCHEMA,
-    responses={201: Answer("Compte créé, avec sa clé API.", schemas.COMPTE),
+    body=CreateAccount,
+    responses={201: Answer("Compte créé, avec sa clé API.", answers.Compte),
                409: Answer("Adresse e-mail déjà utilisée (EMAIL_UTILISE).")},
     security=Security.ADMIN,
 )
 async def create_account() -> Response:
-    body = await json_body()
-    _check(CREATE_ACCOUNT_SCHEMA, body)
+    body = await valid_body()
+    assert isinstance(body, CreateAccount)
     account_id, key = await gateway().create_account(
-        nom=body["nom"],
-        type=AccountType(body["type"]),
-        solde=body.get("solde") or 0,
-        email=body.get("email"),
-        mot_de_passe=body.get("motDePasse"),
-        debit_max=float(body.get("debitMax") or 100),
-        emetteurs=body.get("emetteursAutorises"),
+        nom=body.nom,
+        type=AccountType(body.type),
+        solde=body.solde or 0,
+        email=body.email,
+        mot_de_passe=body.motDePasse,
+        debit_max=float(body.debitMax or 100),
+        emetteurs=body.emetteursAutorises,
         by=BY_API,
     )
     view = await gateway().account(account_id)
@@ -195,7 +77,7 @@ async def create_account() -> Response:
     "Liste des comptes",
     tag="Administration",
     params=PAGE_BY_ID,
-    responses={200: Answer("Une page de comptes, par identifiant croissant.", schemas.PAGE_COMPTES)},
+    responses={200: Answer("Une page de comptes, par identifiant croissant.", answers.PageComptes)},
     security=Security.ADMIN,
 )
 async def list_accounts() -> Response:
@@ -214,7 +96,7 @@ async def list_accounts() -> Response:
 @operation(
     "Détail d'un compte",
     tag="Administration",
-    responses={200: Answer("Le compte.", schemas.COMPTE),
+    responses={200: Answer("Le compte.", answers.Compte),
                503: Answer("Compte momentanément indisponible (COMPTE_INDISPONIBLE).")},
     security=Security.ADMIN,
 )
@@ -231,47 +113,25 @@ async def get_account(account_id: int) -> Response:
     "passe de l'espace client (qui ferme toutes ses sessions), suspension (`actif`) et "
     "émetteurs autorisés. Chaque changement est inscrit au journal du compte (nature ADMIN, "
     "avec qui l'a fait).",
-    body=AMEND_ACCOUNT_SCHEMA,
-    responses={200: Answer("Le compte modifié.", schemas.COMPTE),
+    body=AmendAccount,
+    responses={200: Answer("Le compte modifié.", answers.Compte),
                409: Answer("Changement refusé (par exemple TYPE_INCHANGE).")},
     security=Security.ADMIN,
 )
 async def amend_account(account_id: int) -> Response:
-    body = await json_body()
-    if not isinstance(body, dict):
-        _check(AMEND_ACCOUNT_SCHEMA, body)
-    details = validate(AMEND_ACCOUNT_SCHEMA, body)
-    unknown = [name for name in body if name not in _AMENDABLE and not unsafe(name)]
-    details += [
-        {
-            "champ": name,
-            "message": "Champ non modifiable ici"
-            + (" : créditez le compte par POST .../credit." if name == "solde" else ".")
-            + " Champs modifiables : " + ", ".join(_AMENDABLE) + ".",
-        }
-        for name in unknown
-    ]
-    if not body and not details:
-        details.append(
-            {"champ": "corps de la requête", "message": "Indiquez au moins un champ à modifier : "
-             + ", ".join(_AMENDABLE) + "."}
-        )
-    for name in ("type", "debitMax", "nom", "motDePasse", "actif", "emetteursAutorises"):
-        if name in body and body[name] is None:
-            details.append({"champ": name, "message": "Ne peut pas être null."})
-    if details:
-        raise ApiError(422, "VALIDATION", _VALIDATION, details)
-    debit_max = body.get("debitMax")
+    body = await valid_body()
+    assert isinstance(body, AmendAccount)
+    given = body.model_fields_set
     await gateway().amend_account(
         AccountId(account_id),
-        type=AccountType(body["type"]) if "type" in body else None,
-        debit_max=float(debit_max) if debit_max is not None else None,
-        nom=body.get("nom"),
-        url_rappel=body.get("urlRappel"),
-        clear_url="urlRappel" in body and body["urlRappel"] is None,
-        mot_de_passe=body.get("motDePasse"),
-        actif=body.get("actif"),
-        emetteurs=body.get("emetteursAutorises"),
+        type=AccountType(body.type) if "type" in given else None,
+        debit_max=float(body.debitMax) if "debitMax" in given else None,
+        nom=body.nom,
+        url_rappel=body.urlRappel,
+        clear_url="urlRappel" in given and body.urlRappel is None,
+        mot_de_passe=body.motDePasse,
+        actif=body.actif if "actif" in given else None,
+        emetteurs=body.emetteursAutorises if "emetteursAutorises" in given else None,
         by=BY_API,
     )
     view = await gateway().account(AccountId(account_id))
@@ -282,15 +142,15 @@ async def amend_account(account_id: int) -> Response:
 @operation(
     "Créditer un compte prépayé",
     tag="Administration",
-    body=CREDIT_SCHEMA,
-    responses={200: Answer("Le nouveau solde.", schemas.SOLDE),
+    body=Credit,
+    responses={200: Answer("Le nouveau solde.", answers.Solde),
                409: Answer("Compte postpayé : il paie sur facture (COMPTE_POSTPAYE).")},
     security=Security.ADMIN,
 )
 async def credit(account_id: int) -> Response:
-    body = await json_body()
-    _check(CREDIT_SCHEMA, body)
-    solde = await gateway().top_up(AccountId(account_id), body["montant"], by=BY_API)
+    body = await valid_body()
+    assert isinstance(body, Credit)
+    solde = await gateway().top_up(AccountId(account_id), body.montant, by=BY_API)
     return jsonify_status({"id": account_id, "solde": solde}, 200)
 
 
@@ -300,7 +160,7 @@ async def credit(account_id: int) -> Response:
     tag="Administration",
     description="Chaque mouvement de crédits, et les soldes que le journal recalcule.",
     params=PAGE_BY_ID,
-    responses={200: Answer("Une page du journal.", schemas.JOURNAL)},
+    responses={200: Answer("Une page du journal.", answers.Journal)},
     security=Security.ADMIN,
 )
 async def journal(account_id: int) -> Response:
@@ -331,7 +191,7 @@ async def journal(account_id: int) -> Response:
 @operation(
     "Clore la période en une facture",
     tag="Administration",
-    responses={201: Answer("La facture.", schemas.FACTURE),
+    responses={201: Answer("La facture.", answers.Facture),
                409: Answer("Rien à facturer pour ce compte (COMPTE_PREPAYE).")},
     security=Security.ADMIN,
 )
@@ -344,7 +204,7 @@ async def close_invoice(account_id: int) -> Response:
 @operation(
     "Factures d'un compte",
     tag="Administration",
-    responses={200: Answer("Les factures, la plus récente d'abord.", schemas.FACTURES)},
+    responses={200: Answer("Les factures, la plus récente d'abord.", answers.Factures)},
     security=Security.ADMIN,
 )
 async def list_invoices(account_id: int) -> Response:
@@ -356,7 +216,7 @@ async def list_invoices(account_id: int) -> Response:
 @operation(
     "Régler une facture",
     tag="Administration",
-    responses={200: Answer("La facture réglée et le nouveau dû.", schemas.FACTURE),
+    responses={200: Answer("La facture réglée et le nouveau dû.", answers.Facture),
                409: Answer("Facture déjà réglée (FACTURE_DEJA_REGLEE).")},
     security=Security.ADMIN,
 )

@@ -9,20 +9,15 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
-from api import schemas, views
+from api import views
 from api.deps import client_account, gateway
-from api.errors import ApiError
-from api.http import VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
+from api.http import jsonify_status, valid_body, valid_query
+from api.models import answers
+from api.models.requests import AddOptOuts, CreateKey
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
 from engine.gateway import MAX_KEYS
 
 bp = Blueprint("compte", __name__, url_prefix="/api/V1/compte")
-
-
-def _check(schema: schemas.Schema, body: object) -> None:
-    details = schemas.validate(schema, body)
-    if details:
-        raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details)
 
 
 @bp.get("")
@@ -30,8 +25,9 @@ def _check(schema: schemas.Schema, body: object) -> None:
     "Mon compte",
     tag="Compte",
     description="Type, solde disponible, crédits réservés, consommation et dû (postpayé), "
-    "expiration de la clé API, débit, `actif` (false : compte suspendu) et émetteurs autorisés.",
-    responses={200: Answer("Le compte.", schemas.COMPTE),
+    "expiration de la clé API qui appelle, débit, `actif` (false : compte suspendu) et "
+    "émetteurs autorisés.",
+    responses={200: Answer("Le compte.", answers.Compte),
                503: Answer("Compte momentanément indisponible (COMPTE_INDISPONIBLE).")},
     security=Security.CLE_API,
 )
@@ -52,7 +48,7 @@ async def get_account() -> Response:
     description="Remplace la clé qui appelle par une nouvelle clé du même nom, montrée une "
     "seule fois ; l'ancienne est révoquée immédiatement, les autres clés du compte restent. "
     "Le secret des rappels (empreinte SHA-256 de la clé) change avec elle.",
-    responses={201: Answer("La nouvelle clé.", schemas.NOUVELLE_CLE)},
+    responses={201: Answer("La nouvelle clé.", answers.NouvelleCle)},
     security=Security.CLE_API,
 )
 async def regenerate_key() -> Response:
@@ -69,7 +65,7 @@ async def regenerate_key() -> Response:
     description=f"Les clés actives du compte (au plus {MAX_KEYS}), jamais la clé elle-même : "
     "son nom, ses 8 premiers caractères, sa création, son expiration et sa dernière "
     "utilisation (à la minute près).",
-    responses={200: Answer("Les clés actives.", schemas.CLES)},
+    responses={200: Answer("Les clés actives.", answers.Cles)},
     security=Security.CLE_API,
 )
 async def list_keys() -> Response:
@@ -85,16 +81,16 @@ async def list_keys() -> Response:
     description="Une clé de plus, nommée (un système, un serveur), valable `expirationJours` "
     "jours (365 par défaut). La clé est montrée une seule fois dans `cle`. Au plus "
     f"{MAX_KEYS} clés actives : au-delà, 409 TROP_DE_CLES.",
-    body=schemas.NOUVELLE_CLE_NOMMEE,
-    responses={201: Answer("La clé créée.", schemas.CLE_CREEE),
+    body=CreateKey,
+    responses={201: Answer("La clé créée.", answers.CleCreee),
                409: Answer(f"Le compte a déjà {MAX_KEYS} clés actives (TROP_DE_CLES).")},
     security=Security.CLE_API,
 )
 async def create_key() -> Response:
     account_id = await client_account()
-    body = await json_body()
-    _check(schemas.NOUVELLE_CLE_NOMMEE, body)
-    created = await gateway().create_key(account_id, body["nom"], body.get("expirationJours"))
+    body = await valid_body()
+    assert isinstance(body, CreateKey)
+    created = await gateway().create_key(account_id, body.nom, body.expirationJours)
     return jsonify_status(views.created_key(created), 201)
 
 
@@ -122,7 +118,7 @@ async def revoke_key(key_id: int) -> Response:
     "Un destinataire de la liste termine ECHEC / DESINSCRIT dès l'acceptation, sans être "
     "facturé. Pagination par curseur.",
     params=PAGE_BY_ID,
-    responses={200: Answer("Une page de la liste.", schemas.PAGE_DESINSCRITS)},
+    responses={200: Answer("Une page de la liste.", answers.PageDesinscrits)},
     security=Security.CLE_API,
 )
 async def list_opt_outs() -> Response:
@@ -145,15 +141,15 @@ async def list_opt_outs() -> Response:
     tag="Compte",
     description="Ajoute des numéros à la liste (normalisés comme les destinataires ; un "
     "numéro déjà présent est ignoré). Un numéro invalide refuse toute la liste (422).",
-    body=schemas.AJOUT_DESINSCRITS,
-    responses={200: Answer("Numéros ajoutés.", schemas.DESINSCRITS_AJOUTES)},
+    body=AddOptOuts,
+    responses={200: Answer("Numéros ajoutés.", answers.DesinscritsAjoutes)},
     security=Security.CLE_API,
 )
 async def add_opt_outs() -> Response:
     account_id = await client_account()
-    body = await json_body()
-    _check(schemas.AJOUT_DESINSCRITS, body)
-    added = await gateway().add_opt_outs(account_id, body["numeros"], "API")
+    body = await valid_body()
+    assert isinstance(body, AddOptOuts)
+    added = await gateway().add_opt_outs(account_id, body.numeros, "API")
     return jsonify_status({"ajoutes": added}, 200)
 
 
