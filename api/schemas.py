@@ -624,6 +624,11 @@ COMPTE: Schema = {
         "urlRappel": _nullable("string"),
         "creeLe": {"type": "string"},
         "cleApi": CLE_API,
+        "secretRappel": {
+            "type": "string",
+            "description": "Secret de signature des rappels (X-SMSGW-Signature) : montré une "
+            "seule fois, dans la réponse qui crée le compte.",
+        },
     },
 }
 
@@ -640,6 +645,12 @@ SOLDE: Schema = {
 }
 
 NOUVELLE_CLE: Schema = {"type": "object", "required": ["cleApi"], "properties": {"cleApi": CLE_API}}
+
+NOUVEAU_SECRET_RAPPEL: Schema = {
+    "type": "object",
+    "required": ["secretRappel"],
+    "properties": {"secretRappel": {"type": "string", "description": "Montré une seule fois."}},
+}
 
 FACTURE: Schema = {
     "type": "object",

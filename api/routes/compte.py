@@ -33,7 +33,7 @@ async def get_account() -> Response:
     "Régénérer ma clé API",
     tag="Compte",
     description="La nouvelle clé est montrée une seule fois ; l'ancienne est révoquée "
-    "immédiatement. Le secret des rappels (empreinte SHA-256 de la clé) change avec elle.",
+    "immédiatement. Le secret des rappels n'en dépend pas : il ne change pas avec elle.",
     responses={201: Answer("La nouvelle clé.", schemas.NOUVELLE_CLE)},
     security=Security.CLE_API,
 )
@@ -41,3 +41,19 @@ async def regenerate_key() -> Response:
     account_id = await client_account()
     new = await gateway().regenerate_key(account_id)
     return jsonify_status({"cleApi": views.key(new)}, 201)
+
+
+@bp.post("/secret-rappel")
+@operation(
+    "Remplacer le secret des rappels",
+    tag="Compte",
+    description="Un nouveau secret de signature des rappels (`X-SMSGW-Signature`), montré une "
+    "seule fois ; les rappels envoyés à partir de maintenant sont signés avec lui, l'ancien "
+    "ne sert plus.",
+    responses={201: Answer("Le nouveau secret.", schemas.NOUVEAU_SECRET_RAPPEL)},
+    security=Security.CLE_API,
+)
+async def new_callback_secret() -> Response:
+    account_id = await client_account()
+    secret = await gateway().new_callback_secret(account_id)
+    return jsonify_status({"secretRappel": secret}, 201)

@@ -36,10 +36,12 @@ _DECOY_HASH = keys.hash_password("compte-inexistant")
 
 @dataclass(frozen=True, slots=True)
 class NewKey:
-    """A key as its owner sees it once: the key itself and its expiry (ISO 8601)."""
+    """A key as its owner sees it once: the key itself and its expiry (ISO 8601);
+    at account creation, also the callback signing secret (shown once too)."""
 
     cle: str
     expiration: str
+    secret_rappel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,8 @@ class MintedKey:
     digest: str
     expiry: str
 
-    def shown(self) -> NewKey:
-        return NewKey(self.key, self.expiry)
+    def shown(self, secret_rappel: str | None = None) -> NewKey:
+        return NewKey(self.key, self.expiry, secret_rappel)
 
 
 class Access:

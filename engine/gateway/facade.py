@@ -73,6 +73,8 @@ class Gateway:
         self.settle_invoice = admin.settle_invoice
         self.invoices = admin.invoices
         self.journal = admin.journal
+        self.check_callback_url = admin.check_callback_url
+        self.new_callback_secret = admin.new_callback_secret
 
         self.sending = sending = Sending(runtime)
         self.prepare = sending.prepare

@@ -59,7 +59,15 @@ class Runtime:
         self.dispatcher = Dispatcher(
             store, binds=settings.smsc.binds, channel_size=settings.engine.dispatch_queue
         )
-        self.callbacks = CallbackNotifier(store.reads, self.clock)
+        cb = settings.callbacks
+        self.callbacks = CallbackNotifier(
+            store.outbox,
+            self.clock,
+            max_age_s=cb.max_age_s,
+            allow_private=cb.allow_private,
+            concurrency=cb.concurrency,
+            timeout_s=cb.timeout_s,
+        )
         self.registry = Registry(
             store,
             self.dispatcher,

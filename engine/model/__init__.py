@@ -51,7 +51,7 @@ from engine.model.views import (
     JournalRow,
     KeyRow,
     MessageView,
-    ReportedMessage,
+    PendingCallback,
     SendView,
 )
 from engine.model.vocabulary import (
@@ -98,7 +98,7 @@ __all__ = [
     "PendingCharge",
     "PlannedSlot",
     "Reason",
-    "ReportedMessage",
+    "PendingCallback",
     "SendRef",
     "SendType",
     "SendView",

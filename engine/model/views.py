@@ -56,11 +56,18 @@ class MessageView:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportedMessage:
-    """A message as a status callback reports it."""
+class PendingCallback:
+    """A callback event waiting in the outbox: where it goes, signed with which
+    secret, how old it is and how often it was tried, and the message it
+    reports as committed when read."""
 
     id: int
     account_id: int
+    url: str
+    type: str
+    cree_le: float
+    tentatives: int
+    secret: str
     ref: int
     destinataire: str
     statut: str
@@ -70,6 +77,7 @@ class ReportedMessage:
     livraison: str | None
     livre_le: str | None
     doublon_possible: bool
+    reference: str | None
 
 
 @dataclass(frozen=True, slots=True)

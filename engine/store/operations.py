@@ -11,6 +11,7 @@ second backend implements these same methods.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ from engine.model import (
     MessageId,
     MessageView,
     PartReceipt,
-    ReportedMessage,
+    PendingCallback,
     SendRef,
     SendView,
     WaitingMessage,
@@ -39,6 +40,7 @@ from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
+from engine.store import outbox as q_outbox
 from engine.store import reads as q_reads
 from engine.store.messages import SettleRule
 from engine.store.sql import Connection
@@ -70,6 +72,7 @@ class Accounts(_Part):
         key_hash: str,
         key_expiry: str,
         now: str,
+        secret_rappel: str | None = None,
     ) -> AccountId | None:
         """A new account, its opening ledger and first key, in one transaction;
         None when `email` (lower case) is already in use."""
@@ -85,7 +88,14 @@ class Accounts(_Part):
                 key_hash=key_hash,
                 key_expiry=key_expiry,
                 now=now,
+                secret_rappel=secret_rappel,
             )
+        )
+
+    async def set_callback_secret(self, account_id: AccountId, secret: str) -> bool:
+        """Replace the account's callback signing secret (False: no such account)."""
+        return await self._store.transact(
+            partial(q_accounts.set_callback_secret, account_id=account_id, secret=secret)
         )
 
     async def update_profile(
@@ -265,13 +275,16 @@ class Receipts(_Part):
     ) -> tuple[list[tuple[int, int, str, str]], list[int]]:
         """Apply part receipts already matched (`known`) and those (smsc_id as
         received, livraison, at) to match through the stored SMSC ids, in one
-        transaction. Returns the (message_id, ref, livraison, at) of every message
-        whose delivery is now known, and the indexes in `looked_up` that matched
-        nothing."""
+        transaction, with a LIVRAISON callback event for each message whose
+        delivery is now known and that has a callback URL. Returns the
+        (message_id, ref, livraison, at) of those messages, and the indexes in
+        `looked_up` that matched nothing."""
 
         def job(conn: Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
             found, missing = q_messages.find_receipted(conn, looked_up)
-            return q_messages.record_receipts(conn, [*known, *found]), missing
+            matched = q_messages.record_receipts(conn, [*known, *found])
+            q_outbox.record(conn, "LIVRAISON", [m[0] for m in matched], time.time())
+            return matched, missing
 
         return await self._store.transact(job)
 
@@ -303,7 +316,7 @@ class Campaigns(_Part):
 
 
 class Reads(_Part):
-    """What the API and the callback notifier show."""
+    """What the API shows."""
 
     async def send(self, account_id: int, ref: int) -> SendView | None:
         return await self._store.read(partial(q_reads.get_send, account_id=account_id, ref=ref))
@@ -346,11 +359,19 @@ class Reads(_Part):
             )
         )
 
-    async def report(
-        self, message_ids: list[int]
-    ) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]:
-        """Messages as callbacks report them, and their accounts' (url, secret)."""
-        return await self._store.read(partial(q_reads.report, ids=message_ids))
 
-    async def any_callback_url(self) -> bool:
-        return await self._store.read(q_reads.any_callback_url)
+class Outbox(_Part):
+    """The callback outbox (`engine.store.outbox`): its events are written with
+    the changes they report; the notifier reads and settles them here."""
+
+    async def due(self, now: float, limit: int) -> list[PendingCallback]:
+        return await self._store.read(partial(q_outbox.due, now=now, limit=limit))
+
+    async def next_due(self) -> float | None:
+        return await self._store.read(q_outbox.next_due)
+
+    async def waiting(self) -> int:
+        return await self._store.read(q_outbox.waiting)
+
+    async def settle(self, done: Sequence[int], retry: Sequence[tuple[float, int]]) -> None:
+        await self._store.transact(partial(q_outbox.settle, done=done, retry=retry))

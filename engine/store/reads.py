@@ -1,6 +1,6 @@
 """Read-only queries for the API: sends, their messages, counts.
 
-The records they answer with (`SendView`, `MessageView`, `ReportedMessage`) are the
+The records they answer with (`SendView`, `MessageView`) are the
 domain model's (`engine.model.views`), named here too for the modules that import
 them with the queries."""
 
@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from engine.model import WaitingMessage
-from engine.model.views import MessageView, ReportedMessage, SendView
+from engine.model.views import MessageView, SendView
 from engine.store.sql import Connection
 
 _SEND_COLUMNS = (
@@ -139,46 +139,6 @@ def list_sends(
     return [_send_view(conn, row) for row in conn.execute(sql, args).fetchall()]
 
 
-def messages_by_id(conn: Connection, ids: list[int]) -> list[ReportedMessage]:
-    """The committed state of these messages, in id order (primary-key lookups)."""
-    out: list[ReportedMessage] = []
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        out.extend(
-            ReportedMessage(
-                row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                row[9], bool(row[10]),
-            )
-            for row in conn.execute(
-                "SELECT id, account_id, ref, destinataire, statut, raison, code_smsc, envoye_le,"
-                f" livraison, livre_le, doublon_possible FROM messages WHERE id IN ({marks})",
-                chunk,
-            )
-        )
-    out.sort(key=lambda m: m.id)
-    return out
-
-
-def callback_target(conn: Connection, account_id: int) -> tuple[str | None, str | None]:
-    """The account's callback URL and its current API key digest (the signing secret)."""
-    row = conn.execute(
-        "SELECT a.url_rappel, (SELECT k.key_hash FROM api_keys k WHERE k.account_id = a.id"
-        " AND k.revoque_le IS NULL ORDER BY k.id DESC LIMIT 1) FROM accounts a WHERE a.id = ?",
-        (account_id,),
-    ).fetchone()
-    return (row[0], row[1]) if row else (None, None)
-
-
-def any_callback_url(conn: Connection) -> bool:
-    return (
-        conn.execute(
-            "SELECT 1 FROM accounts WHERE url_rappel IS NOT NULL AND url_rappel != '' LIMIT 1"
-        ).fetchone()
-        is not None
-    )
-
-
 def pending_messages(conn: Connection) -> list[WaitingMessage]:
     """Every message still EN_ATTENTE of a send that is not a campaign, oldest first
     (single sends go ahead of bulk)."""
@@ -195,13 +155,3 @@ def waiting(row: tuple[Any, ...]) -> WaitingMessage:
     return WaitingMessage(
         row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], bool(row[8])
     )
-
-
-def report(
-    conn: Connection, ids: list[int]
-) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]:
-    """The committed state of these messages (in id order) and, for each of their
-    accounts, its callback URL and signing secret (`callback_target`)."""
-    messages = messages_by_id(conn, ids)
-    targets = {a: callback_target(conn, a) for a in dict.fromkeys(m.account_id for m in messages)}
-    return messages, targets
