@@ -296,13 +296,16 @@ class AccountActor:
     ) -> None:
         match cmd:
             case Submit(draft=draft, idempotency=idem, reply=reply):
-                if replayed(idem, replays, reply):
+                if replayed(idem, replays, reply, batch):
                     return
                 send = admit(batch, self.account_id, draft, now, idem)
+                index = len(batch.sends)
                 batch.sends.append((cmd, send))
-                if idem is not None:
-                    # a second request with the same key in this very batch
-                    replays[idem.key] = (idem.body_hash, send.accepted)
+                if idem is not None:  # a repeat in this very batch gets the ref made here
+                    batch.answers[idem.key] = (
+                        idem.body_hash,
+                        lambda done: send.accepted.with_ref(done.created[index][0]),
+                    )
             case Settle(outcomes=outcomes):
                 batch.settles.extend(outcomes)
             case TopUp(amount=amount, reply=topped):
@@ -351,10 +354,14 @@ class AccountActor:
         """A campaign's send and recipients, billed under the current type; nothing
         is reserved and nothing offered yet (its scheduler releases it by waves)."""
         idem, reply = cmd.idempotency, cmd.reply
-        if replayed(idem, replays, reply):
+        if replayed(idem, replays, reply, batch):
             return
-        if idem is not None:
-            replays[idem.key] = (idem.body_hash, cmd.accepted)
+        if idem is not None:  # a repeat in this very batch gets the ref made here
+            index = len(batch.writes)
+            batch.answers[idem.key] = (
+                idem.body_hash,
+                lambda done: cmd.accepted.with_ref(SendRef(made(done.results[index]))),
+            )
         row = replace(cmd.row, billing=batch.ledger.billing, cree_le=now)
         waiting = sum(1 for r in row.recipients if r.statut is MessageStatus.EN_ATTENTE)
 
