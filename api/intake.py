@@ -40,7 +40,16 @@ from api.openapi import operation_of, resolve
 from api.routes.metrics import Metrics
 from config.settings import Settings
 from engine.gateway import Gateway
-from engine.model import Accepted, AccountId, CampaignRequest, Idempotency, SendType
+from engine.model import (
+    NO_OPTIONS,
+    Accepted,
+    AccountId,
+    CampaignRequest,
+    Idempotency,
+    Priority,
+    SendOptions,
+    SendType,
+)
 
 ACCEPTED = 202
 
@@ -93,6 +102,22 @@ def idempotency_of(key: str | None, path: str, body: Any) -> Idempotency | None:
         (path + json.dumps(body, sort_keys=True, ensure_ascii=False)).encode()
     ).hexdigest()
     return Idempotency(key, digest)
+
+
+def options_of(body: Mapping[str, Any]) -> SendOptions:
+    """The send options of a validated body (contract section 10)."""
+    if not any(name in body for name in _OPTION_FIELDS):
+        return NO_OPTIONS
+    return SendOptions(
+        reference=body.get("reference"),
+        url_rappel=body.get("urlRappel"),
+        validite=body.get("validite"),
+        priorite=Priority(body.get("priorite") or Priority.NORMALE.value),
+        date_envoi=body.get("dateEnvoi"),
+    )
+
+
+_OPTION_FIELDS = ("reference", "urlRappel", "validite", "priorite", "dateEnvoi")
 
 
 def documented_bodies(
@@ -170,7 +195,9 @@ class SendIntake:
         match request.kind:
             case SendType.UNIDES | SendType.MULDES:
                 numbers = [body["destinataire"]] if request.kind is SendType.UNIDES else body["numeros"]
-                draft = gw.prepare(request.kind, body["emetteur"], numbers, body["corps"])
+                draft = gw.prepare(
+                    request.kind, body["emetteur"], numbers, body["corps"], options_of(body)
+                )
                 accepted = await gw.submit(account_id, draft, idem)
                 return accepted, views.accepted(accepted)
             case SendType.MULDESP:
@@ -180,7 +207,9 @@ class SendIntake:
                     nb_par_jour=body["nbParJour"],
                     intervalle_minutes=body["intervalleMinutes"],
                 )
-                draft = gw.prepare(request.kind, body["emetteur"], body["numeros"], body["corps"])
+                draft = gw.prepare(
+                    request.kind, body["emetteur"], body["numeros"], body["corps"], options_of(body)
+                )
                 accepted = await gw.submit_campaign(account_id, draft, campaign, idem)
                 return accepted, views.accepted_campaign(accepted, campaign)
             case _:

@@ -79,6 +79,55 @@ def numeros(max_items: int) -> Schema:
     }
 
 
+OPTIONS: dict[str, Schema] = {
+    "reference": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "description": "Votre propre référence (1 à 64 caractères imprimables) : rendue par "
+        "GET /sms/{ref}, dans chaque destinataire de /messages et dans chaque rappel ; "
+        "GET /api/V1/sms?reference= retrouve les envois qui la portent.",
+        "example": "commande-2025-10-10-0042",
+    },
+    "urlRappel": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 2048,
+        "description": "URL http(s) où vont les rappels de cet envoi, au lieu de celle du "
+        "compte. Une adresse privée, locale ou réservée : 422 URL_RAPPEL_INTERDITE.",
+        "example": "https://exemple.ga/rappels/sms",
+    },
+    "validite": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10080,
+        "description": "Minutes (1 à 10080) : un destinataire pas encore accepté par le SMSC "
+        "ce délai après l'acceptation (ou après dateEnvoi) finit ECHEC / EXPIRE, sans être "
+        "facturé ; transmise au SMSC (validity_period).",
+        "example": 10,
+    },
+    "priorite": {
+        "type": "string",
+        "enum": ["NORMALE", "HAUTE"],
+        "description": "HAUTE : les destinataires en attente de cet envoi partent avant ceux "
+        "des envois NORMALE du même compte (les autres comptes gardent leur part).",
+        "example": "HAUTE",
+    },
+}
+"""The send options every door takes (contract section 10)."""
+
+DATE_ENVOI: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64,
+    "description": "Envoi différé : date-heure ISO 8601 avec son décalage "
+    "(2025-10-10T08:00:00+01:00), de maintenant à 366 jours. Les crédits sont réservés à "
+    "l'acceptation ; l'envoi reste EN_ATTENTE jusqu'à cette heure (même après un "
+    "redémarrage) ; DELETE /api/V1/sms/{ref} avant l'heure l'annule (ECHEC / ANNULE, crédits "
+    "libérés).",
+    "example": "2025-10-10T08:00:00+01:00",
+}
+
 UNIDES: Schema = {
     "type": "object",
     "required": ["emetteur", "destinataire", "corps"],
@@ -86,6 +135,8 @@ UNIDES: Schema = {
         "emetteur": EMETTEUR,
         "destinataire": {**NUMERO, "description": "Numéro du destinataire (format international)."},
         "corps": CORPS,
+        **OPTIONS,
+        "dateEnvoi": DATE_ENVOI,
     },
     "example": {
         "emetteur": "ION-Networking",
@@ -99,7 +150,13 @@ def muldes(max_items: int) -> Schema:
     return {
         "type": "object",
         "required": ["emetteur", "numeros", "corps"],
-        "properties": {"emetteur": EMETTEUR, "numeros": numeros(max_items), "corps": CORPS},
+        "properties": {
+            "emetteur": EMETTEUR,
+            "numeros": numeros(max_items),
+            "corps": CORPS,
+            **OPTIONS,
+            "dateEnvoi": DATE_ENVOI,
+        },
         "hints": {
             "destinataire": "Champ obligatoire : un envoi multiple prend la liste « numeros » ; "
             "« destinataire » (un seul numéro) sert à l'envoi unitaire /api/V1/sms/unides."
@@ -414,6 +471,7 @@ RAISON: Schema = _nullable(
         "REJET_SMSC",
         "CAMPAGNE_EXPIREE",
         "ANNULE",
+        "EXPIRE",
         None,
     ],
     description="Raison d'un ECHEC.",
@@ -526,6 +584,12 @@ ENVOI: Schema = {
         },
         "prochainCreneau": {"type": ["string", "null"], "format": "date-time",
                             "description": "MULDESP : heure du prochain créneau, null s'il n'y en a plus."},
+        "reference": {"type": "string", "description": "Votre référence, si l'envoi en porte une."},
+        "urlRappel": {"type": "string", "description": "L'URL de rappel propre à cet envoi."},
+        "validite": {"type": "integer", "description": "Validité en minutes."},
+        "priorite": {"type": "string", "enum": ["NORMALE", "HAUTE"]},
+        "dateEnvoi": {"type": "string", "format": "date-time",
+                      "description": "Envoi différé : son heure de départ (UTC)."},
     },
     "example": {"ref": "000312", "type": "MULDES", "statut": "ENVOYE", "emetteur": "ION-Networking",
                 "corps": "Profitez de nos offres exclusives SMS Gateway !",
@@ -548,6 +612,7 @@ MESSAGE: Schema = {
         "livreLe": _nullable("string"),
         "doublonPossible": {"type": "boolean", "description": "Peut avoir été reçu deux fois "
                             "(envoi repris après une coupure)."},
+        "reference": _nullable("string", description="La référence de l'envoi, s'il en porte une."),
     },
 }
 

@@ -72,6 +72,7 @@ def muldesp(max_items: int) -> schemas.Schema:
                 "fenêtre quotidienne (08:00-20:00 par défaut, fin exclue).",
                 "example": 15,
             },
+            **schemas.OPTIONS,
         },
         "hints": base.get("hints", {}),
         "example": {
@@ -163,10 +164,10 @@ PLAN: schemas.Schema = {
 
 ANNULATION: schemas.Schema = {
     "type": "object",
-    "required": ["ref", "etatCampagne", "annules"],
+    "required": ["ref", "annules"],
     "properties": {
         "ref": schemas.REF,
-        "etatCampagne": ETAT_CAMPAGNE,
+        "etatCampagne": {**ETAT_CAMPAGNE, "description": "MULDESP : l'état de la campagne."},
         "annules": {"type": "integer", "minimum": 0,
                     "description": "Destinataires passés en ECHEC / ANNULE."},
         "compteurs": schemas.COMPTEURS,
@@ -271,16 +272,18 @@ def _plan_json(p: CampaignPlan) -> dict[str, Any]:
 
 @bp.delete("/<ref>")
 @operation(
-    "Annuler une campagne",
+    "Annuler une campagne ou un envoi différé",
     tag="Envois",
     description="Annule une campagne MULDESP en cours ou planifiée : les destinataires pas "
     "encore lancés passent ECHEC / ANNULE et rien de plus n'est facturé ; ceux déjà remis à "
-    "la file du SMSC finissent normalement. 409 CAMPAGNE_TERMINEE si elle est déjà terminée "
-    "ou annulée, 409 NON_ANNULABLE pour un envoi UNIDES ou MULDES.",
+    "la file du SMSC finissent normalement. Annule aussi un envoi différé (dateEnvoi) avant "
+    "son heure : chaque destinataire passe ECHEC / ANNULE et ses crédits réservés sont "
+    "libérés. 409 CAMPAGNE_TERMINEE si la campagne est déjà terminée ou annulée, 409 "
+    "NON_ANNULABLE pour un envoi UNIDES ou MULDES déjà parti ou sans dateEnvoi.",
     responses={
-        200: Answer("Campagne annulée.", ANNULATION),
-        409: Answer("Campagne déjà terminée (CAMPAGNE_TERMINEE) ou envoi non planifié "
-                    "(NON_ANNULABLE)."),
+        200: Answer("Envoi annulé.", ANNULATION),
+        409: Answer("Campagne déjà terminée (CAMPAGNE_TERMINEE) ou envoi parti ou non "
+                    "différé (NON_ANNULABLE)."),
     },
     security=Security.CLE_API,
 )
@@ -288,18 +291,13 @@ async def cancel(ref: str) -> Response:
     account_id = await client_account()
     parsed = _ref(ref)
     gw = gateway()
-    count = await gw.cancel_campaign(account_id, parsed)
+    kind, count = await gw.cancel_send(account_id, parsed)
     view = await gw.send_view(account_id, parsed)
     body = views.send(view)
-    return jsonify_status(
-        {
-            "ref": body["ref"],
-            "etatCampagne": body.get("etatCampagne", "ANNULEE"),
-            "annules": count,
-            "compteurs": body["compteurs"],
-        },
-        200,
-    )
+    answer = {"ref": body["ref"], "annules": count, "compteurs": body["compteurs"]}
+    if kind == "MULDESP":
+        answer["etatCampagne"] = body.get("etatCampagne", "ANNULEE")
+    return jsonify_status(answer, 200)
 
 
 __all__ = ["ACCEPTE_MULDESP", "ANNULATION", "MULDESP_SCHEMA", "PLAN", "bp", "muldesp"]

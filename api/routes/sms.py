@@ -15,7 +15,10 @@ dispatches alone.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +31,7 @@ from api.errors import ApiError
 from api.http import VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
 from api.intake import ACCEPTED, ApiKey, SendRequest
 from api.openapi import Answer, Param, Security, operation
-from engine.model import SendType, format_ref, iso, parse_ref
+from engine.model import AccountId, SendRef, SendType, format_ref, iso, parse_ref
 
 bp = Blueprint("sms", __name__, url_prefix="/api/V1/sms")
 
@@ -153,9 +156,14 @@ def _encode_cursor(prefix: str, value: int) -> str:
     description="Les envois du compte, du plus récent au plus ancien, avec leur statut agrégé "
     "et leurs compteurs. Filtres : `type`, `statut` (agrégé), `depuis` (inclus) et `jusqua` "
     "(inclus pour une date AAAA-MM-JJ, exclu pour une date-heure) ; `jusqua` doit être "
-    "postérieur à `depuis` (sinon 422). Pagination par curseur.",
+    "postérieur à `depuis` (sinon 422), `reference` (votre référence) et `numero` (les envois "
+    "qui comptent ce destinataire, numéro normalisé comme à l'envoi). Pagination par curseur.",
     params=(
         Param("type", schemas.TYPE_ENVOI, "Ne garder que ce type d'envoi."),
+        Param("reference", {"type": "string", "minLength": 1, "maxLength": 64},
+              "Ne garder que les envois qui portent cette référence."),
+        Param("numero", {"type": "string", "minLength": 1, "maxLength": 32},
+              "Ne garder que les envois qui comptent ce numéro (format international)."),
         _STATUT_PARAM,
         Param("depuis", schemas.DATE_OU_INSTANT, "Début de la période (création de l'envoi)."),
         Param("jusqua", schemas.DATE_OU_INSTANT, "Fin de la période."),
@@ -185,6 +193,8 @@ async def list_sends() -> Response:
         since=since,
         until=until,
         limit=limit,
+        reference=query.get("reference"),
+        numero=query.get("numero"),
     )
     following = _encode_cursor("e", page[-1].ref) if len(page) == limit else None
     return jsonify_status(
@@ -242,16 +252,32 @@ async def get_send(ref: str) -> Response:
     return jsonify_status(views.send(view), 200)
 
 
+_CSV_COLUMNS = (
+    "destinataire", "statut", "raison", "codeSmsc", "envoyeLe", "livraison", "livreLe",
+    "reference", "smsc",
+)
+
+
 @bp.get("/<ref>/messages")
 @operation(
     "Détail par destinataire",
     tag="Suivi",
     description="Un élément par destinataire, dans l'ordre de la liste envoyée : statut, "
-    "raison d'échec, code SMSC, heure d'envoi, accusé de livraison. Le curseur désigne le "
-    "dernier message rendu : la pagination reste exacte pendant que les statuts changent "
-    "(chaque destinataire apparaît une fois et une seule).",
-    params=(_STATUT_PARAM, _cursor_param(_MESSAGES_CURSOR), _LIMITE),
-    responses={200: Answer("Une page de destinataires.", schemas.PAGE_MESSAGES)},
+    "raison d'échec, code SMSC, heure d'envoi, accusé de livraison, votre référence. Le "
+    "curseur désigne le dernier message rendu : la pagination reste exacte pendant que les "
+    "statuts changent (chaque destinataire apparaît une fois et une seule). Avec "
+    "`format=csv` (ou `Accept: text/csv`), tous les destinataires de l'envoi en CSV "
+    "(text/csv, UTF-8, une ligne d'en-tête `" + ",".join(_CSV_COLUMNS) + "`), envoyés au fil "
+    "de la lecture : un envoi de 100 000 destinataires s'exporte en mémoire bornée.",
+    params=(
+        _STATUT_PARAM,
+        _cursor_param(_MESSAGES_CURSOR),
+        _LIMITE,
+        Param("format", {"type": "string", "enum": ["json", "csv"]},
+              "csv : tous les destinataires en CSV (text/csv) au lieu d'une page JSON."),
+    ),
+    responses={200: Answer("Une page de destinataires (ou le CSV de tous).",
+                           schemas.PAGE_MESSAGES)},
     security=Security.CLE_API,
 )
 async def list_messages(ref: str) -> Response:
@@ -260,6 +286,11 @@ async def list_messages(ref: str) -> Response:
     parsed = parse_ref(ref)
     if parsed is None:
         raise _unknown_ref()
+    wants_csv = query.get("format") == "csv" or (
+        query.get("format") is None and _accepts_csv(request.headers.get("Accept", ""))
+    )
+    if wants_csv:
+        return await _csv_export(account_id, parsed, query.get("statut"))
     after = _cursor(query.get("curseur"), "m") or 0
     limit = query.get("limite", 100)
     page = await gateway().messages_page(
@@ -272,3 +303,52 @@ async def list_messages(ref: str) -> Response:
         200,
     )
 
+
+
+_CSV_PAGE = 2000
+
+
+def _accepts_csv(accept: str) -> bool:
+    """`Accept` names text/csv ahead of JSON (or without it)."""
+    kinds = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
+    if "text/csv" not in kinds:
+        return False
+    json_at = kinds.index("application/json") if "application/json" in kinds else len(kinds)
+    return kinds.index("text/csv") < json_at
+
+
+def _csv_line(values: tuple[Any, ...]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(
+        "" if v is None else v for v in values
+    )
+    return out.getvalue().encode()
+
+
+async def _csv_export(account_id: AccountId, ref: SendRef, statut: str | None) -> Response:
+    """Every recipient of the send as CSV, read and written a page at a time."""
+    gw = gateway()
+    first = await gw.messages_page(account_id, ref, statut=statut, after=0, limit=_CSV_PAGE)
+
+    async def rows() -> AsyncIterator[bytes]:
+        yield _csv_line(_CSV_COLUMNS)
+        page = first
+        while page:
+            yield b"".join(
+                _csv_line((m.destinataire, m.statut, m.raison, m.code_smsc, m.envoye_le,
+                           m.livraison, m.livre_le, m.reference, None))
+                for m in page
+            )
+            if len(page) < _CSV_PAGE:
+                return
+            page = await gw.messages_page(
+                account_id, ref, statut=statut, after=page[-1].id, limit=_CSV_PAGE
+            )
+
+    name = f"envoi-{format_ref(ref)}.csv"
+    return Response(
+        rows(),
+        status=200,
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -43,6 +43,7 @@ from engine.accounts.batch import (
 )
 from engine.accounts.commands import (
     AccountSnapshot,
+    CancelSend,
     ChangeType,
     CloseInvoice,
     Command,
@@ -273,10 +274,16 @@ class AccountActor:
         self._committed = True
         self._ledger = done.ledger
         offered: list[OutMessage] = []
+        held = 0
         for (submit, send), (ref, first_id) in zip(batch.sends, done.created, strict=True):
             submit.reply.set(send.accepted.with_ref(ref))
-            offered.extend(ready_messages(self.account_id, submit.draft, send.row, ref, first_id))
-        self._in_flight += len(offered) - len(done.settled)
+            ready = ready_messages(self.account_id, submit.draft, send.row, ref, first_id)
+            departure = send.row.options.date_envoi
+            if departure is not None and departure > now:
+                held += len(ready)  # a deferred send: released at its time (engine.dispatch.deferred)
+            else:
+                offered.extend(ready)
+        self._in_flight += len(offered) + held - len(done.settled)
         for answer in batch.replies:
             answer(done)
         for snapshot in batch.snapshots:
@@ -335,6 +342,12 @@ class AccountActor:
             case EndCampaign(outcomes=outcomes, end=end, reply=ended):
                 batch.settles.extend(outcomes)
                 batch.write(end, lambda _: ended.set(None))
+            case CancelSend(outcomes=outcomes, reply=cancelled):
+                batch.settles.extend(outcomes)
+                mine = {o.message_id for o in outcomes}
+                batch.replies.append(
+                    lambda done: cancelled.set(sum(o.message_id in mine for o in done.settled))
+                )
             case _:
                 assert_never(cmd)
 

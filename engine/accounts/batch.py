@@ -146,6 +146,7 @@ def admit(
         avertissements=draft.avertissements,
         recipients=recipients,
         cree_le=now,
+        options=draft.options,
     )
     accepted = Accepted(
         ref=SendRef(0),
@@ -163,8 +164,11 @@ def admit(
 def ready_messages(
     account_id: AccountId, draft: SendDraft, row: NewSendRow, ref: SendRef, first_id: MessageId
 ) -> list[OutMessage]:
-    """The recipients of a stored send still waiting, as messages for the dispatcher."""
-    priority = draft.type is SendType.UNIDES
+    """The recipients of a stored send still waiting, as messages for the dispatcher:
+    single sends and HAUTE sends go ahead of the account's bulk, and a send with a
+    validity carries the time its recipients expire."""
+    priority = draft.type is SendType.UNIDES or draft.options.urgent
+    expires_at = draft.options.expires_at(row.cree_le)
     return [
         OutMessage(
             message_id=MessageId(first_id + i),
@@ -174,6 +178,7 @@ def ready_messages(
             sender=draft.sender,
             encoded=draft.encoded,
             priority=priority,
+            expires_at=expires_at,
         )
         for i, r in enumerate(row.recipients)
         if r.statut is MessageStatus.EN_ATTENTE

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from engine.actor import Reply
 from engine.dispatch.message import OutMessage
 from engine.model import (
+    NO_OPTIONS,
     Accepted,
     AccountType,
     Billing,
     Idempotency,
     NewSendRow,
     Outcome,
+    SendOptions,
     SendRef,
     SendType,
 )
@@ -26,6 +28,7 @@ from engine.text import EncodedMessage, SenderAddress
 __all__ = [
     "Accepted",
     "AccountSnapshot",
+    "CancelSend",
     "ChangeType",
     "CloseInvoice",
     "Command",
@@ -57,6 +60,7 @@ class SendDraft:
     invalid: tuple[str, ...]
     doublons: int
     avertissements: tuple[str, ...] = ()
+    options: SendOptions = NO_OPTIONS
 
 
 
@@ -170,7 +174,16 @@ class EndCampaign:
     reply: Reply[None]
 
 
+@dataclass(frozen=True, slots=True)
+class CancelSend:
+    """End a deferred send's recipients before its departure (ECHEC / ANNULE,
+    their credits released). Answered after the commit with how many ended."""
+
+    outcomes: tuple[Outcome, ...]
+    reply: Reply[int]
+
+
 Command = (
     Submit | Settle | TopUp | ChangeType | CloseInvoice | SettleInvoice | SetRate | GetSnapshot
-    | OpenCampaign | ReserveWave | EndCampaign
+    | OpenCampaign | ReserveWave | EndCampaign | CancelSend
 )

@@ -85,6 +85,8 @@ class Gateway:
         self.submit_campaign = sending.submit_campaign
         self.campaign_plan = sending.campaign_plan
         self.cancel_campaign = sending.cancel_campaign
+        self.cancel_send = sending.cancel
+        self.deferred = runtime.deferred
 
         self.drain = runtime.drain
 

@@ -34,6 +34,7 @@ from engine.model.campaigns import (
 from engine.model.dispatch import BindMode, BindState
 from engine.model.ledger import Billing, Entry, EntryKind, Ledger
 from engine.model.sends import (
+    NO_OPTIONS,
     Accepted,
     Idempotency,
     NewRecipient,
@@ -41,6 +42,7 @@ from engine.model.sends import (
     Outcome,
     PartReceipt,
     PendingCharge,
+    SendOptions,
     Settlement,
     WaitingMessage,
 )
@@ -60,6 +62,7 @@ from engine.model.vocabulary import (
     Delivery,
     MessageId,
     MessageStatus,
+    Priority,
     Reason,
     SendRef,
     SendType,
@@ -93,10 +96,13 @@ __all__ = [
     "MessageView",
     "NewRecipient",
     "NewSendRow",
+    "NO_OPTIONS",
+    "SendOptions",
     "Outcome",
     "PartReceipt",
     "PendingCharge",
     "PlannedSlot",
+    "Priority",
     "Reason",
     "PendingCallback",
     "SendRef",

@@ -31,6 +31,11 @@ class SendView:
     campagne: dict[str, Any] | None
     cree_le: str
     compteurs: dict[str, int]
+    reference: str | None = None
+    url_rappel: str | None = None
+    validite: int | None = None
+    priorite: str | None = None
+    date_envoi: str | None = None
 
     @property
     def statut(self) -> str:
@@ -53,6 +58,7 @@ class MessageView:
     livraison: str | None
     livre_le: str | None
     doublon_possible: bool
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,15 @@ class Reason(StrEnum):
     REJET_SMSC = "REJET_SMSC"
     CAMPAGNE_EXPIREE = "CAMPAGNE_EXPIREE"
     ANNULE = "ANNULE"
+    EXPIRE = "EXPIRE"
+    """Not accepted by the SMSC within the send's `validite`; not charged."""
+
+
+class Priority(StrEnum):
+    """A send's `priorite`: within one account, HAUTE recipients go ahead of NORMALE."""
+
+    NORMALE = "NORMALE"
+    HAUTE = "HAUTE"
 
 
 class Delivery(StrEnum):

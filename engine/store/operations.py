@@ -268,6 +268,10 @@ class Messages(_Part):
         """Messages of single and bulk sends still EN_ATTENTE, oldest first."""
         return await self._store.read(q_reads.pending_messages)
 
+    async def waiting_of(self, ref: SendRef) -> list[WaitingMessage]:
+        """Messages of send `ref` still EN_ATTENTE, in order."""
+        return await self._store.read(partial(q_reads.pending_of, ref=ref))
+
 
 class Receipts(_Part):
     async def record(
@@ -345,6 +349,8 @@ class Reads(_Part):
         since: str | None,
         until: str | None,
         limit: int,
+        reference: str | None = None,
+        numero: str | None = None,
     ) -> list[SendView]:
         return await self._store.read(
             partial(
@@ -356,6 +362,8 @@ class Reads(_Part):
                 since=since,
                 until=until,
                 limit=limit,
+                reference=reference,
+                numero=numero,
             )
         )
 

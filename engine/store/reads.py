@@ -10,12 +10,14 @@ import json
 from typing import Any
 
 from engine.model import WaitingMessage
+from engine.model.sends import expiry
 from engine.model.views import MessageView, SendView
 from engine.store.sql import Connection
 
 _SEND_COLUMNS = (
     "ref, account_id, type, emetteur, corps, encodage, segments, nb_destinataires,"
-    " doublons, avertissements, campagne, cree_le"
+    " doublons, avertissements, campagne, cree_le, reference, url_rappel, validite, priorite,"
+    " date_envoi"
 )
 
 
@@ -54,11 +56,22 @@ def _send_view(conn: Connection, row: tuple[Any, ...]) -> SendView:
         campagne=json.loads(row[10]) if row[10] else None,
         cree_le=row[11],
         compteurs=counts,
+        reference=row[12],
+        url_rappel=row[13],
+        validite=row[14],
+        priorite=row[15],
+        date_envoi=row[16],
     )
 
 
 def list_messages(
-    conn: Connection, ref: int, *, statut: str | None, after_id: int, limit: int
+    conn: Connection,
+    ref: int,
+    *,
+    statut: str | None,
+    after_id: int,
+    limit: int,
+    reference: str | None = None,
 ) -> list[MessageView]:
     """Messages of a send in id order, from after `after_id` (a stable cursor: ids
     never change, whatever the statuses do during the walk)."""
@@ -73,7 +86,7 @@ def list_messages(
     sql += " ORDER BY id LIMIT ?"
     args.append(limit)
     return [
-        MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+        MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), reference)
         for r in conn.execute(sql, args)
     ]
 
@@ -89,11 +102,13 @@ def messages_page(
 ) -> list[MessageView] | None:
     """One page of a send's messages, or None when the send is not the account's."""
     owned = conn.execute(
-        "SELECT 1 FROM sends WHERE ref = ? AND account_id = ?", (ref, account_id)
+        "SELECT reference FROM sends WHERE ref = ? AND account_id = ?", (ref, account_id)
     ).fetchone()
     if owned is None:
         return None
-    return list_messages(conn, ref, statut=statut, after_id=after_id, limit=limit)
+    return list_messages(
+        conn, ref, statut=statut, after_id=after_id, limit=limit, reference=owned[0]
+    )
 
 
 _ANY = "EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut {})"
@@ -114,10 +129,13 @@ def list_sends(
     since: str | None,
     until: str | None,
     limit: int,
+    reference: str | None = None,
+    numero: str | None = None,
 ) -> list[SendView]:
     """The account's sends, newest first, strictly before `before_ref` (a stable
     cursor: refs never change). `since` is inclusive, `until` exclusive (ISO 8601
-    UTC strings, compared as text like `cree_le`). Walks the (account_id, ref) index."""
+    UTC strings, compared as text like `cree_le`). Walks the (account_id, ref) index;
+    `reference` keeps the sends that carry it, `numero` those with that recipient."""
     sql = f"SELECT {_SEND_COLUMNS} FROM sends s WHERE account_id = ?"
     args: list[Any] = [account_id]
     if before_ref is not None:
@@ -134,24 +152,47 @@ def list_sends(
         args.append(until)
     if statut is not None:
         sql += " AND " + _AGGREGATE[statut]
+    if reference is not None:
+        sql += " AND reference = ?"
+        args.append(reference)
+    if numero is not None:
+        sql += " AND EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.destinataire = ?)"
+        args.append(numero)
     sql += " ORDER BY ref DESC LIMIT ?"
     args.append(limit)
     return [_send_view(conn, row) for row in conn.execute(sql, args).fetchall()]
 
 
+_WAITING = (
+    "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
+    " s.emetteur, s.corps, s.type = 'UNIDES' OR s.priorite = 'HAUTE', s.validite,"
+    " s.date_envoi, s.cree_le FROM messages m JOIN sends s ON s.ref = m.ref"
+    " WHERE m.statut = 'EN_ATTENTE' AND s.campagne IS NULL"
+)
+
+
 def pending_messages(conn: Connection) -> list[WaitingMessage]:
     """Every message still EN_ATTENTE of a send that is not a campaign, oldest first
-    (single sends go ahead of bulk)."""
-    rows = conn.execute(
-        "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
-        " s.emetteur, s.corps, s.type = 'UNIDES' FROM messages m JOIN sends s ON s.ref = m.ref"
-        " WHERE m.statut = 'EN_ATTENTE' AND s.campagne IS NULL ORDER BY m.id"
-    ).fetchall()
+    (single sends and HAUTE sends go ahead of bulk), with its send's validity and
+    deferred departure; the caller holds back those whose time has not come."""
+    return [waiting(row) for row in conn.execute(_WAITING + " ORDER BY m.id").fetchall()]
+
+
+def pending_of(conn: Connection, ref: int) -> list[WaitingMessage]:
+    """The messages of send `ref` still EN_ATTENTE, in order (a deferred send's, at
+    its departure)."""
+    rows = conn.execute(_WAITING + " AND m.ref = ? ORDER BY m.id", (ref,)).fetchall()
     return [waiting(row) for row in rows]
 
 
 def waiting(row: tuple[Any, ...]) -> WaitingMessage:
-    """A row of the waiting-messages queries as the model's record."""
+    """A row of the waiting-messages queries as the model's record (with, when the
+    row has them, its send's validity, departure and acceptance time)."""
+    expires_at = date_envoi = None
+    if len(row) > 9:
+        date_envoi = row[10]
+        expires_at = expiry(row[9], date_envoi or row[11])
     return WaitingMessage(
-        row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], bool(row[8])
+        row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], bool(row[8]),
+        expires_at, date_envoi,
     )
