@@ -12,6 +12,9 @@ from urllib.parse import urlsplit
 
 import trio
 
+LOOKUP_TIMEOUT_S = 2.0
+"""A host name not resolved this fast is not refused here (its POST will time out)."""
+
 
 def well_formed(url: str) -> bool:
     """An http or https URL with a host."""
@@ -53,10 +56,13 @@ async def forbidden(url: str, *, allow_private: bool) -> bool:
         pass  # a name, not an address
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
         return True
-    try:
-        infos = await trio.socket.getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
-    except OSError:
-        return False
+    infos = []
+    with trio.move_on_after(LOOKUP_TIMEOUT_S):
+        try:
+            infos = await trio.socket.getaddrinfo(
+                host, parts.port or (443 if parts.scheme == "https" else 80),
+                type=socket.SOCK_STREAM,
+            )
+        except OSError:
+            return False
     return any(_forbidden_address(str(info[4][0])) for info in infos)
