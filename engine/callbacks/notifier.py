@@ -4,7 +4,8 @@ Events are written to the outbox by the transactions that make the changes they
 report (`engine.store.outbox`), so nothing is lost when the process dies: the
 notifier only reads what is due and settles what became of it. Account actors
 (`ended`) and the result router (`receipts`) wake it after their commits; it
-also looks again every `poll_s` and when the next retry falls due.
+also looks again when the next retry falls due, and every `poll_s` (events
+another process wrote).
 
 A round reads up to `batch` due events (each the oldest of its recipient's, so a
 recipient's events arrive in order), groups them by target (URL, account) into
@@ -115,7 +116,7 @@ class CallbackNotifier:
         concurrency: int = 16,
         timeout_s: float = 10.0,
         batch: int = 2000,
-        poll_s: float = 1.0,
+        poll_s: float = 60.0,
     ) -> None:
         self._outbox = outbox
         self._clock = clock

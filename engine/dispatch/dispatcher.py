@@ -147,6 +147,8 @@ class Dispatcher:
         self._ring: deque[AccountId] = deque()
         self._with_validity: set[AccountId] = set()
         """Accounts whose queues may hold a message with a validity (`expire`)."""
+        self._validity = trio.Event()
+        """Set while `_with_validity` is not empty (`wait_validity`)."""
         self._timers: list[tuple[float, AccountId]] = []
         self._wake = trio.Event()
         self._stuck = False
@@ -216,7 +218,13 @@ class Dispatcher:
             if not any(m.expires_at is not None for m in (*q.urgent, *q.bulk)):
                 self._with_validity.discard(account_id)
         self._backlog -= len(taken)
+        if not self._with_validity:
+            self._validity = trio.Event()
         return taken
+
+    async def wait_validity(self) -> None:
+        """Until a queue may hold a message with a validity (nothing to sweep before)."""
+        await self._validity.wait()
 
     def offer(self, messages: Sequence[OutMessage]) -> None:
         """Queue messages (never blocks). Messages with `priority` (single sends and
@@ -227,6 +235,7 @@ class Dispatcher:
             self._schedule(m.account_id, q)
             if m.expires_at is not None:
                 self._with_validity.add(m.account_id)
+                self._validity.set()
         self._backlog += len(messages)
         self._wake.set()
 
@@ -243,6 +252,7 @@ class Dispatcher:
             self._schedule(m.account_id, q)
             if m.expires_at is not None:
                 self._with_validity.add(m.account_id)
+                self._validity.set()
         self._backlog += len(messages)
         self._given_back += len(messages)
         self._wake.set()

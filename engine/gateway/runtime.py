@@ -195,6 +195,7 @@ class Runtime:
         task_status.started()
         send = self._events_send.clone()
         while True:
+            await self.dispatcher.wait_validity()
             await trio.sleep(1.0)
             expired = self.dispatcher.expire(self.clock.now().timestamp())
             if expired:
