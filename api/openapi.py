@@ -59,6 +59,8 @@ class Answer:
     media_type: str = "application/json"
     headers: Mapping[str, str | Header] = field(default_factory=dict)
     example: Any = None
+    alternatives: Mapping[str, Schema] = field(default_factory=dict)
+    """Other media types the same answer may come in (e.g. text/csv), with their schemas."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +307,8 @@ def _responses(op: Operation, has_path_params: bool, settings: Settings) -> dict
         entry: dict[str, Any] = {"description": answer.description}
         if schema is not None or answer.media_type != "application/json":
             entry["content"] = _content(schema, answer.media_type, answer.example)
+            for media_type, other in answer.alternatives.items():
+                entry["content"][media_type] = {"schema": other}
         if headers:
             entry["headers"] = _header_documents(headers)
         out[str(status)] = entry

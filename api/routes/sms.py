@@ -276,8 +276,14 @@ _CSV_COLUMNS = (
         Param("format", {"type": "string", "enum": ["json", "csv"]},
               "csv : tous les destinataires en CSV (text/csv) au lieu d'une page JSON."),
     ),
-    responses={200: Answer("Une page de destinataires (ou le CSV de tous).",
-                           schemas.PAGE_MESSAGES)},
+    responses={200: Answer(
+        "Une page de destinataires (ou, en text/csv, tous les destinataires).",
+        schemas.PAGE_MESSAGES,
+        alternatives={"text/csv": {
+            "type": "string",
+            "description": "Une ligne d'en-tête puis une ligne par destinataire.",
+        }},
+    )},
     security=Security.CLE_API,
 )
 async def list_messages(ref: str) -> Response:

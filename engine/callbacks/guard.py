@@ -21,9 +21,11 @@ def well_formed(url: str) -> bool:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a bad port raises here
-    except ValueError:
+        host = parts.hostname or ""
+        host.encode("idna")  # a label over 63 characters, an empty label...
+    except (ValueError, UnicodeError):
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    return parts.scheme in ("http", "https") and bool(host)
 
 
 def _forbidden_address(address: str) -> bool:
@@ -63,6 +65,6 @@ async def forbidden(url: str, *, allow_private: bool) -> bool:
                 host, parts.port or (443 if parts.scheme == "https" else 80),
                 type=socket.SOCK_STREAM,
             )
-        except OSError:
+        except (OSError, UnicodeError):
             return False
     return any(_forbidden_address(str(info[4][0])) for info in infos)
