@@ -3,9 +3,9 @@
 Events are written to the outbox by the transactions that make the changes they
 report (`engine.store.outbox`), so nothing is lost when the process dies: the
 notifier only reads what is due and settles what became of it. Account actors
-(`ended`) and the result router (`receipts`) wake it after their commits; it
-also looks again when the next retry falls due, and every `poll_s` (events
-another process wrote).
+(`ended`) and the result router (`receipts`) wake it after their commits when
+these wrote events; it also looks again when the next retry falls due (and
+`poll_s` after the store failed to answer).
 
 A round reads up to `batch` due events (each the oldest of its recipient's, so a
 recipient's events arrive in order), groups them by target (URL, account) into
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,10 @@ class Outbox(Protocol):
     async def next_due(self) -> float | None: ...
 
     async def settle(self, done: Sequence[int], retry: Sequence[tuple[float, int]]) -> None: ...
+
+    @property
+    def recorded(self) -> int:
+        """Events written so far by this process's transactions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +121,7 @@ class CallbackNotifier:
         concurrency: int = 16,
         timeout_s: float = 10.0,
         batch: int = 2000,
-        poll_s: float = 60.0,
+        poll_s: float = 5.0,
     ) -> None:
         self._outbox = outbox
         self._clock = clock
@@ -127,6 +132,7 @@ class CallbackNotifier:
         self.batch = batch
         self.poll_s = poll_s
         self._wake = trio.Event()
+        self._seen = 0
         self._due = 0
         self._waiting_retry = 0
         self._posts_ok = 0
@@ -145,11 +151,17 @@ class CallbackNotifier:
         """Final statuses of `account_id`'s messages were committed (with their events)."""
         for o in outcomes:
             self.ended_by_statut[o.statut.value] += 1
-        self._wake.set()
+        self._new_events()
 
     def receipts(self, matched: Sequence[tuple[int, int, str, str]]) -> None:
         """Delivery receipts were committed (with their events)."""
-        self._wake.set()
+        self._new_events()
+
+    def _new_events(self) -> None:
+        """Wake the consumer when the outbox got events since it last looked (an
+        account without a callback URL costs no read of the outbox)."""
+        if self._outbox.recorded != self._seen:
+            self._wake.set()
 
     def forget(self, account_id: AccountId) -> None:
         """An account's callback settings changed: look at the outbox again."""
@@ -190,6 +202,7 @@ class CallbackNotifier:
             task_status.started(self)
             while True:
                 self._wake = trio.Event()
+                self._seen = self._outbox.recorded
                 now = self._clock.now().timestamp()
                 try:
                     due = await self._outbox.due(now, self.batch)
@@ -200,8 +213,9 @@ class CallbackNotifier:
                     next_at = await self._outbox.next_due()
                 except STORE_FAILURES:
                     log.exception("callbacks: the outbox could not be read or settled")
-                    next_at = None
-                wait = self.poll_s if next_at is None else min(self.poll_s, next_at - now)
+                    next_at = now + self.poll_s
+                # an empty outbox waits for the next commit that writes events
+                wait = math.inf if next_at is None else next_at - now
                 with trio.move_on_after(max(wait, 0.001)):
                     await self._wake.wait()
 

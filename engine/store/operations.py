@@ -241,7 +241,9 @@ class LedgerOps(_Part):
     async def apply(self, batch: AccountBatch, rule: SettleRule) -> BatchResult:
         """Write one actor batch in one transaction (`engine.store.writes`);
         outcomes are billed as `rule` decides."""
-        return await self._store.transact(partial(apply_batch, batch=batch, rule=rule))
+        done = await self._store.transact(partial(apply_batch, batch=batch, rule=rule))
+        self._store.outbox.recorded += done.events
+        return done
 
 
 class IdempotencyOps(_Part):
@@ -284,13 +286,18 @@ class Receipts(_Part):
         (message_id, ref, livraison, at) of those messages, and the indexes in
         `looked_up` that matched nothing."""
 
+        events = 0
+
         def job(conn: Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
+            nonlocal events
             found, missing = q_messages.find_receipted(conn, looked_up)
             matched = q_messages.record_receipts(conn, [*known, *found])
-            q_outbox.record(conn, "LIVRAISON", [m[0] for m in matched], time.time())
+            events = q_outbox.record(conn, "LIVRAISON", [m[0] for m in matched], time.time())
             return matched, missing
 
-        return await self._store.transact(job)
+        done = await self._store.transact(job)
+        self._store.outbox.recorded += events
+        return done
 
 
 class Campaigns(_Part):
@@ -370,7 +377,15 @@ class Reads(_Part):
 
 class Outbox(_Part):
     """The callback outbox (`engine.store.outbox`): its events are written with
-    the changes they report; the notifier reads and settles them here."""
+    the changes they report; the notifier reads and settles them here.
+    `recorded` counts the events this process's transactions wrote, so the
+    notifier looks at the outbox only when there is something new."""
+
+    __slots__ = ("recorded",)
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.recorded = 0
 
     async def due(self, now: float, limit: int) -> list[PendingCallback]:
         return await self._store.read(partial(q_outbox.due, now=now, limit=limit))

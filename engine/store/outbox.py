@@ -28,22 +28,25 @@ _RECORD = (
 )
 
 
-def record(conn: Connection, kind: str, message_ids: Sequence[int], stamp: float) -> None:
+def record(conn: Connection, kind: str, message_ids: Sequence[int], stamp: float) -> int:
     """An event of `kind` (STATUT or LIVRAISON) for each of these messages that has
-    a callback URL (its send's, else its account's), in message order."""
+    a callback URL (its send's, else its account's), in message order; how many."""
     if not message_ids:
-        return
+        return 0
     if isinstance(conn, PgConnection):
-        conn.execute(
-            _RECORD + " = ANY(?::bigint[]) ORDER BY m.id", (kind, stamp, list(message_ids))
-        )
-        return
+        return len(conn.execute(
+            _RECORD + " = ANY(?::bigint[]) ORDER BY m.id RETURNING id",
+            (kind, stamp, list(message_ids)),
+        ).fetchall())
     ids = sorted(message_ids)
+    made = 0
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
-        conn.execute(
-            _RECORD + f" IN ({','.join('?' * len(chunk))}) ORDER BY m.id", (kind, stamp, *chunk)
-        )
+        made += len(conn.execute(
+            _RECORD + f" IN ({','.join('?' * len(chunk))}) ORDER BY m.id RETURNING id",
+            (kind, stamp, *chunk),
+        ).fetchall())
+    return made
 
 
 def due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:

@@ -156,6 +156,8 @@ class BatchResult:
     results: list[int | None]
     ledger: Ledger
     settled: tuple[Outcome, ...]
+    events: int = 0
+    """Callback events recorded for the messages that ended."""
 
 
 def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> BatchResult:
@@ -171,11 +173,12 @@ def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> Batc
     results = [_write(conn, batch, w) for w in batch.writes]
     ledger, entries = batch.ledger, batch.entries
     settled: tuple[Outcome, ...] = ()
+    events = 0
     if batch.outcomes:
         settlement = q_messages.settle_outcomes(conn, ledger, batch.outcomes, rule)
         ledger, settled = settlement.ledger, settlement.settled
         entries = [*entries, *settlement.entries]
-        q_outbox.record(conn, "STATUT", [o.message_id for o in settled], batch.stamp)
+        events = q_outbox.record(conn, "STATUT", [o.message_id for o in settled], batch.stamp)
     q_accounts.save_ledger(conn, account_id, ledger, entries, batch.now)
     answers = [
         (send.idempotency, send.accepted.with_ref(ref))
@@ -184,7 +187,7 @@ def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> Batc
     ]
     if answers:
         q_idempotency.remember(conn, account_id, answers, batch.stamp)
-    return BatchResult(created, results, ledger, settled)
+    return BatchResult(created, results, ledger, settled, events)
 
 
 def _write(conn: Connection, batch: AccountBatch, write: Write) -> int | None:
