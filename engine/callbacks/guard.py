@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
+from collections import OrderedDict
 from urllib.parse import urlsplit
 
 import trio
 
 LOOKUP_TIMEOUT_S = 2.0
 """A host name not resolved this fast is not refused here (its POST will time out)."""
+LOOKUP_TTL_S = 60.0
+"""How long what a host name resolved to is remembered (`_looked_up`)."""
+LOOKUP_MEMORY = 4096
+
+_looked_up: OrderedDict[tuple[str, int], tuple[float, bool]] = OrderedDict()
+"""(host, port) -> (monotonic time it was looked up, whether it is forbidden): a send's
+URL is checked at acceptance and before each POST round, one lookup a minute."""
 
 
 def well_formed(url: str) -> bool:
@@ -58,13 +67,20 @@ async def forbidden(url: str, *, allow_private: bool) -> bool:
         pass  # a name, not an address
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
         return True
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    now = time.monotonic()
+    known = _looked_up.get((host, port))
+    if known is not None and now - known[0] < LOOKUP_TTL_S:
+        return known[1]
     infos = []
     with trio.move_on_after(LOOKUP_TIMEOUT_S):
         try:
-            infos = await trio.socket.getaddrinfo(
-                host, parts.port or (443 if parts.scheme == "https" else 80),
-                type=socket.SOCK_STREAM,
-            )
+            infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
-            return False
-    return any(_forbidden_address(str(info[4][0])) for info in infos)
+            infos = []
+    refused = any(_forbidden_address(str(info[4][0])) for info in infos)
+    _looked_up[(host, port)] = (now, refused)
+    _looked_up.move_to_end((host, port))
+    while len(_looked_up) > LOOKUP_MEMORY:
+        _looked_up.popitem(last=False)
+    return refused
