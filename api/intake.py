@@ -43,7 +43,16 @@ from api.openapi import operation_of, resolve
 from api.routes.metrics import Metrics
 from config.settings import Settings
 from engine.gateway import Gateway
-from engine.model import Accepted, AccountId, CampaignRequest, Idempotency, SendType
+from engine.model import (
+    NO_OPTIONS,
+    Accepted,
+    AccountId,
+    CampaignRequest,
+    Idempotency,
+    Priority,
+    SendOptions,
+    SendType,
+)
 
 ACCEPTED = 202
 
@@ -96,6 +105,22 @@ def idempotency_of(key: str | None, path: str, body: Any) -> Idempotency | None:
         (path + json.dumps(body, sort_keys=True, ensure_ascii=False)).encode()
     ).hexdigest()
     return Idempotency(key, digest)
+
+
+def options_of(body: Body) -> SendOptions:
+    """The send options of a validated body (contract section 10)."""
+    if not body.model_fields_set & _OPTION_FIELDS:
+        return NO_OPTIONS
+    return SendOptions(
+        reference=getattr(body, "reference", None),
+        url_rappel=getattr(body, "urlRappel", None),
+        validite=getattr(body, "validite", None),
+        priorite=Priority(getattr(body, "priorite", None) or Priority.NORMALE.value),
+        date_envoi=getattr(body, "dateEnvoi", None),
+    )
+
+
+_OPTION_FIELDS = frozenset({"reference", "urlRappel", "validite", "priorite", "dateEnvoi"})
 
 
 def documented_bodies(
@@ -174,12 +199,14 @@ class SendIntake:
         match kind:
             case SendType.UNIDES:
                 assert isinstance(body, Unides)
-                draft = gw.prepare(kind, body.emetteur, [body.destinataire], body.corps)
+                draft = gw.prepare(
+                    kind, body.emetteur, [body.destinataire], body.corps, options_of(body)
+                )
                 accepted = await gw.submit(account_id, draft, idem)
                 return accepted, views.accepted(accepted)
             case SendType.MULDES:
                 assert isinstance(body, MuldesBase)
-                draft = gw.prepare(kind, body.emetteur, body.numeros, body.corps)
+                draft = gw.prepare(kind, body.emetteur, body.numeros, body.corps, options_of(body))
                 accepted = await gw.submit(account_id, draft, idem)
                 return accepted, views.accepted(accepted)
             case SendType.MULDESP:
@@ -189,7 +216,7 @@ class SendIntake:
                     nb_par_jour=body.nbParJour,
                     intervalle_minutes=body.intervalleMinutes,
                 )
-                draft = gw.prepare(kind, body.emetteur, body.numeros, body.corps)
+                draft = gw.prepare(kind, body.emetteur, body.numeros, body.corps, options_of(body))
                 accepted = await gw.submit_campaign(account_id, draft, campaign, idem)
                 return accepted, views.accepted_campaign(accepted, campaign)
             case _:

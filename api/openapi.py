@@ -62,6 +62,8 @@ class Answer:
     media_type: str = "application/json"
     headers: Mapping[str, str | Header] = field(default_factory=dict)
     example: Any = None
+    alternatives: Mapping[str, Schema] = field(default_factory=dict)
+    """Other media types the same answer may come in (e.g. text/csv), with their schemas."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,17 +235,21 @@ rien envoyer de nouveau ; la même clé avec un autre corps répond 409 `IDEMPOT
 **Limitation de débit.** Chaque clé API dispose d'un seau de jetons (débit et rafale
 configurables) ; au-delà, 429 `TROP_DE_REQUETES` avec l'en-tête `Retry-After`.
 
-**Rappels de statut.** Si le compte a une `urlRappel`, chaque changement de statut ou
-de livraison y est envoyé en `POST` JSON :
-`{"evenements": [{"type": "STATUT" | "LIVRAISON", "ref", "destinataire", "statut",
-"raison", "codeSmsc", "envoyeLe", "livraison", "livreLe", "doublonPossible"}]}`
-(au plus 100 événements par appel, un seul compte par appel). Le corps est signé :
-l'en-tête `X-SMSGW-Signature: sha256=<hex>` est le HMAC-SHA256 du corps brut, avec pour
-secret l'empreinte SHA-256 (hexadécimale, minuscules) de votre clé API en cours :
-`hmac(sha256(cle).hexdigest(), corps, sha256)`. Régénérer la clé change donc le
-secret. L'en-tête `X-SMSGW-Horodatage` donne l'heure d'émission. Toute réponse 2xx
-vaut accusé de réception ; sinon l'appel est réessayé avec un délai qui double
-(1 s, 2 s, 4 s, ...), puis abandonné et compté.
+**Rappels de statut.** Chaque statut final d'un destinataire (`STATUT`) et chaque accusé
+de livraison (`LIVRAISON`) est envoyé en `POST` JSON à l'`urlRappel` de l'envoi, sinon à
+celle du compte : `{"evenements": [...]}` (au plus 100 événements par appel, un seul
+compte par appel ; le détail est sous `webhooks`). Chaque événement a un `id` unique : un
+événement répété garde son `id`. Les événements d'un destinataire arrivent dans l'ordre
+où ils se sont produits. Le corps est signé :
+`X-SMSGW-Signature: t=<secondes Unix>,v1=<hex>`, où `v1` est le HMAC-SHA256 de
+`"<t>.<corps brut>"` avec pour clé le secret des rappels du compte (`secretRappel`, montré
+une fois à la création du compte, remplacé par `POST /api/V1/compte/secret-rappel`) ;
+refusez un `t` de plus de 5 minutes. Toute réponse 2xx vaut accusé de réception ;
+sinon l'événement est réessayé (1 s, puis un délai qui double, 10 min au plus entre deux
+essais) pendant 24 heures (`SMSGW_CALLBACKS_MAX_AGE_S`), puis abandonné et compté. Les
+événements sont enregistrés avec le changement qu'ils rapportent : un redémarrage ou un
+arrêt brutal de la passerelle n'en perd aucun. Une `urlRappel` est http ou https ; une
+adresse privée, locale ou réservée est refusée (422 `URL_RAPPEL_INTERDITE`).
 """
 
 
@@ -314,6 +320,8 @@ def _responses(op: Operation, has_path_params: bool, settings: Settings) -> dict
             headers = {"X-Cle-Expiration": _KEY_EXPIRY, **headers}
         if schema is not None or answer.media_type != "application/json":
             entry["content"] = _content(schema, answer.media_type, answer.example)
+            for media_type, other in answer.alternatives.items():
+                entry["content"][media_type] = {"schema": other}
         if headers:
             entry["headers"] = _header_documents(headers)
         out[str(status)] = entry
@@ -383,6 +391,61 @@ def _operation_document(
     return doc
 
 
+_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type", "ref", "destinataire", "statut", "raison", "codeSmsc",
+                 "envoyeLe", "livraison", "livreLe", "reference", "smsc", "doublonPossible"],
+    "properties": {
+        "id": {"type": "integer", "description": "Unique par événement : un événement "
+               "envoyé de nouveau garde son id (écartez les répétitions)."},
+        "type": {"type": "string", "enum": ["STATUT", "LIVRAISON"],
+                 "description": "STATUT : le statut final du destinataire ; LIVRAISON : un "
+                 "accusé de livraison."},
+        "ref": {"type": "string", "pattern": "^[0-9]{6,}$"},
+        "destinataire": {"type": "string"},
+        "statut": {"type": "string", "enum": ["EN_ATTENTE", "ENVOYE", "ECHEC"]},
+        "raison": {"type": ["string", "null"]},
+        "codeSmsc": {"type": ["integer", "null"]},
+        "envoyeLe": {"type": ["string", "null"], "format": "date-time"},
+        "livraison": {"type": ["string", "null"], "enum": ["LIVRE", "NON_LIVRE", "EXPIRE", None]},
+        "livreLe": {"type": ["string", "null"]},
+        "reference": {"type": ["string", "null"], "description": "La référence de l'envoi."},
+        "smsc": {"type": ["string", "null"], "description": "Le SMSC qui a pris le message."},
+        "doublonPossible": {"type": "boolean"},
+    },
+}
+
+WEBHOOKS: dict[str, Any] = {
+    "rappelStatut": {
+        "post": {
+            "summary": "Rappel de statut (vers votre urlRappel)",
+            "description": "Envoyé par la passerelle à l'urlRappel de l'envoi, sinon à celle "
+            "du compte. Vérifiez `X-SMSGW-Signature: t=<secondes Unix>,v1=<hex>` : "
+            "HMAC-SHA256 de `\"<t>.<corps brut>\"` avec votre secret des rappels, et refusez "
+            "un `t` de plus de 5 minutes. Répondez 2xx : sinon l'appel est réessayé.",
+            "parameters": [{
+                "name": "X-SMSGW-Signature", "in": "header", "required": True,
+                "schema": {"type": "string", "pattern": "^t=[0-9]+,v1=[0-9a-f]{64}$"},
+            }],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["evenements"],
+                    "properties": {"evenements": {
+                        "type": "array", "minItems": 1, "maxItems": 100, "items": _EVENT}},
+                }}},
+            },
+            "responses": {
+                "200": {"description": "Reçu (toute réponse 2xx vaut accusé de réception)."},
+                "default": {"description": "Autre réponse : l'appel est réessayé."},
+            },
+        }
+    }
+}
+"""The callbacks the gateway sends (contract section 11), as OpenAPI 3.1 webhooks."""
+
+
 def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route `app` serves."""
     paths: dict[str, dict[str, Any]] = {}
@@ -416,6 +479,7 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
             {"name": "Pages", "description": "Espace client et console opérateur (navigateur)."},
         ],
         "paths": paths,
+        "webhooks": WEBHOOKS,
         "components": {
             "schemas": {
                 "Erreur": json_schema(Erreur, "serialization"),

@@ -62,6 +62,15 @@ def send(view: SendView) -> dict[str, Any]:
         body["avertissements"] = view.avertissements
     if view.campagne:
         body.update(view.campagne)
+    for name, value in (
+        ("reference", view.reference),
+        ("urlRappel", view.url_rappel),
+        ("validite", view.validite),
+        ("priorite", view.priorite),
+        ("dateEnvoi", view.date_envoi),
+    ):
+        if value is not None:
+            body[name] = value
     return body
 
 
@@ -75,6 +84,7 @@ def message(m: MessageView) -> dict[str, Any]:
         "livraison": m.livraison,
         "livreLe": m.livre_le,
         "doublonPossible": m.doublon_possible,
+        "reference": m.reference,
     }
 
 

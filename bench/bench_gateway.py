@@ -391,10 +391,11 @@ def serve_bare(port: int) -> None:
 # -- load ---------------------------------------------------------------------------------
 
 
-def _load_worker(args: tuple[str, str, int, int, int]) -> tuple[list[float], int, float]:
+def _load_worker(args: tuple[str, str, int, int, int, str]) -> tuple[list[float], int, float]:
     """Keep-alive HTTP/1.1 over raw sockets, each request in one write (no Nagle
-    stall between headers and body), `connections` at once."""
-    url, key, requests, connections, offset = args
+    stall between headers and body), `connections` at once; `extra`: more JSON
+    fields for every body (send options), empty for none."""
+    url, key, requests, connections, offset, extra = args
     host, port = url.removeprefix("http://").split(":")
 
     async def main() -> tuple[list[float], int, float]:
@@ -411,7 +412,7 @@ def _load_worker(args: tuple[str, str, int, int, int]) -> tuple[list[float], int
                 for n in counter:
                     body = (
                         f'{{"emetteur":"ION-Networking","corps":"{BODY}",'
-                        f'"destinataire":"+24106{offset + n:06d}"}}'
+                        f'"destinataire":"+24106{offset + n:06d}"{extra}}}'
                     ).encode()
                     request = (
                         f"POST /api/V1/sms/unides HTTP/1.1\r\nHost: {host}\r\n"
@@ -442,10 +443,11 @@ def _load_worker(args: tuple[str, str, int, int, int]) -> tuple[list[float], int
     return trio.run(main)
 
 
-def load(url: str, key: str, total: int) -> Figures:
-    """`total` UNIDES to `url` from the worker processes: rate, p50/p99, failures."""
+def load(url: str, key: str, total: int, extra: str = "") -> Figures:
+    """`total` UNIDES to `url` from the worker processes: rate, p50/p99, failures;
+    `extra` (",\"name\":value...") adds fields to every body."""
     per = total // WORKERS
-    jobs = [(url, key, per, CONNECTIONS // WORKERS, i * per) for i in range(WORKERS)]
+    jobs = [(url, key, per, CONNECTIONS // WORKERS, i * per, extra) for i in range(WORKERS)]
     with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
         results = pool.map(_load_worker, jobs)
     elapsed = max(e for _, _, e in results)

@@ -192,6 +192,9 @@ def _check(s: Settings) -> None:
     need(s.engine.dispatch_queue >= 1, "engine.dispatch_queue", "must be at least 1")
     need(s.engine.account_idle_s > 0, "engine.account_idle_s", "must be positive")
     need(s.engine.gc_threshold >= 100, "engine.gc_threshold", "must be at least 100")
+    need(s.callbacks.max_age_s >= 1, "callbacks.max_age_s", "must be at least 1")
+    need(s.callbacks.timeout_s > 0, "callbacks.timeout_s", "must be positive")
+    need(s.callbacks.concurrency >= 1, "callbacks.concurrency", "must be at least 1")
     need(s.log.level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "log.level",
          f"must be DEBUG, INFO, WARNING or ERROR, got {s.log.level!r}")
     if not s.simulator.enabled:

@@ -113,6 +113,17 @@ class SimulatorSection:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackSettings:
+    """Status callbacks (contract section 11): how long an event is retried, whether
+    a callback URL may point at a private address, and the HTTP client's limits."""
+
+    max_age_s: int = 86_400
+    allow_private: bool = False
+    timeout_s: float = 10.0
+    concurrency: int = 16
+
+
+@dataclass(frozen=True, slots=True)
 class LogSettings:
     level: str = "INFO"
 
@@ -128,4 +139,5 @@ class Settings:
     smsc: SmscSettings = field(default_factory=SmscSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     simulator: SimulatorSection = field(default_factory=SimulatorSection)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     log: LogSettings = field(default_factory=LogSettings)

@@ -39,6 +39,12 @@ class WallClock:
             self._next_ms_at = t + (999 - now.microsecond % 1000) / 1_000_000
         return self._iso
 
+    def shift(self, by: timedelta) -> None:
+        """Move wall time by `by` from now on (a clock corrected by its operator;
+        tests use it to let a validity pass without waiting for it)."""
+        self._origin_wall += by
+        self._next_ms_at = float("-inf")
+
     def trio_time_of(self, when: datetime) -> float:
         """The trio clock reading at which wall time reaches `when`."""
         return self._origin_trio + (when - self._origin_wall).total_seconds()

@@ -105,6 +105,19 @@ class InvalidField(GatewayError):
         self.reason = reason
 
 
+class ForbiddenCallbackUrl(InvalidField):
+    """A callback URL whose host is or resolves to a non-public address."""
+
+    code = "URL_RAPPEL_INTERDITE"
+
+    def __init__(self, field: str = "urlRappel") -> None:
+        super().__init__(
+            field,
+            "Cette adresse de rappel désigne une adresse privée, locale ou réservée : "
+            "les rappels n'y sont pas envoyés.",
+        )
+
+
 class TooManyAttempts(GatewayError):
     """Too many failed logins: the next attempt is possible in `retry_after_s`."""
 

@@ -134,6 +134,7 @@ class Simulator:
                 pdu.registered_delivery,
                 time.time(),
                 connection,
+                pdu.validity_period if isinstance(pdu, SubmitSm) else "",
             )  # fmt: skip
         )
         if self._duplicates.seen((destination, body, source)):

@@ -29,6 +29,8 @@ class SubmittedMessage(NamedTuple):
     registered_delivery: int
     time: float
     connection: int
+    validity_period: str = ""
+    """As the ESME sent it (SMPP 3.4 time format), empty when it set none."""
 
 
 class RateMeter:

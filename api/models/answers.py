@@ -19,9 +19,10 @@ Count = Annotated[int, Field(ge=0)]
 Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
 Raison = Annotated[Literal["NUMERO_INVALIDE", "SOLDE_INSUFFISANT", "ERREUR_RESEAU", "REJET_SMSC",
-                           "CAMPAGNE_EXPIREE", "ANNULE", "DESINSCRIT"] | None,
+                           "CAMPAGNE_EXPIREE", "ANNULE", "DESINSCRIT", "EXPIRE"] | None,
                    Field(description="Raison d'un ECHEC (DESINSCRIT : le numéro est dans la liste "
-                         "des désinscrits du compte ; il n'est ni envoyé ni facturé).")]
+                         "des désinscrits du compte ; EXPIRE : la validité de l'envoi est passée ; "
+                         "ni l'un ni l'autre n'est facturé).")]
 Livraison = Annotated[Literal["LIVRE", "NON_LIVRE", "EXPIRE"] | None, Field(
     description="Accusé de réception de l'opérateur ; ne change pas le statut.")]
 Avertissements = Annotated[list[str], Field(
@@ -143,6 +144,13 @@ class Envoi(TypedDict):
         description="MULDESP : destinataires lancés et restants.")]]
     prochainCreneau: NotRequired[Annotated[Instant | None, Field(
         description="MULDESP : heure du prochain créneau, null s'il n'y en a plus.")]]
+    reference: NotRequired[Annotated[str, Field(description="Votre référence, si l'envoi en "
+                                                "porte une.")]]
+    urlRappel: NotRequired[Annotated[str, Field(description="L'URL de rappel propre à cet envoi.")]]
+    validite: NotRequired[Annotated[int, Field(ge=1, description="Validité, en minutes.")]]
+    priorite: NotRequired[Literal["NORMALE", "HAUTE"]]
+    dateEnvoi: NotRequired[Annotated[Instant, Field(
+        description="Envoi différé : son heure de départ (UTC).")]]
 
 
 class Message(TypedDict):
@@ -156,6 +164,8 @@ class Message(TypedDict):
     livreLe: str | None
     doublonPossible: Annotated[bool, Field(description="Peut avoir été reçu deux fois (envoi "
                                            "repris après une coupure).")]
+    reference: NotRequired[Annotated[str | None, Field(
+        description="La référence de l'envoi, s'il en porte une.")]]
 
 
 class PageMessages(TypedDict):
@@ -193,6 +203,9 @@ class Compte(TypedDict):
     emetteursAutorises: NotRequired[Annotated[list[str], Field(
         description="Les seuls émetteurs que le compte peut utiliser (vide : tout émetteur "
         "valide, sauf si SMSGW_GATEWAY_SENDERS_REQUIRED=true).")]]
+    secretRappel: NotRequired[Annotated[str, Field(
+        description="Secret de signature des rappels (X-SMSGW-Signature) : montré une seule "
+        "fois, dans la réponse qui crée le compte.")]]
 
 
 class PageComptes(TypedDict):
@@ -207,6 +220,10 @@ class Solde(TypedDict):
 
 class NouvelleCle(TypedDict):
     cleApi: CleApi
+
+
+class NouveauSecretRappel(TypedDict):
+    secretRappel: Annotated[str, Field(description="Le nouveau secret, montré une seule fois.")]
 
 
 class Facture(TypedDict):
@@ -288,7 +305,8 @@ class Plan(TypedDict):
 
 class Annulation(TypedDict):
     ref: Ref
-    etatCampagne: EtatCampagne
+    etatCampagne: NotRequired[Annotated[EtatCampagne, Field(
+        description="MULDESP : l'état de la campagne.")]]
     annules: Annotated[int, Field(ge=0, description="Destinataires passés en ECHEC / ANNULE.")]
     compteurs: NotRequired[Compteurs]
 

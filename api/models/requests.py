@@ -44,12 +44,66 @@ Corps = Annotated[str, Field(
 Numero = Annotated[str, Field(min_length=1, max_length=32, pattern=TEXT, examples=["+24106123456"])]
 
 
-class Unides(Body):
+# -- send options (contract section 10) --------------------------------------------------
+
+URL_PATTERN = pattern(
+    rf"^https?://[^\x00{WHITESPACE[1:-1]}]+$",
+    "Doit être une URL http:// ou https:// sans espace.",
+)
+
+Reference = Annotated[str, Field(
+    min_length=1, max_length=64, pattern=pattern(
+        r"^[^\x00-\x1f\x7f-\x9f]+$", "1 à 64 caractères imprimables, sans caractère de contrôle."),
+    description="Votre propre référence (1 à 64 caractères imprimables) : rendue par "
+    "GET /sms/{ref}, dans chaque destinataire de /messages et dans chaque rappel ; "
+    "GET /api/V1/sms?reference= retrouve les envois qui la portent.",
+    examples=["commande-2025-10-10-0042"],
+)]
+UrlRappel = Annotated[str, Field(
+    min_length=1, max_length=2048, pattern=URL_PATTERN,
+    description="URL http(s) où vont les rappels de cet envoi, au lieu de celle du compte. "
+    "Une adresse privée, locale ou réservée (ou un nom qui y mène) : 422 URL_RAPPEL_INTERDITE.",
+    examples=["https://exemple.ga/rappels/sms"],
+)]
+Validite = Annotated[int, Field(
+    ge=1, le=10080,
+    description="Minutes (1 à 10080) : un destinataire pas encore accepté par le SMSC ce délai "
+    "après l'acceptation (ou après dateEnvoi) finit ECHEC / EXPIRE, sans être facturé ; "
+    "transmise au SMSC (validity_period).",
+    examples=[10],
+)]
+Priorite = Annotated[Literal["NORMALE", "HAUTE"], Field(
+    description="HAUTE : les destinataires en attente de cet envoi partent avant ceux des "
+    "envois NORMALE du même compte (les autres comptes gardent leur part).",
+)]
+DateEnvoi = Annotated[str, Field(
+    min_length=1, max_length=64, pattern=TEXT,
+    json_schema_extra={"format": "date-time"},
+    description="Envoi différé : date-heure ISO 8601 avec son décalage "
+    "(2025-10-10T08:00:00+01:00), de maintenant à 366 jours (sinon 422). Les crédits sont "
+    "réservés à l'acceptation ; l'envoi reste EN_ATTENTE jusqu'à cette heure (même après un "
+    "redémarrage) ; DELETE /api/V1/sms/{ref} avant l'heure l'annule (ECHEC / ANNULE, crédits "
+    "libérés).",
+    examples=["2025-10-10T08:00:00+01:00"],
+)]
+
+
+class SendOptionsBody(Body):
+    """The options every send door takes (contract section 10)."""
+
+    reference: Reference | None = None
+    urlRappel: UrlRappel | None = None
+    validite: Validite | None = None
+    priorite: Priorite | None = None
+
+
+class Unides(SendOptionsBody):
     """UNIDES: one recipient."""
 
     emetteur: Emetteur
     destinataire: Annotated[Numero, Field(description="Numéro du destinataire (format international).")]
     corps: Corps
+    dateEnvoi: DateEnvoi | None = None
 
     model_config = {"json_schema_extra": {"example": {
         "emetteur": "ION-Networking",
@@ -79,7 +133,7 @@ def numbers_given(body: Any) -> Any:
     return given
 
 
-class MuldesBase(Body):
+class MuldesBase(SendOptionsBody):
     """MULDES: one text to a list of recipients. `destinataire` given as a list
     (the seed's MULDES table names it so) is `numeros`; both at once is refused."""
 
@@ -115,6 +169,7 @@ def muldes(max_items: int) -> type[MuldesBase]:
         numeros: Annotated[list[Numero], Field(
             min_length=1, max_length=max_items, description=_NUMEROS_DESCRIPTION,
             examples=[_NUMEROS_EXAMPLE])]
+        dateEnvoi: DateEnvoi | None = None
 
         model_config = {"json_schema_extra": {"example": {
             "emetteur": "ION-Networking",
@@ -146,7 +201,10 @@ pattern(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "Doit être une date AAAA-MM-JJ.")
 def muldesp(max_items: int) -> type[MuldesBase]:
     """The MULDESP body: the MULDES fields plus the calendar."""
 
-    class Muldesp(muldes(max_items)):  # type: ignore[misc]
+    class Muldesp(MuldesBase):
+        numeros: Annotated[list[Numero], Field(
+            min_length=1, max_length=max_items, description=_NUMEROS_DESCRIPTION,
+            examples=[_NUMEROS_EXAMPLE])]
         dateDebut: Annotated[CalendarDate, Field(
             description="Premier jour de la campagne (AAAA-MM-JJ, fuseau de la passerelle, "
             "Africa/Libreville par défaut), aujourd'hui ou plus tard.", examples=["2025-10-10"])]
@@ -180,11 +238,6 @@ EMAIL_PATTERN = pattern(
     rf"^[^@\x00{WHITESPACE[1:-1]}]+@[^@\x00{WHITESPACE[1:-1]}]+\.[^@\x00{WHITESPACE[1:-1]}]+$",
     "Doit être une adresse e-mail (nom@domaine.tld).",
 )
-URL_PATTERN = pattern(
-    rf"^https?://[^\x00{WHITESPACE[1:-1]}]+$",
-    "Doit être une URL http:// ou https:// sans espace.",
-)
-
 Nom = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT,
                            examples=["Banque de Libreville"])]
 TypeCompte = Annotated[Literal["PREPAYE", "POSTPAYE"], Field(

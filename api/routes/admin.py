@@ -69,6 +69,7 @@ async def create_account() -> Response:
     view = await gateway().account(account_id)
     answer = views.account(view)
     answer["cleApi"] = views.key(key)
+    answer["secretRappel"] = key.secret_rappel
     return jsonify_status(answer, 201)
 
 

@@ -10,9 +10,10 @@ Decisions the contract leaves open, documented in the OpenAPI document:
 - A calendar with no slot left (dateFin today and the window closed) answers 422
   on `dateFin`. Recipients the calendar cannot carry (more than nbParJour × days)
   are accepted with a warning and end ECHEC / CAMPAGNE_EXPIREE.
-- DELETE cancels only a live campaign (409 CAMPAGNE_TERMINEE once it has ended,
-  409 NON_ANNULABLE for UNIDES and MULDES, which leave at once). Recipients
-  already released to the SMSC queue finish normally; the others end ECHEC / ANNULE.
+- DELETE cancels a live campaign (409 CAMPAGNE_TERMINEE once it has ended) or a
+  deferred UNIDES or MULDES before its departure (409 NON_ANNULABLE for one that
+  has left). Recipients already released to the SMSC queue finish normally; the
+  others end ECHEC / ANNULE.
 """
 
 from __future__ import annotations
@@ -142,16 +143,18 @@ def _plan_json(p: CampaignPlan) -> dict[str, Any]:
 
 @bp.delete("/<ref>")
 @operation(
-    "Annuler une campagne",
+    "Annuler une campagne ou un envoi différé",
     tag="Envois",
     description="Annule une campagne MULDESP en cours ou planifiée : les destinataires pas "
     "encore lancés passent ECHEC / ANNULE et rien de plus n'est facturé ; ceux déjà remis à "
-    "la file du SMSC finissent normalement. 409 CAMPAGNE_TERMINEE si elle est déjà terminée "
-    "ou annulée, 409 NON_ANNULABLE pour un envoi UNIDES ou MULDES.",
+    "la file du SMSC finissent normalement. Annule aussi un envoi différé (dateEnvoi) avant "
+    "son heure : chaque destinataire passe ECHEC / ANNULE et ses crédits réservés sont "
+    "libérés. 409 CAMPAGNE_TERMINEE si la campagne est déjà terminée ou annulée, 409 "
+    "NON_ANNULABLE pour un envoi UNIDES ou MULDES déjà parti ou sans dateEnvoi.",
     responses={
-        200: Answer("Campagne annulée.", Annulation),
-        409: Answer("Campagne déjà terminée (CAMPAGNE_TERMINEE) ou envoi non planifié "
-                    "(NON_ANNULABLE)."),
+        200: Answer("Envoi annulé.", Annulation),
+        409: Answer("Campagne déjà terminée (CAMPAGNE_TERMINEE) ou envoi parti ou non "
+                    "différé (NON_ANNULABLE)."),
     },
     security=Security.CLE_API,
 )
@@ -159,18 +162,13 @@ async def cancel(ref: str) -> Response:
     account_id = await client_account()
     parsed = _ref(ref)
     gw = gateway()
-    count = await gw.cancel_campaign(account_id, parsed)
+    kind, count = await gw.cancel_send(account_id, parsed)
     view = await gw.send_view(account_id, parsed)
     body = views.send(view)
-    return jsonify_status(
-        {
-            "ref": body["ref"],
-            "etatCampagne": body.get("etatCampagne", "ANNULEE"),
-            "annules": count,
-            "compteurs": body["compteurs"],
-        },
-        200,
-    )
+    answer = {"ref": body["ref"], "annules": count, "compteurs": body["compteurs"]}
+    if kind == "MULDESP":
+        answer["etatCampagne"] = body.get("etatCampagne", "ANNULEE")
+    return jsonify_status(answer, 200)
 
 
 __all__ = ["MULDESP_SCHEMA", "bp", "muldesp"]

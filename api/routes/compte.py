@@ -47,7 +47,7 @@ async def get_account() -> Response:
     tag="Compte",
     description="Remplace la clé qui appelle par une nouvelle clé du même nom, montrée une "
     "seule fois ; l'ancienne est révoquée immédiatement, les autres clés du compte restent. "
-    "Le secret des rappels (empreinte SHA-256 de la clé) change avec elle.",
+    "Le secret des rappels n'en dépend pas : il ne change pas avec elle.",
     responses={201: Answer("La nouvelle clé.", answers.NouvelleCle)},
     security=Security.CLE_API,
 )
@@ -166,3 +166,19 @@ async def remove_opt_out(numero: str) -> Response:
     account_id = await client_account()
     await gateway().remove_opt_out(account_id, numero)
     return Response(b"", status=204)
+
+
+@bp.post("/secret-rappel")
+@operation(
+    "Remplacer le secret des rappels",
+    tag="Compte",
+    description="Un nouveau secret de signature des rappels (`X-SMSGW-Signature`), montré une "
+    "seule fois ; les rappels envoyés à partir de maintenant sont signés avec lui, l'ancien "
+    "ne sert plus.",
+    responses={201: Answer("Le nouveau secret.", answers.NouveauSecretRappel)},
+    security=Security.CLE_API,
+)
+async def new_callback_secret() -> Response:
+    account_id = await client_account()
+    secret = await gateway().new_callback_secret(account_id)
+    return jsonify_status({"secretRappel": secret}, 201)

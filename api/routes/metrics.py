@@ -91,21 +91,31 @@ class _EngineCollector(Collector):
             value=mailboxes,
         )
         cb = gw.callbacks.statistics()
-        yield GaugeMetricFamily("smsgw_callbacks_queue_depth", "Lots de rappels en attente.",
+        yield GaugeMetricFamily("smsgw_callbacks_queue_depth",
+                                "Événements de rappel dus lus au dernier tour.",
                                 value=cb.queue_depth)
         yield GaugeMetricFamily(
-            "smsgw_callbacks_waiting_retry", "Rappels en cours ou à réessayer.",
+            "smsgw_callbacks_waiting_retry", "Événements de rappel en attente d'un nouvel essai.",
             value=cb.waiting_retry,
         )
         events = CounterMetricFamily("smsgw_callback_events", "Événements de rappel, par issue.",
                                      labels=["issue"])
         events.add_metric(["livre"], cb.events_delivered)
         events.add_metric(["abandonne"], cb.events_abandoned)
-        events.add_metric(["perdu_file_pleine"], cb.events_dropped)
+        events.add_metric(["url_interdite"], cb.events_dropped)
         yield events
         yield CounterMetricFamily("smsgw_callback_attempts_failed",
                                   "Appels de rappel en échec (réessayés ou abandonnés).",
                                   value=cb.attempts_failed)
+        failures = CounterMetricFamily(
+            "smsgw_callback_account_failures",
+            "Appels de rappel en échec et événements abandonnés, par compte.",
+            labels=["compte", "issue"],
+        )
+        for a in cb.par_compte:
+            failures.add_metric([str(a.compte), "echec"], a.attempts_failed)
+            failures.add_metric([str(a.compte), "abandonne"], a.events_abandoned)
+        yield failures
 
 
 class Metrics:

@@ -15,11 +15,15 @@ dispatches alone.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from quart import Blueprint, Response, request
 
 from api import views
@@ -27,7 +31,7 @@ from api.deps import client_account, gateway, send_intake, settings
 from api.errors import ApiError
 from api.http import VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
 from api.intake import ACCEPTED, ApiKey, SendRequest
-from api.models import answers
+from api.models import TEXT, answers
 from api.models.requests import (
     DateOuInstant,
     IdempotencyKey,
@@ -42,7 +46,7 @@ from api.models.requests import (
     muldes as muldes_body,
 )
 from api.openapi import Answer, Param, Security, operation
-from engine.model import SendType, format_ref, iso, parse_ref
+from engine.model import AccountId, SendRef, SendType, format_ref, iso, parse_ref
 
 bp = Blueprint("sms", __name__, url_prefix="/api/V1/sms")
 
@@ -166,9 +170,14 @@ def _encode_cursor(prefix: str, value: int) -> str:
     description="Les envois du compte, du plus récent au plus ancien, avec leur statut agrégé "
     "et leurs compteurs. Filtres : `type`, `statut` (agrégé), `depuis` (inclus) et `jusqua` "
     "(inclus pour une date AAAA-MM-JJ, exclu pour une date-heure) ; `jusqua` doit être "
-    "postérieur à `depuis` (sinon 422). Pagination par curseur.",
+    "postérieur à `depuis` (sinon 422), `reference` (votre référence) et `numero` (les envois "
+    "qui comptent ce destinataire, numéro normalisé comme à l'envoi). Pagination par curseur.",
     params=(
         Param("type", TypeEnvoi, "Ne garder que ce type d'envoi."),
+        Param("reference", Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT)],
+              "Ne garder que les envois qui portent cette référence."),
+        Param("numero", Annotated[str, Field(min_length=1, max_length=32, pattern=TEXT)],
+              "Ne garder que les envois qui comptent ce numéro (format international)."),
         _STATUT_PARAM,
         Param("depuis", DateOuInstant, "Début de la période (création de l'envoi)."),
         Param("jusqua", DateOuInstant, "Fin de la période."),
@@ -198,6 +207,8 @@ async def list_sends() -> Response:
         since=since,
         until=until,
         limit=limit,
+        reference=query.get("reference"),
+        numero=query.get("numero"),
     )
     following = _encode_cursor("e", page[-1].ref) if len(page) == limit else None
     return jsonify_status(
@@ -255,16 +266,38 @@ async def get_send(ref: str) -> Response:
     return jsonify_status(views.send(view), 200)
 
 
+_CSV_COLUMNS = (
+    "destinataire", "statut", "raison", "codeSmsc", "envoyeLe", "livraison", "livreLe",
+    "reference", "smsc",
+)
+
+
 @bp.get("/<ref>/messages")
 @operation(
     "Détail par destinataire",
     tag="Suivi",
     description="Un élément par destinataire, dans l'ordre de la liste envoyée : statut, "
-    "raison d'échec, code SMSC, heure d'envoi, accusé de livraison. Le curseur désigne le "
-    "dernier message rendu : la pagination reste exacte pendant que les statuts changent "
-    "(chaque destinataire apparaît une fois et une seule).",
-    params=(_STATUT_PARAM, _cursor_param("m"), _LIMITE),
-    responses={200: Answer("Une page de destinataires.", answers.PageMessages)},
+    "raison d'échec, code SMSC, heure d'envoi, accusé de livraison, votre référence. Le "
+    "curseur désigne le dernier message rendu : la pagination reste exacte pendant que les "
+    "statuts changent (chaque destinataire apparaît une fois et une seule). Avec "
+    "`format=csv` (ou `Accept: text/csv`), tous les destinataires de l'envoi en CSV "
+    "(text/csv, UTF-8, une ligne d'en-tête `" + ",".join(_CSV_COLUMNS) + "`), envoyés au fil "
+    "de la lecture : un envoi de 100 000 destinataires s'exporte en mémoire bornée.",
+    params=(
+        _STATUT_PARAM,
+        _cursor_param("m"),
+        _LIMITE,
+        Param("format", Literal["json", "csv"],
+              "csv : tous les destinataires en CSV (text/csv) au lieu d'une page JSON."),
+    ),
+    responses={200: Answer(
+        "Une page de destinataires (ou, en text/csv, tous les destinataires).",
+        answers.PageMessages,
+        alternatives={"text/csv": {
+            "type": "string",
+            "description": "Une ligne d'en-tête puis une ligne par destinataire.",
+        }},
+    )},
     security=Security.CLE_API,
 )
 async def list_messages(ref: str) -> Response:
@@ -273,6 +306,11 @@ async def list_messages(ref: str) -> Response:
     parsed = parse_ref(ref)
     if parsed is None:
         raise _unknown_ref()
+    wants_csv = query.get("format") == "csv" or (
+        query.get("format") is None and _accepts_csv(request.headers.get("Accept", ""))
+    )
+    if wants_csv:
+        return await _csv_export(account_id, parsed, query.get("statut"))
     after = _cursor(query.get("curseur"), "m") or 0
     limit = query.get("limite", 100)
     page = await gateway().messages_page(
@@ -285,3 +323,52 @@ async def list_messages(ref: str) -> Response:
         200,
     )
 
+
+
+_CSV_PAGE = 2000
+
+
+def _accepts_csv(accept: str) -> bool:
+    """`Accept` names text/csv ahead of JSON (or without it)."""
+    kinds = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
+    if "text/csv" not in kinds:
+        return False
+    json_at = kinds.index("application/json") if "application/json" in kinds else len(kinds)
+    return kinds.index("text/csv") < json_at
+
+
+def _csv_line(values: tuple[Any, ...]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(
+        "" if v is None else v for v in values
+    )
+    return out.getvalue().encode()
+
+
+async def _csv_export(account_id: AccountId, ref: SendRef, statut: str | None) -> Response:
+    """Every recipient of the send as CSV, read and written a page at a time."""
+    gw = gateway()
+    first = await gw.messages_page(account_id, ref, statut=statut, after=0, limit=_CSV_PAGE)
+
+    async def rows() -> AsyncIterator[bytes]:
+        yield _csv_line(_CSV_COLUMNS)
+        page = first
+        while page:
+            yield b"".join(
+                _csv_line((m.destinataire, m.statut, m.raison, m.code_smsc, m.envoye_le,
+                           m.livraison, m.livre_le, m.reference, None))
+                for m in page
+            )
+            if len(page) < _CSV_PAGE:
+                return
+            page = await gw.messages_page(
+                account_id, ref, statut=statut, after=page[-1].id, limit=_CSV_PAGE
+            )
+
+    name = f"envoi-{format_ref(ref)}.csv"
+    return Response(
+        rows(),
+        status=200,
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

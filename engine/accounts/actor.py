@@ -43,6 +43,7 @@ from engine.accounts.batch import (
 )
 from engine.accounts.commands import (
     AccountSnapshot,
+    CancelSend,
     ChangeType,
     CloseInvoice,
     CloseInvoiceFor,
@@ -281,10 +282,16 @@ class AccountActor:
         self._committed = True
         self._ledger = done.ledger
         offered: list[OutMessage] = []
+        held = 0
         for (submit, send), (ref, first_id) in zip(batch.sends, done.created, strict=True):
             submit.reply.set(send.accepted.with_ref(ref))
-            offered.extend(ready_messages(self.account_id, submit.draft, send.row, ref, first_id))
-        self._in_flight += len(offered) - len(done.settled)
+            ready = ready_messages(self.account_id, submit.draft, send.row, ref, first_id)
+            departure = send.row.options.date_envoi
+            if departure is not None and departure > now:
+                held += len(ready)  # a deferred send: released at its time (engine.dispatch.deferred)
+            else:
+                offered.extend(ready)
+        self._in_flight += len(offered) + held - len(done.settled)
         for answer in batch.replies:
             answer(done)
         for snapshot in batch.snapshots:
@@ -304,17 +311,20 @@ class AccountActor:
     ) -> None:
         match cmd:
             case Submit(draft=draft, idempotency=idem, reply=reply):
-                if replayed(idem, replays, reply):
+                if replayed(idem, replays, reply, batch):
                     return
                 refused = refusal(self._controls, draft.sender)
                 if refused is not None:
                     reply.fail(refused)
                     return
                 send = admit(batch, self.account_id, draft, now, idem)
+                index = len(batch.sends)
                 batch.sends.append((cmd, send))
-                if idem is not None:
-                    # a second request with the same key in this very batch
-                    replays[idem.key] = (idem.body_hash, send.accepted)
+                if idem is not None:  # a repeat in this very batch gets the ref made here
+                    batch.answers[idem.key] = (
+                        idem.body_hash,
+                        lambda done: send.accepted.with_ref(done.created[index][0]),
+                    )
             case Settle(outcomes=outcomes):
                 batch.settles.extend(outcomes)
             case TopUp(amount=amount, reply=topped):
@@ -356,6 +366,12 @@ class AccountActor:
             case EndCampaign(outcomes=outcomes, end=end, reply=ended):
                 batch.settles.extend(outcomes)
                 batch.write(end, lambda _: ended.set(None))
+            case CancelSend(outcomes=outcomes, reply=cancelled):
+                batch.settles.extend(outcomes)
+                mine = {o.message_id for o in outcomes}
+                batch.replies.append(
+                    lambda done: cancelled.set(sum(o.message_id in mine for o in done.settled))
+                )
             case _:
                 assert_never(cmd)
 
@@ -386,14 +402,18 @@ class AccountActor:
         """A campaign's send and recipients, billed under the current type; nothing
         is reserved and nothing offered yet (its scheduler releases it by waves)."""
         idem, reply = cmd.idempotency, cmd.reply
-        if replayed(idem, replays, reply):
+        if replayed(idem, replays, reply, batch):
             return
         refused = refusal(self._controls, parse_sender(cmd.row.emetteur))
         if refused is not None:
             reply.fail(refused)
             return
-        if idem is not None:
-            replays[idem.key] = (idem.body_hash, cmd.accepted)
+        if idem is not None:  # a repeat in this very batch gets the ref made here
+            index = len(batch.writes)
+            batch.answers[idem.key] = (
+                idem.body_hash,
+                lambda done: cmd.accepted.with_ref(SendRef(made(done.results[index]))),
+            )
         row = replace(cmd.row, billing=batch.ledger.billing, cree_le=now)
         waiting = sum(1 for r in row.recipients if r.statut is MessageStatus.EN_ATTENTE)
 

@@ -60,6 +60,12 @@ class Batch:
     settles: list[Outcome] = field(default_factory=list)
     snapshots: list[Reply[AccountSnapshot]] = field(default_factory=list)
     """Answered after everything else: a snapshot shows the whole batch done."""
+    answers: dict[str, tuple[str, Callable[[BatchResult], Accepted]]] = field(
+        default_factory=dict
+    )
+    """Sends of this batch that carry an Idempotency-Key, by key: the body digest
+    and how their answer reads once the commit has given them a ref. A repeat of
+    the key in the same batch is answered from it, after the commit."""
 
     def write(self, write: Write, then: Callable[[int | None], None]) -> None:
         """Queue `write`; after the commit, `then` gets its result."""
@@ -73,10 +79,24 @@ class Batch:
         return bool(self.sends or self.writes or self.settles or self.entries)
 
 
-def replayed(idem: Idempotency | None, replays: Replays, reply: Reply[Accepted]) -> bool:
+def replayed(
+    idem: Idempotency | None, replays: Replays, reply: Reply[Accepted], batch: Batch
+) -> bool:
     """Answer a request whose key already has an answer (the same one, or a
-    conflict when the body differs); False when the key is new."""
-    if idem is None or idem.key not in replays:
+    conflict when the body differs); False when the key is new. When the answer
+    is a send of this very batch, the repeat is answered after the commit, with
+    the ref the send got."""
+    if idem is None:
+        return False
+    pending = batch.answers.get(idem.key)
+    if pending is not None:
+        body_hash, answer_of = pending
+        if body_hash != idem.body_hash:
+            reply.fail(IdempotencyConflict(idem.key))
+        else:
+            batch.replies.append(lambda done: reply.set(replace(answer_of(done), replayed=True)))
+        return True
+    if idem.key not in replays:
         return False
     body_hash, earlier = replays[idem.key]
     if body_hash != idem.body_hash:
@@ -130,6 +150,7 @@ def admit(
         avertissements=draft.avertissements,
         recipients=recipients,
         cree_le=now,
+        options=draft.options,
     )
     accepted = Accepted(
         ref=SendRef(0),
@@ -147,8 +168,11 @@ def admit(
 def ready_messages(
     account_id: AccountId, draft: SendDraft, row: NewSendRow, ref: SendRef, first_id: MessageId
 ) -> list[OutMessage]:
-    """The recipients of a stored send still waiting, as messages for the dispatcher."""
-    priority = draft.type is SendType.UNIDES
+    """The recipients of a stored send still waiting, as messages for the dispatcher:
+    single sends and HAUTE sends go ahead of the account's bulk, and a send with a
+    validity carries the time its recipients expire."""
+    priority = draft.type is SendType.UNIDES or draft.options.urgent
+    expires_at = draft.options.expires_at(row.cree_le)
     return [
         OutMessage(
             message_id=MessageId(first_id + i),
@@ -158,6 +182,7 @@ def ready_messages(
             sender=draft.sender,
             encoded=draft.encoded,
             priority=priority,
+            expires_at=expires_at,
         )
         for i, r in enumerate(row.recipients)
         if r.statut is MessageStatus.EN_ATTENTE

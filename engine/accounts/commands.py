@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from engine.actor import Reply
 from engine.dispatch.message import OutMessage
 from engine.model import (
+    NO_OPTIONS,
     Accepted,
     AccountType,
     Billing,
     Idempotency,
     NewSendRow,
     Outcome,
+    SendOptions,
     SendRef,
     SendType,
 )
@@ -27,6 +29,7 @@ from engine.text import EncodedMessage, SenderAddress
 __all__ = [
     "Accepted",
     "AccountSnapshot",
+    "CancelSend",
     "ChangeType",
     "CloseInvoice",
     "CloseInvoiceFor",
@@ -73,6 +76,7 @@ class SendDraft:
             valid=tuple(n for n in self.valid if n not in opted_out),
             desinscrits=tuple(n for n in self.valid if n in opted_out),
         )
+    options: SendOptions = NO_OPTIONS
 
 
 
@@ -208,7 +212,16 @@ class EndCampaign:
     reply: Reply[None]
 
 
+@dataclass(frozen=True, slots=True)
+class CancelSend:
+    """End a deferred send's recipients before its departure (ECHEC / ANNULE,
+    their credits released). Answered after the commit with how many ended."""
+
+    outcomes: tuple[Outcome, ...]
+    reply: Reply[int]
+
+
 Command = (
     Submit | Settle | TopUp | ChangeType | CloseInvoice | SettleInvoice | SetRate | GetSnapshot
-    | OpenCampaign | ReserveWave | EndCampaign | SetControls | CloseInvoiceFor
+    | OpenCampaign | ReserveWave | EndCampaign | SetControls | CloseInvoiceFor | CancelSend
 )

@@ -1,55 +1,79 @@
-"""The callback notifier: sole owner of the queue of status events to deliver.
+"""The callback notifier: delivers the store's callback outbox (contract section 11).
 
-Account actors (`ended`, after each commit of final statuses) and the result
-router (`receipts`, after each commit of delivery receipts) hand it message ids
-and never wait: `ended` and `receipts` only put one item in a bounded queue
-and, when it is full, drop the item and count the drop. Dispatch is never held
-up by a slow or dead callback URL.
+Events are written to the outbox by the transactions that make the changes they
+report (`engine.store.outbox`), so nothing is lost when the process dies: the
+notifier only reads what is due and settles what became of it. Account actors
+(`ended`) and the result router (`receipts`) wake it after their commits when
+these wrote events; it also looks again when the next retry falls due (and
+`poll_s` after the store failed to answer).
 
-`serve` drains the queue, reads the messages' committed state and the
-accounts' `urlRappel` from the store, and POSTs one signed JSON body per
-account and per 100 events. A delivery that does not get a 2xx answer is tried
-again after 1, 2, 4 ... × `retry_base_s`, at most `max_attempts` times, then
-abandoned and counted. At most `concurrency` POSTs run at once and at most
-`retry_max` deliveries wait for a retry; beyond that new deliveries are
-dropped and counted.
+A round reads up to `batch` due events (each the oldest of its recipient's, so a
+recipient's events arrive in order), groups them by target (URL, account) into
+bodies of at most 100 events, POSTs them signed (`X-SMSGW-Signature`, the
+account's secret), at most `concurrency` at once, over one httpx client (TLS
+verified, timeouts, connections kept alive), and settles them in one store
+transaction: a 2xx answer deletes them; otherwise each is tried again after 1,
+2, 4 ... seconds (at most 10 minutes apart) until it is `max_age_s` old, then
+dropped and counted. A target whose host is, or resolves to, a private address
+is refused (unless `allow_private`): its events are dropped and counted.
+Delivery is at least once: a crash between a POST and its settlement sends it
+again, with the same event ids.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
 import trio
 
-from engine.callbacks.client import CallbackHttpError, post
-from engine.callbacks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from engine.callbacks.guard import forbidden
+from engine.callbacks.signing import SIGNATURE_HEADER, sign
 from engine.clock import WallClock
-from engine.model import AccountId, Outcome, ReportedMessage, format_ref, iso
+from engine.model import AccountId, Outcome, PendingCallback, format_ref
 from engine.store import STORE_FAILURES
 
 log = logging.getLogger(__name__)
 
-_EVENTS_PER_POST = 100
+EVENTS_PER_POST = 100
+MAX_BACKOFF_S = 600.0
 
 
-class Reports(Protocol):
-    """The store's reads the notifier makes (`Store.reads`)."""
+class Outbox(Protocol):
+    """The store's outbox operations (`Store.outbox`)."""
 
-    async def report(
-        self, message_ids: list[int]
-    ) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]: ...
+    async def due(self, now: float, limit: int) -> list[PendingCallback]: ...
 
-    async def any_callback_url(self) -> bool: ...
+    async def next_due(self) -> float | None: ...
+
+    async def settle(self, done: Sequence[int], retry: Sequence[tuple[float, int]]) -> None: ...
+
+    @property
+    def recorded(self) -> int:
+        """Events written so far by this process's transactions."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCallbackFailures:
+    """One account's callback failures since the process started."""
+
+    compte: int
+    attempts_failed: int
+    events_abandoned: int
 
 
 @dataclass(frozen=True, slots=True)
 class CallbackStatistics:
-    """Counters for operators (`/api/V1/admin/acteurs`, `/metrics`)."""
+    """Counters for operators (`/api/V1/admin/acteurs`, `/metrics`): events read
+    due in the last round, events waiting for a retry, POSTs acknowledged, events
+    delivered, failed attempts, events dropped past their age (`events_abandoned`)
+    or for a forbidden target (`events_dropped`), and failures per account."""
 
     queue_depth: int
     waiting_retry: int
@@ -59,45 +83,57 @@ class CallbackStatistics:
     posts_abandoned: int
     events_abandoned: int
     events_dropped: int
+    par_compte: tuple[AccountCallbackFailures, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    kind: str  # "STATUT" or "LIVRAISON"
-    message_ids: tuple[int, ...]
+def backoff_s(attempts: int) -> float:
+    """The wait after the `attempts`-th failed attempt: 1 s, doubling, at most 10 min."""
+    return min(MAX_BACKOFF_S, 2.0 ** max(0, attempts - 1))
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    url: str | None
-    secret: str | None
+def event_json(e: PendingCallback) -> dict[str, Any]:
+    """One event as the receiver reads it."""
+    return {
+        "id": e.id,
+        "type": e.type,
+        "ref": format_ref(e.ref),
+        "destinataire": e.destinataire,
+        "statut": e.statut,
+        "raison": e.raison,
+        "codeSmsc": e.code_smsc,
+        "envoyeLe": e.envoye_le,
+        "livraison": e.livraison,
+        "livreLe": e.livre_le,
+        "reference": e.reference,
+        "smsc": None,
+        "doublonPossible": e.doublon_possible,
+    }
 
 
 class CallbackNotifier:
     def __init__(
         self,
-        store: Reports,
+        outbox: Outbox,
         clock: WallClock,
         *,
-        queue_size: int = 1024,
+        max_age_s: float = 86_400,
+        allow_private: bool = False,
         concurrency: int = 16,
-        retry_max: int = 1000,
-        max_attempts: int = 6,
-        retry_base_s: float = 1.0,
         timeout_s: float = 10.0,
-        url_ttl_s: float = 5.0,
+        batch: int = 2000,
+        poll_s: float = 5.0,
     ) -> None:
-        self._store = store
+        self._outbox = outbox
         self._clock = clock
-        self._send, self._receive = trio.open_memory_channel[_Item](queue_size)
-        self._limiter = trio.Semaphore(concurrency)
-        self.retry_max = retry_max
-        self.max_attempts = max_attempts
-        self.retry_base_s = retry_base_s
+        self.max_age_s = max_age_s
+        self.allow_private = allow_private
+        self.concurrency = concurrency
         self.timeout_s = timeout_s
-        self._url_ttl_s = url_ttl_s
-        self._any_url: tuple[float, bool] | None = None
-        self._nursery: trio.Nursery | None = None
+        self.batch = batch
+        self.poll_s = poll_s
+        self._wake = trio.Event()
+        self._seen = 0
+        self._due = 0
         self._waiting_retry = 0
         self._posts_ok = 0
         self._events_delivered = 0
@@ -105,38 +141,36 @@ class CallbackNotifier:
         self._posts_abandoned = 0
         self._events_abandoned = 0
         self._events_dropped = 0
+        self._failed_by_account: Counter[int] = Counter()
+        self._abandoned_by_account: Counter[int] = Counter()
         self.ended_by_statut: Counter[str] = Counter()
 
     # -- producers: never block ----------------------------------------------------------
 
     def ended(self, account_id: AccountId, outcomes: Sequence[Outcome]) -> None:
-        """Final statuses of `account_id`'s messages were committed."""
+        """Final statuses of `account_id`'s messages were committed (with their events)."""
         for o in outcomes:
             self.ended_by_statut[o.statut.value] += 1
-        self._offer(_Item("STATUT", tuple(o.message_id for o in outcomes)))
+        self._new_events()
 
     def receipts(self, matched: Sequence[tuple[int, int, str, str]]) -> None:
-        """Delivery receipts (message_id, ref, livraison, at) were committed."""
-        self._offer(_Item("LIVRAISON", tuple(m[0] for m in matched)))
+        """Delivery receipts were committed (with their events)."""
+        self._new_events()
+
+    def _new_events(self) -> None:
+        """Wake the consumer when the outbox got events since it last looked (an
+        account without a callback URL costs no read of the outbox)."""
+        if self._outbox.recorded != self._seen:
+            self._wake.set()
 
     def forget(self, account_id: AccountId) -> None:
-        """An account's `urlRappel` changed: look it up again."""
-        self._any_url = None
-
-    def _offer(self, item: _Item) -> None:
-        if not item.message_ids or self._nursery is None:
-            return
-        if self._any_url is not None and not self._any_url[1]:
-            if trio.current_time() < self._any_url[0]:
-                return  # no account has a callback URL: nothing to deliver
-        try:
-            self._send.send_nowait(item)
-        except trio.WouldBlock:
-            self._events_dropped += len(item.message_ids)
+        """An account's callback settings changed: look at the outbox again."""
+        self._wake.set()
 
     def statistics(self) -> CallbackStatistics:
+        accounts = sorted(set(self._failed_by_account) | set(self._abandoned_by_account))
         return CallbackStatistics(
-            queue_depth=self._receive.statistics().current_buffer_used,
+            queue_depth=self._due,
             waiting_retry=self._waiting_retry,
             posts_ok=self._posts_ok,
             events_delivered=self._events_delivered,
@@ -144,126 +178,114 @@ class CallbackNotifier:
             posts_abandoned=self._posts_abandoned,
             events_abandoned=self._events_abandoned,
             events_dropped=self._events_dropped,
+            par_compte=tuple(
+                AccountCallbackFailures(
+                    a, self._failed_by_account[a], self._abandoned_by_account[a]
+                )
+                for a in accounts
+            ),
         )
 
     # -- the consumer ---------------------------------------------------------------------
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            task_status.started(self)
-            async for item in self._receive:
-                await self._refresh_any_url()
-                if self._any_url is not None and not self._any_url[1]:
-                    continue
-                batch = [item]
-                while len(batch) < 64:
-                    try:
-                        batch.append(self._receive.receive_nowait())
-                    except trio.WouldBlock:
-                        break
-                try:
-                    posts = _build_posts(batch, *await self._store.report(_ids(batch)))
-                except STORE_FAILURES:
-                    log.exception("callbacks: could not read the messages to report")
-                    continue
-                for target, events in posts:
-                    for start in range(0, len(events), _EVENTS_PER_POST):
-                        chunk = events[start : start + _EVENTS_PER_POST]
-                        if self._waiting_retry >= self.retry_max:
-                            self._events_dropped += len(chunk)
-                            continue
-                        await self._limiter.acquire()
-                        self._waiting_retry += 1
-                        nursery.start_soon(self._deliver, target, chunk)
-
-    async def _refresh_any_url(self) -> None:
-        now = trio.current_time()
-        if self._any_url is not None and now < self._any_url[0]:
-            return
-        found = await self._store.any_callback_url()
-        self._any_url = (now + self._url_ttl_s, found)
-
-    async def _deliver(self, target: _Target, events: list[dict[str, Any]]) -> None:
-        """POST one body; the caller acquired one limiter slot, released here."""
-        assert target.url is not None and target.secret is not None
-        body = json.dumps(
-            {"evenements": events}, ensure_ascii=False, separators=(",", ":")
-        ).encode()
-        headers = {SIGNATURE_HEADER: sign(target.secret, body)}
-        holding = True
-        try:
-            for attempt in range(self.max_attempts):
-                if not holding:
-                    await self._limiter.acquire()
-                    holding = True
-                headers[TIMESTAMP_HEADER] = iso(self._clock.now())
-                try:
-                    status = await post(target.url, body, headers, timeout_s=self.timeout_s)
-                except (OSError, trio.TooSlowError, CallbackHttpError) as exc:
-                    status, reason = 0, type(exc).__name__
-                else:
-                    reason = f"HTTP {status}"
-                self._limiter.release()
-                holding = False
-                if 200 <= status < 300:
-                    self._posts_ok += 1
-                    self._events_delivered += len(events)
-                    return
-                self._attempts_failed += 1
-                log.info("callback attempt %d failed (%s)", attempt + 1, reason)
-                if attempt + 1 < self.max_attempts:
-                    await trio.sleep(self.retry_base_s * 2**attempt)
-            self._posts_abandoned += 1
-            self._events_abandoned += len(events)
-            log.warning(
-                "callback abandoned after %d attempts (%d events)", self.max_attempts, len(events)
-            )
-        finally:
-            if holding:
-                self._limiter.release()
-            self._waiting_retry -= 1
-
-
-def _kinds(items: list[_Item]) -> dict[int, str]:
-    """Each message's event kind: STATUT wins over LIVRAISON for the same message."""
-    kind_of: dict[int, str] = {}
-    for item in items:
-        for mid in item.message_ids:
-            kind_of[mid] = "STATUT" if "STATUT" in (item.kind, kind_of.get(mid)) else item.kind
-    return kind_of
-
-
-def _ids(items: list[_Item]) -> list[int]:
-    return list(_kinds(items))
-
-
-def _build_posts(
-    items: list[_Item],
-    messages: list[ReportedMessage],
-    targets: dict[int, tuple[str | None, str | None]],
-) -> list[tuple[_Target, list[dict[str, Any]]]]:
-    """Events grouped by account, for accounts that have a callback URL."""
-    kind_of = _kinds(items)
-    by_account: dict[int, list[dict[str, Any]]] = {}
-    for m in messages:
-        by_account.setdefault(m.account_id, []).append(
-            {
-                "type": kind_of[m.id],
-                "ref": format_ref(m.ref),
-                "destinataire": m.destinataire,
-                "statut": m.statut,
-                "raison": m.raison,
-                "codeSmsc": m.code_smsc,
-                "envoyeLe": m.envoye_le,
-                "livraison": m.livraison,
-                "livreLe": m.livre_le,
-                "doublonPossible": m.doublon_possible,
-            }
+        limits = httpx.Limits(
+            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
         )
-    out: list[tuple[_Target, list[dict[str, Any]]]] = []
-    for account_id, events in by_account.items():
-        url, key_hash = targets.get(account_id, (None, None))
-        if url and key_hash:
-            out.append((_Target(url, key_hash), events))
-    return out
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(self.timeout_s),
+            limits=limits,
+            verify=True,
+            follow_redirects=False,
+            headers={"User-Agent": "SMS-Gateway"},
+        ) as client:
+            task_status.started(self)
+            while True:
+                self._wake = trio.Event()
+                self._seen = self._outbox.recorded
+                now = self._clock.now().timestamp()
+                try:
+                    due = await self._outbox.due(now, self.batch)
+                    self._due = len(due)
+                    if due:
+                        await self._round(client, due, now)
+                        continue
+                    next_at = await self._outbox.next_due()
+                except STORE_FAILURES:
+                    log.exception("callbacks: the outbox could not be read or settled")
+                    next_at = now + self.poll_s
+                # an empty outbox waits for the next commit that writes events
+                wait = math.inf if next_at is None else next_at - now
+                with trio.move_on_after(max(wait, 0.001)):
+                    await self._wake.wait()
+
+    async def _round(self, client: httpx.AsyncClient, due: list[PendingCallback], now: float) -> None:
+        """POST the due events by target, then settle them in one transaction."""
+        targets: dict[tuple[str, int], list[PendingCallback]] = {}
+        for e in due:
+            targets.setdefault((e.url, e.account_id), []).append(e)
+        done: list[int] = []
+        retry: list[tuple[float, int]] = []
+        limiter = trio.Semaphore(self.concurrency)
+
+        async def deliver(url: str, events: list[PendingCallback]) -> None:
+            async with limiter:
+                ok = await self._post(client, url, events)
+            account = events[0].account_id
+            if ok:
+                self._posts_ok += 1
+                self._events_delivered += len(events)
+                done.extend(e.id for e in events)
+                return
+            self._attempts_failed += 1
+            self._failed_by_account[account] += 1
+            expired = [e for e in events if now - e.cree_le >= self.max_age_s]
+            if expired:
+                self._posts_abandoned += 1
+                self._events_abandoned += len(expired)
+                self._abandoned_by_account[account] += len(expired)
+                done.extend(e.id for e in expired)
+                log.warning(
+                    "callbacks: %d events of account %d dropped after %d s without an answer",
+                    len(expired), account, int(self.max_age_s),
+                )
+            for e in events:
+                if now - e.cree_le < self.max_age_s:
+                    retry.append((now + backoff_s(e.tentatives + 1), e.id))
+
+        async with trio.open_nursery() as nursery:
+            for (url, account), events in targets.items():
+                if await forbidden(url, allow_private=self.allow_private):
+                    self._events_dropped += len(events)
+                    self._abandoned_by_account[account] += len(events)
+                    done.extend(e.id for e in events)
+                    log.warning(
+                        "callbacks: %d events of account %d dropped: their URL is not allowed",
+                        len(events), account,
+                    )
+                    continue
+                for start in range(0, len(events), EVENTS_PER_POST):
+                    nursery.start_soon(deliver, url, events[start : start + EVENTS_PER_POST])
+        self._waiting_retry = len(retry)
+        await self._outbox.settle(done, retry)
+
+    async def _post(self, client: httpx.AsyncClient, url: str, events: list[PendingCallback]) -> bool:
+        body = json.dumps(
+            {"evenements": [event_json(e) for e in events]}, ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        timestamp = int(self._clock.now().timestamp())
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            SIGNATURE_HEADER: sign(events[0].secret, timestamp, body),
+        }
+        try:
+            answer = await client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            log.info("callback to account %d failed (%s)", events[0].account_id, type(exc).__name__)
+            return False
+        if 200 <= answer.status_code < 300:
+            return True
+        log.info("callback to account %d answered HTTP %d", events[0].account_id,
+                 answer.status_code)
+        return False

@@ -123,6 +123,7 @@ def open_campaign(
         recipients=recipients,
         cree_le="",
         campagne=public,
+        options=draft.options,
     )
     accepted = Accepted(
         ref=SendRef(0),

@@ -31,6 +31,10 @@ class Campaign:
     corps: str
     segments: int
     billing: str
+    urgent: bool = False
+    """`priorite` HAUTE: its waves go ahead of the account's bulk."""
+    validite: int | None = None
+    """Minutes a released recipient may wait for the SMSC before it ends EXPIRE."""
 
     @property
     def remaining(self) -> int:
@@ -68,6 +72,8 @@ def campaign_of(row: CampaignRow) -> Campaign:
         corps=row.corps,
         segments=row.segments,
         billing=row.billing,
+        urgent=row.priorite == "HAUTE",
+        validite=row.validite,
     )
 
 

@@ -318,6 +318,9 @@ class CampaignScheduler:
         first = c.first_id + wave.first
         rows = await self._store.campaigns.recipients(first, wave.count)
         sender, encoded = self._text(c)
+        expires_at = (
+            self._clock.now().timestamp() + 60 * c.validite if c.validite is not None else None
+        )
         out = tuple(
             OutMessage(
                 message_id=mid,
@@ -326,6 +329,8 @@ class CampaignScheduler:
                 destination=number,
                 sender=sender,
                 encoded=encoded,
+                priority=c.urgent,
+                expires_at=expires_at,
             )
             for mid, number in rows
         )

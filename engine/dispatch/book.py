@@ -14,6 +14,7 @@ When the connection drops, every unfinished message goes back to the dispatcher
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol, assert_never
 
 import trio
@@ -38,9 +39,12 @@ class Link(Protocol):
 
 
 class Clock(Protocol):
-    """What the book needs of `engine.clock.WallClock`: the time of an outcome."""
+    """What the book needs of `engine.clock.WallClock`: the time of an outcome, and
+    wall time to tell whether a message's validity has passed."""
 
     def now_iso(self) -> str: ...
+
+    def now(self) -> datetime: ...
 
 
 class PartBook:
@@ -50,8 +54,8 @@ class PartBook:
     given and never block."""
 
     __slots__ = (
-        "_clock", "_link", "_pacing", "_retry", "accepted", "failed", "in_flight",
-        "receipts", "retries", "throttled", "waiting",
+        "_clock", "_link", "_pacing", "_retry", "accepted", "ended_aside", "expired_count",
+        "failed", "in_flight", "receipts", "retries", "throttled", "waiting",
     )
 
     def __init__(
@@ -64,23 +68,45 @@ class PartBook:
         self.in_flight: dict[int, Work] = {}
         self.waiting = PartQueue()
         self.accepted = self.retries = self.throttled = self.failed = self.receipts = 0
+        self.expired_count = 0
+        self.ended_aside: list[Event] = []
+        """Outcomes of messages that expired while `next_work` was asked without an
+        `out` list: the sender takes them with its next batch of events."""
 
     def __bool__(self) -> bool:
         """Parts are in flight or waiting."""
         return bool(self.in_flight or self.waiting)
 
-    def next_work(self, now: float) -> Work | None:
+    def next_work(self, now: float, out: list[Event] | None = None) -> Work | None:
         """The next part to write (`PartQueue.pop`), else the first of the next
         message in the bind's channel; None if there is none."""
         waiting = self.waiting
-        work = waiting.pop(now)
-        if work is None:
-            try:
-                waiting.take(self._link.receive_nowait())
-            except trio.WouldBlock:
-                return None
+        while True:
             work = waiting.pop(now)
-        return work
+            if work is None:
+                try:
+                    waiting.take(self._link.receive_nowait())
+                except trio.WouldBlock:
+                    return None
+                work = waiting.pop(now)
+            if work is None or work[0].expires_at is None or not self._expire(work[0], out):
+                return work
+
+    def _expire(self, message: OutMessage, out: list[Event] | None) -> bool:
+        """End `message` EXPIRE if its validity has passed before the SMSC accepted
+        any part of it (its other parts still waiting are skipped when popped)."""
+        if message.done:
+            return True
+        if not message.expired(self._clock.now().timestamp()):
+            return False
+        self.failed += 1
+        self.expired_count += 1
+        ended = self._end(message, MessageStatus.ECHEC, Reason.EXPIRE)
+        if out is not None:
+            out.append(ended)
+        else:
+            self.ended_aside.append(ended)
+        return True
 
     def answered(self, seq: int, status: int, smsc_id: str, now: float, out: list[Event]) -> None:
         """The submit_sm `seq` was answered with `status` (and the SMSC's id) at `now`."""
@@ -122,6 +148,8 @@ class PartBook:
         self, message: OutMessage, part: int, status: int | None, now: float, out: list[Event]
     ) -> None:
         message.retries += 1
+        if message.expires_at is not None and self._expire(message, out):
+            return
         delay = self._retry.delay_s(message.retries)
         if delay is None:
             self.failed += 1

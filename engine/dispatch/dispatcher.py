@@ -145,6 +145,10 @@ class Dispatcher:
             self._binds.append(_Bind(out, source, channel_size))
         self._queues: dict[AccountId, _AccountQueue] = {}
         self._ring: deque[AccountId] = deque()
+        self._with_validity: set[AccountId] = set()
+        """Accounts whose queues may hold a message with a validity (`expire`)."""
+        self._validity = trio.Event()
+        """Set while `_with_validity` is not empty (`wait_validity`)."""
         self._timers: list[tuple[float, AccountId]] = []
         self._wake = trio.Event()
         self._stuck = False
@@ -193,12 +197,45 @@ class Dispatcher:
         self._backlog -= len(taken)
         return taken
 
+    def expire(self, wall_now: float) -> list[OutMessage]:
+        """Take out of the queues every message whose validity has passed (POSIX
+        seconds): it never reached a bind, the caller ends it EXPIRE. Only the
+        accounts that were offered messages with a validity are looked at."""
+        taken: list[OutMessage] = []
+        for account_id in list(self._with_validity):
+            q = self._queues.get(account_id)
+            if q is None:
+                self._with_validity.discard(account_id)
+                continue
+            for name in ("urgent", "bulk"):
+                queue: deque[OutMessage] = getattr(q, name)
+                if not any(m.expires_at is not None for m in queue):
+                    continue
+                kept: deque[OutMessage] = deque()
+                for m in queue:
+                    (taken if m.expired(wall_now) else kept).append(m)
+                setattr(q, name, kept)
+            if not any(m.expires_at is not None for m in (*q.urgent, *q.bulk)):
+                self._with_validity.discard(account_id)
+        self._backlog -= len(taken)
+        if not self._with_validity:
+            self._validity = trio.Event()
+        return taken
+
+    async def wait_validity(self) -> None:
+        """Until a queue may hold a message with a validity (nothing to sweep before)."""
+        await self._validity.wait()
+
     def offer(self, messages: Sequence[OutMessage]) -> None:
-        """Queue messages (never blocks). Messages with `priority` go ahead of bulk."""
+        """Queue messages (never blocks). Messages with `priority` (single sends and
+        HAUTE sends) go ahead of the account's bulk."""
         for m in messages:
             q = self._queue(m.account_id)
             (q.urgent if m.priority else q.bulk).append(m)
             self._schedule(m.account_id, q)
+            if m.expires_at is not None:
+                self._with_validity.add(m.account_id)
+                self._validity.set()
         self._backlog += len(messages)
         self._wake.set()
 
@@ -213,6 +250,9 @@ class Dispatcher:
             q = self._queue(m.account_id)
             q.urgent.appendleft(m)
             self._schedule(m.account_id, q)
+            if m.expires_at is not None:
+                self._with_validity.add(m.account_id)
+                self._validity.set()
         self._backlog += len(messages)
         self._given_back += len(messages)
         self._wake.set()

@@ -4,6 +4,7 @@ submit_sm of each of its parts (pure: no trio, no socket)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from engine.model import AccountId, MessageId, SendRef
 from engine.smpp.constants import NPI_ISDN, TON_INTERNATIONAL
@@ -36,6 +37,15 @@ class OutMessage:
     done: bool = False
     udh_reference: int | None = None
     """The concatenation reference of this recipient's parts, drawn at first submit."""
+    expires_at: float | None = None
+    """When, not yet accepted by the SMSC, it ends EXPIRE (POSIX seconds; its send's
+    `validite`); also sent as the submit_sm's validity_period."""
+
+    def expired(self, wall_now: float) -> bool:
+        """Past its validity with no part accepted yet."""
+        if self.expires_at is None or wall_now < self.expires_at:
+            return False
+        return self.part_ids is None or all(p is None for p in self.part_ids)
 
     def submit_sm(self, part: int, registered_delivery: int, refs: ReferenceCounter) -> SubmitSm:
         """The submit_sm of part `part`. A concatenated message draws its
@@ -59,4 +69,14 @@ class OutMessage:
             registered_delivery=registered_delivery,
             data_coding=encoded.data_coding,
             short_message=payload,
+            validity_period=validity_period(self.expires_at),
         )
+
+
+def validity_period(expires_at: float | None) -> str:
+    """SMPP 3.4's absolute time format (7.1.1), in UTC: YYMMDDhhmmss, tenths, quarter
+    hours from UTC and "+"; empty when the message has no validity."""
+    if expires_at is None:
+        return ""
+    when = datetime.fromtimestamp(expires_at, UTC)
+    return when.strftime("%y%m%d%H%M%S") + "000+"

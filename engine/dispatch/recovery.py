@@ -31,7 +31,8 @@ def waiting_messages(rows: Iterable[WaitingMessage]) -> tuple[list[OutMessage], 
     texts: dict[int, tuple[SenderAddress, EncodedMessage]] = {}
     out: list[OutMessage] = []
     retried: list[MessageId] = []
-    for mid, account_id, ref, number, attempts, flagged, emetteur, corps, priority in rows:
+    for row in rows:
+        mid, account_id, ref, number, attempts, flagged, emetteur, corps, priority = row[:9]
         if ref not in texts:
             texts[ref] = (parse_sender(emetteur), encode_message(corps, 0))
         sender, encoded = texts[ref]
@@ -48,6 +49,7 @@ def waiting_messages(rows: Iterable[WaitingMessage]) -> tuple[list[OutMessage], 
                 priority=bool(priority),
                 attempts=attempts,
                 possible_duplicate=bool(attempts) or bool(flagged),
+                expires_at=row.expires_at,
             )
         )
     return out, retried

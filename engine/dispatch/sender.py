@@ -309,6 +309,8 @@ class SmppSender:
                 await trio.sleep_until(rate.next_at(now))
                 continue
             work = next_work(now)
+            if self._book.ended_aside:
+                await self._flush_aside()
             if work is None:
                 rate.untake()
                 await self._wait_for_work()
@@ -333,6 +335,15 @@ class SmppSender:
             if chunks:
                 pacing.wrote(now)
                 await self._send(stream, b"".join(chunks))
+            if self._book.ended_aside:
+                await self._flush_aside()
+
+    async def _flush_aside(self) -> None:
+        """Hand the router the messages that expired while the writer took work."""
+        aside = self._book.ended_aside
+        self._outbox.extend(aside)
+        aside.clear()
+        await self._flush_outbox()
 
     # -- reading ----------------------------------------------------------------------
 

@@ -49,10 +49,12 @@ USE_NOTE_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class NewKey:
-    """A key as its owner sees it once: the key itself and its expiry (ISO 8601)."""
+    """A key as its owner sees it once: the key itself and its expiry (ISO 8601);
+    at account creation, also the callback signing secret (shown once too)."""
 
     cle: str
     expiration: str
+    secret_rappel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,8 @@ class MintedKey:
         """The first 8 characters, which name the key in listings."""
         return self.key[:8]
 
-    def shown(self) -> NewKey:
-        return NewKey(self.key, self.expiry)
+    def shown(self, secret_rappel: str | None = None) -> NewKey:
+        return NewKey(self.key, self.expiry, secret_rappel)
 
 
 class Access:

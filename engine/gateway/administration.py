@@ -30,7 +30,8 @@ from engine.accounts.commands import (
 )
 from engine.accounts.controls import sender_keys
 from engine.accounts.state import top_up
-from engine.errors import Conflict, InvalidField, NotFound
+from engine.callbacks import forbidden, new_secret, well_formed
+from engine.errors import Conflict, ForbiddenCallbackUrl, InvalidField, NotFound
 from engine.gateway.access import Access, NewKey
 from engine.gateway.runtime import Runtime
 from engine.model import AccountId, AccountRow, AccountType, Entry, InvoiceRow, JournalRow, Ledger, iso
@@ -81,13 +82,15 @@ class Administration:
         by: str = BY_API,
     ) -> tuple[AccountId, NewKey]:
         """Create an account with its first key (and its opening balance, prepaid
-        only, and its sender names); journalled as made `by`."""
+        only, its sender names) and its callback signing secret, both shown once
+        (`NewKey`); journalled as made `by`."""
         senders = self.check_senders(emetteurs) if emetteurs else None
         if solde and type is AccountType.POSTPAYE:
             raise InvalidField(
                 "solde", "Un compte postpayé n'a pas de solde de départ : ses envois sont facturés."
             )
         minted = self._access.mint()
+        secret = new_secret()
         password_hash = keys.hash_password(mot_de_passe) if mot_de_passe else None
         account_id = await self._store.accounts.create(
             nom=nom,
@@ -100,6 +103,7 @@ class Administration:
             key_expiry=minted.expiry,
             now=iso(self._runtime.clock.now()),
             key_prefix=minted.prefix,
+            secret_rappel=secret,
         )
         if account_id is None:
             raise Conflict("Un compte utilise déjà cette adresse e-mail.", code="EMAIL_UTILISE")
@@ -107,7 +111,7 @@ class Administration:
         await self.record_admin(account_id, by, f"compte créé ({type.value})")
         if senders is not None:
             await self.set_controls(account_id, emetteurs=senders, by=by)
-        return account_id, minted.shown()
+        return account_id, minted.shown(secret_rappel=secret)
 
     async def account(self, account_id: AccountId) -> AccountView:
         row, expiry = await self._store.accounts.get_with_key_expiry(account_id)
@@ -168,6 +172,8 @@ class Administration:
         as made `by`."""
         await self.require_account(account_id)
         senders = self.check_senders(emetteurs) if emetteurs is not None else None
+        if url_rappel is not None:
+            await self.check_callback_url(url_rappel)
         if type is not None:
             await self.change_type(account_id, type, by=by)
         if debit_max is not None:
@@ -283,8 +289,27 @@ class Administration:
         await self._runtime.ask(account_id, SetRate, debit_max)
         await self.record_admin(account_id, by, f"débit fixé à {debit_max:g} SMS/s")
 
+    async def check_callback_url(self, url: str, field: str = "urlRappel") -> None:
+        """Refuse a callback URL that is not http(s) (VALIDATION) or whose host is or
+        resolves to a private address (URL_RAPPEL_INTERDITE, unless allowed)."""
+        if len(url) > 2048 or not well_formed(url):
+            raise InvalidField(field, "Une adresse de rappel est une URL http ou https.")
+        allow = self._runtime.settings.callbacks.allow_private
+        if await forbidden(url, allow_private=allow):
+            raise ForbiddenCallbackUrl(field)
+
+    async def new_callback_secret(self, account_id: AccountId) -> str:
+        """Replace the account's callback signing secret; the new one, shown once."""
+        secret = new_secret()
+        if not await self._store.accounts.set_callback_secret(account_id, secret):
+            raise _unknown_account()
+        log.info("account %s: callback secret replaced", account_id)
+        return secret
+
     async def update_profile(self, account_id: AccountId, *, nom: str | None = None,
                              url_rappel: str | None = None, clear_url: bool = False) -> None:
+        if url_rappel is not None:
+            await self.check_callback_url(url_rappel)
         await self._store.accounts.update_profile(
             account_id, nom=nom, url_rappel=url_rappel, clear_url=clear_url
         )

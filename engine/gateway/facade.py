@@ -91,6 +91,8 @@ class Gateway:
         self.record_admin = admin.record_admin
         self.search_accounts = admin.search_accounts
         self.consumption_by_day = admin.consumption_by_day
+        self.check_callback_url = admin.check_callback_url
+        self.new_callback_secret = admin.new_callback_secret
 
         self.opt_outs = opt_outs = OptOuts(settings, store, runtime.clock)
         self.add_opt_outs = opt_outs.add_opt_outs
@@ -109,6 +111,8 @@ class Gateway:
         self.campaign_plan = sending.campaign_plan
         self.preview_campaign = sending.preview_campaign
         self.cancel_campaign = sending.cancel_campaign
+        self.cancel_send = sending.cancel
+        self.deferred = runtime.deferred
 
         self.drain = runtime.drain
 

@@ -25,12 +25,13 @@ from engine.actor import ActorStopped, Reply
 from engine.callbacks import CallbackNotifier
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock
+from engine.dispatch.deferred import DeferredSends
 from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.recovery import requeue
-from engine.dispatch.results import Event, ResultRouter
+from engine.dispatch.results import Ended, Event, ResultRouter
 from engine.dispatch.sender import SenderSettings, SmppSender
 from engine.errors import Conflict, NotFound, Unavailable
-from engine.model import AccountId, BindState
+from engine.model import AccountId, BindState, MessageStatus, Outcome, Reason, SendRef, iso
 from engine.store import Store
 from engine.supervise import Supervisor
 from engine.text import ReferenceCounter
@@ -59,7 +60,15 @@ class Runtime:
         self.dispatcher = Dispatcher(
             store, binds=settings.smsc.binds, channel_size=settings.engine.dispatch_queue
         )
-        self.callbacks = CallbackNotifier(store.reads, self.clock)
+        cb = settings.callbacks
+        self.callbacks = CallbackNotifier(
+            store.outbox,
+            self.clock,
+            max_age_s=cb.max_age_s,
+            allow_private=cb.allow_private,
+            concurrency=cb.concurrency,
+            timeout_s=cb.timeout_s,
+        )
         self.registry = Registry(
             store,
             self.dispatcher,
@@ -80,6 +89,7 @@ class Runtime:
         self.stopping = trio.Event()
         """Set when shutdown begins: long-lived streams end."""
         self.campaigns = CampaignScheduler(store, self.registry, self.dispatcher, self.clock)
+        self.deferred = DeferredSends(store, self.registry, self.dispatcher, self.clock)
 
     def _sender_settings(self) -> SenderSettings:
         s = self.settings.smsc
@@ -119,14 +129,23 @@ class Runtime:
                 )
                 self.senders.append(sender)
                 await supervise.start(nursery, f"liaison-{index}", sender.serve)
+            await supervise.start(nursery, "differes", self.deferred.serve)
+            supervise.start_soon(nursery, "validite", self._expire_queued)
             await self._recover()
             await supervise.start(nursery, "campagnes", self.campaigns.serve)
             task_status.started()
             await trio.sleep_forever()
 
     async def _recover(self) -> None:
-        """Queue again every message the store holds as waiting (after a restart)."""
-        rows = await self.store.messages.waiting()
+        """Queue again every message the store holds as waiting (after a restart);
+        hold deferred sends whose departure has not come."""
+        now = iso(self.clock.now())
+        rows = []
+        for row in await self.store.messages.waiting():
+            if row.date_envoi is not None and row.date_envoi > now:
+                self.deferred.hold(AccountId(row.account_id), SendRef(row.ref), row.date_envoi)
+            else:
+                rows.append(row)
         queued, retried = await requeue(
             rows, store=self.store, accounts=self.registry, outlet=self.dispatcher
         )
@@ -169,6 +188,26 @@ class Runtime:
                 "Ce compte est momentanément indisponible : réessayez.",
                 code="COMPTE_INDISPONIBLE",
             ) from None
+
+    async def _expire_queued(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Once a second, end EXPIRE the queued messages whose validity has passed
+        before any bind took them (an SMSC down or stalled, a rate that holds them):
+        their outcomes go to the result router like any other."""
+        task_status.started()
+        send = self._events_send.clone()
+        while True:
+            await self.dispatcher.wait_validity()
+            await trio.sleep(1.0)
+            expired = self.dispatcher.expire(self.clock.now().timestamp())
+            if expired:
+                at = self.clock.now_iso()
+                await send.send([
+                    Ended(m.account_id, Outcome(
+                        m.message_id, m.ref, MessageStatus.ECHEC, Reason.EXPIRE, at=at,
+                        doublon_possible=m.possible_duplicate,
+                    ))
+                    for m in expired
+                ])
 
     async def _expire_idempotency(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Forget Idempotency-Key answers older than `gateway.idempotency_ttl_s`.

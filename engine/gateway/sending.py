@@ -10,24 +10,44 @@ caller's account: another account's ref is not found.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 
-from engine.accounts.commands import IdempotencyConflict, SendDraft, Submit
+from engine.accounts.commands import CancelSend, IdempotencyConflict, SendDraft, Submit
+from engine.callbacks import forbidden, well_formed
 from engine.campaigns.facade import CampaignCalls
-from engine.errors import IdempotencyKeyReused, InvalidField, NotFound, Overloaded
+from engine.errors import (
+    Conflict,
+    ForbiddenCallbackUrl,
+    IdempotencyKeyReused,
+    InvalidField,
+    NotFound,
+    Overloaded,
+)
 from engine.gateway.optouts import OptOuts
 from engine.gateway.runtime import Runtime
 from engine.model import (
+    NO_OPTIONS,
     Accepted,
     AccountId,
     CampaignPlan,
     CampaignRequest,
     Idempotency,
+    MessageId,
+    MessageStatus,
     MessageView,
+    Outcome,
+    Reason,
+    SendOptions,
     SendRef,
     SendType,
     SendView,
+    iso,
 )
 from engine.text import encode_message, normalize_recipients, parse_sender
+
+MAX_VALIDITY_MIN = 10_080
+"""The longest `validite`: a week, in minutes."""
 
 _UNKNOWN_REF = "Aucun envoi de votre compte ne porte cette référence."
 
@@ -46,9 +66,16 @@ class Sending:
         )
 
     def prepare(
-        self, type: SendType, emetteur: str, numeros: Sequence[str], corps: str
+        self,
+        type: SendType,
+        emetteur: str,
+        numeros: Sequence[str],
+        corps: str,
+        options: SendOptions = NO_OPTIONS,
     ) -> SendDraft:
-        """Validate the sender and the numbers, encode the body (pure, no I/O)."""
+        """Validate the sender, the numbers and the options, encode the body (no I/O;
+        a callback URL's address is checked by `submit`)."""
+        options = self._checked(type, options)
         try:
             sender = parse_sender(emetteur)
         except ValueError as exc:
@@ -65,8 +92,48 @@ class Sending:
             invalid=recipients.invalid,
             doublons=recipients.duplicates,
             avertissements=sender.warnings,
+            options=options,
         )
 
+    def _checked(self, type: SendType, options: SendOptions) -> SendOptions:
+        """The options as the send keeps them (`dateEnvoi` in UTC), or 422 naming
+        the faulty one."""
+        if options == NO_OPTIONS:
+            return options
+        reference = options.reference
+        if reference is not None and not (
+            1 <= len(reference) <= 64 and reference.isprintable()
+        ):
+            raise InvalidField("reference", "Une référence a 1 à 64 caractères imprimables.")
+        if options.validite is not None and not 1 <= options.validite <= MAX_VALIDITY_MIN:
+            raise InvalidField(
+                "validite", f"Une validité est un nombre de minutes de 1 à {MAX_VALIDITY_MIN}."
+            )
+        url = options.url_rappel
+        if url is not None and (len(url) > 2048 or not well_formed(url)):
+            raise InvalidField("urlRappel", "Une adresse de rappel est une URL http ou https.")
+        if options.date_envoi is None:
+            return options
+        if type is SendType.MULDESP:
+            raise InvalidField(
+                "dateEnvoi", "Une campagne MULDESP suit son calendrier : dateEnvoi ne s'y applique pas."
+            )
+        try:
+            when = datetime.fromisoformat(options.date_envoi)
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            raise InvalidField(
+                "dateEnvoi",
+                "Une date d'envoi est une date-heure ISO 8601 avec son décalage horaire "
+                "(2025-10-10T08:00:00+01:00).",
+            )
+        now = self._runtime.clock.now()
+        if when < now - timedelta(seconds=60) or when > now + timedelta(days=366):
+            raise InvalidField(
+                "dateEnvoi", "Une date d'envoi est comprise entre maintenant et 366 jours plus tard."
+            )
+        return replace(options, date_envoi=iso(max(when, now)))
     async def submit(
         self, account_id: AccountId, draft: SendDraft, idempotency: Idempotency | None = None
     ) -> Accepted:
@@ -81,10 +148,49 @@ class Sending:
                 "La passerelle a trop de messages en attente : réessayez plus tard.",
                 retry_after_s=5,
             )
+        await self._check_url(draft)
         try:
-            return await self._runtime.ask(account_id, Submit, draft, idempotency)  # type: ignore[no-any-return]
+            accepted: Accepted = await self._runtime.ask(account_id, Submit, draft, idempotency)
         except IdempotencyConflict:
             raise IdempotencyKeyReused() from None
+        departure = draft.options.date_envoi
+        if (
+            departure is not None
+            and not accepted.replayed  # a replay's send is held (or gone) already
+            and departure > iso(self._runtime.clock.now())
+        ):
+            self._runtime.deferred.hold(account_id, accepted.ref, departure)
+        return accepted
+
+    async def _check_url(self, draft: SendDraft) -> None:
+        """A send's own callback URL must not point at a private address (422
+        URL_RAPPEL_INTERDITE, unless `callbacks.allow_private`)."""
+        url = draft.options.url_rappel
+        if url is not None and await forbidden(
+            url, allow_private=self._settings.callbacks.allow_private
+        ):
+            raise ForbiddenCallbackUrl()
+
+    async def cancel(self, account_id: AccountId, ref: SendRef) -> tuple[str, int]:
+        """DELETE /sms/{ref}: a campaign (`cancel_campaign`) or a deferred send before
+        its departure, whose recipients end ECHEC / ANNULE and whose credits are
+        released. Returns the kind cancelled (its type) and how many recipients ended."""
+        view = await self.send_view(account_id, ref)
+        if view.type == SendType.MULDESP.value:
+            return view.type, await self.cancel_campaign(account_id, ref)
+        if not self._runtime.deferred.cancel(ref):
+            raise Conflict(
+                "Seuls une campagne MULDESP ou un envoi différé (dateEnvoi) pas encore parti "
+                "peuvent être annulés.",
+                code="NON_ANNULABLE",
+            )
+        now = iso(self._runtime.clock.now())
+        outcomes = tuple(
+            Outcome(MessageId(row.message_id), ref, MessageStatus.ECHEC, Reason.ANNULE, at=now)
+            for row in await self._store.messages.waiting_of(ref)
+        )
+        count: int = await self._runtime.ask(account_id, CancelSend, outcomes)
+        return view.type, count
 
     async def send_view(self, account_id: AccountId, ref: SendRef) -> SendView:
         view = await self._store.reads.send(account_id, ref)
@@ -114,12 +220,20 @@ class Sending:
         since: str | None,
         until: str | None,
         limit: int,
+        reference: str | None = None,
+        numero: str | None = None,
     ) -> list[SendView]:
         """The account's sends, newest first, before ref `before`, created in
-        [since, until) (ISO 8601 UTC), filtered by type and aggregate status."""
+        [since, until) (ISO 8601 UTC), filtered by type, aggregate status, the
+        client's `reference` and a recipient's number (normalised as a recipient;
+        one that is not a number finds nothing)."""
+        number = None
+        if numero is not None:
+            found = normalize_recipients([numero], self._settings.gateway.default_region)
+            number = found.valid[0] if found.valid else numero
         return await self._store.reads.sends_page(
             account_id, before_ref=before, type=type, statut=statut,
-            since=since, until=until, limit=limit,
+            since=since, until=until, limit=limit, reference=reference, numero=number,
         )
 
     async def submit_campaign(
@@ -132,6 +246,7 @@ class Sending:
         """Accept a MULDESP: validated, recorded, then handed to the scheduler.
         Opted-out recipients end ECHEC / DESINSCRIT at once; the refusals of
         `submit` apply."""
+        await self._check_url(draft)
         draft = draft.without(await self._opt_outs.opted_out(account_id, draft.valid))
         return await self._campaigns.submit(account_id, draft, request, idempotency)
 

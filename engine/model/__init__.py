@@ -34,6 +34,7 @@ from engine.model.campaigns import (
 from engine.model.dispatch import BindMode, BindState
 from engine.model.ledger import Billing, Entry, EntryKind, Ledger
 from engine.model.sends import (
+    NO_OPTIONS,
     Accepted,
     Idempotency,
     NewRecipient,
@@ -41,6 +42,7 @@ from engine.model.sends import (
     Outcome,
     PartReceipt,
     PendingCharge,
+    SendOptions,
     Settlement,
     WaitingMessage,
 )
@@ -54,6 +56,7 @@ from engine.model.views import (
     MessageView,
     OptOutRow,
     ReportedMessage,
+    PendingCallback,
     SendView,
 )
 from engine.model.vocabulary import (
@@ -62,6 +65,7 @@ from engine.model.vocabulary import (
     Delivery,
     MessageId,
     MessageStatus,
+    Priority,
     Reason,
     SendRef,
     SendType,
@@ -97,12 +101,15 @@ __all__ = [
     "MessageView",
     "NewRecipient",
     "NewSendRow",
+    "NO_OPTIONS",
+    "SendOptions",
     "Outcome",
     "PartReceipt",
     "PendingCharge",
     "PlannedSlot",
+    "Priority",
     "Reason",
-    "ReportedMessage",
+    "PendingCallback",
     "SendRef",
     "SendType",
     "SendView",

@@ -63,6 +63,8 @@ class CampaignRow:
     corps: str
     segments: int
     billing: str
+    priorite: str | None = None
+    validite: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

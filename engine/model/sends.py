@@ -7,10 +7,52 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 from engine.model.ledger import Billing, Entry, Ledger
-from engine.model.vocabulary import AccountId, MessageId, MessageStatus, Reason, SendRef, SendType
+from engine.model.vocabulary import (
+    AccountId,
+    MessageId,
+    MessageStatus,
+    Priority,
+    Reason,
+    SendRef,
+    SendType,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    """What an integrator may set on a send (contract section 10): its own
+    `reference`, a callback URL for this send (`url_rappel`), a validity in minutes
+    (`validite`: not accepted by the SMSC in time, a recipient ends EXPIRE), a
+    `priorite`, and a deferred departure (`date_envoi`, ISO 8601 UTC)."""
+
+    reference: str | None = None
+    url_rappel: str | None = None
+    validite: int | None = None
+    priorite: Priority = Priority.NORMALE
+    date_envoi: str | None = None
+
+    @property
+    def urgent(self) -> bool:
+        return self.priorite is Priority.HAUTE
+
+    def expires_at(self, accepted_at: str) -> float | None:
+        """When a recipient not yet accepted by the SMSC ends EXPIRE (POSIX
+        seconds): `validite` minutes after `date_envoi`, or after acceptance."""
+        return expiry(self.validite, self.date_envoi or accepted_at)
+
+
+def expiry(validite: int | None, start: str) -> float | None:
+    """`validite` minutes after the ISO 8601 time `start`, in POSIX seconds."""
+    if validite is None:
+        return None
+    return datetime.fromisoformat(start).timestamp() + 60 * validite
+
+
+NO_OPTIONS = SendOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +82,7 @@ class NewSendRow:
     recipients: Sequence[NewRecipient]
     cree_le: str
     campagne: dict[str, object] | None = None
+    options: SendOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +129,10 @@ class WaitingMessage(NamedTuple):
     emetteur: str
     corps: str
     priority: bool
+    expires_at: float | None = None
+    """When an unsent message ends EXPIRE (POSIX seconds), if its send has a validity."""
+    date_envoi: str | None = None
+    """A deferred send's departure (ISO 8601 UTC), None when it left at acceptance."""
 
 
 # -- how messages end --------------------------------------------------------------------

@@ -31,6 +31,11 @@ class SendView:
     campagne: dict[str, Any] | None
     cree_le: str
     compteurs: dict[str, int]
+    reference: str | None = None
+    url_rappel: str | None = None
+    validite: int | None = None
+    priorite: str | None = None
+    date_envoi: str | None = None
 
     @property
     def statut(self) -> str:
@@ -53,14 +58,22 @@ class MessageView:
     livraison: str | None
     livre_le: str | None
     doublon_possible: bool
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class ReportedMessage:
-    """A message as a status callback reports it."""
+class PendingCallback:
+    """A callback event waiting in the outbox: where it goes, signed with which
+    secret, how old it is and how often it was tried, and the message it
+    reports as committed when read."""
 
     id: int
     account_id: int
+    url: str
+    type: str
+    cree_le: float
+    tentatives: int
+    secret: str
     ref: int
     destinataire: str
     statut: str
@@ -70,6 +83,7 @@ class ReportedMessage:
     livraison: str | None
     livre_le: str | None
     doublon_possible: bool
+    reference: str | None
 
 
 @dataclass(frozen=True, slots=True)

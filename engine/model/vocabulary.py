@@ -38,6 +38,15 @@ class Reason(StrEnum):
     ANNULE = "ANNULE"
     DESINSCRIT = "DESINSCRIT"
     """The recipient is on the account's opt-out list: never sent, never charged."""
+    EXPIRE = "EXPIRE"
+    """Not accepted by the SMSC within the send's `validite`; not charged."""
+
+
+class Priority(StrEnum):
+    """A send's `priorite`: within one account, HAUTE recipients go ahead of NORMALE."""
+
+    NORMALE = "NORMALE"
+    HAUTE = "HAUTE"
 
 
 class Delivery(StrEnum):

@@ -64,11 +64,12 @@ def insert_account(
     password_hash: str | None,
     debit_max: float,
     now: str,
+    secret_rappel: str | None = None,
 ) -> AccountId:
     return AccountId(conn.execute(
         "INSERT INTO accounts (nom, type, initial_type, email, password_hash, debit_max,"
-        " periode_debut, cree_le) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (nom, type.value, type.value, email, password_hash, debit_max, now, now),
+        " periode_debut, cree_le, secret_rappel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (nom, type.value, type.value, email, password_hash, debit_max, now, now, secret_rappel),
     ).fetchone()[0])
 
 
@@ -85,6 +86,7 @@ def create_account(
     key_expiry: str,
     now: str,
     key_prefix: str = "",
+    secret_rappel: str | None = None,
 ) -> AccountId | None:
     """A new account with its opening ledger (and the entries that explain it)
     and its first API key; None, and nothing written, when `email` is in use."""
@@ -98,6 +100,7 @@ def create_account(
         password_hash=password_hash,
         debit_max=debit_max,
         now=now,
+        secret_rappel=secret_rappel,
     )
     if opening is not None:
         ledger, entries = opening
@@ -377,4 +380,13 @@ def renew_operator_epoch(conn: Connection, epoch: str) -> None:
         "INSERT INTO meta (key, value) VALUES (?, ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (OPERATOR_SESSIONS, epoch),
+    )
+
+
+def set_callback_secret(conn: Connection, account_id: int, secret: str) -> bool:
+    """Replace the account's callback signing secret; False when there is no such account."""
+    return bool(
+        conn.execute(
+            "UPDATE accounts SET secret_rappel = ? WHERE id = ? RETURNING id", (secret, account_id)
+        ).fetchall()
     )

@@ -32,7 +32,7 @@ _COLUMNS = (
     "c.ref, c.account_id, c.premier_message, c.total, c.date_debut, c.date_fin,"
     " c.nb_par_jour, c.intervalle_minutes, c.fenetre_debut, c.fenetre_fin, c.fuseau,"
     " c.accepte_le, c.etat, c.lances, c.jour, c.lances_jour, c.dernier_creneau, c.fin_le,"
-    " s.emetteur, s.corps, s.segments, s.billing"
+    " s.emetteur, s.corps, s.segments, s.billing, s.priorite, s.validite"
 )
 
 
@@ -173,10 +173,11 @@ def waves_done(conn: Connection, ref: int) -> list[WaveRow]:
 
 def released_pending(conn: Connection) -> list[WaitingMessage]:
     """Released campaign messages still EN_ATTENTE (handed to the dispatcher before a
-    stop), with bulk priority."""
+    stop), with bulk priority unless their campaign is HAUTE."""
     rows = conn.execute(
         "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
-        " s.emetteur, s.corps, 0 FROM campaigns c JOIN messages m ON m.ref = c.ref"
+        " s.emetteur, s.corps, s.priorite = 'HAUTE' FROM campaigns c"
+        " JOIN messages m ON m.ref = c.ref"
         " JOIN sends s ON s.ref = c.ref"
         " WHERE m.statut = 'EN_ATTENTE' AND m.id < c.premier_message + c.lances ORDER BY m.id"
     ).fetchall()

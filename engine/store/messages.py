@@ -27,12 +27,13 @@ from engine.store.sql import Connection, StoreError
 _SEND_COLUMNS = (
     "account_id", "type", "emetteur", "corps", "encodage", "segments", "nb_destinataires",
     "doublons", "billing", "avertissements", "campagne", "cree_le",
+    "reference", "url_rappel", "validite", "priorite", "date_envoi",
 )
 _MESSAGE_COLUMNS = (
     "ref", "account_id", "destinataire", "statut", "raison", "billing", "segments", "reserve"
 )
 _INSERT_SEND = (
-    f"INSERT INTO sends ({', '.join(_SEND_COLUMNS)}) VALUES ({', '.join('?' * 12)})"
+    f"INSERT INTO sends ({', '.join(_SEND_COLUMNS)}) VALUES ({', '.join('?' * len(_SEND_COLUMNS))})"
 )
 _INSERT_MESSAGE = (
     f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * 8)})"
@@ -55,6 +56,11 @@ def _send_values(send: NewSendRow) -> tuple[object, ...]:
         json.dumps(list(send.avertissements), ensure_ascii=False) if send.avertissements else "[]",
         json.dumps(send.campagne) if send.campagne is not None else None,
         send.cree_le,
+        send.options.reference,
+        send.options.url_rappel,
+        send.options.validite,
+        send.options.priorite.value,
+        send.options.date_envoi,
     )
 
 
@@ -124,7 +130,7 @@ def _insert_sends_pg(
             next_id += 1
     conn.executemany(
         f"INSERT INTO sends (ref, {', '.join(_SEND_COLUMNS)}) OVERRIDING SYSTEM VALUE"
-        f" VALUES ({', '.join('?' * 13)})",
+        f" VALUES ({', '.join('?' * (len(_SEND_COLUMNS) + 1))})",
         send_rows,
     )
     columns = ("id", *_MESSAGE_COLUMNS)

@@ -11,6 +11,7 @@ second backend implements these same methods.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ from engine.model import (
     MessageView,
     OptOutRow,
     PartReceipt,
-    ReportedMessage,
+    PendingCallback,
     SendRef,
     SendView,
     WaitingMessage,
@@ -42,6 +43,7 @@ from engine.store import campaigns as q_campaigns
 from engine.store import controls as q_controls
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
+from engine.store import outbox as q_outbox
 from engine.store import reads as q_reads
 from engine.store.messages import SettleRule
 from engine.store.sql import Connection
@@ -77,6 +79,7 @@ class Accounts(_Part):
         key_expiry: str,
         now: str,
         key_prefix: str = "",
+        secret_rappel: str | None = None,
     ) -> AccountId | None:
         """A new account, its opening ledger and first key, in one transaction;
         None when `email` (lower case) is already in use."""
@@ -93,7 +96,14 @@ class Accounts(_Part):
                 key_expiry=key_expiry,
                 now=now,
                 key_prefix=key_prefix,
+                secret_rappel=secret_rappel,
             )
+        )
+
+    async def set_callback_secret(self, account_id: AccountId, secret: str) -> bool:
+        """Replace the account's callback signing secret (False: no such account)."""
+        return await self._store.transact(
+            partial(q_accounts.set_callback_secret, account_id=account_id, secret=secret)
         )
 
     async def update_profile(
@@ -241,7 +251,9 @@ class LedgerOps(_Part):
     async def apply(self, batch: AccountBatch, rule: SettleRule) -> BatchResult:
         """Write one actor batch in one transaction (`engine.store.writes`);
         outcomes are billed as `rule` decides."""
-        return await self._store.transact(partial(apply_batch, batch=batch, rule=rule))
+        done = await self._store.transact(partial(apply_batch, batch=batch, rule=rule))
+        self._store.outbox.recorded += done.events
+        return done
 
 
 class IdempotencyOps(_Part):
@@ -268,6 +280,10 @@ class Messages(_Part):
         """Messages of single and bulk sends still EN_ATTENTE, oldest first."""
         return await self._store.read(q_reads.pending_messages)
 
+    async def waiting_of(self, ref: SendRef) -> list[WaitingMessage]:
+        """Messages of send `ref` still EN_ATTENTE, in order."""
+        return await self._store.read(partial(q_reads.pending_of, ref=ref))
+
 
 class Receipts(_Part):
     async def record(
@@ -275,15 +291,23 @@ class Receipts(_Part):
     ) -> tuple[list[tuple[int, int, str, str]], list[int]]:
         """Apply part receipts already matched (`known`) and those (smsc_id as
         received, livraison, at) to match through the stored SMSC ids, in one
-        transaction. Returns the (message_id, ref, livraison, at) of every message
-        whose delivery is now known, and the indexes in `looked_up` that matched
-        nothing."""
+        transaction, with a LIVRAISON callback event for each message whose
+        delivery is now known and that has a callback URL. Returns the
+        (message_id, ref, livraison, at) of those messages, and the indexes in
+        `looked_up` that matched nothing."""
+
+        events = 0
 
         def job(conn: Connection) -> tuple[list[tuple[int, int, str, str]], list[int]]:
+            nonlocal events
             found, missing = q_messages.find_receipted(conn, looked_up)
-            return q_messages.record_receipts(conn, [*known, *found]), missing
+            matched = q_messages.record_receipts(conn, [*known, *found])
+            events = q_outbox.record(conn, "LIVRAISON", [m[0] for m in matched], time.time())
+            return matched, missing
 
-        return await self._store.transact(job)
+        done = await self._store.transact(job)
+        self._store.outbox.recorded += events
+        return done
 
 
 class Campaigns(_Part):
@@ -320,7 +344,7 @@ class Campaigns(_Part):
 
 
 class Reads(_Part):
-    """What the API and the callback notifier show."""
+    """What the API shows."""
 
     async def send(self, account_id: int, ref: int) -> SendView | None:
         return await self._store.read(partial(q_reads.get_send, account_id=account_id, ref=ref))
@@ -349,6 +373,8 @@ class Reads(_Part):
         since: str | None,
         until: str | None,
         limit: int,
+        reference: str | None = None,
+        numero: str | None = None,
     ) -> list[SendView]:
         return await self._store.read(
             partial(
@@ -360,17 +386,10 @@ class Reads(_Part):
                 since=since,
                 until=until,
                 limit=limit,
+                reference=reference,
+                numero=numero,
             )
         )
-
-    async def report(
-        self, message_ids: list[int]
-    ) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]:
-        """Messages as callbacks report them, and their accounts' (url, secret)."""
-        return await self._store.read(partial(q_reads.report, ids=message_ids))
-
-    async def any_callback_url(self) -> bool:
-        return await self._store.read(q_reads.any_callback_url)
 
 
 class Controls(_Part):
@@ -507,3 +526,28 @@ class Controls(_Part):
         """When the monthly close first ran on this database (recorded as `now`
         the first time)."""
         return await self._store.transact(partial(q_controls.monthly_close_from, now=now))
+
+
+class Outbox(_Part):
+    """The callback outbox (`engine.store.outbox`): its events are written with
+    the changes they report; the notifier reads and settles them here.
+    `recorded` counts the events this process's transactions wrote, so the
+    notifier looks at the outbox only when there is something new."""
+
+    __slots__ = ("recorded",)
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.recorded = 0
+
+    async def due(self, now: float, limit: int) -> list[PendingCallback]:
+        return await self._store.read(partial(q_outbox.due, now=now, limit=limit))
+
+    async def next_due(self) -> float | None:
+        return await self._store.read(q_outbox.next_due)
+
+    async def waiting(self) -> int:
+        return await self._store.read(q_outbox.waiting)
+
+    async def settle(self, done: Sequence[int], retry: Sequence[tuple[float, int]]) -> None:
+        await self._store.transact(partial(q_outbox.settle, done=done, retry=retry))

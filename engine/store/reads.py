@@ -1,6 +1,6 @@
 """Read-only queries for the API: sends, their messages, counts.
 
-The records they answer with (`SendView`, `MessageView`, `ReportedMessage`) are the
+The records they answer with (`SendView`, `MessageView`) are the
 domain model's (`engine.model.views`), named here too for the modules that import
 them with the queries."""
 
@@ -10,12 +10,14 @@ import json
 from typing import Any
 
 from engine.model import WaitingMessage
-from engine.model.views import MessageView, ReportedMessage, SendView
+from engine.model.sends import expiry
+from engine.model.views import MessageView, SendView
 from engine.store.sql import Connection
 
 _SEND_COLUMNS = (
     "ref, account_id, type, emetteur, corps, encodage, segments, nb_destinataires,"
-    " doublons, avertissements, campagne, cree_le"
+    " doublons, avertissements, campagne, cree_le, reference, url_rappel, validite, priorite,"
+    " date_envoi"
 )
 
 
@@ -54,11 +56,22 @@ def _send_view(conn: Connection, row: tuple[Any, ...]) -> SendView:
         campagne=json.loads(row[10]) if row[10] else None,
         cree_le=row[11],
         compteurs=counts,
+        reference=row[12],
+        url_rappel=row[13],
+        validite=row[14],
+        priorite=row[15],
+        date_envoi=row[16],
     )
 
 
 def list_messages(
-    conn: Connection, ref: int, *, statut: str | None, after_id: int, limit: int
+    conn: Connection,
+    ref: int,
+    *,
+    statut: str | None,
+    after_id: int,
+    limit: int,
+    reference: str | None = None,
 ) -> list[MessageView]:
     """Messages of a send in id order, from after `after_id` (a stable cursor: ids
     never change, whatever the statuses do during the walk)."""
@@ -73,7 +86,7 @@ def list_messages(
     sql += " ORDER BY id LIMIT ?"
     args.append(limit)
     return [
-        MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+        MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), reference)
         for r in conn.execute(sql, args)
     ]
 
@@ -89,11 +102,13 @@ def messages_page(
 ) -> list[MessageView] | None:
     """One page of a send's messages, or None when the send is not the account's."""
     owned = conn.execute(
-        "SELECT 1 FROM sends WHERE ref = ? AND account_id = ?", (ref, account_id)
+        "SELECT reference FROM sends WHERE ref = ? AND account_id = ?", (ref, account_id)
     ).fetchone()
     if owned is None:
         return None
-    return list_messages(conn, ref, statut=statut, after_id=after_id, limit=limit)
+    return list_messages(
+        conn, ref, statut=statut, after_id=after_id, limit=limit, reference=owned[0]
+    )
 
 
 _ANY = "EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.statut {})"
@@ -114,10 +129,13 @@ def list_sends(
     since: str | None,
     until: str | None,
     limit: int,
+    reference: str | None = None,
+    numero: str | None = None,
 ) -> list[SendView]:
     """The account's sends, newest first, strictly before `before_ref` (a stable
     cursor: refs never change). `since` is inclusive, `until` exclusive (ISO 8601
-    UTC strings, compared as text like `cree_le`). Walks the (account_id, ref) index."""
+    UTC strings, compared as text like `cree_le`). Walks the (account_id, ref) index;
+    `reference` keeps the sends that carry it, `numero` those with that recipient."""
     sql = f"SELECT {_SEND_COLUMNS} FROM sends s WHERE account_id = ?"
     args: list[Any] = [account_id]
     if before_ref is not None:
@@ -134,74 +152,47 @@ def list_sends(
         args.append(until)
     if statut is not None:
         sql += " AND " + _AGGREGATE[statut]
+    if reference is not None:
+        sql += " AND reference = ?"
+        args.append(reference)
+    if numero is not None:
+        sql += " AND EXISTS (SELECT 1 FROM messages m WHERE m.ref = s.ref AND m.destinataire = ?)"
+        args.append(numero)
     sql += " ORDER BY ref DESC LIMIT ?"
     args.append(limit)
     return [_send_view(conn, row) for row in conn.execute(sql, args).fetchall()]
 
 
-def messages_by_id(conn: Connection, ids: list[int]) -> list[ReportedMessage]:
-    """The committed state of these messages, in id order (primary-key lookups)."""
-    out: list[ReportedMessage] = []
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        out.extend(
-            ReportedMessage(
-                row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                row[9], bool(row[10]),
-            )
-            for row in conn.execute(
-                "SELECT id, account_id, ref, destinataire, statut, raison, code_smsc, envoye_le,"
-                f" livraison, livre_le, doublon_possible FROM messages WHERE id IN ({marks})",
-                chunk,
-            )
-        )
-    out.sort(key=lambda m: m.id)
-    return out
-
-
-def callback_target(conn: Connection, account_id: int) -> tuple[str | None, str | None]:
-    """The account's callback URL and its current API key digest (the signing secret)."""
-    row = conn.execute(
-        "SELECT a.url_rappel, (SELECT k.key_hash FROM api_keys k WHERE k.account_id = a.id"
-        " AND k.revoque_le IS NULL ORDER BY k.id DESC LIMIT 1) FROM accounts a WHERE a.id = ?",
-        (account_id,),
-    ).fetchone()
-    return (row[0], row[1]) if row else (None, None)
-
-
-def any_callback_url(conn: Connection) -> bool:
-    return (
-        conn.execute(
-            "SELECT 1 FROM accounts WHERE url_rappel IS NOT NULL AND url_rappel != '' LIMIT 1"
-        ).fetchone()
-        is not None
-    )
+_WAITING = (
+    "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
+    " s.emetteur, s.corps, s.type = 'UNIDES' OR s.priorite = 'HAUTE', s.validite,"
+    " s.date_envoi, s.cree_le FROM messages m JOIN sends s ON s.ref = m.ref"
+    " WHERE m.statut = 'EN_ATTENTE' AND s.campagne IS NULL"
+)
 
 
 def pending_messages(conn: Connection) -> list[WaitingMessage]:
     """Every message still EN_ATTENTE of a send that is not a campaign, oldest first
-    (single sends go ahead of bulk)."""
-    rows = conn.execute(
-        "SELECT m.id, m.account_id, m.ref, m.destinataire, m.tentatives, m.doublon_possible,"
-        " s.emetteur, s.corps, s.type = 'UNIDES' FROM messages m JOIN sends s ON s.ref = m.ref"
-        " WHERE m.statut = 'EN_ATTENTE' AND s.campagne IS NULL ORDER BY m.id"
-    ).fetchall()
+    (single sends and HAUTE sends go ahead of bulk), with its send's validity and
+    deferred departure; the caller holds back those whose time has not come."""
+    return [waiting(row) for row in conn.execute(_WAITING + " ORDER BY m.id").fetchall()]
+
+
+def pending_of(conn: Connection, ref: int) -> list[WaitingMessage]:
+    """The messages of send `ref` still EN_ATTENTE, in order (a deferred send's, at
+    its departure)."""
+    rows = conn.execute(_WAITING + " AND m.ref = ? ORDER BY m.id", (ref,)).fetchall()
     return [waiting(row) for row in rows]
 
 
 def waiting(row: tuple[Any, ...]) -> WaitingMessage:
-    """A row of the waiting-messages queries as the model's record."""
+    """A row of the waiting-messages queries as the model's record (with, when the
+    row has them, its send's validity, departure and acceptance time)."""
+    expires_at = date_envoi = None
+    if len(row) > 9:
+        date_envoi = row[10]
+        expires_at = expiry(row[9], date_envoi or row[11])
     return WaitingMessage(
-        row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], bool(row[8])
+        row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], bool(row[8]),
+        expires_at, date_envoi,
     )
-
-
-def report(
-    conn: Connection, ids: list[int]
-) -> tuple[list[ReportedMessage], dict[int, tuple[str | None, str | None]]]:
-    """The committed state of these messages (in id order) and, for each of their
-    accounts, its callback URL and signing secret (`callback_target`)."""
-    messages = messages_by_id(conn, ids)
-    targets = {a: callback_target(conn, a) for a in dict.fromkeys(m.account_id for m in messages)}
-    return messages, targets

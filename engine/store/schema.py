@@ -216,4 +216,30 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE invoices ADD COLUMN periode TEXT;
     CREATE INDEX invoices_period ON invoices(periode, account_id) WHERE periode IS NOT NULL;
     """,
+    # 10: send options (the client's reference, a callback URL, validity, priority, a
+    # deferred time), each account's callback signing secret, and the callback
+    # outbox: one row per event still to deliver, written in the transaction of the
+    # change it reports (AUTOINCREMENT: an event id is never given twice)
+    """
+    ALTER TABLE accounts ADD COLUMN secret_rappel TEXT;
+    UPDATE accounts SET secret_rappel = lower(hex(randomblob(32)));
+    ALTER TABLE sends ADD COLUMN reference TEXT;
+    ALTER TABLE sends ADD COLUMN url_rappel TEXT;
+    ALTER TABLE sends ADD COLUMN validite INTEGER;
+    ALTER TABLE sends ADD COLUMN priorite TEXT;
+    ALTER TABLE sends ADD COLUMN date_envoi TEXT;
+    CREATE INDEX sends_reference ON sends(account_id, reference);
+    CREATE TABLE callback_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        url TEXT NOT NULL,
+        cree_le REAL NOT NULL,
+        prochain REAL NOT NULL,
+        tentatives INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX callback_events_message ON callback_events(message_id, id);
+    CREATE INDEX callback_events_due ON callback_events(prochain);
+    """,
 )

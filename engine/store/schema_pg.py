@@ -231,6 +231,30 @@ PG_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE invoices ADD COLUMN periode TEXT;
     CREATE INDEX invoices_period ON invoices(periode, account_id) WHERE periode IS NOT NULL;
     """,
+    # 10: send options, each account's callback signing secret, the callback outbox
+    """
+    ALTER TABLE accounts ADD COLUMN secret_rappel TEXT;
+    UPDATE accounts SET secret_rappel
+        = replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+    ALTER TABLE sends ADD COLUMN reference TEXT;
+    ALTER TABLE sends ADD COLUMN url_rappel TEXT;
+    ALTER TABLE sends ADD COLUMN validite BIGINT;
+    ALTER TABLE sends ADD COLUMN priorite TEXT;
+    ALTER TABLE sends ADD COLUMN date_envoi TEXT;
+    CREATE INDEX sends_reference ON sends(account_id, reference);
+    CREATE TABLE callback_events (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT NOT NULL,
+        message_id BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        url TEXT NOT NULL,
+        cree_le DOUBLE PRECISION NOT NULL,
+        prochain DOUBLE PRECISION NOT NULL,
+        tentatives BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX callback_events_message ON callback_events(message_id, id);
+    CREATE INDEX callback_events_due ON callback_events(prochain);
+    """,
 )
 
 

@@ -171,6 +171,7 @@ class Store:
         self.campaigns = operations.Campaigns(self)
         self.reads = operations.Reads(self)
         self.controls = operations.Controls(self)
+        self.outbox = operations.Outbox(self)
 
     @property
     def where(self) -> str:

@@ -30,6 +30,7 @@ from engine.store import campaigns as q_campaigns
 from engine.store import controls as q_controls
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
+from engine.store import outbox as q_outbox
 from engine.store.messages import SettleRule
 from engine.store.sql import Connection
 
@@ -171,11 +172,14 @@ class BatchResult:
     results: list[int | None]
     ledger: Ledger
     settled: tuple[Outcome, ...]
+    events: int = 0
+    """Callback events recorded for the messages that ended."""
 
 
 def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> BatchResult:
     """Write the batch: sends first, then the writes in order, then the outcomes
-    settled under `rule`, the ledger and its journal, then the idempotency records.
+    settled under `rule` (with a STATUT callback event for each message that ended
+    and has a callback URL), the ledger and its journal, then the idempotency records.
 
     The ledger is written as the entries' amounts added to the stored row; if the
     row does not then hold the batch's ledger (it changed behind the actor),
@@ -185,10 +189,12 @@ def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> Batc
     results = [_write(conn, batch, w) for w in batch.writes]
     ledger, entries = batch.ledger, batch.entries
     settled: tuple[Outcome, ...] = ()
+    events = 0
     if batch.outcomes:
         settlement = q_messages.settle_outcomes(conn, ledger, batch.outcomes, rule)
         ledger, settled = settlement.ledger, settlement.settled
         entries = [*entries, *settlement.entries]
+        events = q_outbox.record(conn, "STATUT", [o.message_id for o in settled], batch.stamp)
     q_accounts.save_ledger(conn, account_id, ledger, entries, batch.now)
     answers = [
         (send.idempotency, send.accepted.with_ref(ref))
@@ -197,7 +203,7 @@ def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> Batc
     ]
     if answers:
         q_idempotency.remember(conn, account_id, answers, batch.stamp)
-    return BatchResult(created, results, ledger, settled)
+    return BatchResult(created, results, ledger, settled, events)
 
 
 def _write(conn: Connection, batch: AccountBatch, write: Write) -> int | None:

@@ -205,6 +205,15 @@ checks.positive_data_acceptance.expected-statuses = [202, 401, 409, 413, 422, 42
 include-operation-id = "sms_list_sends_get"
 checks.positive_data_acceptance.expected-statuses = [200, 401, 422, 429, 503]
 
+# A callback URL whose host is or resolves to a private address is refused
+# (URL_RAPPEL_INTERDITE) and a dateEnvoi must fall between now and 366 days ahead:
+# rules on what a value names, in the descriptions; JSON Schema cannot state them.
+[[operations]]
+include-path-regex = "^/api/V1/sms/(unides|muldes)$"
+checks.positive_data_acceptance.expected-statuses = [202, 401, 409, 413, 422, 429, 503]
+[[operations]]
+include-operation-id = "admin_amend_account_patch"
+checks.positive_data_acceptance.expected-statuses = [200, 401, 404, 409, 422, 429, 503]
 [[operations]]
 include-path-regex = "factures"
 parameters = {{ "path.account_id" = {seeds.postpaid_id} }}

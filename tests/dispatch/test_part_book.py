@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 import trio
@@ -19,7 +20,7 @@ from engine.dispatch.results import Ended, Event, Receipt
 from engine.model import AccountId, MessageId, MessageStatus, Reason, SendRef
 from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Status, Tag
 from engine.smpp.pdu import DeliverSm, Tlv
-from engine.text import encode_message, parse_sender
+from engine.text import ReferenceCounter, encode_message, parse_sender
 
 SHORT = encode_message("Bonjour", 0)
 LONG = encode_message("x" * 200, 0)  # two parts
@@ -48,8 +49,14 @@ class FakeLink:
 
 
 class FixedClock:
+    def __init__(self) -> None:
+        self.wall = datetime.fromisoformat(AT)
+
     def now_iso(self) -> str:
         return AT
+
+    def now(self) -> datetime:
+        return self.wall
 
 
 def _message(message_id: int, long: bool = False) -> OutMessage:
@@ -192,3 +199,34 @@ def test_a_receipt_goes_to_the_router_and_an_inbound_message_does_not() -> None:
     book.delivered(_deliver(0, Tlv(Tag.RECEIPTED_MESSAGE_ID, b"13\0"), state), out)
     assert out == [Receipt("12", "LIVRE", AT)]
     assert book.receipts == 1
+
+
+def test_a_message_past_its_validity_ends_expire_unless_the_smsc_took_a_part() -> None:
+    """validite: a message not accepted in time ends ECHEC / EXPIRE when the bind
+    would write it or retry it; one whose part was accepted goes on; each carries
+    its validity to the SMSC (validity_period, absolute UTC)."""
+    start = datetime.fromisoformat(AT).timestamp()
+    fresh, retried, late = _message(1), _message(2), _message(3, long=True)
+    for m in (fresh, retried, late):
+        m.expires_at = start + 60
+    assert fresh.submit_sm(0, 1, ReferenceCounter()).validity_period == "260101120100000+"
+    link = FakeLink(fresh, retried, late)
+    clock = FixedClock()
+    book = PartBook(link, Pacing(0), RetryPolicy(5, 0.05, 5.0), clock)
+    first_seq, second_seq = _write(book)[:2]
+    third_first_part = next(s for s, (m, p) in book.in_flight.items() if m is late and p == 0)
+    out: list[Event] = []
+    book.answered(first_seq, Status.ESME_ROK, "a1", 0.01, out)
+    book.answered(third_first_part, Status.ESME_ROK, "c1", 0.01, out)
+    clock.wall += timedelta(seconds=61)
+    book.answered(second_seq, Status.ESME_RSYSERR, "", 0.02, out)  # would be retried
+    assert _ended(out) == [
+        (1, MessageStatus.ENVOYE, None, None),
+        (2, MessageStatus.ECHEC, Reason.EXPIRE, None),
+    ]
+    waiting = _message(4)
+    waiting.expires_at = start + 60
+    link.channel.append(waiting)
+    assert book.next_work(1.0, out) is None, "past its validity: never written"
+    assert _ended(out)[-1] == (4, MessageStatus.ECHEC, Reason.EXPIRE, None)
+    assert book.in_flight, "the long message with an accepted part is still awaited"
