@@ -55,7 +55,6 @@ from engine.model.views import (
     KeyView,
     MessageView,
     OptOutRow,
-    ReportedMessage,
     PendingCallback,
     SendView,
 )
