@@ -25,7 +25,18 @@ from api.http import STORED_INTEGER_MAX
 from api.intake import SendIntake, documented_bodies
 from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
-from api.routes import admin, campagnes, compte, docs, espace, metrics, operateur, ops, sms
+from api.routes import (
+    admin,
+    campagnes,
+    compte,
+    console,
+    docs,
+    espace,
+    metrics,
+    operateur,
+    ops,
+    sms,
+)
 from config.settings import Settings
 from engine.errors import GatewayError
 from engine.gateway import Gateway
@@ -42,6 +53,7 @@ BLUEPRINTS = (
     ops.bp,
     espace.bp,
     operateur.bp,
+    console.bp,
     docs.bp,
     metrics.bp,
 )

@@ -19,7 +19,7 @@ from config.settings import Settings
 from engine.accounts.commands import Command, IdempotencyConflict, SendDraft
 from engine.actor import Reply
 from engine.campaigns.accept import open_campaign
-from engine.campaigns.plan import build_plan
+from engine.campaigns.plan import PreviewOf, build_plan, build_preview
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock
 from engine.errors import Conflict, IdempotencyKeyReused, NotFound
@@ -27,6 +27,7 @@ from engine.model import (
     Accepted,
     AccountId,
     CampaignPlan,
+    CampaignPreview,
     CampaignRequest,
     Idempotency,
     SendRef,
@@ -98,6 +99,29 @@ class CampaignCalls:
         if not accepted.replayed:
             await self._scheduler.watch(accepted.ref)
         return accepted
+
+    async def preview(
+        self, account_id: AccountId, draft: SendDraft, request: CampaignRequest
+    ) -> CampaignPreview:
+        """The calendar the campaign would follow if accepted now; records nothing.
+        Refused like `submit` (422 on the dates) when its calendar breaks a rule."""
+        now = self._clock.now()
+        opening = open_campaign(
+            self._settings, account_id, draft, request, now, None, Reply()
+        )
+        accepted = opening.command.accepted
+        source = PreviewOf(
+            schedule=opening.schedule,
+            recipients=len(draft.valid),
+            invalid=len(draft.invalid),
+            duplicates=draft.doublons,
+            segments=accepted.segments,
+            warnings=accepted.avertissements,
+            window_start=self._settings.campaigns.window_start,
+            window_end=self._settings.campaigns.window_end,
+            zone=self._settings.gateway.timezone,
+        )
+        return await trio.to_thread.run_sync(build_preview, source, now)
 
     async def plan(self, account_id: AccountId, ref: SendRef) -> CampaignPlan:
         view = await self._send_view(account_id, ref)

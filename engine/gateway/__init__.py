@@ -8,7 +8,16 @@ from engine.errors import GatewayError
 from engine.gateway.access import NewKey
 from engine.gateway.administration import AccountView
 from engine.gateway.facade import Gateway
+from engine.gateway.oversight import DailyConsumption
 from engine.gateway.snapshot import OperatorSnapshot
 from engine.model import EntryKind
 
-__all__ = ["AccountView", "EntryKind", "Gateway", "GatewayError", "NewKey", "OperatorSnapshot"]
+__all__ = [
+    "AccountView",
+    "DailyConsumption",
+    "EntryKind",
+    "Gateway",
+    "GatewayError",
+    "NewKey",
+    "OperatorSnapshot",
+]

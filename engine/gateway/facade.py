@@ -5,6 +5,8 @@
 - `Access` (access.py): API keys and client-space logins;
 - `Administration` (administration.py): accounts, balances, invoices;
 - `Sending` (sending.py): sends and campaigns, accepted and read back;
+- `Oversight` (oversight.py): account search, operators' notes in the journal,
+  consumption per day, for the pages;
 - the operator views (snapshot.py): health and the actors snapshot.
 Each public method is the part's own method, bound here, so a signature and its
 docstring live in one place. Every refusal is a domain error (`engine.errors`);
@@ -22,6 +24,7 @@ import trio
 from config.settings import Settings
 from engine.gateway.access import Access
 from engine.gateway.administration import Administration
+from engine.gateway.oversight import Oversight
 from engine.gateway.runtime import Runtime
 from engine.gateway.sending import Sending
 from engine.gateway.snapshot import OperatorSnapshot, health, operator_snapshot
@@ -82,7 +85,14 @@ class Gateway:
         self.sends_page = sending.sends_page
         self.submit_campaign = sending.submit_campaign
         self.campaign_plan = sending.campaign_plan
+        self.preview_campaign = sending.preview_campaign
         self.cancel_campaign = sending.cancel_campaign
+
+        self.oversight = oversight = Oversight(runtime)
+        self.search_accounts = oversight.search_accounts
+        self.record_action = oversight.record_action
+        self.latest_entries = oversight.latest_entries
+        self.daily_consumption = oversight.daily_consumption
 
         self.drain = runtime.drain
 

@@ -19,6 +19,7 @@ from engine.model import (
     Accepted,
     AccountId,
     CampaignPlan,
+    CampaignPreview,
     CampaignRequest,
     Idempotency,
     MessageView,
@@ -125,6 +126,12 @@ class Sending:
     ) -> Accepted:
         """Accept a MULDESP: validated, recorded, then handed to the scheduler."""
         return await self._campaigns.submit(account_id, draft, request, idempotency)
+
+    async def preview_campaign(
+        self, account_id: AccountId, draft: SendDraft, request: CampaignRequest
+    ) -> CampaignPreview:
+        """The calendar a MULDESP would follow if accepted now (nothing recorded)."""
+        return await self._campaigns.preview(account_id, draft, request)
 
     async def campaign_plan(self, account_id: AccountId, ref: SendRef) -> CampaignPlan:
         return await self._campaigns.plan(account_id, ref)

@@ -37,6 +37,7 @@ from engine.model import (
 )
 from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
+from engine.store import console as q_console
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
 from engine.store import reads as q_reads
@@ -354,3 +355,27 @@ class Reads(_Part):
 
     async def any_callback_url(self) -> bool:
         return await self._store.read(q_reads.any_callback_url)
+
+
+class Console(_Part):
+    """What the operator console and the client space's pages read and note."""
+
+    async def search_accounts(self, text: str, limit: int) -> list[AccountRow]:
+        """Accounts by id, or whose name or e-mail holds `text` (any case)."""
+        return await self._store.read(partial(q_console.search_accounts, text=text, limit=limit))
+
+    async def note_action(self, account_id: AccountId, detail: str, now: str) -> bool:
+        """Record an operator's action in the account's journal (False: no account)."""
+        return await self._store.transact(
+            partial(q_console.note_action, account_id=account_id, detail=detail, now=now)
+        )
+
+    async def latest_entries(self, account_id: AccountId, limit: int) -> list[JournalRow]:
+        return await self._store.read(
+            partial(q_console.latest_entries, account_id=account_id, limit=limit)
+        )
+
+    async def consumption_by_hour(self, account_id: AccountId, since: str) -> list[tuple[str, int]]:
+        return await self._store.read(
+            partial(q_console.consumption_by_hour, account_id=account_id, since=since)
+        )

@@ -163,6 +163,7 @@ class Store:
         self.receipts = operations.Receipts(self)
         self.campaigns = operations.Campaigns(self)
         self.reads = operations.Reads(self)
+        self.console = operations.Console(self)
 
     @property
     def where(self) -> str:
