@@ -38,6 +38,7 @@ from quart import Blueprint, Response, current_app, redirect, render_template, r
 from quart.blueprints import BlueprintSetupState
 
 from api import schemas, views
+from api.charts import daily_bars
 from api.deps import gateway, send_intake, settings
 from api.errors import ApiError, status_of
 from api.http import jsonify_status
@@ -51,6 +52,8 @@ bp = Blueprint("espace", __name__, url_prefix="/espace")
 IDLE_S = 30 * 60
 MAX_S = 12 * 3600
 PAGE_SIZE = 10
+CHART_DAYS = 30
+"""Days the postpaid consumption chart of the dashboard shows."""
 STATUTS = ("EN_ATTENTE", "ENVOYE", "ECHEC")
 FORM_POSTED = {
     303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
@@ -260,10 +263,16 @@ async def home() -> Response:
         return redirect("/espace/connexion" + ("?expiree=1" if state == "expiree" else ""))  # type: ignore[return-value]
     account_id = AccountId(int(session["compte"]))
     view = await gateway().account(account_id)
+    compte = views.account(view)
+    chart = None
+    if compte["type"] == "POSTPAYE":
+        chart = daily_bars(await gateway().daily_consumption(account_id, CHART_DAYS))
     return await page(
         "espace.html",
-        compte=views.account(view),
+        compte=compte,
         max_numeros=settings().gateway.max_recipients,
+        consommation=chart,
+        jours=CHART_DAYS,
     )
 
 

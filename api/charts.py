@@ -1,0 +1,60 @@
+"""Small charts the pages draw on the server, as SVG geometry for a template
+(no script, no third-party library, nothing a Content-Security-Policy blocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.gateway import DailyConsumption
+
+WIDTH = 600
+HEIGHT = 180
+TOP = 8
+BOTTOM = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+    label: str
+    tick: str
+    """The day under the bar, on every seventh bar and the last ("" elsewhere)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    width: int
+    height: int
+    baseline: float
+    bars: tuple[Bar, ...]
+    peak: int
+    total: int
+
+
+def daily_bars(days: Sequence[DailyConsumption]) -> BarChart:
+    """One bar per day, scaled to the busiest day; a day without any is a thin
+    grey bar, so the calendar stays readable."""
+    peak = max((d.segments for d in days), default=0)
+    baseline = HEIGHT - BOTTOM
+    room = baseline - TOP
+    step = WIDTH / max(len(days), 1)
+    bars = []
+    for index, day in enumerate(days):
+        height = room * day.segments / peak if peak else 0.0
+        height = max(height, 1.5)
+        last = index == len(days) - 1
+        bars.append(Bar(
+            x=round(index * step + step * 0.15, 1),
+            y=round(baseline - height, 1),
+            width=round(step * 0.7, 1),
+            height=round(height, 1),
+            value=day.segments,
+            label=day.day.strftime("%d/%m"),
+            tick=day.day.strftime("%d/%m") if index % 7 == 0 or last else "",
+        ))
+    return BarChart(WIDTH, HEIGHT, baseline, tuple(bars), peak, sum(d.segments for d in days))
