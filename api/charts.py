@@ -23,7 +23,8 @@ class Bar:
     value: int
     label: str
     tick: str
-    """The day under the bar, on every seventh bar and the last ("" elsewhere)."""
+    """The day under the bar, on every seventh bar (not too close to the end) and
+    the last ("" elsewhere)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,6 @@ def daily_bars(days: Sequence[DailyConsumption]) -> BarChart:
             height=round(height, 1),
             value=day.segments,
             label=day.day.strftime("%d/%m"),
-            tick=day.day.strftime("%d/%m") if index % 7 == 0 or last else "",
+            tick=day.day.strftime("%d/%m") if last or (index % 7 == 0 and index < len(days) - 4) else "",
         ))
     return BarChart(WIDTH, HEIGHT, baseline, tuple(bars), peak, sum(d.segments for d in days))
