@@ -151,7 +151,7 @@ async def _campaigns(account_id: AccountId) -> list[dict[str, Any]]:
 
 async def _form_page(account_id: AccountId, status: int = 200, **context: Any) -> Response:
     view = await gateway().account(account_id)
-    today = datetime.now(ZoneInfo(settings().gateway.timezone)).date().isoformat()
+    today = gateway().now().astimezone(ZoneInfo(settings().gateway.timezone)).date().isoformat()
     values = context.pop("valeurs", None) or {
         "dateDebut": today, "dateFin": today, "nbParJour": "1000", "intervalleMinutes": "30"}
     return await page(
@@ -276,6 +276,9 @@ async def campaign(ref: str) -> Response:
     zone = ZoneInfo(plan.row.fuseau)
     done = [_slot(s, zone) for s in plan.slots if s.done]
     upcoming = [_slot(s, zone) for s in plan.slots if not s.done]
+    following = send.get("prochainCreneau")
+    next_at = (datetime.fromisoformat(following.replace("Z", "+00:00")).astimezone(zone)
+               .strftime("%d/%m/%Y %H:%M") if following else None)
     view = await gw.account(account_id)
     notices = {"creee": "Campagne enregistrée.", "annulee": "Campagne annulée."}
     return await page(
@@ -284,7 +287,7 @@ async def campaign(ref: str) -> Response:
         effectues=done[-SHOWN_SLOTS:], a_venir=upcoming[:SHOWN_SLOTS],
         plus_a_venir=max(0, plan.upcoming_total - SHOWN_SLOTS), non_planifies=plan.unplanned,
         fuseau=plan.row.fuseau, fenetre=f"{plan.row.fenetre_debut}-{plan.row.fenetre_fin}",
-        fait=notices.get(request.args.get("fait", "")), onglet="campagnes",
+        prochain=next_at, fait=notices.get(request.args.get("fait", "")), onglet="campagnes",
         annules=request.args.get("annules"),
     )
 

@@ -132,6 +132,7 @@ async def test_a_client_plans_a_campaign_sees_its_plan_and_cancels_it(
             await both_widths(browser, "espace-campagne")
 
             await browser.run(click("btn-annuler-campagne"))
+            await browser.run(click("btn-confirmer-annulation"))
             await browser.wait_for(lambda d: d.find_element(By.ID, "etat-campagne").text == "ANNULEE",
                                    message="the campaign shows cancelled")
             answer = await stack.client.get(f"/api/V1/sms/{ref}", headers={"X-API-Key": key})
