@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 
 from quart import Blueprint, Response, redirect, request, session
 
-from api import schemas, views
+from api import views
 from api.deps import gateway, send_intake, settings
 from api.errors import ApiError, refusal
+from api.http import VALIDATION_MESSAGE, valid
 from api.intake import SendRequest, SessionAccount
 from api.openapi import Answer, Security, operation
 from api.routes.espace import (
@@ -100,19 +101,22 @@ async def _form() -> tuple[dict[str, Any], dict[str, str]]:
     return body, raw
 
 
-def _check(body: dict[str, Any]) -> None:
-    """What the intake checks before the engine: the count, then the schema."""
+def _check(body: dict[str, Any]) -> Any:
+    """What the intake checks before the engine: the count, then the documented
+    body (api/models); the body read by its model."""
     limit = settings().gateway.max_recipients
     if len(body["numeros"]) > limit:
         raise ApiError(413, "TROP_DE_DESTINATAIRES",
                        f"Un envoi accepte au plus {limit} numéros (reçu : {len(body['numeros'])}).")
-    details = schemas.validate(send_intake().bodies[SendType.MULDESP], body)
-    if not body["numeros"]:
-        details = [d for d in details if d.get("champ") != "numeros"]
+    try:
+        return valid(send_intake().bodies[SendType.MULDESP], body)
+    except ApiError as refused:
+        if body["numeros"]:
+            raise
+        details = [d for d in refused.details if d.get("champ") != "numeros"]
         details.append({"champ": "numeros", "message": "Saisissez au moins un numéro ou joignez "
                         "un fichier CSV."})
-    if details:
-        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
+        raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details) from None
 
 
 def _slot(slot: PlannedSlot, zone: ZoneInfo) -> dict[str, Any]:
@@ -202,21 +206,22 @@ async def preview() -> Response:
         raise csrf_refusal()
     body, raw = await _form()
     try:
-        _check(body)
+        checked = _check(body)
         gw = gateway()
-        draft = gw.prepare(SendType.MULDESP, body["emetteur"], body["numeros"], body["corps"])
-        plan = await gw.preview_campaign(account_id, draft, _calendar(body))
+        draft = gw.prepare(SendType.MULDESP, checked.emetteur, checked.numeros, checked.corps)
+        plan = await gw.preview_campaign(account_id, draft, _calendar(checked))
     except (ApiError, GatewayError) as exc:
         return await _refused(account_id, exc, raw)
     return await _form_page(account_id, apercu=_preview(plan), valeurs=raw)
 
 
-def _calendar(body: dict[str, Any]) -> CampaignRequest:
+def _calendar(body: Any) -> CampaignRequest:
+    """The calendar of a MULDESP body its model has read."""
     return CampaignRequest(
-        date_debut=date.fromisoformat(body["dateDebut"]),
-        date_fin=date.fromisoformat(body["dateFin"]),
-        nb_par_jour=body["nbParJour"],
-        intervalle_minutes=body["intervalleMinutes"],
+        date_debut=date.fromisoformat(body.dateDebut),
+        date_fin=date.fromisoformat(body.dateFin),
+        nb_par_jour=body.nbParJour,
+        intervalle_minutes=body.intervalleMinutes,
     )
 
 
