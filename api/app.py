@@ -33,6 +33,7 @@ from api.routes import (
     docs,
     espace,
     espace_campagnes,
+    espace_controles,
     espace_exports,
     metrics,
     operateur,
@@ -55,6 +56,7 @@ BLUEPRINTS = (
     ops.bp,
     espace.bp,
     espace_campagnes.bp,
+    espace_controles.bp,
     espace_exports.bp,
     operateur.bp,
     console.bp,
@@ -148,6 +150,14 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
         own = static_methods.get(request.path)
         if own is not None and request.method not in own:
             raise MethodNotAllowed(valid_methods=sorted(own))
+
+    @app.after_request
+    async def key_expiry(response: Response) -> Response:
+        """Every answer to a valid API key carries its expiry (X-Cle-Expiration)."""
+        expiry = gateway.key_expiry(request.headers.get("X-API-Key"))
+        if expiry is not None:
+            response.headers["X-Cle-Expiration"] = expiry
+        return response
 
     @app.after_request
     async def own_methods_only(response: Response) -> Response:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from engine.gateway import DailyConsumption
+from datetime import date
 
 WIDTH = 600
 HEIGHT = 180
@@ -37,16 +36,17 @@ class BarChart:
     total: int
 
 
-def daily_bars(days: Sequence[DailyConsumption]) -> BarChart:
-    """One bar per day, scaled to the busiest day; a day without any is a thin
-    grey bar, so the calendar stays readable."""
-    peak = max((d.segments for d in days), default=0)
+def daily_bars(days: Sequence[tuple[str, int]]) -> BarChart:
+    """One bar per (YYYY-MM-DD, segments) day, scaled to the busiest day; a day
+    without any is a thin grey bar, so the calendar stays readable."""
+    peak = max((n for _, n in days), default=0)
     baseline = HEIGHT - BOTTOM
     room = baseline - TOP
     step = WIDTH / max(len(days), 1)
     bars = []
-    for index, day in enumerate(days):
-        height = room * day.segments / peak if peak else 0.0
+    for index, (text, segments) in enumerate(days):
+        day = date.fromisoformat(text)
+        height = room * segments / peak if peak else 0.0
         height = max(height, 1.5)
         last = index == len(days) - 1
         bars.append(Bar(
@@ -54,8 +54,8 @@ def daily_bars(days: Sequence[DailyConsumption]) -> BarChart:
             y=round(baseline - height, 1),
             width=round(step * 0.7, 1),
             height=round(height, 1),
-            value=day.segments,
-            label=day.day.strftime("%d/%m"),
-            tick=day.day.strftime("%d/%m") if last or (index % 7 == 0 and index < len(days) - 4) else "",
+            value=segments,
+            label=day.strftime("%d/%m"),
+            tick=day.strftime("%d/%m") if last or (index % 7 == 0 and index < len(days) - 4) else "",
         ))
-    return BarChart(WIDTH, HEIGHT, baseline, tuple(bars), peak, sum(d.segments for d in days))
+    return BarChart(WIDTH, HEIGHT, baseline, tuple(bars), peak, sum(n for _, n in days))

@@ -3,16 +3,17 @@
 Server-rendered pages behind the operator session (the console's login, same
 signed cookie and generation as /operateur): search and list the accounts,
 create one (its first key shown once), and on an account's page top it up,
-change its type and rate, reset its client-space password, close its postpaid
-period into an invoice and settle its invoices.
+change its type, rate and sender names, suspend and reactivate it, reset its
+client-space password, close its postpaid period into an invoice and settle its
+invoices.
 
 Every action is a form post carrying the session's CSRF token; it runs the same
-facade call as the admin API, then notes in the account's journal what was done
-and by whom (`Gateway.record_action`: the operator's name given at login, the
-console, the caller's address). A refusal re-renders the page with the engine's
-message and status; a success redirects (303) to the account's page, which says
-what was done. Without a live operator session a page redirects to the console's
-login and an action is refused (401); a client session is refused (403).
+facade call as the admin API, which writes it in the account's journal as made
+`by` the console, the operator's name given at login and the caller's address.
+A refusal re-renders the page with the engine's message and status; a success
+redirects (303) to the account's page, which says what was done. Without a live
+operator session a page redirects to the console's login and an action is
+refused (401); a client session is refused (403).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from api.routes.espace import (
     source,
 )
 from engine.errors import GatewayError
-from engine.gateway import AccountView
+from engine.gateway import BY_CONSOLE, AccountView
 from engine.model import AccountId, AccountType, EntryKind, InvoiceRow
 
 bp = Blueprint("console", __name__, url_prefix="/operateur/comptes")
@@ -65,13 +66,17 @@ DONE = {
     "mot-de-passe": "Mot de passe de l'espace client remplacé : ses sessions ouvertes sont fermées.",
     "facture": "Période close : la facture est émise.",
     "reglement": "Facture réglée.",
+    "suspendu": "Compte suspendu : ses envois sont refusés, ses campagnes suspendues.",
+    "reactive": "Compte réactivé.",
+    "emetteurs": "Émetteurs autorisés enregistrés.",
 }
 NATURES = {
     EntryKind.CREDIT: "Crédit", EntryKind.RESERVATION: "Réservation", EntryKind.DEBIT: "Débit",
     EntryKind.LIBERATION: "Libération", EntryKind.CONSOMMATION: "Consommation",
     EntryKind.FACTURE: "Facture", EntryKind.REGLEMENT: "Règlement", EntryKind.TYPE: "Type",
-    EntryKind.ACTION: "Action",
+    EntryKind.ADMIN: "Administration",
 }
+SEARCH_LIMIT = 50
 MAX_CREDIT = 1_000_000_000
 MAX_RATE = 100_000.0
 
@@ -96,8 +101,8 @@ async def _who() -> str | Response:
     if not await check_csrf():
         return await page("refus.html", 403, message=csrf_refusal().message)
     name = session.get("nom")
-    who = f"l'opérateur « {name} »" if isinstance(name, str) and name else "un opérateur"
-    return f"{who} (console, {source()})"
+    who = f" « {name} »" if isinstance(name, str) and name else ""
+    return f"{BY_CONSOLE}{who} depuis {source()}"
 
 
 async def _viewer() -> Response | None:
@@ -144,7 +149,7 @@ def _password(form: Any) -> str:
 def _journal_row(row: Any) -> dict[str, Any]:
     entry = row.entry
     return {"date": row.at, "nature": NATURES.get(entry.kind, entry.kind.value),
-            "action": entry.kind is EntryKind.ACTION, "montant": entry.amount,
+            "action": entry.kind is EntryKind.ADMIN, "montant": entry.amount,
             "detail": entry.detail}
 
 
@@ -189,7 +194,7 @@ async def accounts() -> Response:
     if refused is not None:
         return refused
     text = (request.args.get("q") or "")[:100]
-    rows = await gateway().search_accounts(text)
+    rows = await gateway().search_accounts(text, 0, SEARCH_LIMIT)
     return await page("operateur_comptes.html", q=text,
                       comptes=[views.account_row(r) for r in rows])
 
@@ -238,15 +243,14 @@ async def create() -> Response:
         password = _password(form) if form.get("motDePasse") else None
         rate = _rate(form) if (form.get("debitMax") or "").strip() else 100.0
         account_id, key = await gateway().create_account(
-            nom=nom, type=type_, solde=solde, email=email, mot_de_passe=password, debit_max=rate
+            nom=nom, type=type_, solde=solde, email=email, mot_de_passe=password, debit_max=rate,
+            by=who,
         )
     except (FormFault, GatewayError) as exc:
         field = exc.field if isinstance(exc, FormFault) else None
         status = 422 if isinstance(exc, FormFault) else status_of(exc)
         return await page("operateur_compte_nouveau.html", status, erreur=exc.message, champ=field,
                           valeurs=values)
-    opening = f", solde de départ {solde} SMS" if solde else ""
-    await gateway().record_action(account_id, f"Compte créé ({type_.value}{opening})", who)
     view = await gateway().account(account_id)
     return await page("operateur_compte_cree.html", 201, compte=views.account(view),
                       cle=views.key(key))
@@ -272,18 +276,18 @@ async def account(account_id: int) -> Response:
 
 
 async def _act(account_id: int, what: str, run: Any) -> Response:
-    """Run one action on the account for the logged-in operator: `run(form, who)`
-    does it and answers the journal's words (None: the action notes nothing more)."""
+    """Run one action on the account for the logged-in operator: `run(form,
+    account, who)` does it, the engine writing it in the account's journal as
+    made by `who`."""
     who = await _who()
     if isinstance(who, Response):
         return who
     target = AccountId(account_id)
     try:
         await gateway().require_account(target)
-        action = await run(await request.form, target)
+        await run(await request.form, target, who)
     except (FormFault, GatewayError) as exc:
         return await _refused(target, exc)
-    await gateway().record_action(target, action, who)
     return _done(account_id, what)
 
 
@@ -292,10 +296,8 @@ async def _act(account_id: int, what: str, run: Any) -> Response:
            description="Formulaire `montant` (entier > 0) ; comptes prépayés ; CSRF requis.",
            responses=ACTION, security=Security.SESSION)
 async def credit(account_id: int) -> Response:
-    async def run(form: Any, target: AccountId) -> str:
-        amount = _int(form, "montant", 1, MAX_CREDIT)
-        balance = await gateway().top_up(target, amount)
-        return f"Crédit de {amount} SMS (nouveau solde {balance})"
+    async def run(form: Any, target: AccountId, who: str) -> None:
+        await gateway().top_up(target, _int(form, "montant", 1, MAX_CREDIT), by=who)
 
     return await _act(account_id, "credit", run)
 
@@ -305,10 +307,8 @@ async def credit(account_id: int) -> Response:
            description="Formulaire `type` (PREPAYE ou POSTPAYE) ; CSRF requis.",
            responses=ACTION, security=Security.SESSION)
 async def change_type(account_id: int) -> Response:
-    async def run(form: Any, target: AccountId) -> str:
-        new = _type(form)
-        await gateway().change_type(target, new)
-        return f"Type changé en {new.value}"
+    async def run(form: Any, target: AccountId, who: str) -> None:
+        await gateway().change_type(target, _type(form), by=who)
 
     return await _act(account_id, "type", run)
 
@@ -318,10 +318,8 @@ async def change_type(account_id: int) -> Response:
            description="Formulaire `debitMax` (messages par seconde) ; CSRF requis.",
            responses=ACTION, security=Security.SESSION)
 async def change_rate(account_id: int) -> Response:
-    async def run(form: Any, target: AccountId) -> str:
-        rate = _rate(form)
-        await gateway().set_rate(target, rate)
-        return f"Débit maximal fixé à {rate:g} messages par seconde"
+    async def run(form: Any, target: AccountId, who: str) -> None:
+        await gateway().set_rate(target, _rate(form), by=who)
 
     return await _act(account_id, "debit", run)
 
@@ -332,9 +330,8 @@ async def change_rate(account_id: int) -> Response:
            "l'espace client ; toutes ses sessions sont fermées ; CSRF requis.",
            responses=ACTION, security=Security.SESSION)
 async def reset_password(account_id: int) -> Response:
-    async def run(form: Any, target: AccountId) -> str:
-        await gateway().amend_account(target, mot_de_passe=_password(form))
-        return "Mot de passe de l'espace client réinitialisé"
+    async def run(form: Any, target: AccountId, who: str) -> None:
+        await gateway().reset_password(target, _password(form), by=who)
 
     return await _act(account_id, "mot-de-passe", run)
 
@@ -344,9 +341,8 @@ async def reset_password(account_id: int) -> Response:
            description="La consommation postpayée de la période devient une facture ; CSRF requis.",
            responses=ACTION, security=Security.SESSION)
 async def close_period(account_id: int) -> Response:
-    async def run(form: Any, target: AccountId) -> str:
-        invoice = await gateway().close_invoice(target)
-        return f"Période close : facture n° {invoice.id} de {invoice.montant} SMS"
+    async def run(form: Any, target: AccountId, who: str) -> None:
+        await gateway().close_invoice(target, by=who)
 
     return await _act(account_id, "facture", run)
 
@@ -356,11 +352,42 @@ async def close_period(account_id: int) -> Response:
            description="Marque la facture du compte réglée ; CSRF requis.",
            responses=ACTION, security=Security.SESSION)
 async def settle(account_id: int, invoice_id: int) -> Response:
-    async def run(form: Any, target: AccountId) -> str:
+    async def run(form: Any, target: AccountId, who: str) -> None:
         invoices = await gateway().invoices(target)
         if not any(i.id == invoice_id for i in invoices):
             raise FormFault("facture", "Ce compte n'a pas de facture de ce numéro.")
-        invoice = await gateway().settle_invoice(invoice_id)
-        return f"Facture n° {invoice.id} réglée ({invoice.montant} SMS)"
+        await gateway().settle_invoice(invoice_id, by=who)
 
     return await _act(account_id, "reglement", run)
+
+
+@bp.post("/<int:account_id>/suspension")
+@operation("Suspendre ou réactiver (console opérateur)", tag="Pages",
+           description="Formulaire `actif` (`non` : suspendu, tout envoi refusé 403 "
+           "COMPTE_SUSPENDU, campagnes SUSPENDUE ; `oui` : réactivé) ; CSRF requis.",
+           responses=ACTION, security=Security.SESSION)
+async def suspension(account_id: int) -> Response:
+    async def run(form: Any, target: AccountId, who: str) -> None:
+        choice = form.get("actif")
+        if choice not in ("oui", "non"):
+            raise FormFault("actif", "Choisissez oui (actif) ou non (suspendu).")
+        if choice == "non":
+            await gateway().suspend_account(target, by=who)
+        else:
+            await gateway().reactivate_account(target, by=who)
+
+    choice = (await request.form).get("actif")
+    return await _act(account_id, "suspendu" if choice == "non" else "reactive", run)
+
+
+@bp.post("/<int:account_id>/emetteurs")
+@operation("Émetteurs autorisés (console opérateur)", tag="Pages",
+           description="Formulaire `emetteurs`, un nom par ligne (vide : tout émetteur valide) ; "
+           "un autre émetteur est refusé 422 EMETTEUR_NON_AUTORISE ; CSRF requis.",
+           responses=ACTION, security=Security.SESSION)
+async def senders(account_id: int) -> Response:
+    async def run(form: Any, target: AccountId, who: str) -> None:
+        names = [line.strip() for line in (form.get("emetteurs") or "").splitlines() if line.strip()]
+        await gateway().set_senders(target, names, by=who)
+
+    return await _act(account_id, "emetteurs", run)

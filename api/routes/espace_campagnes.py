@@ -39,7 +39,7 @@ from api.routes.espace import (
 from engine.errors import GatewayError
 from engine.model import (
     AccountId,
-    CampaignPreview,
+    CampaignPlan,
     CampaignRequest,
     PlannedSlot,
     SendRef,
@@ -125,25 +125,28 @@ def _slot(slot: PlannedSlot, zone: ZoneInfo) -> dict[str, Any]:
             "nombre": slot.count, "fait": slot.done, "lances": slot.released}
 
 
-def _preview(p: CampaignPreview) -> dict[str, Any]:
-    zone = ZoneInfo(p.zone)
-    days = sorted({s.at.astimezone(zone).date() for s in p.slots})
+def _preview(p: CampaignPlan, draft: Any) -> dict[str, Any]:
+    """The preview's figures: the plan's slots (the first `SHOWN_SLOTS`) and
+    counts, and what the draft left out (invalid numbers, duplicates, opt-outs)."""
+    row = p.row
+    zone = ZoneInfo(row.fuseau)
+    slots = [s for s in p.slots if not s.done]
     return {
-        "creneaux": [_slot(s, zone) for s in p.slots[:SHOWN_SLOTS]],
-        "nbCreneaux": p.slots_total,
-        "plusDeCreneaux": p.slots_total - min(len(p.slots), SHOWN_SLOTS),
-        "premier": _slot(p.slots[0], zone) if p.slots else None,
-        "dernier": _slot(p.slots[-1], zone) if p.slots and not p.truncated else None,
-        "nbJours": len(days),
-        "destinataires": p.recipients,
-        "invalides": p.invalid,
-        "doublons": p.duplicates,
+        "creneaux": [_slot(s, zone) for s in slots[:SHOWN_SLOTS]],
+        "nbCreneaux": p.upcoming_total,
+        "plusDeCreneaux": max(0, p.upcoming_total - SHOWN_SLOTS),
+        "premier": _slot(slots[0], zone) if slots else None,
+        "dernier": _slot(slots[-1], zone) if slots and not p.truncated else None,
+        "destinataires": row.total,
+        "invalides": len(draft.invalid),
+        "doublons": draft.doublons,
+        "desinscrits": max(0, len(draft.valid) - row.total),
         "nonPlanifies": p.unplanned,
-        "segments": p.segments,
-        "credits": p.recipients * p.segments,
-        "fuseau": p.zone,
-        "fenetre": f"{p.window_start}-{p.window_end}",
-        "avertissements": list(p.warnings),
+        "segments": row.segments,
+        "credits": row.total * row.segments,
+        "fuseau": row.fuseau,
+        "fenetre": f"{row.fenetre_debut}-{row.fenetre_fin}",
+        "avertissements": list(draft.avertissements),
     }
 
 
@@ -212,7 +215,7 @@ async def preview() -> Response:
         plan = await gw.preview_campaign(account_id, draft, _calendar(checked))
     except (ApiError, GatewayError) as exc:
         return await _refused(account_id, exc, raw)
-    return await _form_page(account_id, apercu=_preview(plan), valeurs=raw)
+    return await _form_page(account_id, apercu=_preview(plan, draft), valeurs=raw)
 
 
 def _calendar(body: Any) -> CampaignRequest:

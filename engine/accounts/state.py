@@ -216,7 +216,7 @@ def apply_entry(led: Ledger, entry: Entry) -> Ledger:
             return led.plus(du=-a)
         case EntryKind.TYPE:
             return replace(led, type=AccountType(entry.detail))
-        case EntryKind.ACTION:
+        case EntryKind.ADMIN:
             return led
 
 

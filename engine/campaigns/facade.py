@@ -19,7 +19,7 @@ from config.settings import Settings
 from engine.accounts.commands import Command, IdempotencyConflict, SendDraft
 from engine.actor import Reply
 from engine.campaigns.accept import open_campaign
-from engine.campaigns.plan import PreviewOf, build_plan, build_preview
+from engine.campaigns.plan import build_plan
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock
 from engine.errors import Conflict, IdempotencyKeyReused, NotFound
@@ -27,9 +27,10 @@ from engine.model import (
     Accepted,
     AccountId,
     CampaignPlan,
-    CampaignPreview,
     CampaignRequest,
+    CampaignRow,
     Idempotency,
+    MessageId,
     SendRef,
     SendType,
     SendView,
@@ -102,26 +103,23 @@ class CampaignCalls:
 
     async def preview(
         self, account_id: AccountId, draft: SendDraft, request: CampaignRequest
-    ) -> CampaignPreview:
-        """The calendar the campaign would follow if accepted now; records nothing.
-        Refused like `submit` (422 on the dates) when its calendar breaks a rule."""
+    ) -> CampaignPlan:
+        """The plan a MULDESP would have if accepted now, without accepting it
+        (nothing written, nothing reserved); refuses a calendar as `submit` does."""
         now = self._clock.now()
-        opening = open_campaign(
-            self._settings, account_id, draft, request, now, None, Reply()
+        opening = open_campaign(self._settings, account_id, draft, request, now, None, Reply())
+        command = opening.command
+        spec = command.campaign
+        row = CampaignRow(
+            ref=SendRef(0), account_id=account_id, premier_message=MessageId(0),
+            total=spec.total, date_debut=spec.date_debut, date_fin=spec.date_fin,
+            nb_par_jour=spec.nb_par_jour, intervalle_minutes=spec.intervalle_minutes,
+            fenetre_debut=spec.fenetre_debut, fenetre_fin=spec.fenetre_fin, fuseau=spec.fuseau,
+            accepte_le=spec.accepte_le, etat=spec.etat, lances=0, jour=None, lances_jour=0,
+            dernier_creneau=None, fin_le=None, emetteur=command.row.emetteur,
+            corps=command.row.corps, segments=command.row.segments, billing="PREPAYE",
         )
-        accepted = opening.command.accepted
-        source = PreviewOf(
-            schedule=opening.schedule,
-            recipients=len(draft.valid),
-            invalid=len(draft.invalid),
-            duplicates=draft.doublons,
-            segments=accepted.segments,
-            warnings=accepted.avertissements,
-            window_start=self._settings.campaigns.window_start,
-            window_end=self._settings.campaigns.window_end,
-            zone=self._settings.gateway.timezone,
-        )
-        return await trio.to_thread.run_sync(build_preview, source, now)
+        return await trio.to_thread.run_sync(build_plan, row, [], now)
 
     async def plan(self, account_id: AccountId, ref: SendRef) -> CampaignPlan:
         view = await self._send_view(account_id, ref)

@@ -8,22 +8,12 @@ records of the domain model (`engine.model.campaigns`), named here too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
 from engine.campaigns.model import campaign_of
-from engine.campaigns.planner import Progress, Schedule, capacity, waves
-from engine.model.campaigns import (
-    LIVE,
-    PLAN_LIMIT,
-    PREVIEW_LIMIT,
-    CampaignPlan,
-    CampaignPreview,
-    CampaignRow,
-    PlannedSlot,
-    WaveRow,
-)
+from engine.campaigns.planner import waves
+from engine.model.campaigns import LIVE, PLAN_LIMIT, CampaignPlan, CampaignRow, PlannedSlot, WaveRow
 
 
 def build_plan(
@@ -50,44 +40,3 @@ def build_plan(
             planned = campaign.remaining
     unplanned = campaign.remaining - planned if campaign.etat in LIVE else 0
     return CampaignPlan(row, campaign.etat, tuple(slots), upcoming, truncated, unplanned)
-
-
-@dataclass(frozen=True, slots=True)
-class PreviewOf:
-    """What a preview is computed from: the calendar, the recipients' counts, the
-    answer the send would get (its segments and warnings) and the daily window."""
-
-    schedule: Schedule
-    recipients: int
-    invalid: int
-    duplicates: int
-    segments: int
-    warnings: tuple[str, ...]
-    window_start: str
-    window_end: str
-    zone: str
-
-
-def build_preview(p: PreviewOf, now: datetime, limit: int = PREVIEW_LIMIT) -> CampaignPreview:
-    """The slots a campaign accepted at `now` would follow (the first `limit`),
-    each fully covered; counts every slot, so run it in a worker thread."""
-    slots: list[PlannedSlot] = []
-    count = 0
-    for wave in waves(p.schedule, p.recipients, Progress(), now):
-        if count < limit:
-            slots.append(PlannedSlot(wave.at, wave.count, False))
-        count += 1
-    return CampaignPreview(
-        slots=tuple(slots),
-        slots_total=count,
-        truncated=count > limit,
-        recipients=p.recipients,
-        invalid=p.invalid,
-        duplicates=p.duplicates,
-        unplanned=max(0, p.recipients - capacity(p.schedule)),
-        segments=p.segments,
-        zone=p.zone,
-        window_start=p.window_start,
-        window_end=p.window_end,
-        warnings=p.warnings,
-    )

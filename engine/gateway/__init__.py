@@ -5,16 +5,18 @@ from here.
 """
 
 from engine.errors import GatewayError
-from engine.gateway.access import NewKey
-from engine.gateway.administration import AccountView
+from engine.gateway.access import MAX_KEYS, CreatedKey, NewKey
+from engine.gateway.administration import BY_API, BY_CONSOLE, AccountView
 from engine.gateway.facade import Gateway
-from engine.gateway.oversight import DailyConsumption
 from engine.gateway.snapshot import OperatorSnapshot
 from engine.model import EntryKind
 
 __all__ = [
+    "BY_API",
+    "BY_CONSOLE",
+    "MAX_KEYS",
     "AccountView",
-    "DailyConsumption",
+    "CreatedKey",
     "EntryKind",
     "Gateway",
     "GatewayError",

@@ -102,27 +102,3 @@ class CampaignPlan:
     truncated: bool
     unplanned: int
     """Recipients left that no slot to come can carry (they would expire)."""
-
-
-PREVIEW_LIMIT = 500
-"""Slots a preview lists at most."""
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignPreview:
-    """The calendar a MULDESP would follow if accepted now, before anything is
-    recorded: its first slots (at most `PREVIEW_LIMIT`, `truncated` when there
-    are more), the recipients it would carry and those it could not."""
-
-    slots: tuple[PlannedSlot, ...]
-    slots_total: int
-    truncated: bool
-    recipients: int
-    invalid: int
-    duplicates: int
-    unplanned: int
-    segments: int
-    zone: str
-    window_start: str
-    window_end: str
-    warnings: tuple[str, ...]

@@ -26,7 +26,7 @@ class EntryKind(StrEnum):
     FACTURE = "FACTURE"          # consommation -> du
     REGLEMENT = "REGLEMENT"      # du settled
     TYPE = "TYPE"                # account type changed (amount 0, detail = new type)
-    ACTION = "ACTION"            # an operator's action on the account (amount 0, detail = what, by whom)
+    ADMIN = "ADMIN"              # an administration action (amount 0, detail = who : what)
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,14 +80,15 @@ async def test_an_operator_creates_tops_up_and_amends_an_account_each_action_sig
                                      data={"csrf": csrf, "montant": "-3"})
             assert bad.status_code == 422 and 'data-champ="montant"' in bad.text
 
-            actions = [e for e in await journal(stack, account_id) if e["nature"] == "ACTION"]
-            assert [a["montant"] for a in actions] == [0, 0, 0, 0]
-            details = [str(a["detail"]) for a in actions]
-            assert details[0].startswith("Compte créé (PREPAYE, solde de départ 25 SMS)")
-            assert details[1].startswith("Crédit de 500 SMS (nouveau solde 525)")
-            assert details[2].startswith("Débit maximal fixé à 12.5")
-            assert details[3].startswith("Type changé en POSTPAYE")
-            assert all("par l'opérateur « Awa » (console, 127.0.0.1)" in d for d in details)
+            actions = [e for e in await journal(stack, account_id) if e["nature"] == "ADMIN"]
+            assert {a["montant"] for a in actions} == {0}
+            signed = "administration (console) « Awa » depuis 127.0.0.1 : "
+            assert [str(a["detail"]) for a in actions] == [
+                signed + "compte créé (PREPAYE)",
+                signed + "crédit de 500",
+                signed + "débit fixé à 12.5 SMS/s",
+                signed + "type changé en POSTPAYE",
+            ]
             # the journal still adds up to the balances
             audit = await stack.client.get(f"/api/V1/admin/comptes/{account_id}/journal",
                                            headers=stack.admin)
@@ -127,9 +128,11 @@ async def test_invoices_close_and_settle_from_the_console(tmp_path: Path) -> Non
             me = await stack.client.get("/api/V1/compte", headers={"X-API-Key": key})
             assert me.json()["du"] == 0
             details = [str(e["detail"]) for e in await journal(stack, account_id)
-                       if e["nature"] == "ACTION"]
-            assert details[0].startswith(f"Période close : facture n° {invoice_id} de 1 SMS")
-            assert details[1].startswith(f"Facture n° {invoice_id} réglée")
+                       if e["nature"] == "ADMIN" and "console" in str(e["detail"])]
+            assert details == [
+                f"administration (console) « Awa » depuis 127.0.0.1 : facture {invoice_id} émise",
+                f"administration (console) « Awa » depuis 127.0.0.1 : facture {invoice_id} réglée",
+            ]
 
 
 async def test_the_password_reset_ends_the_clients_sessions_and_the_new_one_logs_in(
@@ -170,4 +173,5 @@ async def test_no_action_without_the_operator_session_or_its_csrf_token(tmp_path
                 assert unknown.status_code == 404
             me = await stack.client.get("/api/V1/compte", headers={"X-API-Key": key})
             assert me.json()["solde"] == 5
-            assert not [e for e in await journal(stack, account_id) if e["nature"] == "ACTION"]
+            assert not [e for e in await journal(stack, account_id)
+                        if e["nature"] == "ADMIN" and "console" in str(e["detail"])]

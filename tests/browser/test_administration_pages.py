@@ -28,7 +28,7 @@ def click(element_id: str):  # type: ignore[no-untyped-def]
     return lambda d: d.find_element(By.ID, element_id).click()
 
 
-async def test_an_operator_creates_an_account_tops_it_up_and_the_journal_names_them(
+async def test_an_operator_creates_an_account_tops_it_up_suspends_it_and_its_send_is_refused(
     tmp_path: Path, browser: Browser
 ) -> None:
     with trio.fail_after(60):
@@ -77,15 +77,25 @@ async def test_an_operator_creates_an_account_tops_it_up_and_the_journal_names_t
                                    message="the page shows the new balance")
             assert await browser.run(text_of("fait")) == "Compte crédité."
             journal = await browser.run(text_of("t-journal"))
-            assert "Crédit de 470 SMS (nouveau solde 500) · par l'opérateur « Awa Mba »" in journal
-            assert "Compte créé (PREPAYE, solde de départ 30 SMS)" in journal
+            signed = "administration (console) « Awa Mba » depuis 127.0.0.1 : "
+            assert signed + "crédit de 470" in journal
+            assert signed + "compte créé (PREPAYE)" in journal
             await both_widths(browser, "operateur-compte")
 
             me = await stack.client.get("/api/V1/compte", headers={"X-API-Key": key})
             assert me.json()["solde"] == 500
-            sent = await stack.client.post("/api/V1/sms/unides", headers={"X-API-Key": key}, json={
+
+            await browser.run(click("btn-suspendre"))
+            await browser.wait_for(lambda d: d.find_element(By.ID, "etat-actif").text == "Suspendu",
+                                   message="the page shows the account suspended")
+            assert signed + "compte suspendu" in await browser.run(text_of("t-journal"))
+            await both_widths(browser, "operateur-compte-suspendu")
+            refused = await stack.client.post("/api/V1/sms/unides", headers={"X-API-Key": key}, json={
                 "emetteur": "PHARMA", "destinataire": "+24106123456", "corps": "Bonjour"})
-            assert sent.status_code == 202
+            assert refused.status_code == 403
+            assert refused.json()["erreur"]["code"] == "COMPTE_SUSPENDU"
+            me = await stack.client.get("/api/V1/compte", headers={"X-API-Key": key})
+            assert (me.json()["solde"], me.json()["reserve"]) == (500, 0)
 
 
 async def test_a_client_plans_a_campaign_sees_its_plan_and_cancels_it(
