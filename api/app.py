@@ -25,7 +25,21 @@ from api.http import STORED_INTEGER_MAX
 from api.intake import SendIntake, documented_bodies
 from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
-from api.routes import admin, campagnes, compte, docs, espace, metrics, operateur, ops, sms
+from api.routes import (
+    admin,
+    campagnes,
+    compte,
+    console,
+    docs,
+    espace,
+    espace_campagnes,
+    espace_controles,
+    espace_exports,
+    metrics,
+    operateur,
+    ops,
+    sms,
+)
 from config.settings import Settings
 from engine.errors import GatewayError
 from engine.gateway import Gateway
@@ -41,7 +55,11 @@ BLUEPRINTS = (
     admin.bp,
     ops.bp,
     espace.bp,
+    espace_campagnes.bp,
+    espace_controles.bp,
+    espace_exports.bp,
     operateur.bp,
+    console.bp,
     docs.bp,
     metrics.bp,
 )

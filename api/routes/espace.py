@@ -32,12 +32,14 @@ import hmac
 import re
 import secrets
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from quart import Blueprint, Response, current_app, redirect, render_template, request, session
 from quart.blueprints import BlueprintSetupState
 
 from api import views
+from api.charts import daily_bars
 from api.deps import gateway, send_intake, settings
 from api.errors import ApiError, status_of
 from api.http import jsonify_status, valid
@@ -47,13 +49,17 @@ from api.models.requests import ChangePassword
 from api.models.text import unstorable
 from api.openapi import Answer, Security, operation
 from engine.errors import GatewayError
-from engine.model import AccountId, SendType, format_ref, parse_ref
+from engine.model import AccountId, SendType, format_ref, iso, parse_ref
 
 bp = Blueprint("espace", __name__, url_prefix="/espace")
 
 IDLE_S = 30 * 60
 MAX_S = 12 * 3600
 PAGE_SIZE = 10
+CHART_DAYS = 30
+"""Days the postpaid consumption chart of the dashboard shows."""
+EXPIRY_NOTICE_DAYS = 30
+"""A key expiring within this many days is announced (dashboard, keys page)."""
 STATUTS = ("EN_ATTENTE", "ENVOYE", "ECHEC")
 FORM_POSTED = {
     303: Answer("Redirection vers la page suivante.", None, media_type="text/html"),
@@ -263,11 +269,30 @@ async def home() -> Response:
         return redirect("/espace/connexion" + ("?expiree=1" if state == "expiree" else ""))  # type: ignore[return-value]
     account_id = AccountId(int(session["compte"]))
     view = await gateway().account(account_id)
+    compte = views.account(view)
+    keys = await live_keys(account_id)
+    chart = None
+    if compte["type"] == "POSTPAYE":
+        chart = daily_bars(await gateway().consumption_by_day(account_id, CHART_DAYS))
     return await page(
         "espace.html",
-        compte=views.account(view),
+        compte=compte,
         max_numeros=settings().gateway.max_recipients,
+        consommation=chart,
+        jours=CHART_DAYS,
+        bientot=expiring(keys, gateway().now()),
     )
+
+
+def expiring(keys: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The keys that expire within `EXPIRY_NOTICE_DAYS` of `now`, soonest first."""
+    limit = iso(now + timedelta(days=EXPIRY_NOTICE_DAYS))
+    return sorted((k for k in keys if k["expiration"] <= limit), key=lambda k: k["expiration"])
+
+
+async def live_keys(account_id: AccountId) -> list[dict[str, Any]]:
+    """The account's live keys as listed (never the key itself)."""
+    return [views.key_view(k) for k in await gateway().list_keys(account_id)]
 
 
 @bp.get("/connexion")

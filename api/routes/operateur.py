@@ -151,17 +151,22 @@ async def console() -> Response:
 @operation(
     "Se connecter (console opérateur)",
     tag="Pages",
-    description="Ouvre la session opérateur avec le jeton d'administration.",
+    description="Ouvre la session opérateur avec le jeton d'administration ; `nom` (facultatif) "
+    "signe au journal des comptes les actions de la session.",
     responses=FORM_POSTED,
     security=Security.SESSION,
 )
 async def login() -> Response:
     if not await check_csrf():
         return await page("operateur_connexion.html", 403, erreur=csrf_refusal().message)
-    token = (await request.form).get("jeton") or ""
+    form = await request.form
+    token = form.get("jeton") or ""
     if not token or not hmac.compare_digest(token.encode(), app_admin_token().encode()):
         return await page("operateur_connexion.html", 401, erreur="Jeton d'administration invalide.")
     open_session("operateur", generation=await gateway().operator_epoch())
+    name = " ".join((form.get("nom") or "").split())[:60]
+    if name:
+        session["nom"] = name
     return redirect("/operateur", 303)  # type: ignore[return-value]
 
 

@@ -191,7 +191,9 @@
     cell.append(el("table", { class: "inner" },
       el("thead", {}, el("tr", {}, ...[["Destinataire", ""], ["Statut", ""], ["Raison", ""], ["Envoyé le", "hide-sm"], ["Accusé de réception", "hide-sm"]].map(([h, c]) => el("th", { class: c, text: h })))),
       el("tbody", {}, ...rows)));
-    if (body.suivant) cell.append(el("p", { class: "hint", text: "Les 100 premiers destinataires sont affichés ; l'API /api/V1/sms/" + ref + "/messages donne la liste complète." }));
+    if (body.suivant) cell.append(el("p", { class: "hint", text: "Les 100 premiers destinataires sont affichés ; l'export CSV donne la liste complète." }));
+    cell.append(el("p", { class: "actions" },
+      el("a", { class: "button", href: "/espace/envois/" + encodeURIComponent(ref) + "/export.csv", text: "Exporter les destinataires (CSV)", "data-export": ref })));
     return el("tr", { class: "detail", "data-detail": ref }, cell);
   }
   let historyBusy = false;

@@ -119,7 +119,8 @@
     const comptes = a.comptes.slice(0, 200);
     $("nb-comptes").textContent = a.comptes.length + " acteur(s)" + (a.comptes.length > 200 ? ", les 200 plus actifs affichés" : "");
     const rows = comptes.map((c) => {
-      const row = el("tr", {}, td("#" + c.account_id), td(c.type), td(c.solde, true), td(c.reserve, true),
+      const link = el("td", {}, el("a", { href: "/operateur/comptes/" + encodeURIComponent(c.account_id), text: "#" + c.account_id }));
+      const row = el("tr", {}, link, td(c.type), td(c.solde, true), td(c.reserve, true),
         td(c.consommation, true), td(c.du, true), td(c.mailbox, true), td(c.in_flight, true), td(c.debit_max + "/s", true), td(c.jetons, true));
       row.dataset.compte = c.account_id;
       return row;

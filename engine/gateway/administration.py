@@ -262,6 +262,11 @@ class Administration:
             account_id, f"{by} : {action}", iso(self._runtime.clock.now())
         )
 
+    async def latest_entries(self, account_id: AccountId, limit: int = 30) -> list[JournalRow]:
+        """The account's last `limit` journal entries, newest first (what the
+        console's account page shows)."""
+        return await self._store.console.latest_entries(account_id, limit)
+
     async def journal_page(
         self, account_id: AccountId, after: int, limit: int
     ) -> tuple[list[JournalRow], Any]:

@@ -93,6 +93,7 @@ class Gateway:
         self.consumption_by_day = admin.consumption_by_day
         self.check_callback_url = admin.check_callback_url
         self.new_callback_secret = admin.new_callback_secret
+        self.latest_entries = admin.latest_entries
 
         self.opt_outs = opt_outs = OptOuts(settings, store, runtime.clock)
         self.add_opt_outs = opt_outs.add_opt_outs

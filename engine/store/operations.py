@@ -40,6 +40,7 @@ from engine.model import (
 )
 from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
+from engine.store import console as q_console
 from engine.store import controls as q_controls
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
@@ -551,3 +552,13 @@ class Outbox(_Part):
 
     async def settle(self, done: Sequence[int], retry: Sequence[tuple[float, int]]) -> None:
         await self._store.transact(partial(q_outbox.settle, done=done, retry=retry))
+
+
+class Console(_Part):
+    """What the operator console reads beyond the admin API."""
+
+    async def latest_entries(self, account_id: AccountId, limit: int) -> list[JournalRow]:
+        """The account's last `limit` journal entries, newest first."""
+        return await self._store.read(
+            partial(q_console.latest_entries, account_id=account_id, limit=limit)
+        )

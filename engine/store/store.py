@@ -170,6 +170,7 @@ class Store:
         self.receipts = operations.Receipts(self)
         self.campaigns = operations.Campaigns(self)
         self.reads = operations.Reads(self)
+        self.console = operations.Console(self)
         self.controls = operations.Controls(self)
         self.outbox = operations.Outbox(self)
 
