@@ -25,7 +25,18 @@ from api.http import STORED_INTEGER_MAX
 from api.intake import SendIntake, documented_bodies
 from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
-from api.routes import admin, campagnes, compte, docs, espace, metrics, operateur, ops, sms
+from api.routes import (
+    admin,
+    campagnes,
+    compte,
+    docs,
+    entrants,
+    espace,
+    metrics,
+    operateur,
+    ops,
+    sms,
+)
 from config.settings import Settings
 from engine.errors import GatewayError
 from engine.gateway import Gateway
@@ -39,6 +50,8 @@ BLUEPRINTS = (
     campagnes.bp,
     compte.bp,
     admin.bp,
+    entrants.bp,
+    entrants.admin_bp,
     ops.bp,
     espace.bp,
     operateur.bp,

@@ -548,12 +548,40 @@ MESSAGE: Schema = {
         "livreLe": _nullable("string"),
         "doublonPossible": {"type": "boolean", "description": "Peut avoir été reçu deux fois "
                             "(envoi repris après une coupure)."},
+        "smsc": _nullable("string", description="La connexion SMSC par laquelle il est parti "
+                          "(`defaut` sans connexions nommées) ; null avant tout envoi."),
     },
 }
 
 CURSEUR_SUIVANT: Schema = _nullable(
     "string", description="À passer en `curseur` pour la page suivante ; null à la fin."
 )
+
+ENTRANT: Schema = {
+    "type": "object",
+    "required": ["id", "emetteur", "destinataire", "corps", "recuLe", "smsc"],
+    "properties": {
+        "id": {"type": "integer"},
+        "emetteur": {"type": "string", "description": "L'abonné qui l'a envoyé (E.164)."},
+        "destinataire": {"type": "string", "description": "Le code court ou le numéro "
+                         "auquel il l'a adressé."},
+        "corps": {"type": "string"},
+        "recuLe": {"type": "string", "format": "date-time"},
+        "smsc": {"type": "string", "description": "La connexion SMSC qui l'a remis."},
+    },
+}
+
+PAGE_ENTRANTS: Schema = {
+    "type": "object",
+    "required": ["entrants", "curseurSuivant"],
+    "properties": {
+        "entrants": {"type": "array", "items": ENTRANT},
+        "curseurSuivant": CURSEUR_SUIVANT,
+    },
+    "example": {"entrants": [{"id": 7, "emetteur": "+24106123456", "destinataire": "1234",
+                              "corps": "STOP", "recuLe": "2025-10-10T08:00:00.000Z",
+                              "smsc": "moov"}], "curseurSuivant": None},
+}
 
 PAGE_MESSAGES: Schema = {
     "type": "object",
@@ -624,6 +652,11 @@ COMPTE: Schema = {
         "urlRappel": _nullable("string"),
         "creeLe": {"type": "string"},
         "cleApi": CLE_API,
+        "numerosEntrants": {
+            "type": "array", "items": {"type": "string"},
+            "description": "Numéros et codes courts entrants du compte (sans +) : les SMS "
+            "entrants qui leur sont adressés sont à lui.",
+        },
     },
 }
 

@@ -116,6 +116,17 @@ AMEND_ACCOUNT_SCHEMA: Schema = {
             "description": "Nouveau mot de passe de l'espace client : toutes les sessions "
             "ouvertes du compte sont fermées.",
         },
+        "numerosEntrants": {
+            "type": "array",
+            "nullable": False,
+            "maxItems": 100,
+            "items": {"type": "string", "pattern": r"^\+?[0-9]{1,20}$"},
+            "description": "Numéros et codes courts entrants du compte (remplacent les "
+            "précédents ; [] les libère) : un SMS entrant adressé à l'un d'eux est à lui "
+            "(GET /sms/entrants), et « STOP » y inscrit son expéditeur sur sa liste "
+            "d'opposition. Un numéro appartient à un seul compte (409 NUMERO_ENTRANT_UTILISE).",
+            "example": ["1234", "+24106000000"],
+        },
     },
     "example": {"type": "POSTPAYE", "debitMax": 50},
 }
@@ -206,10 +217,11 @@ async def get_account(account_id: int) -> Response:
     "Modifier un compte",
     tag="Administration",
     description="Type (section 4.3 du guide), débit, nom, URL de rappel des statuts, mot de "
-    "passe de l'espace client (qui ferme toutes ses sessions).",
+    "passe de l'espace client (qui ferme toutes ses sessions), numéros entrants.",
     body=AMEND_ACCOUNT_SCHEMA,
     responses={200: Answer("Le compte modifié.", schemas.COMPTE),
-               409: Answer("Changement refusé (par exemple TYPE_INCHANGE).")},
+               409: Answer("Changement refusé (par exemple TYPE_INCHANGE, "
+                           "NUMERO_ENTRANT_UTILISE).")},
     security=Security.ADMIN,
 )
 async def amend_account(account_id: int) -> Response:
@@ -232,12 +244,14 @@ async def amend_account(account_id: int) -> Response:
             {"champ": "corps de la requête", "message": "Indiquez au moins un champ à modifier : "
              + ", ".join(_AMENDABLE) + "."}
         )
-    for name in ("type", "debitMax", "nom", "motDePasse"):
+    for name in ("type", "debitMax", "nom", "motDePasse", "numerosEntrants"):
         if name in body and body[name] is None:
             details.append({"champ": name, "message": "Ne peut pas être null."})
     if details:
         raise ApiError(422, "VALIDATION", _VALIDATION, details)
     debit_max = body.get("debitMax")
+    if "numerosEntrants" in body:
+        await gateway().set_inbound_numbers(AccountId(account_id), body["numerosEntrants"])
     await gateway().amend_account(
         AccountId(account_id),
         type=AccountType(body["type"]) if "type" in body else None,

@@ -259,6 +259,7 @@ def _build_posts(
                 "livraison": m.livraison,
                 "livreLe": m.livre_le,
                 "doublonPossible": m.doublon_possible,
+                "smsc": m.smsc,
             }
         )
     out: list[tuple[_Target, list[dict[str, Any]]]] = []

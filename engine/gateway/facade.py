@@ -5,6 +5,7 @@
 - `Access` (access.py): API keys and client-space logins;
 - `Administration` (administration.py): accounts, balances, invoices;
 - `Sending` (sending.py): sends and campaigns, accepted and read back;
+- `Receiving` (receiving.py): inbound messages (MO) and inbound numbers;
 - the operator views (snapshot.py): health and the actors snapshot.
 Each public method is the part's own method, bound here, so a signature and its
 docstring live in one place. Every refusal is a domain error (`engine.errors`);
@@ -13,6 +14,7 @@ docstring live in one place. Every refusal is a domain error (`engine.errors`);
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,7 @@ import trio
 from config.settings import Settings
 from engine.gateway.access import Access
 from engine.gateway.administration import Administration
+from engine.gateway.receiving import Receiving
 from engine.gateway.runtime import Runtime
 from engine.gateway.sending import Sending
 from engine.gateway.snapshot import OperatorSnapshot, health, operator_snapshot
@@ -32,8 +35,16 @@ class Gateway:
     """The engine of one process behind one object. Serve it in a nursery
     (`await nursery.start(gateway.serve)`) before any call that reaches an actor."""
 
-    def __init__(self, settings: Settings, store: Store, smsc_host: str, smsc_port: int) -> None:
-        runtime = Runtime(settings, store, smsc_host, smsc_port)
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        smsc_host: str = "",
+        smsc_port: int = 0,
+        *,
+        addresses: Mapping[str, tuple[str, int]] | None = None,
+    ) -> None:
+        runtime = Runtime(settings, store, smsc_host, smsc_port, addresses=addresses)
         self.runtime = runtime
         self.settings = settings
         self.store = store
@@ -83,6 +94,15 @@ class Gateway:
         self.submit_campaign = sending.submit_campaign
         self.campaign_plan = sending.campaign_plan
         self.cancel_campaign = sending.cancel_campaign
+
+        self.receiving = receiving = Receiving(runtime)
+        self.inbound_numbers = receiving.inbound_numbers
+        self.set_inbound_numbers = receiving.set_inbound_numbers
+        self.inbound_page = receiving.inbound_page
+        self.unclaimed_page = receiving.unclaimed_page
+        self.inbound = runtime.inbound
+        """What an MO does when it arrives; `inbound.observers` is where an
+        ENTRANT callback event is queued."""
 
         self.drain = runtime.drain
 

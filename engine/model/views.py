@@ -53,6 +53,8 @@ class MessageView:
     livraison: str | None
     livre_le: str | None
     doublon_possible: bool
+    smsc: str | None = None
+    """The SMSC connection it left on (its last attempt's); None before any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class ReportedMessage:
     livraison: str | None
     livre_le: str | None
     doublon_possible: bool
+    smsc: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

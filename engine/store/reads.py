@@ -64,7 +64,7 @@ def list_messages(
     never change, whatever the statuses do during the walk)."""
     sql = (
         "SELECT id, destinataire, statut, raison, code_smsc, envoye_le, livraison, livre_le,"
-        " doublon_possible FROM messages WHERE ref = ? AND id > ?"
+        " doublon_possible, smsc FROM messages WHERE ref = ? AND id > ?"
     )
     args: list[Any] = [ref, after_id]
     if statut is not None:
@@ -73,7 +73,7 @@ def list_messages(
     sql += " ORDER BY id LIMIT ?"
     args.append(limit)
     return [
-        MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+        MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9])
         for r in conn.execute(sql, args)
     ]
 
@@ -148,11 +148,11 @@ def messages_by_id(conn: Connection, ids: list[int]) -> list[ReportedMessage]:
         out.extend(
             ReportedMessage(
                 row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                row[9], bool(row[10]),
+                row[9], bool(row[10]), row[11],
             )
             for row in conn.execute(
                 "SELECT id, account_id, ref, destinataire, statut, raison, code_smsc, envoye_le,"
-                f" livraison, livre_le, doublon_possible FROM messages WHERE id IN ({marks})",
+                f" livraison, livre_le, doublon_possible, smsc FROM messages WHERE id IN ({marks})",
                 chunk,
             )
         )

@@ -210,6 +210,26 @@ PG_MIGRATIONS: tuple[str, ...] = (
     # receipts in batches of 500: 27.6-30.8 s at fillfactor 100, 10.1 s at 80.
     """
     ALTER TABLE messages SET (fillfactor = 80);
+    """,    # 9: several SMSC connections: each message records the connection it left on;
+    # accounts own inbound numbers and short codes; inbound messages (MO) are kept,
+    # with their owner (NULL: no known number, the operators' list)
+    """
+    ALTER TABLE messages ADD COLUMN smsc TEXT;
+    CREATE TABLE inbound_numbers (
+        numero TEXT PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id)
+    );
+    CREATE INDEX inbound_numbers_account ON inbound_numbers(account_id);
+    CREATE TABLE inbound_messages (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT REFERENCES accounts(id),
+        emetteur TEXT NOT NULL,
+        destinataire TEXT NOT NULL,
+        corps TEXT NOT NULL,
+        recu_le TEXT NOT NULL,
+        smsc TEXT NOT NULL
+    );
+    CREATE INDEX inbound_messages_account ON inbound_messages(account_id, id);
     """,
 )
 
