@@ -1,0 +1,127 @@
+"""Inbound messages (MO) from a subscriber, through the simulator's POST /mo: stored
+before the SMSC gets its answer, listed for the account owning the number only, or
+for the operators when no account owns it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from tests.harness import eventually
+from tests.operators.support import Operator, Operators, open_operators
+
+
+async def send_mo(operator: Operator, source: str, destination: str, texte: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await client.post(
+            f"http://127.0.0.1:{operator.sim.control_port}/mo",
+            json={"source": source, "destination": destination, "texte": texte},
+        )
+
+
+async def inbound(ops: Operators, key: str) -> list[dict[str, Any]]:
+    r = await ops.stack.client.get("/api/V1/sms/entrants", headers={"X-API-Key": key})
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["entrants"]
+    return items
+
+
+async def unclaimed(ops: Operators) -> list[dict[str, Any]]:
+    r = await ops.stack.client.get("/api/V1/admin/entrants", headers=ops.stack.admin)
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["entrants"]
+    return items
+
+
+async def own(ops: Operators, account_id: int, *numbers: str) -> dict[str, Any]:
+    r = await ops.stack.client.patch(
+        f"/api/V1/admin/comptes/{account_id}", json={"numerosEntrants": list(numbers)},
+        headers=ops.stack.admin,
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def test_an_mo_to_an_accounts_short_code_reaches_that_account_only(tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        async with open_operators(tmp_path) as ops:
+            stack = ops.stack
+            bank, bank_key = await stack.new_account(solde=10)
+            shop, shop_key = await stack.new_account(solde=10)
+            assert (await own(ops, bank, "1234", "+24106000000"))["numerosEntrants"] == [
+                "1234", "24106000000",
+            ]
+            await own(ops, shop, "5678")
+
+            r = await send_mo(ops.moov, "+24106123456", "1234", "Bonjour la banque")
+            assert r.status_code == 202, r.text
+            await send_mo(ops.airtel, "+24107123456", "24106000000", "Solde ?")
+            await send_mo(ops.airtel, "+24107999999", "5678", "Pour la boutique")
+
+            mine = await eventually(lambda: inbound(ops, bank_key), lambda items: len(items) == 2)
+            assert [(m["emetteur"], m["destinataire"], m["corps"], m["smsc"]) for m in mine] == [
+                ("+24107123456", "24106000000", "Solde ?", "airtel"),
+                ("+24106123456", "1234", "Bonjour la banque", "moov"),
+            ]
+            assert all(m["recuLe"].endswith("Z") for m in mine)
+            theirs = await eventually(lambda: inbound(ops, shop_key), lambda items: len(items) == 1)
+            assert theirs[0]["corps"] == "Pour la boutique"
+            assert await unclaimed(ops) == []
+            # the SMSC got its answer: each MO acknowledged, none refused
+            assert ops.moov.sim.statistics().mo_acknowledged == 1
+            assert ops.airtel.sim.statistics().mo_acknowledged == 2
+            assert ops.airtel.sim.statistics().mo_refused == 0
+
+
+async def test_an_mo_to_no_known_number_is_listed_for_operators(tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        async with open_operators(tmp_path) as ops:
+            stack = ops.stack
+            account, key = await stack.new_account(solde=10)
+            await own(ops, account, "1234")
+            r = await send_mo(ops.moov, "+24106123456", "9999", "Qui est là ? é")
+            assert r.status_code == 202
+            items = await eventually(lambda: unclaimed(ops), lambda items: len(items) == 1)
+            assert (items[0]["emetteur"], items[0]["destinataire"], items[0]["corps"],
+                    items[0]["smsc"]) == ("+24106123456", "9999", "Qui est là ? é", "moov")
+            assert await inbound(ops, key) == []
+            anonymous = await stack.client.get("/api/V1/admin/entrants")
+            assert anonymous.status_code == 401
+
+
+async def test_an_inbound_number_belongs_to_one_account(tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        async with open_operators(tmp_path) as ops:
+            stack = ops.stack
+            first, _ = await stack.new_account(solde=10)
+            second, _ = await stack.new_account(solde=10)
+            await own(ops, first, "+24106000000")
+            r = await stack.client.patch(
+                f"/api/V1/admin/comptes/{second}", json={"numerosEntrants": ["24106000000"]},
+                headers=stack.admin,
+            )
+            assert r.status_code == 409, r.text
+            assert r.json()["erreur"]["code"] == "NUMERO_ENTRANT_UTILISE"
+            r = await stack.client.patch(
+                f"/api/V1/admin/comptes/{second}", json={"numerosEntrants": ["12ab"]},
+                headers=stack.admin,
+            )
+            assert r.status_code == 422, r.text
+            await own(ops, first)  # released
+            assert (await own(ops, second, "24106000000"))["numerosEntrants"] == ["24106000000"]
+
+
+async def test_the_simulator_answers_409_when_no_receiver_is_bound(tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            alone = Operator("seul", nursery)
+            await alone.start()
+            r = await send_mo(alone, "+24106123456", "1234", "STOP")
+            assert r.status_code == 409, r.text
+            r = await send_mo(alone, "+24106123456", "", "STOP")
+            assert r.status_code == 422, r.text
+            nursery.cancel_scope.cancel()
