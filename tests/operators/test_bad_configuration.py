@@ -39,7 +39,7 @@ def test_bad_connections_stop_start_up_with_one_line(tmp_path: Path, toml: str, 
     config = tmp_path / "gw.toml"
     config.write_text(toml)
     env = {**os.environ, "SMSGW_DATA_DIR": str(tmp_path / "data"), "SMSGW_HTTP_PORT": "0"}
-    proc = subprocess.run(
+    proc = subprocess.run(  # noqa: S603 - our own run.py with a test configuration
         [sys.executable, "run.py", "--config", str(config)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False,
     )

@@ -11,6 +11,7 @@ import trio
 
 from engine.dispatch.routes import longest_prefix
 from engine.dispatch.throttle import ConnectionPace
+from tests.harness import eventually
 from tests.operators.support import messages, muldes, numbers, open_operators, until_settled
 
 
@@ -71,6 +72,11 @@ async def test_max_rate_holds_across_the_binds_and_everything_is_sent(tmp_path: 
             _, other = await stack.new_account(solde=2000, debitMax=5000)
             first = await muldes(stack, key, numbers("24107", 700))
             second = await muldes(stack, other, numbers("24104", 300))
+
+            async def submitted() -> int:  # cheap to ask: the API is asked once at the end
+                return len(ops.airtel.sim.submitted)
+
+            await eventually(submitted, lambda n: n >= 1000, within_s=30)
             ended = await until_settled(stack, key, first, within_s=30)
             ended += await until_settled(stack, other, second, within_s=30)
 
