@@ -125,3 +125,40 @@ async def test_the_simulator_answers_409_when_no_receiver_is_bound(tmp_path: Pat
             r = await send_mo(alone, "+24106123456", "", "STOP")
             assert r.status_code == 422, r.text
             nursery.cancel_scope.cancel()
+
+
+async def test_an_mo_that_cannot_be_stored_is_refused_for_now_and_nothing_is_kept(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Answered only once durable: a store that fails answers ESME_RX_T_APPN (the
+    SMSC delivers it again later), and the bind stays up for the next one."""
+    with trio.fail_after(60):
+        async with open_operators(tmp_path) as ops:
+            stack = ops.stack
+            account, key = await stack.new_account(solde=10)
+            await own(ops, account, "1234")
+            inbound_ops = stack.gateway.store.inbound
+            real_record = inbound_ops.record
+            failures: list[int] = []
+
+            async def fail_once(messages: Any) -> Any:
+                if not failures:
+                    failures.append(len(messages))
+                    raise OSError("disk I/O error injected")
+                return await real_record(messages)
+
+            monkeypatch.setattr(inbound_ops, "record", fail_once)
+            await send_mo(ops.moov, "+24106123456", "1234", "Premier essai")
+            await eventually(
+                lambda: _stats(ops), lambda s: s.mo_acknowledged == 1, within_s=10
+            )
+            assert ops.moov.sim.statistics().mo_refused == 1
+            assert await inbound(ops, key) == []
+            await send_mo(ops.moov, "+24106123456", "1234", "Second essai")
+            items = await eventually(lambda: inbound(ops, key), lambda items: len(items) == 1)
+            assert items[0]["corps"] == "Second essai"
+            assert ops.moov.sim.statistics().mo_refused == 1
+
+
+async def _stats(ops: Operators) -> Any:
+    return ops.moov.sim.statistics()
