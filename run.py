@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,10 @@ async def _embedded_simulators(
                 control_port=sim.control_port + step if sim.control_port else 0,
                 system_id=c.system_id if named else sim.system_id,
                 password=c.password if named else sim.password,
+                # receipts are matched by message id whatever the connection: two
+                # simulators started together must not issue the same ids
+                first_message_id=(int(time.time() * 1000) * 1000 + step * 10**15)
+                if step else None,
             )
         )
         await nursery.start(simulator.serve)

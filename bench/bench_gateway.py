@@ -225,11 +225,14 @@ class Stack:
 class Simulator:
     """`python -m smsc_sim` from this tree, shared by every gateway of the run."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_message_id: int | None = None) -> None:
+        """`first_message_id` apart from another simulator's: receipts are matched by
+        message id whatever the connection."""
         self.smpp_port, self.control_port = free_port(), free_port()
+        first = ["--first-message-id", str(first_message_id)] if first_message_id else []
         self.proc = subprocess.Popen(  # noqa: S603 (this venv's python, fixed arguments)
             [sys.executable, "-m", "smsc_sim", "--smpp-port", str(self.smpp_port),
-             "--control-port", str(self.control_port)],
+             "--control-port", str(self.control_port), *first],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_http(f"http://127.0.0.1:{self.control_port}/stats")
@@ -810,7 +813,7 @@ def main() -> None:
             ), args.rounds)
         if "p2ops" in phases:
             if second_sim is None:
-                second_sim = Simulator()
+                second_sim = Simulator(first_message_id=int(time.time() * 1000) * 1000 + 10**15)
             pair = second_sim
             rows += table_rows(run_rounds(
                 [(1, stack) for stack in compared] + [(2, stack) for stack in compared],

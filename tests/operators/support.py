@@ -34,12 +34,15 @@ class Operator:
     nursery: trio.Nursery
     simulator: Simulator | None = None
     port: int = 0
+    first_id: int = 1
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
 
     async def start(self) -> Simulator:
-        simulator = Simulator(
-            SimulatorSettings(host="127.0.0.1", smpp_port=self.port, control_port=0)
+        simulator = Simulator(  # ids apart: receipts are matched by id alone
+            SimulatorSettings(host="127.0.0.1", smpp_port=self.port, control_port=0,
+                              first_message_id=self.first_id)
         )
+        self.first_id += 10**9
         self.scope = trio.CancelScope()
 
         async def serve(*, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -120,7 +123,8 @@ async def open_operators(
     **env: str,
 ) -> AsyncIterator[Operators]:
     async with trio.open_nursery() as nursery:
-        airtel, moov = Operator("airtel", nursery), Operator("moov", nursery)
+        airtel = Operator("airtel", nursery, first_id=10**12)
+        moov = Operator("moov", nursery, first_id=2 * 10**12)
         await airtel.start()
         await moov.start()
         config = tmp_path / "operateurs.toml"
