@@ -5,7 +5,8 @@ returns once they are durable (the sender answers the SMSC only then): each MO
 is stored with its owner, the account owning its destination number or short
 code (`numerosEntrants`), or none (the operators' list); an MO whose text is
 `STOP` (trimmed, any case) to an owned number puts its sender on that owner's
-opt-out list (`opt_out_from_stop`), in the same wait. Then each observer in
+opt-out list (`on_stop`, which the facade points at the opt-out list), in the
+same wait: an MO is answered once both are durable. Then each observer in
 `observers` is told, synchronously, of every stored MO with its id and owner:
 the place where an `ENTRANT` callback event is queued.
 """
@@ -13,10 +14,11 @@ the place where an `ENTRANT` callback event is queued.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from engine.model import InboundMessage, InboundStored
+from engine.errors import InvalidField
+from engine.model import AccountId, InboundMessage, InboundStored
 from engine.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,11 +36,13 @@ Observer = Callable[[Sequence[InboundReceived]], None]
 """Told of every batch of stored MO; must not block."""
 
 
-async def opt_out_from_stop(store: Store, stops: Sequence[tuple[int, str]]) -> None:
-    """Put each (account id, number) of an inbound STOP on that account's opt-out
-    list."""
-    for account_id, number in stops:
-        log.info("STOP from %s for account %d", number, account_id)
+OnStop = Callable[[AccountId, str], Awaitable[object]]
+"""Puts a number on an account's opt-out list; returns once durable."""
+
+
+async def _no_opt_out_list(account_id: AccountId, number: str) -> None:
+    """Before the facade gives the desk its opt-out list: the STOP is only logged."""
+    log.info("STOP from %s for account %d (no opt-out list)", number, account_id)
 
 
 class InboundDesk:
@@ -46,6 +50,8 @@ class InboundDesk:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self.on_stop: OnStop = _no_opt_out_list
+        """Where a STOP puts its sender (the facade sets it to the opt-out list)."""
         self.observers: list[Observer] = []
         self.received = 0
         self.stops = 0
@@ -60,9 +66,13 @@ class InboundDesk:
             for s, m in zip(stored, messages, strict=True)
             if s.account_id is not None and m.stop
         ]
-        if stops:
-            await opt_out_from_stop(self._store, stops)
-            self.stops += len(stops)
+        for account_id, number in stops:
+            try:
+                await self.on_stop(AccountId(account_id), number)
+            except InvalidField:  # a sender no list can hold: the MO is kept all the same
+                log.warning("STOP from %r for account %d: not a number", number, account_id)
+                continue
+            self.stops += 1
         self.received += len(messages)
         received = [InboundReceived(s, m) for s, m in zip(stored, messages, strict=True)]
         for observer in self.observers:

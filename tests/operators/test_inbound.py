@@ -162,3 +162,34 @@ async def test_an_mo_that_cannot_be_stored_is_refused_for_now_and_nothing_is_kep
 
 async def _stats(ops: Operators) -> Any:
     return ops.moov.sim.statistics()
+
+
+async def test_stop_to_an_owned_number_opts_its_sender_out_of_that_account_only(
+    tmp_path: Path,
+) -> None:
+    """`STOP` (trimmed, any case) to an account's number goes to the desk's opt-out
+    hook with that account; to no known number, or another text, it does not."""
+    with trio.fail_after(60):
+        async with open_operators(tmp_path) as ops:
+            stack = ops.stack
+            account, key = await stack.new_account(solde=10)
+            await own(ops, account, "1234")
+            asked: list[tuple[int, str]] = []
+
+            async def record(account_id: int, number: str) -> None:
+                asked.append((account_id, number))
+
+            stack.gateway.inbound.on_stop = record
+            for source, destination, texte in [
+                ("+24106000001", "1234", " stop "), ("+24106000002", "9999", "STOP"),
+                ("+24106000003", "1234", "STOP SVP"), ("+24107000004", "1234", "Stop"),
+            ]:
+                assert (await send_mo(ops.moov, source, destination, texte)).status_code == 202
+            await eventually(lambda: inbound(ops, key), lambda items: len(items) == 3)
+            await eventually(lambda: unclaimed(ops), lambda items: len(items) == 1)
+
+            async def acknowledged() -> int:  # the SMSC's answer comes after the hook
+                return int(ops.moov.sim.statistics().mo_acknowledged)
+
+            await eventually(acknowledged, lambda n: n == 4)
+            assert sorted(asked) == [(account, "+24106000001"), (account, "+24107000004")]
