@@ -1,22 +1,25 @@
 """Request and response helpers shared by the routes.
 
 `valid_body()` and `valid_query()` validate against the `@operation` record of
-the route being served (api/openapi.py): the definition the OpenAPI document
-shows is the one that checks the request.
+the route being served (api/openapi.py): the definition (api/models) the OpenAPI
+document shows is the one that checks the request.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import TypeAdapter
 from quart import Response, current_app, jsonify, request
 
-from api import schemas
 from api.errors import HTTP_MESSAGES, ApiError
+from api.models import Body, Refused, check, json_schema, value_details
+from api.models.text import unstorable
 from api.openapi import Operation, operation_of, resolve
 
+M = TypeVar("M", bound=Body)
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 VALIDATION_MESSAGE = "La requête contient des champs invalides."
 STORED_INTEGER_MAX = 2**63 - 1
@@ -61,7 +64,7 @@ def decode_json(raw: bytes | str) -> Any:
                 "utf-8", "backslashreplace").decode()}],
         ) from None
     if "\\u" in text:
-        details = schemas.unstorable(value)
+        details = unstorable(value)
         if details:
             raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details)
     return value
@@ -81,25 +84,19 @@ def current_operation() -> Operation:
     return op
 
 
-def check(schema: schemas.Schema, value: Any) -> None:
-    """422 VALIDATION with one detail per faulty field, if `value` breaks `schema`."""
-    details = schemas.validate(schema, value)
-    if details:
-        raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details)
-
-
-def check_body(body: Any) -> None:
-    """422 unless `body` matches this route's documented request body."""
-    schema = resolve(current_operation().body, current_app.extensions["settings"])
-    assert schema is not None
-    check(schema, body)
+def valid(model: type[M], value: Any) -> M:
+    """`value` read by `model`, or 422 VALIDATION with one detail per faulty field."""
+    try:
+        return check(model, value)
+    except Refused as refused:
+        raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, refused.details) from None
 
 
 async def valid_body() -> Any:
-    """The JSON body, validated against this route's documented request body."""
+    """The JSON body, read by this route's documented request body."""
     body = await json_body()
-    check_body(body)
-    return body
+    model = resolve(current_operation().body, current_app.extensions["settings"])
+    return valid(model, body)
 
 
 def valid_query() -> dict[str, Any]:
@@ -116,12 +113,12 @@ def valid_query() -> dict[str, Any]:
                 details.append({"champ": param.name, "message": "Paramètre obligatoire."})
             continue
         value: Any = raw
-        if param.schema.get("type") == "integer":
+        if json_schema(param.schema).get("type") == "integer":
             if not _INTEGER.fullmatch(raw):
                 details.append({"champ": param.name, "message": "Doit être un entier."})
                 continue
             value = int(raw)
-        found = schemas.validate(param.schema, value, param.name)
+        found = value_details(_adapter(param.schema), value, param.name)
         if found:
             details.extend(found)
         else:
@@ -129,6 +126,17 @@ def valid_query() -> dict[str, Any]:
     if details:
         raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details)
     return out
+
+
+_ADAPTERS: dict[int, tuple[Any, TypeAdapter[Any]]] = {}
+
+
+def _adapter(definition: Any) -> TypeAdapter[Any]:
+    """The (cached) pydantic adapter of a parameter's definition."""
+    found = _ADAPTERS.get(id(definition))
+    if found is None:
+        found = _ADAPTERS[id(definition)] = (definition, TypeAdapter(definition))
+    return found[1]
 
 
 def jsonify_status(payload: Any, status: int) -> Response:

@@ -10,7 +10,8 @@ the same fields), says which send it is and who the caller is (`ApiKey`, or the
 
 1. authenticate: the API key (401 with the contract's codes), or the session's account;
 2. count the recipients of a MULDES or MULDESP (413 TROP_DE_DESTINATAIRES);
-3. validate the body against the route's documented request body (422 VALIDATION);
+3. read the body with the route's documented request body (api/models; 422
+   VALIDATION, one detail per faulty field, an unknown field named);
 4. read the Idempotency-Key, where the door takes one (422 when empty or too long);
 5. decide: the facade checks the sender and encodes the body (422), then the
    account's actor reserves and records the send (409 IDEMPOTENCE_CONFLIT on a
@@ -33,9 +34,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, assert_never
 
-from api import schemas, views
+from api import views
 from api.errors import ApiError
-from api.http import VALIDATION_MESSAGE
+from api.http import VALIDATION_MESSAGE, valid
+from api.models import Body
+from api.models.requests import MuldesBase, Unides, numbers_given
 from api.openapi import operation_of, resolve
 from api.routes.metrics import Metrics
 from config.settings import Settings
@@ -97,7 +100,7 @@ def idempotency_of(key: str | None, path: str, body: Any) -> Idempotency | None:
 
 def documented_bodies(
     config: Settings, routes: Mapping[SendType, Callable[..., Any]]
-) -> dict[SendType, schemas.Schema]:
+) -> dict[SendType, type[Body]]:
     """The request body each send route documents (its `@operation` record): the
     definition the OpenAPI document shows is the one every door checks."""
     bodies = {}
@@ -119,15 +122,15 @@ class SendIntake:
     gateway: Gateway
     settings: Settings
     metrics: Metrics
-    bodies: Mapping[SendType, schemas.Schema]
+    bodies: Mapping[SendType, type[Body]]
 
     async def accept(self, request: SendRequest) -> dict[str, Any]:
         """Run the pipeline on one send: the 202 body, or ApiError / GatewayError."""
         account_id = await self._authenticate(request.caller)
         self._count(request)
-        self._validate(request)
+        body = self._validate(request)
         idem = idempotency_of(request.idempotency_key, request.path, request.body)
-        accepted, answer = await self._decide(account_id, request, idem)
+        accepted, answer = await self._decide(account_id, request.kind, body, idem)
         if not accepted.replayed:
             self.metrics.count_accepted(accepted)
         return answer
@@ -145,7 +148,7 @@ class SendIntake:
         if request.kind is SendType.UNIDES:
             return
         limit = self.settings.gateway.max_recipients
-        numbers = request.body.get("numeros") if isinstance(request.body, dict) else None
+        numbers = numbers_given(request.body)
         if isinstance(numbers, list) and len(numbers) > limit:
             raise ApiError(
                 413,
@@ -153,35 +156,41 @@ class SendIntake:
                 f"Un envoi accepte au plus {limit} numéros (reçu : {len(numbers)}).",
             )
 
-    def _validate(self, request: SendRequest) -> None:
-        details = schemas.validate(self.bodies[request.kind], request.body)
-        if not details:
-            return
-        hint = request.no_numbers_hint
-        if hint is not None and isinstance(request.body, dict) and request.body.get("numeros") == []:
-            details = [d for d in details if d.get("champ") != "numeros"]
+    def _validate(self, request: SendRequest) -> Body:
+        try:
+            return valid(self.bodies[request.kind], request.body)
+        except ApiError as refused:
+            hint = request.no_numbers_hint
+            if hint is None or not isinstance(request.body, dict) or request.body.get("numeros") != []:
+                raise
+            details = [d for d in refused.details if d.get("champ") != "numeros"]
             details.append({"champ": "numeros", "message": hint})
-        raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details)
+            raise ApiError(422, "VALIDATION", VALIDATION_MESSAGE, details) from None
 
     async def _decide(
-        self, account_id: AccountId, request: SendRequest, idem: Idempotency | None
+        self, account_id: AccountId, kind: SendType, body: Any, idem: Idempotency | None
     ) -> tuple[Accepted, dict[str, Any]]:
-        gw, body = self.gateway, request.body
-        match request.kind:
-            case SendType.UNIDES | SendType.MULDES:
-                numbers = [body["destinataire"]] if request.kind is SendType.UNIDES else body["numeros"]
-                draft = gw.prepare(request.kind, body["emetteur"], numbers, body["corps"])
+        gw = self.gateway
+        match kind:
+            case SendType.UNIDES:
+                assert isinstance(body, Unides)
+                draft = gw.prepare(kind, body.emetteur, [body.destinataire], body.corps)
+                accepted = await gw.submit(account_id, draft, idem)
+                return accepted, views.accepted(accepted)
+            case SendType.MULDES:
+                assert isinstance(body, MuldesBase)
+                draft = gw.prepare(kind, body.emetteur, body.numeros, body.corps)
                 accepted = await gw.submit(account_id, draft, idem)
                 return accepted, views.accepted(accepted)
             case SendType.MULDESP:
                 campaign = CampaignRequest(
-                    date_debut=date.fromisoformat(body["dateDebut"]),
-                    date_fin=date.fromisoformat(body["dateFin"]),
-                    nb_par_jour=body["nbParJour"],
-                    intervalle_minutes=body["intervalleMinutes"],
+                    date_debut=date.fromisoformat(body.dateDebut),
+                    date_fin=date.fromisoformat(body.dateFin),
+                    nb_par_jour=body.nbParJour,
+                    intervalle_minutes=body.intervalleMinutes,
                 )
-                draft = gw.prepare(request.kind, body["emetteur"], body["numeros"], body["corps"])
+                draft = gw.prepare(kind, body.emetteur, body.numeros, body.corps)
                 accepted = await gw.submit_campaign(account_id, draft, campaign, idem)
                 return accepted, views.accepted_campaign(accepted, campaign)
             case _:
-                assert_never(request.kind)
+                assert_never(kind)

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document, built from the same definitions that validate requests.
+"""The OpenAPI 3.1 document, built from the same definitions that validate requests
+(api/models: pydantic writes each definition's JSON Schema).
 
 A route declares itself with `@operation(...)`: summary, description, request
 body schema, query parameters, responses and security. The decorator only
@@ -19,15 +20,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from quart import Quart
 
-from api import schemas
+from api.models import Schema, SchemaSource, json_schema
+from api.models import resolve as resolve_definition
+from api.models.answers import Erreur
+from api.models.requests import IdCursor, Limite
 from config.settings import Settings
 
-Schema = dict[str, Any]
-SchemaSource = Schema | Callable[[Settings], Schema]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,10 +44,11 @@ class Security(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """A query-string parameter: its schema validates it and documents it."""
+    """A query-string parameter or a request header: its definition (an annotated
+    type of api/models) validates it and documents it."""
 
     name: str
-    schema: Schema
+    schema: Any
     description: str
     required: bool = False
 
@@ -124,10 +127,9 @@ def operation_of(view: Callable[..., Any] | None, method: str) -> Operation | No
     return None
 
 
-def resolve(source: SchemaSource | None, settings: Settings) -> Schema | None:
-    if source is None or isinstance(source, dict):
-        return source
-    return source(settings)
+def resolve(source: SchemaSource | None, settings: Settings) -> Any:
+    """The definition `source` names under `settings` (a body whose limit is set)."""
+    return resolve_definition(source, settings)
 
 
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
@@ -136,7 +138,7 @@ _PATH_TYPES: dict[str, dict[str, object]] = {
     "float": {"type": "number"},
 }
 _PATH_NAMES: dict[str, dict[str, object]] = {
-    "ref": {**schemas.REF, "pattern": "^[0-9]{1,18}$",
+    "ref": {"type": "string", "pattern": "^[0-9]{1,18}$", "example": "000245",
             "description": "Référence de l'envoi (1 à 18 chiffres ; toute autre valeur répond 404)."},
 }
 """Path parameters whose name says more than their converter."""
@@ -256,12 +258,11 @@ def _path_of(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _content(
-    schema: Schema | None,
-    media_type: str,
-    example: Any = None,
-    shown: Callable[[Schema], Schema] = schemas.openapi_schema,
+    source: Any, media_type: str, example: Any = None,
+    mode: Literal["validation", "serialization"] = "serialization",
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"schema": shown(schema) if schema else {}}
+    schema = json_schema(source, mode) if source is not None else None
+    body: dict[str, Any] = {"schema": schema or {}}
     if example is not None:
         body["example"] = example
     elif schema and "example" in schema:
@@ -344,7 +345,7 @@ def _operation_document(
                 "in": "query",
                 "required": p.required,
                 "description": p.description,
-                "schema": schemas.request_schema(p.schema),
+                "schema": json_schema(p.schema),
             }
         )
     for h in op.headers:
@@ -354,7 +355,7 @@ def _operation_document(
                 "in": "header",
                 "required": h.required,
                 "description": h.description,
-                "schema": schemas.request_schema(h.schema),
+                "schema": json_schema(h.schema),
             }
         )
     if parameters:
@@ -363,7 +364,7 @@ def _operation_document(
     if body is not None:
         doc["requestBody"] = {
             "required": True,
-            "content": _content(body, "application/json", shown=schemas.request_schema),
+            "content": _content(body, "application/json", mode="validation"),
         }
     doc["responses"] = _responses(op, bool(path_params), settings)
     doc["security"] = [] if op.security is Security.PUBLIC else [{op.security.value: []}]
@@ -405,8 +406,7 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {
-                "Erreur": schemas.openapi_schema(schemas.ERREUR),
-                "JsonSansNul": schemas.JSON_SANS_NUL,
+                "Erreur": json_schema(Erreur, "serialization"),
             },
             "securitySchemes": {
                 Security.CLE_API.value: {
@@ -436,9 +436,8 @@ def build_document(app: Quart, settings: Settings) -> dict[str, Any]:
 
 
 PAGE_BY_ID = (
-    Param("curseur", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    Param("curseur", IdCursor,
           "Le `curseurSuivant` de la page précédente (un identifiant, 0 par défaut)."),
-    Param("limite", {"type": "integer", "minimum": 1, "maximum": 1000},
-          "Nombre d'éléments par page (100 par défaut)."),
+    Param("limite", Limite, "Nombre d'éléments par page (100 par défaut)."),
 )
 """Query parameters of the lists paged by increasing id (administration)."""

@@ -19,130 +19,19 @@ from typing import Any
 
 from quart import Blueprint, Response
 
-from api import schemas, views
+from api import views
 from api.deps import gateway, require_admin
-from api.errors import ApiError
-from api.http import json_body, jsonify_status, valid_query
+from api.http import jsonify_status, valid_body, valid_query
+from api.models import answers
+from api.models.requests import AmendAccount, CreateAccount, Credit
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
-from api.schemas import EMAIL_PATTERN, WHITESPACE, Schema, unsafe, validate
 from engine.model import AccountId, AccountType, JournalRow, Ledger, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
 
-_VALIDATION = "La requête contient des champs invalides."
-
-_NOM: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "example": "Banque de Libreville"}
-_TYPE: Schema = {
-    "type": "string",
-    "enum": ["PREPAYE", "POSTPAYE"],
-    "description": "PREPAYE : les envois consomment un solde crédité d'avance ; "
-    "POSTPAYE : les envois sont enregistrés puis facturés.",
-}
-_DEBIT_MAX: Schema = {
-    "type": "number",
-    "exclusiveMinimum": 0,
-    "maximum": 100000,
-    "description": "Débit d'envoi du compte vers le SMSC, en messages par seconde.",
-    "example": 100,
-}
-
-CREATE_ACCOUNT_SCHEMA: Schema = {
-    "type": "object",
-    "required": ["nom", "type"],
-    "properties": {
-        "nom": _NOM,
-        "type": _TYPE,
-        "solde": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 1_000_000_000,
-            "description": "Crédits SMS de départ (comptes prépayés seulement).",
-            "example": 1000,
-        },
-        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
-        "motDePasse": {"type": "string", "minLength": 8, "maxLength": 200},
-        "debitMax": _DEBIT_MAX,
-    },
-    "anyOf": [
-        {"type": "object", "properties": {"type": {"type": "string", "enum": ["PREPAYE"]}}},
-        {"type": "object", "properties": {"solde": {"type": "integer", "maximum": 0}}},
-    ],
-    "anyOfField": "solde",
-    "anyOfMessage": "Un compte postpayé n'a pas de solde de départ : ses envois sont facturés.",
-    "example": {"nom": "Banque de Libreville", "type": "PREPAYE", "solde": 1000},
-}
-
-CREDIT_SCHEMA: Schema = {
-    "type": "object",
-    "required": ["montant"],
-    "properties": {
-        "montant": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 1_000_000_000,
-            "description": "Crédits SMS à ajouter au solde d'un compte prépayé (entier > 0).",
-            "example": 1000,
-        }
-    },
-    "example": {"montant": 1000},
-}
-
-AMEND_ACCOUNT_SCHEMA: Schema = {
-    "type": "object",
-    "required": [],
-    "minProperties": 1,
-    "additionalProperties": False,
-    "properties": {
-        "type": {
-            **_TYPE,
-            "nullable": False,
-            "description": "Nouveau type. Ce qui est déjà réservé reste facturé selon "
-            "l'ancien type ; un solde prépayé restant est conservé.",
-        },
-        "debitMax": {**_DEBIT_MAX, "nullable": False},
-        "nom": {**_NOM, "nullable": False},
-        "urlRappel": {
-            "type": "string",
-            "maxLength": 2048,
-            "pattern": rf"^https?://[^\x00{WHITESPACE[1:-1]}]+$",
-            "description": "URL qui reçoit chaque changement de statut (null pour la retirer).",
-            "example": "https://exemple.ga/sms/statuts",
-        },
-        "motDePasse": {
-            "type": "string",
-            "minLength": 8,
-            "maxLength": 200,
-            "nullable": False,
-            "description": "Nouveau mot de passe de l'espace client : toutes les sessions "
-            "ouvertes du compte sont fermées.",
-        },
-        "numerosEntrants": {
-            "type": "array",
-            "nullable": False,
-            "maxItems": 100,
-            "items": {"type": "string", "pattern": r"^\+?[0-9]{1,20}$"},
-            "description": "Numéros et codes courts entrants du compte (remplacent les "
-            "précédents ; [] les libère) : un SMS entrant adressé à l'un d'eux est à lui "
-            "(GET /sms/entrants), et « STOP » y inscrit son expéditeur sur sa liste "
-            "d'opposition. Un numéro appartient à un seul compte (409 NUMERO_ENTRANT_UTILISE).",
-            "example": ["1234", "+24106000000"],
-        },
-    },
-    "example": {"type": "POSTPAYE", "debitMax": 50},
-}
-
-_AMENDABLE = tuple(AMEND_ACCOUNT_SCHEMA["properties"])
-
-
 @bp.before_request
 async def _admin_only() -> None:
     require_admin()
-
-
-def _check(schema: Schema, body: Any) -> None:
-    details = validate(schema, body)
-    if details:
-        raise ApiError(422, "VALIDATION", _VALIDATION, details)
 
 
 def _page() -> tuple[int, int]:
@@ -157,21 +46,21 @@ def _page() -> tuple[int, int]:
     tag="Administration",
     description="Crée un compte prépayé ou postpayé ; la réponse porte la première clé API, "
     "montrée une seule fois.",
-    body=CREATE_ACCOUNT_SCHEMA,
-    responses={201: Answer("Compte créé, avec sa clé API.", schemas.COMPTE),
+    body=CreateAccount,
+    responses={201: Answer("Compte créé, avec sa clé API.", answers.Compte),
                409: Answer("Adresse e-mail déjà utilisée (EMAIL_UTILISE).")},
     security=Security.ADMIN,
 )
 async def create_account() -> Response:
-    body = await json_body()
-    _check(CREATE_ACCOUNT_SCHEMA, body)
+    body = await valid_body()
+    assert isinstance(body, CreateAccount)
     account_id, key = await gateway().create_account(
-        nom=body["nom"],
-        type=AccountType(body["type"]),
-        solde=body.get("solde") or 0,
-        email=body.get("email"),
-        mot_de_passe=body.get("motDePasse"),
-        debit_max=float(body.get("debitMax") or 100),
+        nom=body.nom,
+        type=AccountType(body.type),
+        solde=body.solde or 0,
+        email=body.email,
+        mot_de_passe=body.motDePasse,
+        debit_max=float(body.debitMax or 100),
     )
     view = await gateway().account(account_id)
     answer = views.account(view)
@@ -184,7 +73,7 @@ async def create_account() -> Response:
     "Liste des comptes",
     tag="Administration",
     params=PAGE_BY_ID,
-    responses={200: Answer("Une page de comptes, par identifiant croissant.", schemas.PAGE_COMPTES)},
+    responses={200: Answer("Une page de comptes, par identifiant croissant.", answers.PageComptes)},
     security=Security.ADMIN,
 )
 async def list_accounts() -> Response:
@@ -203,7 +92,7 @@ async def list_accounts() -> Response:
 @operation(
     "Détail d'un compte",
     tag="Administration",
-    responses={200: Answer("Le compte.", schemas.COMPTE),
+    responses={200: Answer("Le compte.", answers.Compte),
                503: Answer("Compte momentanément indisponible (COMPTE_INDISPONIBLE).")},
     security=Security.ADMIN,
 )
@@ -218,48 +107,26 @@ async def get_account(account_id: int) -> Response:
     tag="Administration",
     description="Type (section 4.3 du guide), débit, nom, URL de rappel des statuts, mot de "
     "passe de l'espace client (qui ferme toutes ses sessions), numéros entrants.",
-    body=AMEND_ACCOUNT_SCHEMA,
-    responses={200: Answer("Le compte modifié.", schemas.COMPTE),
+    body=AmendAccount,
+    responses={200: Answer("Le compte modifié.", answers.Compte),
                409: Answer("Changement refusé (par exemple TYPE_INCHANGE, "
                            "NUMERO_ENTRANT_UTILISE).")},
     security=Security.ADMIN,
 )
 async def amend_account(account_id: int) -> Response:
-    body = await json_body()
-    if not isinstance(body, dict):
-        _check(AMEND_ACCOUNT_SCHEMA, body)
-    details = validate(AMEND_ACCOUNT_SCHEMA, body)
-    unknown = [name for name in body if name not in _AMENDABLE and not unsafe(name)]
-    details += [
-        {
-            "champ": name,
-            "message": "Champ non modifiable ici"
-            + (" : créditez le compte par POST .../credit." if name == "solde" else ".")
-            + " Champs modifiables : " + ", ".join(_AMENDABLE) + ".",
-        }
-        for name in unknown
-    ]
-    if not body and not details:
-        details.append(
-            {"champ": "corps de la requête", "message": "Indiquez au moins un champ à modifier : "
-             + ", ".join(_AMENDABLE) + "."}
-        )
-    for name in ("type", "debitMax", "nom", "motDePasse", "numerosEntrants"):
-        if name in body and body[name] is None:
-            details.append({"champ": name, "message": "Ne peut pas être null."})
-    if details:
-        raise ApiError(422, "VALIDATION", _VALIDATION, details)
-    debit_max = body.get("debitMax")
-    if "numerosEntrants" in body:
-        await gateway().set_inbound_numbers(AccountId(account_id), body["numerosEntrants"])
+    body = await valid_body()
+    assert isinstance(body, AmendAccount)
+    given = body.model_fields_set
+    if "numerosEntrants" in given:
+        await gateway().set_inbound_numbers(AccountId(account_id), body.numerosEntrants)
     await gateway().amend_account(
         AccountId(account_id),
-        type=AccountType(body["type"]) if "type" in body else None,
-        debit_max=float(debit_max) if debit_max is not None else None,
-        nom=body.get("nom"),
-        url_rappel=body.get("urlRappel"),
-        clear_url="urlRappel" in body and body["urlRappel"] is None,
-        mot_de_passe=body.get("motDePasse"),
+        type=AccountType(body.type) if "type" in given else None,
+        debit_max=float(body.debitMax) if "debitMax" in given else None,
+        nom=body.nom,
+        url_rappel=body.urlRappel,
+        clear_url="urlRappel" in given and body.urlRappel is None,
+        mot_de_passe=body.motDePasse,
     )
     view = await gateway().account(AccountId(account_id))
     return jsonify_status(views.account(view), 200)
@@ -269,15 +136,15 @@ async def amend_account(account_id: int) -> Response:
 @operation(
     "Créditer un compte prépayé",
     tag="Administration",
-    body=CREDIT_SCHEMA,
-    responses={200: Answer("Le nouveau solde.", schemas.SOLDE),
+    body=Credit,
+    responses={200: Answer("Le nouveau solde.", answers.Solde),
                409: Answer("Compte postpayé : il paie sur facture (COMPTE_POSTPAYE).")},
     security=Security.ADMIN,
 )
 async def credit(account_id: int) -> Response:
-    body = await json_body()
-    _check(CREDIT_SCHEMA, body)
-    solde = await gateway().top_up(AccountId(account_id), body["montant"])
+    body = await valid_body()
+    assert isinstance(body, Credit)
+    solde = await gateway().top_up(AccountId(account_id), body.montant)
     return jsonify_status({"id": account_id, "solde": solde}, 200)
 
 
@@ -287,7 +154,7 @@ async def credit(account_id: int) -> Response:
     tag="Administration",
     description="Chaque mouvement de crédits, et les soldes que le journal recalcule.",
     params=PAGE_BY_ID,
-    responses={200: Answer("Une page du journal.", schemas.JOURNAL)},
+    responses={200: Answer("Une page du journal.", answers.Journal)},
     security=Security.ADMIN,
 )
 async def journal(account_id: int) -> Response:
@@ -318,7 +185,7 @@ async def journal(account_id: int) -> Response:
 @operation(
     "Clore la période en une facture",
     tag="Administration",
-    responses={201: Answer("La facture.", schemas.FACTURE),
+    responses={201: Answer("La facture.", answers.Facture),
                409: Answer("Rien à facturer pour ce compte (COMPTE_PREPAYE).")},
     security=Security.ADMIN,
 )
@@ -331,7 +198,7 @@ async def close_invoice(account_id: int) -> Response:
 @operation(
     "Factures d'un compte",
     tag="Administration",
-    responses={200: Answer("Les factures, la plus récente d'abord.", schemas.FACTURES)},
+    responses={200: Answer("Les factures, la plus récente d'abord.", answers.Factures)},
     security=Security.ADMIN,
 )
 async def list_invoices(account_id: int) -> Response:
@@ -343,7 +210,7 @@ async def list_invoices(account_id: int) -> Response:
 @operation(
     "Régler une facture",
     tag="Administration",
-    responses={200: Answer("La facture réglée et le nouveau dû.", schemas.FACTURE),
+    responses={200: Answer("La facture réglée et le nouveau dû.", answers.Facture),
                409: Answer("Facture déjà réglée (FACTURE_DEJA_REGLEE).")},
     security=Security.ADMIN,
 )

@@ -22,159 +22,25 @@ from zoneinfo import ZoneInfo
 
 from quart import Blueprint, Response, request
 
-from api import schemas, views
+from api import views
 from api.deps import client_account, gateway, send_intake
 from api.errors import ApiError
 from api.http import json_body, jsonify_status
 from api.intake import ACCEPTED, ApiKey, SendRequest
+from api.models.answers import AccepteMuldesp, Annulation, Plan
+from api.models.requests import muldesp
 from api.openapi import Answer, Security, operation
 from api.routes.sms import IDEMPOTENCY
 from config.settings import GatewaySettings, Settings
-from engine.model import PLAN_LIMIT, CampaignPlan, SendType, format_ref, iso, parse_ref
+from engine.model import CampaignPlan, SendType, format_ref, iso, parse_ref
 
 bp = Blueprint("campagnes", __name__, url_prefix="/api/V1/sms")
 
-_DATE: schemas.Schema = {"type": "string", "format": "date", "minLength": 10, "maxLength": 10}
-
-
-def muldesp(max_items: int) -> schemas.Schema:
-    """The MULDESP body: the MULDES fields plus the calendar."""
-    base = schemas.muldes(max_items)
-    return {
-        "type": "object",
-        "required": [*base["required"], "dateDebut", "dateFin", "nbParJour", "intervalleMinutes"],
-        "properties": {
-            **base["properties"],
-            "dateDebut": {
-                **_DATE,
-                "description": "Premier jour de la campagne (AAAA-MM-JJ, fuseau de la passerelle, "
-                "Africa/Libreville par défaut), aujourd'hui ou plus tard.",
-                "example": "2025-10-10",
-            },
-            "dateFin": {
-                **_DATE,
-                "description": "Dernier jour (inclus), au plus tôt dateDebut ; 366 jours au plus, "
-                "dates incluses.",
-                "example": "2025-10-15",
-            },
-            "nbParJour": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 10_000_000,
-                "description": "Nombre maximal de SMS envoyés par jour.",
-                "example": 100,
-            },
-            "intervalleMinutes": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 1440,
-                "description": "Intervalle entre deux créneaux d'envoi, à partir du début de la "
-                "fenêtre quotidienne (08:00-20:00 par défaut, fin exclue).",
-                "example": 15,
-            },
-        },
-        "hints": base.get("hints", {}),
-        "example": {
-            "emetteur": "ION-Networking",
-            "numeros": ["+24106123456", "+24107456789"],
-            "corps": "Campagne d'information SMS Gateway",
-            "dateDebut": "2025-10-10",
-            "dateFin": "2025-10-15",
-            "nbParJour": 100,
-            "intervalleMinutes": 15,
-        },
-    }
-
-
-MULDESP_SCHEMA: schemas.Schema = muldesp(GatewaySettings().max_recipients)
+MULDESP_SCHEMA = muldesp(GatewaySettings().max_recipients)
 """The request body with the default recipient limit (the route uses the configured one)."""
 
-ETAT_CAMPAGNE: schemas.Schema = {
-    "type": "string",
-    "enum": ["PLANIFIEE", "EN_COURS", "SUSPENDUE", "TERMINEE", "ANNULEE"],
-    "description": "PLANIFIEE : aucun créneau encore passé ; EN_COURS ; SUSPENDUE : solde "
-    "prépayé insuffisant à un créneau (reprise au créneau suivant une recharge) ; TERMINEE ; "
-    "ANNULEE.",
-}
 
-ACCEPTE_MULDESP: schemas.Schema = {
-    "type": "object",
-    "required": ["ref", "type", "statut", "dateDebut", "dateFin", "nbDestinataires",
-                 "doublonsIgnores"],
-    "properties": {
-        "ref": schemas.REF,
-        "type": {"type": "string", "enum": ["MULDESP"]},
-        "statut": schemas.STATUT,
-        "dateDebut": _DATE,
-        "dateFin": _DATE,
-        "nbParJour": {"type": "integer"},
-        "intervalleMinutes": {"type": "integer"},
-        "etatCampagne": ETAT_CAMPAGNE,
-        "nbDestinataires": {"type": "integer", "minimum": 0},
-        "doublonsIgnores": {"type": "integer", "minimum": 0},
-        "segments": {"type": "integer", "minimum": 1},
-        "encodage": {"type": "string"},
-        "avertissements": {"type": "array", "items": {"type": "string"}},
-    },
-    "example": {"ref": "000245", "type": "MULDESP", "statut": "EN_ATTENTE",
-                "dateDebut": "2025-10-10", "dateFin": "2025-10-15", "nbParJour": 100,
-                "intervalleMinutes": 15, "etatCampagne": "PLANIFIEE", "nbDestinataires": 2,
-                "doublonsIgnores": 0, "segments": 1, "encodage": "GSM7"},
-}
-
-CRENEAU: schemas.Schema = {
-    "type": "object",
-    "required": ["heure", "heureLocale", "nombre", "etat"],
-    "properties": {
-        "heure": {"type": "string", "format": "date-time", "description": "UTC."},
-        "heureLocale": {"type": "string", "description": "Dans le fuseau de la campagne."},
-        "nombre": {"type": "integer", "minimum": 0, "description": "Destinataires prévus."},
-        "etat": {"type": "string", "enum": ["EFFECTUE", "PREVU"]},
-        "lances": {"type": "integer", "minimum": 0,
-                   "description": "Créneau effectué : destinataires effectivement lancés."},
-    },
-}
-
-PLAN: schemas.Schema = {
-    "type": "object",
-    "required": ["ref", "etatCampagne", "dateDebut", "dateFin", "nbParJour", "intervalleMinutes",
-                 "fuseauHoraire", "fenetre", "creneaux", "nbCreneauxPrevus", "tronque",
-                 "nbNonPlanifies"],
-    "properties": {
-        "ref": schemas.REF,
-        "etatCampagne": ETAT_CAMPAGNE,
-        "dateDebut": _DATE,
-        "dateFin": _DATE,
-        "nbParJour": {"type": "integer"},
-        "intervalleMinutes": {"type": "integer"},
-        "fuseauHoraire": {"type": "string", "example": "Africa/Libreville"},
-        "fenetre": {"type": "object", "properties": {"debut": {"type": "string"},
-                                                     "fin": {"type": "string"}}},
-        "creneaux": {"type": "array", "items": CRENEAU},
-        "nbCreneauxPrevus": {"type": "integer", "minimum": 0},
-        "tronque": {"type": "boolean",
-                    "description": f"Plus de {PLAN_LIMIT} créneaux à venir : seuls les premiers "
-                    "sont listés."},
-        "nbNonPlanifies": {"type": "integer", "minimum": 0,
-                           "description": "Destinataires restants qu'aucun créneau à venir ne "
-                           "peut porter (ils finiront ECHEC / CAMPAGNE_EXPIREE)."},
-    },
-}
-
-ANNULATION: schemas.Schema = {
-    "type": "object",
-    "required": ["ref", "etatCampagne", "annules"],
-    "properties": {
-        "ref": schemas.REF,
-        "etatCampagne": ETAT_CAMPAGNE,
-        "annules": {"type": "integer", "minimum": 0,
-                    "description": "Destinataires passés en ECHEC / ANNULE."},
-        "compteurs": schemas.COMPTEURS,
-    },
-}
-
-
-def _muldesp_body(s: Settings) -> schemas.Schema:
+def _muldesp_body(s: Settings) -> type[Any]:
     return muldesp(s.gateway.max_recipients)
 
 
@@ -205,7 +71,7 @@ def _ref(text: str) -> Any:
     body=_muldesp_body,
     headers=(IDEMPOTENCY,),
     responses={
-        202: Answer("Campagne enregistrée.", ACCEPTE_MULDESP),
+        202: Answer("Campagne enregistrée.", AccepteMuldesp),
         409: Answer("La clé d'idempotence a déjà servi avec un autre corps (IDEMPOTENCE_CONFLIT)."),
     },
     security=Security.CLE_API,
@@ -230,7 +96,7 @@ async def muldesp_route() -> Response:
     "nombre effectivement lancé) puis ceux à venir (PREVU), calculés depuis l'état présent "
     "comme si chaque créneau était entièrement couvert. Heures en UTC et dans le fuseau de la "
     "campagne. Un envoi qui n'est pas une campagne répond 404 PAS_UNE_CAMPAGNE.",
-    responses={200: Answer("Le calendrier.", PLAN)},
+    responses={200: Answer("Le calendrier.", Plan)},
     security=Security.CLE_API,
 )
 async def plan(ref: str) -> Response:
@@ -278,7 +144,7 @@ def _plan_json(p: CampaignPlan) -> dict[str, Any]:
     "la file du SMSC finissent normalement. 409 CAMPAGNE_TERMINEE si elle est déjà terminée "
     "ou annulée, 409 NON_ANNULABLE pour un envoi UNIDES ou MULDES.",
     responses={
-        200: Answer("Campagne annulée.", ANNULATION),
+        200: Answer("Campagne annulée.", Annulation),
         409: Answer("Campagne déjà terminée (CAMPAGNE_TERMINEE) ou envoi non planifié "
                     "(NON_ANNULABLE)."),
     },
@@ -302,4 +168,4 @@ async def cancel(ref: str) -> Response:
     )
 
 
-__all__ = ["ACCEPTE_MULDESP", "ANNULATION", "MULDESP_SCHEMA", "PLAN", "bp", "muldesp"]
+__all__ = ["MULDESP_SCHEMA", "bp", "muldesp"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from api import schemas, views
+from api import views
 from api.deps import client_account, gateway
 from api.http import jsonify_status
+from api.models import answers
 from api.openapi import Answer, Security, operation
 
 bp = Blueprint("compte", __name__, url_prefix="/api/V1/compte")
@@ -18,7 +19,7 @@ bp = Blueprint("compte", __name__, url_prefix="/api/V1/compte")
     tag="Compte",
     description="Type, solde disponible, crédits réservés, consommation et dû (postpayé), "
     "expiration de la clé API, débit.",
-    responses={200: Answer("Le compte.", schemas.COMPTE),
+    responses={200: Answer("Le compte.", answers.Compte),
                503: Answer("Compte momentanément indisponible (COMPTE_INDISPONIBLE).")},
     security=Security.CLE_API,
 )
@@ -34,7 +35,7 @@ async def get_account() -> Response:
     tag="Compte",
     description="La nouvelle clé est montrée une seule fois ; l'ancienne est révoquée "
     "immédiatement. Le secret des rappels (empreinte SHA-256 de la clé) change avec elle.",
-    responses={201: Answer("La nouvelle clé.", schemas.NOUVELLE_CLE)},
+    responses={201: Answer("La nouvelle clé.", answers.NouvelleCle)},
     security=Security.CLE_API,
 )
 async def regenerate_key() -> Response:

@@ -9,9 +9,10 @@ from typing import Any
 
 from quart import Blueprint, Response
 
-from api import schemas
 from api.deps import client_account, gateway, require_admin
 from api.http import jsonify_status, valid_query
+from api.models import answers
+from api.models.requests import IdCursor, Limite
 from api.openapi import Answer, Param, Security, operation
 from engine.model import InboundView
 
@@ -19,10 +20,9 @@ bp = Blueprint("entrants", __name__, url_prefix="/api/V1/sms")
 admin_bp = Blueprint("entrants_admin", __name__, url_prefix="/api/V1/admin")
 
 _PAGE = (
-    Param("curseur", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    Param("curseur", IdCursor,
           "Le `curseurSuivant` de la page précédente (0 ou absent : les plus récents)."),
-    Param("limite", {"type": "integer", "minimum": 1, "maximum": 1000},
-          "Nombre d'éléments par page (100 par défaut)."),
+    Param("limite", Limite, "Nombre d'éléments par page (100 par défaut)."),
 )
 
 
@@ -52,7 +52,7 @@ def _answer(page: list[InboundView], limit: int) -> Response:
     "(`numerosEntrants`, fixés par l'opérateur), du plus récent au plus ancien. Un SMS "
     "« STOP » inscrit aussi son expéditeur sur la liste d'opposition du compte.",
     params=_PAGE,
-    responses={200: Answer("Une page de SMS entrants.", schemas.PAGE_ENTRANTS)},
+    responses={200: Answer("Une page de SMS entrants.", answers.PageEntrants)},
     security=Security.CLE_API,
 )
 async def list_inbound() -> Response:
@@ -70,7 +70,7 @@ async def list_inbound() -> Response:
     description="Les SMS reçus des abonnés (MO) adressés à un numéro ou code court qu'aucun "
     "compte ne possède, du plus récent au plus ancien.",
     params=_PAGE,
-    responses={200: Answer("Une page de SMS entrants.", schemas.PAGE_ENTRANTS)},
+    responses={200: Answer("Une page de SMS entrants.", answers.PageEntrants)},
     security=Security.ADMIN,
 )
 async def list_unclaimed() -> Response:

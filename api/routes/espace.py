@@ -37,11 +37,14 @@ from typing import Any
 from quart import Blueprint, Response, current_app, redirect, render_template, request, session
 from quart.blueprints import BlueprintSetupState
 
-from api import schemas, views
+from api import views
 from api.deps import gateway, send_intake, settings
 from api.errors import ApiError, status_of
-from api.http import jsonify_status
+from api.http import jsonify_status, valid
 from api.intake import ACCEPTED, SendRequest, SessionAccount
+from api.models import answers
+from api.models.requests import ChangePassword
+from api.models.text import unstorable
 from api.openapi import Answer, Security, operation
 from engine.errors import GatewayError
 from engine.model import AccountId, SendType, format_ref, parse_ref
@@ -123,8 +126,8 @@ async def refuse_unstorable_form() -> None:
         raise unreadable from None
     details: list[dict[str, str]] = []
     for name, value in form.items(multi=True):
-        details += schemas.unstorable(value, name if isinstance(name, str) else "formulaire")
-        details += schemas.unstorable(name, "formulaire")
+        details += unstorable(value, name if isinstance(name, str) else "formulaire")
+        details += unstorable(name, "formulaire")
     if details:
         raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
 
@@ -331,7 +334,7 @@ async def logout() -> Response:
     "Compte (espace client)",
     tag="Pages",
     description="Le compte de la session, comme GET /api/V1/compte.",
-    responses={200: Answer("Les données.", schemas.COMPTE)},
+    responses={200: Answer("Les données.", answers.Compte)},
     security=Security.SESSION,
 )
 async def account_data() -> Response:
@@ -362,7 +365,7 @@ def _int_arg(name: str, default: int | None) -> int | None:
     "Envois (espace client)",
     tag="Pages",
     description="Historique des envois de la session.",
-    responses={200: Answer("Les données.", schemas.OBJET)},
+    responses={200: Answer("Les données.", answers.Objet)},
     security=Security.SESSION,
 )
 async def sends_data() -> Response:
@@ -385,7 +388,7 @@ async def sends_data() -> Response:
     "Destinataires d'un envoi (espace client)",
     tag="Pages",
     description="Détail par destinataire.",
-    responses={200: Answer("Les données.", schemas.OBJET)},
+    responses={200: Answer("Les données.", answers.Objet)},
     security=Security.SESSION,
 )
 async def messages_data(ref: str) -> Response:
@@ -420,7 +423,7 @@ async def messages_data(ref: str) -> Response:
     "Factures (espace client)",
     tag="Pages",
     description="Factures du compte de la session.",
-    responses={200: Answer("Les données.", schemas.FACTURES)},
+    responses={200: Answer("Les données.", answers.Factures)},
     security=Security.SESSION,
 )
 async def invoices_data() -> Response:
@@ -436,7 +439,7 @@ async def invoices_data() -> Response:
     "Régénérer la clé (espace client)",
     tag="Pages",
     description="Nouvelle clé API montrée une fois ; CSRF requis.",
-    responses={200: Answer("Les données.", schemas.NOUVELLE_CLE)},
+    responses={200: Answer("Les données.", answers.NouvelleCle)},
     security=Security.SESSION,
 )
 async def regenerate_key() -> Response:
@@ -448,16 +451,6 @@ async def regenerate_key() -> Response:
     return secured(jsonify_status({"cleApi": views.key(new)}, 201))
 
 
-MOT_DE_PASSE: schemas.Schema = {
-    "type": "object",
-    "required": ["actuel", "nouveau"],
-    "properties": {
-        "actuel": {"type": "string", "minLength": 1, "maxLength": 200},
-        "nouveau": {"type": "string", "minLength": 8, "maxLength": 200},
-    },
-}
-
-
 @bp.post("/mot-de-passe")
 @operation(
     "Changer le mot de passe (espace client)",
@@ -465,7 +458,7 @@ MOT_DE_PASSE: schemas.Schema = {
     description="Formulaire (application/x-www-form-urlencoded) `actuel`, `nouveau` (8 à 200 "
     "caractères) ; CSRF requis. Toutes les autres sessions du compte sont fermées ; celle-ci "
     "continue.",
-    responses={200: Answer("Mot de passe changé.", schemas.OBJET),
+    responses={200: Answer("Mot de passe changé.", answers.Objet),
                422: Answer("Mot de passe actuel incorrect, ou nouveau trop court.")},
     security=Security.SESSION,
 )
@@ -475,10 +468,8 @@ async def change_password() -> Response:
         raise csrf_refusal()
     form = await request.form
     fields = {name: form[name] for name in ("actuel", "nouveau") if name in form}
-    details = schemas.validate(MOT_DE_PASSE, fields)
-    if details:
-        raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
-    await gateway().change_password(account_id, fields["actuel"], fields["nouveau"])
+    change = valid(ChangePassword, fields)
+    await gateway().change_password(account_id, change.actuel, change.nouveau)
     await keep_session_current()
     return secured(jsonify_status(
         {"message": "Mot de passe changé ; les autres sessions du compte sont fermées."}, 200))
@@ -505,7 +496,7 @@ def numbers_from_text(text: str) -> list[str]:
     "Envoyer (espace client)",
     tag="Pages",
     description="Envoi depuis le tableau de bord, sans clé API ; CSRF requis.",
-    responses={200: Answer("Les données.", schemas.OBJET)},
+    responses={200: Answer("Les données.", answers.Objet)},
     security=Security.SESSION,
 )
 async def send() -> Response:
@@ -541,7 +532,7 @@ async def _send_form() -> tuple[SendType, dict[str, Any]]:
             except UnicodeDecodeError:
                 numbers += numbers_from_text(raw.decode("latin-1"))
         body["numeros"] = numbers
-        details = schemas.unstorable(numbers, "fichier")
+        details = unstorable(numbers, "fichier")
         if details:
             raise ApiError(422, "VALIDATION", "La requête contient des champs invalides.", details)
         return SendType.MULDES, body

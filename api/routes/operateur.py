@@ -24,10 +24,10 @@ from typing import Any
 import trio
 from quart import Blueprint, Response, current_app, redirect, request, session
 
-from api import schemas
 from api.deps import gateway
 from api.errors import ApiError
 from api.http import jsonify_status
+from api.models import answers
 from api.openapi import Answer, Security, operation
 from api.routes.espace import (
     FORM_POSTED,
@@ -182,7 +182,7 @@ async def logout() -> Response:
     "Instantané (console opérateur)",
     tag="Pages",
     description="L'instantané des acteurs que la console affiche.",
-    responses={200: Answer("Les données.", schemas.OBJET)},
+    responses={200: Answer("Les données.", answers.Objet)},
     security=Security.SESSION,
 )
 async def instant() -> Response:

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import trio
 from quart import Blueprint, Response
 
-from api import schemas
 from api.deps import gateway, require_admin
 from api.http import jsonify_status
+from api.models import answers
 from api.openapi import Answer, Security, operation
 from api.shapes import record_schema
 from engine.gateway import OperatorSnapshot
@@ -26,8 +26,8 @@ ACTEURS = record_schema(OperatorSnapshot)
     "Santé de la passerelle",
     tag="Exploitation",
     description="Liaisons SMSC établies et stockage accessible en écriture.",
-    responses={200: Answer("Tout fonctionne.", schemas.SANTE),
-               503: Answer("Fonctionnement dégradé.", schemas.SANTE)},
+    responses={200: Answer("Tout fonctionne.", answers.Sante),
+               503: Answer("Fonctionnement dégradé.", answers.Sante)},
 )
 async def health() -> Response:
     body = gateway().health()

@@ -22,11 +22,25 @@ from zoneinfo import ZoneInfo
 
 from quart import Blueprint, Response, request
 
-from api import schemas, views
+from api import views
 from api.deps import client_account, gateway, send_intake, settings
 from api.errors import ApiError
 from api.http import VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
 from api.intake import ACCEPTED, ApiKey, SendRequest
+from api.models import answers
+from api.models.requests import (
+    DateOuInstant,
+    IdempotencyKey,
+    Limite,
+    Statut,
+    TypeEnvoi,
+    Unides,
+    cursor,
+    cursor_pattern,
+)
+from api.models.requests import (
+    muldes as muldes_body,
+)
 from api.openapi import Answer, Param, Security, operation
 from engine.model import SendType, format_ref, iso, parse_ref
 
@@ -34,7 +48,7 @@ bp = Blueprint("sms", __name__, url_prefix="/api/V1/sms")
 
 IDEMPOTENCY = Param(
     "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 128},
+    IdempotencyKey,
     "Même clé et même corps dans les 24 h : la première réponse est renvoyée et rien "
     "n'est envoyé de nouveau. Même clé, autre corps : 409 IDEMPOTENCE_CONFLIT.",
 )
@@ -70,17 +84,17 @@ def _unknown_ref() -> ApiError:
     "Envoi unitaire (UNIDES)",
     tag="Envois",
     description="Envoie un message à un seul destinataire. " + _ACCEPTED_NOTE,
-    body=schemas.UNIDES,
+    body=Unides,
     headers=(IDEMPOTENCY,),
-    responses={202: Answer("Envoi enregistré.", schemas.ACCEPTE_UNIDES), **_SEND_ERRORS},
+    responses={202: Answer("Envoi enregistré.", answers.AccepteUnides), **_SEND_ERRORS},
     security=Security.CLE_API,
 )
 async def unides() -> Response:
     return await _quart_send(SendType.UNIDES)
 
 
-def _muldes_body(s: Any) -> schemas.Schema:
-    return schemas.muldes(s.gateway.max_recipients)
+def _muldes_body(s: Any) -> type[Any]:
+    return muldes_body(s.gateway.max_recipients)
 
 
 @bp.post("/muldes")
@@ -92,7 +106,7 @@ def _muldes_body(s: Any) -> schemas.Schema:
     "maximal de numéros (100 000 par défaut) : 413 TROP_DE_DESTINATAIRES. " + _ACCEPTED_NOTE,
     body=_muldes_body,
     headers=(IDEMPOTENCY,),
-    responses={202: Answer("Envoi enregistré.", schemas.ACCEPTE_MULDES), **_SEND_ERRORS},
+    responses={202: Answer("Envoi enregistré.", answers.AccepteMuldes), **_SEND_ERRORS},
     security=Security.CLE_API,
 )
 async def muldes() -> Response:
@@ -111,20 +125,14 @@ async def _quart_send(kind: SendType) -> Response:
     return jsonify_status(await send_intake().accept(request_), ACCEPTED)
 
 
-_STATUT_PARAM = Param("statut", schemas.STATUT, "Ne garder que ce statut.")
-_LIMITE = Param(
-    "limite", schemas.LIMITE, "Nombre d'éléments par page (1 à 1000, 100 par défaut)."
-)
-_SENDS_CURSOR = re.compile(schemas.cursor_pattern("e"))
-_MESSAGES_CURSOR = re.compile(schemas.cursor_pattern("m"))
+_STATUT_PARAM = Param("statut", Statut, "Ne garder que ce statut.")
+_LIMITE = Param("limite", Limite, "Nombre d'éléments par page (1 à 1000, 100 par défaut).")
+_SENDS_CURSOR = re.compile(cursor_pattern("e"))
+_MESSAGES_CURSOR = re.compile(cursor_pattern("m"))
 
 
-def _cursor_param(pattern: re.Pattern[str]) -> Param:
-    return Param(
-        "curseur",
-        {**schemas.CURSEUR, "pattern": pattern.pattern},
-        "Le `curseurSuivant` de la page précédente, tel quel.",
-    )
+def _cursor_param(prefix: str) -> Param:
+    return Param("curseur", cursor(prefix), "Le `curseurSuivant` de la page précédente, tel quel.")
 
 
 def _cursor(text: str | None, prefix: str) -> int | None:
@@ -155,14 +163,14 @@ def _encode_cursor(prefix: str, value: int) -> str:
     "(inclus pour une date AAAA-MM-JJ, exclu pour une date-heure) ; `jusqua` doit être "
     "postérieur à `depuis` (sinon 422). Pagination par curseur.",
     params=(
-        Param("type", schemas.TYPE_ENVOI, "Ne garder que ce type d'envoi."),
+        Param("type", TypeEnvoi, "Ne garder que ce type d'envoi."),
         _STATUT_PARAM,
-        Param("depuis", schemas.DATE_OU_INSTANT, "Début de la période (création de l'envoi)."),
-        Param("jusqua", schemas.DATE_OU_INSTANT, "Fin de la période."),
-        _cursor_param(_SENDS_CURSOR),
+        Param("depuis", DateOuInstant, "Début de la période (création de l'envoi)."),
+        Param("jusqua", DateOuInstant, "Fin de la période."),
+        _cursor_param("e"),
         _LIMITE,
     ),
-    responses={200: Answer("Une page d'envois.", schemas.PAGE_ENVOIS)},
+    responses={200: Answer("Une page d'envois.", answers.PageEnvois)},
     security=Security.CLE_API,
 )
 async def list_sends() -> Response:
@@ -230,7 +238,7 @@ def _instant(text: str | None, champ: str, *, end: bool) -> str | None:
     description="Statut agrégé (EN_ATTENTE tant qu'un destinataire attend, puis ENVOYE si au "
     "moins un a été envoyé, sinon ECHEC) et compteurs par statut. La référence d'un autre "
     "compte répond 404.",
-    responses={200: Answer("L'envoi.", schemas.ENVOI)},
+    responses={200: Answer("L'envoi.", answers.Envoi)},
     security=Security.CLE_API,
 )
 async def get_send(ref: str) -> Response:
@@ -250,8 +258,8 @@ async def get_send(ref: str) -> Response:
     "raison d'échec, code SMSC, heure d'envoi, accusé de livraison. Le curseur désigne le "
     "dernier message rendu : la pagination reste exacte pendant que les statuts changent "
     "(chaque destinataire apparaît une fois et une seule).",
-    params=(_STATUT_PARAM, _cursor_param(_MESSAGES_CURSOR), _LIMITE),
-    responses={200: Answer("Une page de destinataires.", schemas.PAGE_MESSAGES)},
+    params=(_STATUT_PARAM, _cursor_param("m"), _LIMITE),
+    responses={200: Answer("Une page de destinataires.", answers.PageMessages)},
     security=Security.CLE_API,
 )
 async def list_messages(ref: str) -> Response:

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api import schemas
+from api.models import json_schema
 from api.openapi import operation_of, resolve
 from tests.api.conftest import UNIDES_BODY
 from tests.harness import open_stack
@@ -61,7 +61,7 @@ async def test_every_api_route_is_documented_with_its_validating_body(tmp_path: 
             body = resolve(op.body, stack.settings)
             if body is not None:
                 documented = entry["requestBody"]["content"]["application/json"]["schema"]
-                assert documented == schemas.request_schema(body), f"{method} {path} drifted"
+                assert documented == json_schema(body), f"{method} {path} drifted"
     assert not undocumented, f"routes without @operation: {undocumented}"
     sends = doc["paths"]["/api/V1/sms/unides"]["post"]
     assert sends["requestBody"]["content"]["application/json"]["example"] == UNIDES_BODY
