@@ -39,7 +39,7 @@ from tests.stores import data_url
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "jeton-admin-schemathesis"
 START_TIMEOUT_S = 45.0
-RUN_TIMEOUT_S = 300.0
+RUN_TIMEOUT_S = 900.0
 REQUEST_TIMEOUT_S = 5.0
 MAX_EXAMPLES = 250
 """Fuzzed cases per operation and generation mode; the coverage, examples and
