@@ -58,7 +58,9 @@ from engine.model.views import (
     InvoiceRow,
     JournalRow,
     KeyRow,
+    KeyView,
     MessageView,
+    OptOutRow,
     ReportedMessage,
     SendView,
 )
@@ -100,6 +102,8 @@ __all__ = [
     "InvoiceRow",
     "JournalRow",
     "KeyRow",
+    "KeyView",
+    "OptOutRow",
     "Ledger",
     "Delivery",
     "MessageId",

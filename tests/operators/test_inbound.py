@@ -11,7 +11,7 @@ import httpx
 import trio
 
 from tests.harness import eventually
-from tests.operators.support import Operator, Operators, open_operators
+from tests.operators.support import Operator, Operators, open_operators, until_settled
 
 
 async def send_mo(operator: Operator, source: str, destination: str, texte: str) -> httpx.Response:
@@ -193,3 +193,53 @@ async def test_stop_to_an_owned_number_opts_its_sender_out_of_that_account_only(
 
             await eventually(acknowledged, lambda n: n == 4)
             assert sorted(asked) == [(account, "+24106000001"), (account, "+24107000004")]
+
+
+async def test_an_inbound_stop_opts_the_sender_out_and_a_later_send_fails_uncharged(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(60):
+        async with open_operators(tmp_path) as ops:
+            stack = ops.stack
+            bank, key = await stack.new_account(solde=10)
+            other, other_key = await stack.new_account(solde=10)
+            await own(ops, bank, "1234")
+            headers = {"X-API-Key": key}
+            r = await send_mo(ops.moov, "+24106123456", "1234", "  Stop ")
+            assert r.status_code == 202
+
+            async def opted_out(api_key: str) -> list[dict[str, Any]]:
+                page = await stack.client.get("/api/V1/compte/desinscrits",
+                                              headers={"X-API-Key": api_key})
+                assert page.status_code == 200, page.text
+                items: list[dict[str, Any]] = page.json()["desinscrits"]
+                return items
+
+            listed = await eventually(lambda: opted_out(key), lambda items: len(items) == 1)
+            assert (listed[0]["numero"], listed[0]["source"]) == ("+24106123456", "STOP")
+            assert await opted_out(other_key) == []  # another account's list is untouched
+
+            sent = await stack.client.post(
+                "/api/V1/sms/muldes", headers=headers,
+                json={"emetteur": "BANQUE", "numeros": ["+24106123456", "+24107000001"],
+                      "corps": "Votre code : 1234"},
+            )
+            assert sent.status_code == 202, sent.text
+            ref = sent.json()["ref"]
+            ended = await until_settled(stack, key, ref)
+            outcome = {m["destinataire"]: (m["statut"], m["raison"], m["smsc"]) for m in ended}
+            assert outcome == {
+                "+24106123456": ("ECHEC", "DESINSCRIT", None),
+                "+24107000001": ("ENVOYE", None, "airtel"),
+            }
+
+            async def balance() -> dict[str, Any]:
+                me: dict[str, Any] = (await stack.client.get("/api/V1/compte",
+                                                             headers=headers)).json()
+                return me
+
+            me = await eventually(balance, lambda me: me["reserve"] == 0)
+            assert me["solde"] == 9, "the opted-out recipient is not charged"
+            assert "+24106123456" not in ops.moov.destinations()
+            assert (await stack.client.get(
+                "/api/V1/sms/entrants", headers=headers)).json()["entrants"][0]["corps"] == "  Stop "
