@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ class Running:
     gateway: Gateway
     simulator: Any
     demo_key: str | None
+    simulators: dict[str, Any] | None = None
+    """The embedded simulator serving each connection that has one, by name."""
 
 
 START_FAILURES: tuple[type[Exception], ...] = (*STORE_FAILURES, OSError)
@@ -94,32 +97,9 @@ async def serve(
         )
         fresh = not await store.accounts.any()
 
-        smsc_host, smsc_port = settings.smsc.host, settings.smsc.port
-        simulator = None
-        if settings.simulator.enabled:
-            from smsc_sim.config import SimulatorSettings
-            from smsc_sim.server import Simulator
-
-            sim = settings.simulator
-            simulator = Simulator(
-                SimulatorSettings(
-                    host=sim.host,
-                    smpp_port=sim.smpp_port,
-                    control_port=sim.control_port,
-                    system_id=sim.system_id,
-                    password=sim.password,
-                )
-            )
-            await nursery.start(simulator.serve)
-            smsc_host = smsc_host or sim.host
-            smsc_port = smsc_port or simulator.smpp_port
-            print(
-                f"SMSC simulator: SMPP on {sim.host}:{simulator.smpp_port}, "
-                f"control API on http://{sim.host}:{simulator.control_port}",
-                flush=True,
-            )
-
-        gateway = Gateway(settings, store, smsc_host, smsc_port)
+        simulators, addresses = await _embedded_simulators(settings, nursery)
+        simulator = next(iter(simulators.values()), None)
+        gateway = Gateway(settings, store, addresses=addresses)
         engine_scope = trio.CancelScope()
 
         async def run_engine(*, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -127,7 +107,15 @@ async def serve(
                 await gateway.serve(task_status=task_status)
 
         await nursery.start(run_engine)
-        print(f"Sender pool: {settings.smsc.binds} binds to {smsc_host}:{smsc_port}", flush=True)
+        routing = f", failover {'on' if settings.routing.failover else 'off'}"
+        for c in settings.connections():
+            host, port = gateway.runtime.address(c)
+            where = f" (prefixes {', '.join(c.prefixes)})" if c.prefixes else ""
+            default = " (default)" if len(settings.connections()) > 1 and (
+                c.name == settings.default_connection()) else ""
+            cap = f", at most {c.max_rate} submit_sm/s" if c.max_rate else ""
+            print(f"Sender pool {c.name}{default}{where}: {c.binds} binds to {host}:{port}{cap}"
+                  + (routing if default else ""), flush=True)
 
         app = create_app(gateway, settings, token)
         if simulator is not None:
@@ -159,13 +147,59 @@ async def serve(
                 f"Demo prepaid account #{account_id} (1000 SMS credits), API key: {key.cle}",
                 flush=True,
             )
-        task_status.started(Running(http_url, token, gateway, simulator, demo_key))
+        task_status.started(Running(http_url, token, gateway, simulator, demo_key, simulators))
         await stop.wait()
         print("Stopping: no new requests; finishing in-flight messages...", flush=True)
         await gateway.drain(DRAIN_GRACE_S)
         engine_scope.cancel()
         nursery.cancel_scope.cancel()
     print("Stopped cleanly.", flush=True)
+
+
+async def _embedded_simulators(
+    settings: Settings, nursery: trio.Nursery
+) -> tuple[dict[str, Any], dict[str, tuple[str, int]]]:
+    """With `simulator.enabled`, an embedded SMSC simulator for the single `[smsc]`
+    connection (used unless `smsc.host` and `smsc.port` name another SMSC), or for
+    each named connection that names no host: the simulator's own ports for the first, the next ports up
+    for the next ones (0 stays 0: any free port), a connection's `port` winning.
+    Returns them by connection name, with the address each one listens on."""
+    simulators: dict[str, Any] = {}
+    addresses: dict[str, tuple[str, int]] = {}
+    if not settings.simulator.enabled:
+        return simulators, addresses
+    from smsc_sim.config import SimulatorSettings
+    from smsc_sim.server import Simulator
+
+    sim = settings.simulator
+    named = bool(settings.smsc.connections)
+    for c in settings.connections():
+        if c.host and named:
+            continue
+        step = len(simulators)
+        simulator = Simulator(
+            SimulatorSettings(
+                host=sim.host,
+                smpp_port=(c.port if named else 0) or (sim.smpp_port + step if sim.smpp_port else 0),
+                control_port=sim.control_port + step if sim.control_port else 0,
+                system_id=c.system_id if named else sim.system_id,
+                password=c.password if named else sim.password,
+                # receipts are matched by message id whatever the connection: two
+                # simulators started together must not issue the same ids
+                first_message_id=(int(time.time() * 1000) * 1000 + step * 10**15)
+                if step else None,
+            )
+        )
+        await nursery.start(simulator.serve)
+        simulators[c.name] = simulator
+        addresses[c.name] = (c.host or sim.host, c.port or simulator.smpp_port)
+        serving = f" for {c.name}" if named else ""
+        print(
+            f"SMSC simulator{serving}: SMPP on {sim.host}:{simulator.smpp_port}, "
+            f"control API on http://{sim.host}:{simulator.control_port}",
+            flush=True,
+        )
+    return simulators, addresses
 
 
 async def _watch_signals(stop: trio.Event) -> None:

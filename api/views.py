@@ -85,6 +85,7 @@ def message(m: MessageView) -> dict[str, Any]:
         "livreLe": m.livre_le,
         "doublonPossible": m.doublon_possible,
         "reference": m.reference,
+        "smsc": m.smsc,
     }
 
 
@@ -100,6 +101,7 @@ def account(view: AccountView) -> dict[str, Any]:
         body.update(solde=snap.solde, reserve=snap.reserve, consommation=snap.consommation, du=snap.du)
     body["type"] = snap.type if snap is not None else led.type.value
     body["cleApi"] = {"expiration": view.key_expiry}
+    body["numerosEntrants"] = list(view.numeros_entrants)
     return body
 
 

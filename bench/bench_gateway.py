@@ -16,6 +16,10 @@ HTTP/1.1, one write per request) and this one.
 - P2: one MULDES of `--p2-recipients`: time from the request until every recipient
   is ENVOYE, messages per second end to end; once asking for delivery receipts
   (the default) and once without (`registered_delivery` off), on fresh gateways.
+- P2-operators (`--phases p2ops`): one MULDES of `--p2-recipients` mixed numbers
+  (half Moov +24106..., half Airtel +24107...), receipts on, through one connection
+  (one simulator, 2 binds), then through two named connections routed by prefix
+  (a second simulator process, 2 binds each), in the same run.
 - P3: account A's MULDES draining while account B sends one UNIDES every 50 ms:
   B's accept -> ENVOYE (server times: the send's `creeLe` to the message's
   `envoyeLe`, millisecond resolution), p50/p99.
@@ -221,11 +225,14 @@ class Stack:
 class Simulator:
     """`python -m smsc_sim` from this tree, shared by every gateway of the run."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_message_id: int | None = None) -> None:
+        """`first_message_id` apart from another simulator's: receipts are matched by
+        message id whatever the connection."""
         self.smpp_port, self.control_port = free_port(), free_port()
+        first = ["--first-message-id", str(first_message_id)] if first_message_id else []
         self.proc = subprocess.Popen(  # noqa: S603 (this venv's python, fixed arguments)
             [sys.executable, "-m", "smsc_sim", "--smpp-port", str(self.smpp_port),
-             "--control-port", str(self.control_port)],
+             "--control-port", str(self.control_port), *first],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_http(f"http://127.0.0.1:{self.control_port}/stats")
@@ -300,7 +307,7 @@ class GatewayProcess:
 
     def __init__(
         self, smpp_port: int, checkout: Checkout, extra: dict[str, str] | None = None,
-        store: str = SQLITE,
+        store: str = SQLITE, config: Path | None = None,
     ) -> None:
         self.data = tempfile.mkdtemp(prefix="smsgw-bench-")
         self.database, url = POSTGRES.fresh() if store == POSTGRESQL else ("", "")
@@ -321,7 +328,8 @@ class GatewayProcess:
             **(extra or {}),
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "run.py"], cwd=checkout.root, env=env,
+            [sys.executable, "run.py", *(["--config", str(config)] if config else [])],
+            cwd=checkout.root, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self.url = f"http://127.0.0.1:{self.port}"
@@ -477,9 +485,12 @@ def wait_settled(url: str, key: str, within_s: float = 600.0) -> float:
     raise RuntimeError("messages did not end in time")
 
 
-def muldes(url: str, key: str, count: int, start: int = 0) -> str:
-    """One MULDES to `count` numbers; its reference."""
+def muldes(url: str, key: str, count: int, start: int = 0, mixed: bool = False) -> str:
+    """One MULDES to `count` numbers (Moov's, or Moov's and Airtel's in turn when
+    `mixed`); its reference."""
     numbers = [f"+24106{start + i:06d}" for i in range(count)]
+    if mixed:
+        numbers = [f"+2410{7 if i % 2 else 6}{start + i:06d}" for i in range(count)]
     r = httpx.post(url + "/api/V1/sms/muldes", headers={"X-API-Key": key}, timeout=300,
                    json={"emetteur": "ION-Networking", "corps": BODY, "numeros": numbers})
     r.raise_for_status()
@@ -648,6 +659,39 @@ def p2_row(label: str, p2: Figures) -> Row:
             f"message (+{p2['sim_cpu_us']:.0f} simulator)", f"{p2['rss']:.0f} MB")
 
 
+def phase_p2_operators(
+    sims: Sequence[Simulator], recipients: int, stack: Stack
+) -> Figures:
+    """One MULDES of mixed numbers, through one connection (one simulator) or two
+    named connections routed by prefix (one simulator each)."""
+    config: Path | None = None
+    if len(sims) == 2:
+        config = Path(tempfile.mkdtemp(prefix="smsgw-bench-")) / "operateurs.toml"
+        config.write_text(
+            f'[smsc.connections.moov]\nhost = "127.0.0.1"\nport = {sims[0].smpp_port}\n'
+            'prefixes = ["24106"]\n'
+            f'[smsc.connections.airtel]\nhost = "127.0.0.1"\nport = {sims[1].smpp_port}\n'
+            'prefixes = ["24107"]\n[routing]\ndefault = "moov"\n'
+        )
+    gw = GatewayProcess(sims[0].smpp_port, stack.checkout, stack.extra, stack.store, config)
+    key = gw.account(recipients)
+    c0 = cpu_s(gw.proc.pid)
+    s0 = sum(cpu_s(sim.proc.pid) for sim in sims)
+    t0 = time.perf_counter()
+    ref = muldes(gw.url, key, recipients, mixed=True)
+    accepted_s = time.perf_counter() - t0
+    total_s = accepted_s + wait_settled(gw.url, key)
+    cpu_us = (cpu_s(gw.proc.pid) - c0) / recipients * 1e6
+    sim_cpu_us = (sum(cpu_s(sim.proc.pid) for sim in sims) - s0) / recipients * 1e6
+    view = httpx.get(gw.url + f"/api/V1/sms/{ref}", headers={"X-API-Key": key}).json()
+    assert view["compteurs"]["ENVOYE"] == recipients, view
+    rss = gw.stop()
+    if config is not None:
+        shutil.rmtree(config.parent, ignore_errors=True)
+    return {"accepted_s": accepted_s, "total_s": total_s, "rate": recipients / total_s, "rss": rss,
+            "cpu_us": cpu_us, "sim_cpu_us": sim_cpu_us}
+
+
 def phase_p3(sim: Simulator, recipients: int, stack: Stack) -> Figures:
     """B's single sends every 50 ms while A's MULDES drains; B's accept -> ENVOYE."""
     gw = GatewayProcess(sim.smpp_port, stack.checkout, stack.extra, stack.store)
@@ -699,7 +743,8 @@ def parse_args() -> argparse.Namespace:
                         "each bind's probe and the first loads of number metadata)")
     parser.add_argument("--p2-recipients", type=int, default=100_000)
     parser.add_argument("--phases", default="p1,p2,p3",
-                        help="comma-separated phases to run (p1, p2, p3; default all)")
+                        help="comma-separated phases to run (p1, p2, p3, p2ops; default "
+                        "p1,p2,p3)")
     parser.add_argument("--variant", action="append", default=[], metavar="SMSGW_NAME=VALUE",
                         help="one more P1 row and P2 row (receipts on), in the same run, on a "
                         "gateway with this one more setting (repeatable; one per store)")
@@ -755,6 +800,7 @@ def main() -> None:
     rows: list[Row] = []
     started = time.monotonic()
     sim = Simulator()
+    second_sim: Simulator | None = None
     try:
         if "p1" in phases:
             rows += table_rows(
@@ -767,6 +813,19 @@ def main() -> None:
                 lambda c: f"P2 MULDES {n:,}, receipts {'on' if c[0] else 'off'}" + c[1].suffix(labels),
                 p2_row, lambda c: phase_p2(sim, n, c[1], c[0]),
             ), args.rounds)
+        if "p2ops" in phases:
+            if second_sim is None:
+                second_sim = Simulator(first_message_id=int(time.time() * 1000) * 1000 + 10**15)
+            pair = second_sim
+            rows += table_rows(run_rounds(
+                [(1, stack) for stack in compared] + [(2, stack) for stack in compared],
+                args.rounds,
+                lambda c: f"P2 MULDES {n:,} mixed Moov/Airtel, "
+                + ("one connection" if c[0] == 1 else "two connections by prefix")
+                + c[1].suffix(labels),
+                p2_row,
+                lambda c: phase_p2_operators([sim] if c[0] == 1 else [sim, pair], n, c[1]),
+            ), args.rounds)
         if "p3" in phases:
             rows += table_rows(run_rounds(
                 compared, args.rounds,
@@ -775,6 +834,8 @@ def main() -> None:
             ), args.rounds)
     finally:
         sim.stop()
+        if second_sim is not None:
+            second_sim.stop()
         POSTGRES.stop()
     took_min = (time.monotonic() - started) / 60
     header = "| phase | rate | latency | completion | peak RSS |\n|---|---|---|---|---|\n"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from config.settings import Settings
+from config.settings import DEFAULT_CONNECTION, ConnectionSettings, Settings
 
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 ENV_PREFIX = "SMSGW_"
@@ -88,9 +88,46 @@ def _build(values: dict[str, dict[str, tuple[Any, str]]]) -> Settings:
         for key, (value, origin) in values.get(section, {}).items():
             if key not in known:
                 raise ConfigError(f"unknown setting {section}.{key} ({origin})")
+            if section == "smsc" and key == "connections":
+                kwargs[key] = _connections(value, origin)
+                continue
             kwargs[key] = _coerce(value, hints[key], f"{section}.{key}", origin)
         built[section] = section_type(**kwargs)
     return Settings(**built)
+
+
+def _connections(tables: Any, origin: str) -> tuple[ConnectionSettings, ...]:
+    """`[smsc.connections.NAME]` tables as `ConnectionSettings`, in file order."""
+    if not isinstance(tables, dict):
+        raise ConfigError(f"setting smsc.connections must be tables [smsc.connections.NAME] ({origin})")
+    if not tables:
+        raise ConfigError(
+            f"[smsc.connections] names no connection: add [smsc.connections.NAME] ({origin})"
+        )
+    hints = typing.get_type_hints(ConnectionSettings)
+    known = {f.name for f in dataclasses.fields(ConnectionSettings)} - {"name"}
+    built: list[ConnectionSettings] = []
+    for name, table in tables.items():
+        where = f"smsc.connections.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"setting {where} must be a table [{where}] ({origin})")
+        kwargs: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in known:
+                raise ConfigError(f"unknown setting {where}.{key} ({origin})")
+            if key == "prefixes":
+                if not isinstance(value, list) or not all(
+                    isinstance(p, str) and p.isdigit() and p.isascii() for p in value
+                ):
+                    raise ConfigError(
+                        f"setting {where}.prefixes must be a list of digit strings such as "
+                        f'["24106"], got {value!r} ({origin})'
+                    )
+                kwargs[key] = tuple(value)
+            else:
+                kwargs[key] = _coerce(value, hints[key], f"{where}.{key}", origin)
+        built.append(ConnectionSettings(name=name, **kwargs))
+    return tuple(built)
 
 
 def _coerce(value: Any, target: Any, name: str, origin: str) -> Any:
@@ -197,9 +234,63 @@ def _check(s: Settings) -> None:
     need(s.callbacks.concurrency >= 1, "callbacks.concurrency", "must be at least 1")
     need(s.log.level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "log.level",
          f"must be DEBUG, INFO, WARNING or ERROR, got {s.log.level!r}")
-    if not s.simulator.enabled:
+    if not s.simulator.enabled and not s.smsc.connections:
         need(bool(s.smsc.host) and s.smsc.port > 0, "smsc.host",
              "and smsc.port must name an SMSC when simulator.enabled is false")
+    _check_connections(s)
+
+
+def _check_connections(s: Settings) -> None:
+    """The named connections and `[routing]`: each connection sound, a prefix on
+    one connection only, a default that names a connection."""
+    named = s.smsc.connections
+    names = [c.name for c in named]
+    if not named:
+        if s.routing.default not in ("", DEFAULT_CONNECTION):
+            raise ConfigError(
+                f"setting routing.default names the connection {s.routing.default!r}, but no "
+                "[smsc.connections.NAME] is configured"
+            )
+        return
+    owner: dict[str, str] = {}
+    for c in named:
+        where = f"smsc.connections.{c.name}"
+        if not (1 <= len(c.name) <= 32 and c.name.replace("_", "").replace("-", "").isalnum()):
+            raise ConfigError(f"connection name {c.name!r} must be 1-32 letters, digits, - or _")
+        if not 0 <= c.port <= 65535:
+            raise ConfigError(f"setting {where}.port must be a TCP port (0-65535), got {c.port}")
+        if not 1 <= c.binds <= 64:
+            raise ConfigError(f"setting {where}.binds must be between 1 and 64, got {c.binds}")
+        if not 1 <= c.window <= 10_000:
+            raise ConfigError(f"setting {where}.window must be between 1 and 10000, got {c.window}")
+        if c.max_rate < 0:
+            raise ConfigError(f"setting {where}.max_rate must be 0 (none) or more, got {c.max_rate}")
+        if len(c.system_id) > 15:
+            raise ConfigError(f"setting {where}.system_id must be at most 15 characters")
+        if len(c.password) > 8:
+            raise ConfigError(f"setting {where}.password must be at most 8 characters")
+        if not s.simulator.enabled and not (c.host and c.port > 0):
+            raise ConfigError(
+                f"setting {where}.host and {where}.port must name an SMSC when "
+                "simulator.enabled is false"
+            )
+        for prefix in c.prefixes:
+            if prefix in owner and owner[prefix] != c.name:
+                raise ConfigError(
+                    f"prefix {prefix!r} is on two connections: smsc.connections.{owner[prefix]} "
+                    f"and {where}"
+                )
+            owner[prefix] = c.name
+    if s.routing.default and s.routing.default not in names:
+        raise ConfigError(
+            f"setting routing.default names no connection: {s.routing.default!r} "
+            f"(connections: {', '.join(names)})"
+        )
+    if not s.routing.default and len(named) > 1:
+        raise ConfigError(
+            f"setting routing.default must name the connection of unmatched numbers "
+            f"(one of {', '.join(names)})"
+        )
 
 
 def parse_clock(text: str, name: str) -> time:

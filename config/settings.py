@@ -92,6 +92,42 @@ class SmscSettings:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     registered_delivery: bool = True
+    connections: tuple[ConnectionSettings, ...] = ()
+    """The named connections (`[smsc.connections.NAME]`); empty: the single
+    connection of this section, named `defaut` (`Settings.connections`)."""
+
+
+DEFAULT_CONNECTION = "defaut"
+"""The name of the single `[smsc]` connection when no named one is configured."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    """One SMSC connection (`[smsc.connections.NAME]`): where it is, its own pool of
+    `binds` sessions, its cap and the E.164 prefixes (digits, no `+`) it serves.
+    `host` empty: an embedded simulator of its own serves it (when
+    `simulator.enabled`), on `port` (0: any free port). The session knobs
+    (timeouts, retries, probe, receipts) are `[smsc]`'s."""
+
+    name: str
+    host: str = ""
+    port: int = 0
+    system_id: str = "smsgw"
+    password: str = "secret"
+    binds: int = 2
+    window: int = 200
+    max_rate: int = 0
+    """submit_sm per second for the whole connection, across its binds; 0: none."""
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSettings:
+    """`[routing]`: the connection of numbers no prefix matches, and whether a
+    connection with no bound bind sends through another."""
+
+    default: str = ""
+    failover: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +173,23 @@ class Settings:
     campaigns: CampaignSettings = field(default_factory=CampaignSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     smsc: SmscSettings = field(default_factory=SmscSettings)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     simulator: SimulatorSection = field(default_factory=SimulatorSection)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     log: LogSettings = field(default_factory=LogSettings)
+
+    def connections(self) -> tuple[ConnectionSettings, ...]:
+        """The SMSC connections in force: the named ones, else `[smsc]` as `defaut`."""
+        if self.smsc.connections:
+            return self.smsc.connections
+        s = self.smsc
+        return (
+            ConnectionSettings(
+                DEFAULT_CONNECTION, s.host, s.port, s.system_id, s.password, s.binds, s.window
+            ),
+        )
+
+    def default_connection(self) -> str:
+        """The connection of numbers that no prefix matches."""
+        return self.routing.default or self.connections()[0].name

@@ -52,7 +52,7 @@ from engine.smpp.pdu import (
 
 from .behaviour import TokenBucket, decide
 from .config import Behaviour, SimulatorSettings
-from .receipts import ReceiptJob, receipt_pdu
+from .receipts import ReceiptJob, mo_pdu, receipt_pdu
 from .stats import Counters
 from .timers import TimerQueue
 
@@ -128,6 +128,8 @@ class EsmeConnection:
         self._delayed: TimerQueue[_Delayed] = TimerQueue()
         self._pending_responses = 0
         self._awaiting: dict[int, ReceiptJob] = {}
+        self._mo_awaiting: set[int] = set()
+        """Sequence numbers of inbound messages (MO) sent, not yet answered."""
         self._sequence = 0
         self._refusals = 0
         self._rng = random.Random()  # noqa: S311 - simulation draws, not secrets
@@ -326,6 +328,13 @@ class EsmeConnection:
         return True
 
     def _on_deliver_sm_resp(self, pdu: DeliverSmResp, now: float) -> bool:
+        if pdu.sequence in self._mo_awaiting:
+            self._mo_awaiting.discard(pdu.sequence)
+            counters = self._sim.counters
+            counters.mo_acknowledged += 1
+            if pdu.status:
+                counters.mo_refused += 1
+            return True
         job = self._awaiting.pop(pdu.sequence, None)
         if job is not None:
             counters = self._sim.counters
@@ -402,6 +411,17 @@ class EsmeConnection:
             self._marks.append(received_at)
             if job is not None:
                 sim.schedule_receipt(job, now)
+        self._out_ready.set()
+
+    def push_mo(self, source: str, destination: str, text: str) -> None:
+        """Queue a subscriber's inbound message (a deliver_sm, no receipt) on this
+        (receiver-capable) connection."""
+        sequence = self._sequence = self._sequence % _MAX_SEQUENCE + 1
+        self._out += encode(mo_pdu(source, destination, text, sequence))
+        counters = self._sim.counters
+        counters.pdus_out["deliver_sm"] += 1
+        counters.mo_sent += 1
+        self._mo_awaiting.add(sequence)
         self._out_ready.set()
 
     def push_receipt(self, job: ReceiptJob) -> None:

@@ -10,6 +10,8 @@ Routes (all answers are JSON; errors are `{"error": {"code", "message"}}`):
     POST  /resume
     GET   /submitted?limit=N&destination=D   most recent accepted submits, oldest first
     POST  /reset                 zero the counters, forget the submitted log
+    POST  /mo {"source", "destination", "texte"}   a subscriber's inbound message, sent
+                                 over a bound receiver or transceiver (202), 409 if none
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Controlled(Protocol):
 
     @property
     def submitted(self) -> deque[SubmittedMessage]: ...
+
+    def send_mo(self, source: str, destination: str, text: str) -> bool: ...
 
     def statistics(self) -> SimulatorStatistics: ...
 
@@ -111,6 +115,7 @@ class ControlApp:
             "/resume": {"POST": self.post_resume},
             "/submitted": {"GET": self.get_submitted},
             "/reset": {"POST": self.post_reset},
+            "/mo": {"POST": self.post_mo},
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,6 +134,8 @@ class ControlApp:
             body = await self._read_body(receive)
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             status, payload = 200, handler(query, body)
+            if isinstance(payload, Accepted):
+                status, payload = 202, payload.body
         except HttpError as error:
             status, payload = (
                 error.status,
@@ -218,6 +225,35 @@ class ControlApp:
     def post_reset(self, query: dict[str, list[str]], body: bytes) -> Any:
         self.simulator.reset()
         return {"reset": True}
+
+    def post_mo(self, query: dict[str, list[str]], body: bytes) -> Any:
+        fields = _json_object(body, required=True)
+        for name in ("source", "destination", "texte"):
+            value = fields.get(name)
+            if not isinstance(value, str) or (name != "texte" and not value.strip()):
+                raise KnobError(name, "expected a non-empty string" if name != "texte"
+                                else "expected a string")
+        for name in ("source", "destination"):
+            if len(fields[name].lstrip("+")) > 20:
+                raise KnobError(name, "at most 20 characters (SMPP 3.4 addresses)")
+        limit = 160 if fields["texte"].isascii() else 70
+        if len(fields["texte"]) > limit:
+            raise KnobError("texte", f"at most {limit} characters (one SMS)")
+        unknown = sorted(set(fields) - {"source", "destination", "texte"})
+        if unknown:
+            raise KnobError(unknown[0], "unknown field; expected source, destination, texte")
+        if not self.simulator.send_mo(fields["source"], fields["destination"], fields["texte"]):
+            raise HttpError(409, "no_receiver", "no receiver or transceiver is bound")
+        return Accepted({"sent": True})
+
+
+class Accepted:
+    """A handler's answer sent with 202 instead of 200."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
 
 
 def bind_control_socket(host: str, port: int) -> socket.socket:

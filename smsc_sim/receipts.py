@@ -13,7 +13,7 @@ from typing import Protocol
 
 from engine.smpp.constants import DC_DEFAULT, DC_UCS2, ESM_DELIVERY_RECEIPT, ESM_UDHI, Tag
 from engine.smpp.pdu import DataSm, DeliverSm, SubmitSm, Tlv
-from engine.text.gsm import decode_gsm7
+from engine.text.gsm import decode_gsm7, encode_gsm7
 
 from .config import OUTCOME_ERR, OUTCOME_STATE, Outcome
 
@@ -114,5 +114,32 @@ def receipt_pdu(job: ReceiptJob, sequence: int, done_at: float) -> DeliverSm:
             Tlv(Tag.RECEIPTED_MESSAGE_ID, job.message_id.encode("latin-1") + b"\x00"),
             Tlv(Tag.MESSAGE_STATE, bytes((OUTCOME_STATE[job.outcome],))),
         ),
+        sequence=sequence,
+    )
+
+
+def mo_pdu(source: str, destination: str, text: str, sequence: int) -> DeliverSm:
+    """A subscriber's inbound message (MO): `source` (a `+` number goes as
+    international) to `destination` (a short code or a number), GSM 7-bit when the
+    text allows it, else UCS-2; esm_class 0 (no receipt)."""
+
+    def address(addr: str) -> tuple[int, str]:
+        return (1, addr[1:]) if addr.startswith("+") else (0, addr)
+
+    try:
+        body, coding = encode_gsm7(text), DC_DEFAULT
+    except ValueError:
+        body, coding = text.encode("utf-16-be", "surrogatepass"), DC_UCS2
+    source_ton, source_addr = address(source)
+    dest_ton, dest_addr = address(destination)
+    return DeliverSm(
+        source_addr_ton=source_ton,
+        source_addr_npi=1,
+        source_addr=source_addr,
+        dest_addr_ton=dest_ton,
+        dest_addr_npi=1 if dest_ton else 0,
+        destination_addr=dest_addr,
+        data_coding=coding,
+        short_message=body,
         sequence=sequence,
     )

@@ -194,6 +194,15 @@ class Simulator:
 
     # --- control -------------------------------------------------------------------------
 
+    def send_mo(self, source: str, destination: str, text: str) -> bool:
+        """Send a subscriber's inbound message over a bound receiver or transceiver
+        (round robin); False when none is bound."""
+        receiver = self._pick_receiver()
+        if receiver is None:
+            return False
+        receiver.push_mo(source, destination, text)
+        return True
+
     def configure(self, **changes: object) -> Behaviour:
         """Change knobs live (names as in `Behaviour`; values as `PATCH /config` takes
         them). All are validated first: `KnobError` leaves the behaviour unchanged."""
@@ -283,6 +292,9 @@ class Simulator:
             receipts_held=len(self._held),
             receipts_dropped=counters.receipts_dropped,
             duplicates=counters.duplicates,
+            mo_sent=counters.mo_sent,
+            mo_acknowledged=counters.mo_acknowledged,
+            mo_refused=counters.mo_refused,
             submit_rate_1s=counters.submit_meter.rate(now, 1),
             submit_rate_10s=counters.submit_meter.rate(now, 10),
             accepted_rate_1s=counters.accept_meter.rate(now, 1),

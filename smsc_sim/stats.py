@@ -138,6 +138,9 @@ class Counters:
         self.receipts_unacknowledged = 0
         self.receipts_dropped = 0
         self.duplicates = 0
+        self.mo_sent = 0
+        self.mo_acknowledged = 0
+        self.mo_refused = 0
         self.submit_meter = RateMeter()
         self.accept_meter = RateMeter()
         self.receipt_meter = RateMeter()
@@ -180,6 +183,11 @@ class SimulatorStatistics:
     receipts_held: int
     receipts_dropped: int
     duplicates: int
+    mo_sent: int
+    """Inbound messages (MO) sent with `POST /mo`; acknowledged: a deliver_sm_resp came
+    back (any status); refused: that resp had a non-zero status."""
+    mo_acknowledged: int
+    mo_refused: int
     submit_rate_1s: float
     submit_rate_10s: float
     accepted_rate_1s: float

@@ -166,6 +166,8 @@ class Message(TypedDict):
                                            "repris après une coupure).")]
     reference: NotRequired[Annotated[str | None, Field(
         description="La référence de l'envoi, s'il en porte une.")]]
+    smsc: Annotated[str | None, Field(description="La connexion SMSC par laquelle il est parti "
+                                      "(`defaut` sans connexions nommées) ; null avant tout envoi.")]
 
 
 class PageMessages(TypedDict):
@@ -206,6 +208,29 @@ class Compte(TypedDict):
     secretRappel: NotRequired[Annotated[str, Field(
         description="Secret de signature des rappels (X-SMSGW-Signature) : montré une seule "
         "fois, dans la réponse qui crée le compte.")]]
+    numerosEntrants: NotRequired[Annotated[list[str], Field(
+        description="Numéros et codes courts entrants du compte (sans +) : les SMS entrants "
+        "qui leur sont adressés sont à lui.")]]
+
+
+class Entrant(TypedDict):
+    id: int
+    emetteur: Annotated[str, Field(description="L'abonné qui l'a envoyé (E.164).")]
+    destinataire: Annotated[str, Field(description="Le code court ou le numéro auquel il l'a "
+                                       "adressé.")]
+    corps: str
+    recuLe: Instant
+    smsc: Annotated[str, Field(description="La connexion SMSC qui l'a remis.")]
+
+
+class PageEntrants(TypedDict):
+    __pydantic_config__ = ConfigDict(json_schema_extra={"example": {  # type: ignore[misc]
+        "entrants": [{"id": 7, "emetteur": "+24106123456", "destinataire": "1234",
+                      "corps": "STOP", "recuLe": "2025-10-10T08:00:00.000Z", "smsc": "moov"}],
+        "curseurSuivant": None}})
+
+    entrants: list[Entrant]
+    curseurSuivant: CurseurSuivant
 
 
 class PageComptes(TypedDict):

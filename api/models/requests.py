@@ -305,6 +305,12 @@ class Credit(Body):
 _NOT_NULL = "Ne peut pas être null."
 
 
+NumeroEntrant = Annotated[str, Field(
+    pattern=pattern(r"^\+?[0-9]{1,20}$", "Un code court ou un numéro : des chiffres, un + "
+                    "devant pour un numéro international, 20 au plus."),
+    examples=["1234"])]
+
+
 class AmendAccount(Body):
     """What the operator may change on an account; at least one field. Only
     `urlRappel` may be null (to remove it)."""
@@ -326,10 +332,18 @@ class AmendAccount(Body):
         "réserver, ses campagnes passent SUSPENDUE, les lectures répondent) ; true : le réactive "
         "(ses campagnes reprennent au créneau suivant).")] = None  # type: ignore[assignment]
     emetteursAutorises: EmetteursAutorises = None  # type: ignore[assignment]
+    numerosEntrants: Annotated[list[NumeroEntrant], Field(
+        max_length=100,
+        description="Numéros et codes courts entrants du compte (remplacent les précédents ; "
+        "[] les libère) : un SMS entrant adressé à l'un d'eux est à lui (GET /sms/entrants), "
+        "et « STOP » y inscrit son expéditeur sur sa liste d'opposition. Un numéro appartient "
+        "à un seul compte (409 NUMERO_ENTRANT_UTILISE).",
+        examples=[["1234", "+24106000000"]])] = None  # type: ignore[assignment]
 
     unknown_hints: ClassVar = {
         "solde": "Champ non modifiable ici : créditez le compte par POST .../credit. Champs "
-        "modifiables : type, debitMax, nom, urlRappel, motDePasse, actif, emetteursAutorises.",
+        "modifiables : type, debitMax, nom, urlRappel, motDePasse, actif, emetteursAutorises, "
+        "numerosEntrants.",
     }
     model_config = {"json_schema_extra": {"example": {"type": "POSTPAYE", "debitMax": 50},
                                           "minProperties": 1}}
@@ -340,7 +354,7 @@ class AmendAccount(Body):
             raise PydanticCustomError(
                 "smsgw_nothing",
                 "Indiquez au moins un champ à modifier : type, debitMax, nom, urlRappel, "
-                "motDePasse, actif, emetteursAutorises.",
+                "motDePasse, actif, emetteursAutorises, numerosEntrants.",
             )
         return self
 

@@ -111,18 +111,21 @@ async def get_account(account_id: int) -> Response:
     "Modifier un compte",
     tag="Administration",
     description="Type (section 4.3 du guide), débit, nom, URL de rappel des statuts, mot de "
-    "passe de l'espace client (qui ferme toutes ses sessions), suspension (`actif`) et "
-    "émetteurs autorisés. Chaque changement est inscrit au journal du compte (nature ADMIN, "
-    "avec qui l'a fait).",
+    "passe de l'espace client (qui ferme toutes ses sessions), suspension (`actif`), "
+    "émetteurs autorisés et numéros entrants. Chaque changement est inscrit au journal du "
+    "compte (nature ADMIN, avec qui l'a fait).",
     body=AmendAccount,
     responses={200: Answer("Le compte modifié.", answers.Compte),
-               409: Answer("Changement refusé (par exemple TYPE_INCHANGE).")},
+               409: Answer("Changement refusé (par exemple TYPE_INCHANGE, "
+                           "NUMERO_ENTRANT_UTILISE).")},
     security=Security.ADMIN,
 )
 async def amend_account(account_id: int) -> Response:
     body = await valid_body()
     assert isinstance(body, AmendAccount)
     given = body.model_fields_set
+    if "numerosEntrants" in given:
+        await gateway().set_inbound_numbers(AccountId(account_id), body.numerosEntrants)
     await gateway().amend_account(
         AccountId(account_id),
         type=AccountType(body.type) if "type" in given else None,

@@ -98,6 +98,13 @@
       ["Messages en attente", a.repartiteur.backlog], ["Comptes en file", a.repartiteur.accounts_waiting],
       ["Comptes au débit max", a.repartiteur.rate_limited], ["Messages répartis", a.repartiteur.dispatched],
       ["Canal vers les liaisons", a.repartiteur.channel_used + " / " + a.repartiteur.channel_size],
+      ...(a.connexions || []).map((c) => ["Connexion " + c.nom + (c.defaut ? " (défaut)" : ""),
+        c.liees + " / " + c.liaisons + " liées · " + fmt(c.debit_par_s) + "/s"
+        + (c.debit_max_par_s ? " (max " + c.debit_max_par_s + ")" : "") + " · " + fmt(c.soumis)
+        + " soumis · " + fmt(c.echecs) + " échecs · " + fmt(c.erreurs) + " erreurs · "
+        + fmt(c.en_attente) + " en attente"
+        + (c.hors_ligne ? " · hors ligne" + (c.bascule_vers ? ", bascule vers " + c.bascule_vers : ", ses messages attendent") : "")
+        + (c.bascules ? " · " + fmt(c.bascules) + " basculés" : "")]),
       ["Stockage", a.stockage.backend + " (" + a.stockage.where + "), synchronisation " + a.stockage.sync],
       ["File du stockage", a.stockage.queue_depth], ["Dernier commit", a.stockage.last_commit_ms + " ms (" + a.stockage.last_group_size + " transactions)"],
       ["Transactions / commits", fmt(a.stockage.transactions) + " / " + fmt(a.stockage.commits)],

@@ -105,7 +105,7 @@ def event_json(e: PendingCallback) -> dict[str, Any]:
         "livraison": e.livraison,
         "livreLe": e.livre_le,
         "reference": e.reference,
-        "smsc": None,
+        "smsc": e.smsc,
         "doublonPossible": e.doublon_possible,
     }
 

@@ -35,13 +35,19 @@ channel than the room left there, so a message that arrives for another account
 waits behind at most one channel's worth of messages, not behind a whole bulk
 send. When nothing can move, `serve` sleeps until a sender takes from its
 channel, binds, or finishes an account's last outstanding message.
+
+One dispatcher serves one SMSC connection (its `name`): a message's attempt is
+recorded with the connection it leaves on. Several connections are several
+dispatchers behind `engine.dispatch.routes.Routes`, told through `on_binds`
+whenever one of their binds binds or drops, and emptied of their queues by
+`take_queued` when their recipients go through another connection (failover).
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +87,8 @@ class _Bind:
     source: trio.MemoryReceiveChannel[OutMessage]
     size: int
     up: bool = False
+    failed: bool = False
+    """Its connection dropped or could not be made since it was last bound."""
     outstanding: int = 0
     accounts: int = 0
 
@@ -100,7 +108,9 @@ class BindLink:
     def bound(self) -> None:
         """The sender is bound: this bind may be given messages."""
         self._bind.up = True
+        self._bind.failed = False
         self._dispatcher._wake.set()
+        self._dispatcher._on_binds()
 
     def receive_nowait(self) -> OutMessage:
         """Take the next message handed to this bind; `trio.WouldBlock` if none."""
@@ -135,10 +145,22 @@ class BindLink:
 
 
 class Dispatcher:
-    def __init__(self, store: Store, *, binds: int, channel_size: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        binds: int,
+        channel_size: int,
+        name: str = "defaut",
+        on_binds: Callable[[], None] | None = None,
+    ) -> None:
         """`binds` channels of `channel_size` messages each, one per bind; each
-        bind's sender takes its own through `link(index)`."""
+        bind's sender takes its own through `link(index)`. `name` is the SMSC
+        connection recorded with each attempt; `on_binds` (never blocking) is
+        called after a bind binds or drops."""
         self._store = store
+        self.name = name
+        self._on_binds = on_binds or (lambda: None)
         self._binds: list[_Bind] = []
         for _ in range(binds):
             out, source = trio.open_memory_channel[OutMessage](channel_size)
@@ -283,6 +305,7 @@ class Dispatcher:
         its share of a batch being recorded in the store included."""
         bind = self._binds[index]
         bind.up = False
+        bind.failed = True
         back = [*held, *self._in_hand.pop(index, ())]
         while True:
             try:
@@ -291,6 +314,31 @@ class Dispatcher:
                 break
         back.sort(key=lambda m: m.message_id)
         self._take_back(back)
+        self._on_binds()
+
+    @property
+    def bound(self) -> bool:
+        """At least one bind is bound."""
+        return any(b.up for b in self._binds)
+
+    @property
+    def down(self) -> bool:
+        """No bind is bound and one has dropped or failed to connect since it was
+        last bound (a connection still making its first bind is not down)."""
+        return not self.bound and any(b.failed for b in self._binds)
+
+    def take_queued(self) -> list[OutMessage]:
+        """Take every queued message (not those handed to a bind), each account's
+        in its order, for another connection; never blocks."""
+        taken: list[OutMessage] = []
+        for q in self._queues.values():
+            taken.extend(q.urgent)
+            taken.extend(q.bulk)
+            q.urgent.clear()
+            q.bulk.clear()
+        self._backlog -= len(taken)
+        taken.sort(key=lambda m: m.message_id)
+        return taken
 
     def _take_back(self, messages: Sequence[OutMessage]) -> None:
         """Messages that left the dispatcher and did not reach the SMSC's answer:
@@ -342,7 +390,7 @@ class Dispatcher:
                 self._stuck = False
                 continue
             ids = [m.message_id for m in batch]
-            await self._store.messages.mark_attempt(ids)
+            await self._store.messages.mark_attempt(ids, self.name)
             self._backlog -= len(batch)
             for m in batch:
                 m.attempts += 1

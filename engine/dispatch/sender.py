@@ -19,6 +19,14 @@ outstanding and how fast it sends them, the probe included
 (`engine.dispatch.policy.pacing`), and what a deliver_sm reports
 (`engine.dispatch.policy.receipts`).
 
+A sender belongs to one SMSC connection (`SenderSettings.smsc`): every bind of
+the connection takes each submit from the connection's shared `ConnectionPace`
+(its `max_rate`, `engine.dispatch.throttle`) after its own adaptive rate. An
+inbound message (a deliver_sm that is no receipt) goes to `inbound` (the
+gateway stores it) and is answered only once that returns: durable before the
+SMSC may forget it; a failure to store it answers ESME_RX_T_APPN, so the SMSC
+delivers it again.
+
 Connection lost: every unfinished message, and every message still in this
 bind's channel, goes back to the dispatcher, ahead of its account's queue, with
 what it already has (parts already accepted are not sent again); those that were
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +56,11 @@ from engine.dispatch.book import PartBook
 from engine.dispatch.dispatcher import BindLink
 from engine.dispatch.policy.outcomes import RetryPolicy, status_name, submit_status
 from engine.dispatch.policy.pacing import Pacing
-from engine.dispatch.policy.receipts import INBOUND_DATA_SM_STATUS
+from engine.dispatch.policy.receipts import INBOUND_DATA_SM_STATUS, read_inbound
 from engine.dispatch.results import Event
 from engine.dispatch.states import SenderStatistics
-from engine.model import BindState
+from engine.dispatch.throttle import ConnectionPace
+from engine.model import BindState, InboundMessage
 from engine.smpp import codec
 from engine.smpp.constants import Status
 from engine.smpp.pdu import (
@@ -107,6 +117,16 @@ class SenderSettings:
     probe_submits: int = 0
     """Submits a new connection sends one at a time before opening its window
     (`engine.dispatch.policy.pacing`, "Probe"); 0: the window is open at once."""
+    smsc: str = "defaut"
+    """The SMSC connection this bind belongs to."""
+
+
+Inbound = Callable[[Sequence[InboundMessage]], Awaitable[None]]
+"""Stores inbound messages; returns once they are durable."""
+
+
+async def _drop_inbound(messages: Sequence[InboundMessage]) -> None:
+    """Without a store for them, inbound messages are answered and dropped."""
 
 
 class SmppSender:
@@ -121,8 +141,14 @@ class SmppSender:
         events: trio.MemorySendChannel[list[Event]],
         clock: WallClock,
         refs: ReferenceCounter,
+        *,
+        pace: ConnectionPace | None = None,
+        inbound: Inbound = _drop_inbound,
     ) -> None:
         self.index = index
+        self._pace = pace if pace is not None else ConnectionPace()
+        self._inbound = inbound
+        self.inbound_received = 0
         self._s = settings
         self._link = link
         self._events = events
@@ -175,6 +201,8 @@ class SmppSender:
             channel_size=link.channel_size,
             outstanding=link.outstanding,
             accounts=link.accounts,
+            smsc=self._s.smsc,
+            inbound=self.inbound_received,
         )
 
     # -- supervision ------------------------------------------------------------------
@@ -295,6 +323,7 @@ class SmppSender:
     async def _write_loop(self, stream: trio.SocketStream, session: EsmeSession) -> None:
         pacing = self._pacing
         rate = pacing.rate
+        cap = self._pace
         next_work = self._book.next_work
         in_flight, refs = self._in_flight, self._refs
         registered = 1 if self._s.registered_delivery else 0
@@ -308,11 +337,16 @@ class SmppSender:
             if not rate.take(now):
                 await trio.sleep_until(rate.next_at(now))
                 continue
+            if not cap.take(now):
+                rate.untake()
+                await trio.sleep_until(cap.next_at(now))
+                continue
             work = next_work(now)
             if self._book.ended_aside:
                 await self._flush_aside()
             if work is None:
                 rate.untake()
+                cap.untake()
                 await self._wait_for_work()
                 continue
             chunks: list[bytes] = []
@@ -327,9 +361,13 @@ class SmppSender:
                     break
                 if not rate.take(now):
                     break
+                if not cap.take(now):
+                    rate.untake()
+                    break
                 nxt = next_work(now)
                 if nxt is None:
                     rate.untake()
+                    cap.untake()
                     break
                 work = nxt
             if chunks:
@@ -356,6 +394,7 @@ class SmppSender:
             book = self._book
             now = trio.current_time()
             replies: list[bytes] = []
+            inbound: list[DeliverSm] = []
             lost: str | None = None
             for event in session.receive_data(data):
                 if isinstance(event, ResponseReceived):
@@ -369,8 +408,10 @@ class SmppSender:
                 elif isinstance(event, RequestReceived):
                     asked = event.pdu
                     if isinstance(asked, DeliverSm):
-                        replies.append(session.send(DeliverSmResp(sequence=asked.sequence)))
-                        book.delivered(asked, out)
+                        if book.delivered(asked, out):
+                            replies.append(session.send(DeliverSmResp(sequence=asked.sequence)))
+                        else:
+                            inbound.append(asked)
                     elif isinstance(asked, DataSm):
                         status = 0 if book.delivered(asked, out) else INBOUND_DATA_SM_STATUS
                         replies.append(
@@ -390,10 +431,31 @@ class SmppSender:
                     lost = f"unreadable stream: {event.reason}"
             self._answered(session)
             await self._flush_outbox()
+            if inbound:
+                status = await self._store_inbound(inbound)
+                replies.extend(
+                    session.send(DeliverSmResp(sequence=pdu.sequence, status=status))
+                    for pdu in inbound
+                )
             if replies:
                 await self._send(stream, b"".join(replies))
             if lost is not None:
                 raise SessionLost(lost)
+
+    async def _store_inbound(self, pdus: list[DeliverSm]) -> int:
+        """Hand the inbound messages of one read to `inbound`; the status their
+        deliver_sm_resp carries: OK once stored, ESME_RX_T_APPN (try again) if
+        storing failed."""
+        at = self._clock.now_iso()
+        messages = [InboundMessage(*read_inbound(pdu), at, self._s.smsc) for pdu in pdus]
+        try:
+            await self._inbound(messages)
+        except Exception as exc:  # noqa: BLE001 - the SMSC delivers it again; the link stays up
+            log.warning("smpp bind %d: could not store %d inbound messages: %s",
+                        self.index, len(messages), exc)
+            return int(Status.ESME_RX_T_APPN)
+        self.inbound_received += len(messages)
+        return int(Status.ESME_ROK)
 
     def _refusal(self, event: PduRejected) -> None:
         """A PDU from the SMSC refused by the session (a field or TLV over SMPP 3.4's

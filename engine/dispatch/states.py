@@ -49,6 +49,10 @@ class SenderStatistics:
     """Messages handed to this bind and not finished (channel, window, retries)."""
     accounts: int
     """Accounts whose messages are on this bind."""
+    smsc: str = "defaut"
+    """The SMSC connection this bind belongs to."""
+    inbound: int = 0
+    """Inbound messages (MO) received and stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +81,34 @@ class BindStatistics:
     """Messages handed to this bind and not finished (channel, window, retries)."""
     accounts: int
     """Accounts whose messages are on this bind."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatistics:
+    """One SMSC connection (`connexions[]`): its binds, its cap and throughput,
+    what it sent and failed, and where its recipients go while it is down."""
+
+    nom: str
+    prefixes: tuple[str, ...]
+    defaut: bool
+    """Numbers that no prefix matches go here."""
+    liaisons: int
+    liees: int
+    """Binds bound now."""
+    debit_max_par_s: int
+    """`max_rate`: submit_sm per second across its binds; 0: none."""
+    debit_par_s: int
+    """submit_sm over the last second, all its binds together."""
+    soumis: int
+    acceptes: int
+    echecs: int
+    erreurs: int
+    """Connections lost or refused (reconnects), all its binds together."""
+    en_attente: int
+    """Messages queued for this connection, not yet handed to a bind."""
+    hors_ligne: bool
+    """No bind bound, and one dropped or failed since it was last bound."""
+    bascule_vers: str | None
+    """While it is down with failover on: the connection its recipients go through."""
+    bascules: int
+    """Recipients handed to another connection because this one was down."""

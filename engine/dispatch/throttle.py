@@ -73,3 +73,54 @@ class AdaptiveRate:
     def next_at(self, now: float) -> float:
         """When the next submit may leave."""
         return now if self.bucket is None else self.bucket.next_token_at(now)
+
+
+CAP_WINDOW_S = 1.05
+"""The span a connection's `max_rate` counts over: a second and a twentieth, so an
+SMSC that sees the submits a little later and unevenly never counts more in one
+of its own seconds."""
+
+
+class ConnectionPace:
+    """The submits of one SMSC connection, shared by all its binds (pure, time passed
+    in): a bucket of `max_rate_per_s` tokens where each token taken comes back
+    `CAP_WINDOW_S` after it was used, so no span of that length ever holds more than
+    `max_rate_per_s` submits, whatever the binds do together. `max_rate_per_s` 0:
+    no cap, only counted. `per_s` is the throughput over the last second."""
+
+    __slots__ = ("_sent", "max_rate_per_s")
+
+    def __init__(self, max_rate_per_s: int = 0) -> None:
+        self.max_rate_per_s = max_rate_per_s
+        self._sent: deque[float] = deque()
+
+    def _forget(self, now: float) -> None:
+        sent, horizon = self._sent, now - CAP_WINDOW_S
+        while sent and sent[0] <= horizon:
+            sent.popleft()
+
+    def take(self, now: float) -> bool:
+        """Whether one submit may leave at `now` (and count it)."""
+        self._forget(now)
+        if self.max_rate_per_s and len(self._sent) >= self.max_rate_per_s:
+            return False
+        self._sent.append(now)
+        return True
+
+    def untake(self) -> None:
+        """Forget the last submit counted: it did not leave after all."""
+        if self._sent:
+            self._sent.pop()
+
+    def next_at(self, now: float) -> float:
+        """When the next submit may leave."""
+        self._forget(now)
+        if not self.max_rate_per_s or len(self._sent) < self.max_rate_per_s:
+            return now
+        return self._sent[0] + CAP_WINDOW_S
+
+    def per_s(self, now: float) -> int:
+        """Submits counted over the last second."""
+        self._forget(now)
+        horizon = now - 1.0
+        return sum(1 for t in reversed(self._sent) if t > horizon) if self._sent else 0

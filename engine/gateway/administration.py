@@ -55,6 +55,7 @@ class AccountView:
     row: AccountRow
     snapshot: AccountSnapshot | None
     key_expiry: str | None
+    numeros_entrants: tuple[str, ...] = ()
 
 
 def _unknown_account() -> NotFound:
@@ -118,7 +119,8 @@ class Administration:
         if row is None:
             raise _unknown_account()
         snapshot = await self._runtime.ask(account_id, GetSnapshot)
-        return AccountView(row, snapshot, expiry)
+        numbers = await self._store.inbound.numbers(account_id)
+        return AccountView(row, snapshot, expiry, tuple(numbers))
 
     async def accounts(self, after: int, limit: int) -> list[AccountRow]:
         return await self._store.accounts.page(after, limit)

@@ -9,6 +9,7 @@
 - `OptOuts` (optouts.py): the accounts' opt-out lists;
 - `MonthlyClose` (billing.py): the automatic close of postpaid periods;
 - `Sending` (sending.py): sends and campaigns, accepted and read back;
+- `Receiving` (receiving.py): inbound messages (MO) and inbound numbers;
 - the operator views (snapshot.py): health and the actors snapshot.
 Each public method is the part's own method, bound here, so a signature and its
 docstring live in one place. Every refusal is a domain error (`engine.errors`);
@@ -17,8 +18,10 @@ docstring live in one place. Every refusal is a domain error (`engine.errors`);
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import trio
@@ -28,9 +31,11 @@ from engine.gateway.access import Access
 from engine.gateway.administration import Administration
 from engine.gateway.billing import MonthlyClose
 from engine.gateway.optouts import OptOuts
+from engine.gateway.receiving import Receiving
 from engine.gateway.runtime import Runtime
 from engine.gateway.sending import Sending
 from engine.gateway.snapshot import OperatorSnapshot, health, operator_snapshot
+from engine.model import AccountId
 from engine.store import Store
 
 
@@ -38,8 +43,16 @@ class Gateway:
     """The engine of one process behind one object. Serve it in a nursery
     (`await nursery.start(gateway.serve)`) before any call that reaches an actor."""
 
-    def __init__(self, settings: Settings, store: Store, smsc_host: str, smsc_port: int) -> None:
-        runtime = Runtime(settings, store, smsc_host, smsc_port)
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        smsc_host: str = "",
+        smsc_port: int = 0,
+        *,
+        addresses: Mapping[str, tuple[str, int]] | None = None,
+    ) -> None:
+        runtime = Runtime(settings, store, smsc_host, smsc_port, addresses=addresses)
         self.runtime = runtime
         self.settings = settings
         self.store = store
@@ -115,6 +128,16 @@ class Gateway:
         self.cancel_send = sending.cancel
         self.deferred = runtime.deferred
 
+        self.receiving = receiving = Receiving(runtime)
+        self.inbound_numbers = receiving.inbound_numbers
+        self.set_inbound_numbers = receiving.set_inbound_numbers
+        self.inbound_page = receiving.inbound_page
+        self.unclaimed_page = receiving.unclaimed_page
+        self.inbound = runtime.inbound
+        runtime.inbound.on_stop = partial(_stop, opt_outs)
+        """What an MO does when it arrives; `inbound.observers` is where an
+        ENTRANT callback event is queued."""
+
         self.drain = runtime.drain
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -140,3 +163,8 @@ class Gateway:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+
+async def _stop(opt_outs: OptOuts, account_id: AccountId, number: str) -> None:
+    """An inbound STOP: its sender goes on the owner's opt-out list (source STOP)."""
+    await opt_outs.add_opt_outs(account_id, [number], "STOP")

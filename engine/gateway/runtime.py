@@ -1,8 +1,10 @@
 """The running engine: every actor and task of one gateway process, wired and served.
 
 `Runtime.serve` starts, in one nursery and in order: the callback notifier, the
-idempotency expiry, the account registry, the result router, the dispatcher and
-the SMPP sender pool, then re-queues what the store says is still waiting
+idempotency expiry, the account registry, the result router, each SMSC
+connection's dispatcher and its SMPP senders (`engine.dispatch.routes`: the
+routing by prefix and the failover; `engine.inbound`: what an inbound message
+does), then re-queues what the store says is still waiting
 (recovery), then the campaign scheduler. Each of these long-lived tasks runs
 under the runtime's `Supervisor` (`engine.supervise`): one that raises is logged,
 counted and started again with backoff, and never ends the process. `drain` is the first half of a clean
@@ -13,12 +15,12 @@ it turns the actors' refusals into domain errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import trio
 
-from config.settings import Settings
+from config.settings import ConnectionSettings, Settings
 from engine.accounts.registry import Registry, UnknownAccount
 from engine.accounts.state import LedgerError
 from engine.actor import ActorStopped, Reply
@@ -26,11 +28,12 @@ from engine.callbacks import CallbackNotifier
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock
 from engine.dispatch.deferred import DeferredSends
-from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Ended, Event, ResultRouter
+from engine.dispatch.routes import Route, Routes
 from engine.dispatch.sender import SenderSettings, SmppSender
 from engine.errors import Conflict, NotFound, Unavailable
+from engine.inbound import InboundDesk
 from engine.model import AccountId, BindState, MessageStatus, Outcome, Reason, SendRef, iso
 from engine.store import Store
 from engine.supervise import Supervisor
@@ -49,17 +52,36 @@ class Runtime:
     """Owns the engine's actors and tasks for one process. Built before `serve`;
     its parts exist from construction, the senders from `serve` on."""
 
-    def __init__(self, settings: Settings, store: Store, smsc_host: str, smsc_port: int) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        smsc_host: str = "",
+        smsc_port: int = 0,
+        *,
+        addresses: Mapping[str, tuple[str, int]] | None = None,
+    ) -> None:
+        """`addresses` gives a connection's SMSC (host, port) by name (an embedded
+        simulator's); a connection not there uses its own `host` and `port`, else
+        `smsc_host` and `smsc_port`."""
         self.settings = settings
         self.store = store
         self._smsc = (smsc_host, smsc_port)
+        self._addresses = dict(addresses or {})
         self.clock = WallClock()
         self._events_send, events_receive = trio.open_memory_channel[list[Event]](
             _EVENT_BATCHES
         )
-        self.dispatcher = Dispatcher(
-            store, binds=settings.smsc.binds, channel_size=settings.engine.dispatch_queue
+        self.connections = settings.connections()
+        self.dispatcher = Routes(
+            store,
+            [Route(c.name, c.prefixes, c.binds, c.max_rate) for c in self.connections],
+            default=settings.default_connection(),
+            failover=settings.routing.failover,
+            channel_size=settings.engine.dispatch_queue,
         )
+        """Every connection's dispatcher behind the routing (the accounts' outlet)."""
+        self.inbound = InboundDesk(store)
         cb = settings.callbacks
         self.callbacks = CallbackNotifier(
             store.outbox,
@@ -91,14 +113,22 @@ class Runtime:
         self.campaigns = CampaignScheduler(store, self.registry, self.dispatcher, self.clock)
         self.deferred = DeferredSends(store, self.registry, self.dispatcher, self.clock)
 
-    def _sender_settings(self) -> SenderSettings:
+    def address(self, connection: ConnectionSettings) -> tuple[str, int]:
+        """Where a connection's SMSC listens."""
+        if connection.name in self._addresses:
+            return self._addresses[connection.name]
+        return (connection.host or self._smsc[0], connection.port or self._smsc[1])
+
+    def _sender_settings(self, connection: ConnectionSettings) -> SenderSettings:
         s = self.settings.smsc
+        host, port = self.address(connection)
         return SenderSettings(
-            host=self._smsc[0],
-            port=self._smsc[1],
-            system_id=s.system_id,
-            password=s.password,
-            window=s.window,
+            host=host,
+            port=port,
+            system_id=connection.system_id,
+            password=connection.password,
+            window=connection.window,
+            smsc=connection.name,
             response_timeout_s=s.response_timeout_s,
             enquire_link_s=s.enquire_link_s,
             max_retries=s.max_retries,
@@ -110,25 +140,34 @@ class Runtime:
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Start every part in order, report ready, run until cancelled."""
-        sender_settings = self._sender_settings()
         supervise = self.supervisor
         async with trio.open_nursery() as nursery:
             await supervise.start(nursery, "rappels", self.callbacks.serve)
             supervise.start_soon(nursery, "idempotence", self._expire_idempotency)
             await supervise.start(nursery, "registre", self.registry.serve)
             await supervise.start(nursery, "routeur", self.router.serve)
-            await supervise.start(nursery, "repartiteur", self.dispatcher.serve)
-            for index in range(self.settings.smsc.binds):
-                sender = SmppSender(
-                    index,
-                    sender_settings,
-                    self.dispatcher.link(index),
-                    self._events_send.clone(),
-                    self.clock,
-                    self._refs,
-                )
-                self.senders.append(sender)
-                await supervise.start(nursery, f"liaison-{index}", sender.serve)
+            single = len(self.connections) == 1
+            for configured in self.connections:
+                connection = self.dispatcher.connections[configured.name]
+                dispatcher = connection.dispatcher
+                suffix = "" if single else f"-{configured.name}"
+                await supervise.start(nursery, f"repartiteur{suffix}", dispatcher.serve)
+                sender_settings = self._sender_settings(configured)
+                for bind in range(configured.binds):
+                    index = len(self.senders)
+                    sender = SmppSender(
+                        index,
+                        sender_settings,
+                        dispatcher.link(bind),
+                        self._events_send.clone(),
+                        self.clock,
+                        self._refs,
+                        pace=connection.pace,
+                        inbound=self.inbound.receive,
+                    )
+                    self.senders.append(sender)
+                    connection.senders.append(sender)
+                    await supervise.start(nursery, f"liaison-{index}", sender.serve)
             await supervise.start(nursery, "differes", self.deferred.serve)
             supervise.start_soon(nursery, "validite", self._expire_queued)
             await self._recover()

@@ -16,7 +16,7 @@ from typing import Any
 from engine.accounts.commands import AccountSnapshot
 from engine.callbacks.notifier import CallbackStatistics
 from engine.campaigns.scheduler import SchedulerStatistics
-from engine.dispatch.states import DispatcherStatistics, SenderStatistics
+from engine.dispatch.states import ConnectionStatistics, DispatcherStatistics, SenderStatistics
 from engine.gateway.runtime import Runtime
 from engine.model import BindState, iso
 from engine.process import CollectorStatistics, collector_statistics
@@ -58,6 +58,8 @@ class OperatorSnapshot:
     comptes: tuple[AccountSnapshot, ...]
     registre: RegistryCounts
     repartiteur: DispatcherStatistics
+    connexions: tuple[ConnectionStatistics, ...]
+    """Each SMSC connection: binds, cap, throughput, errors, failover."""
     liaisons: tuple[SenderStatistics, ...]
     stockage: StoreStatistics
     accuses: ReceiptCounts
@@ -74,6 +76,7 @@ def operator_snapshot(runtime: Runtime) -> OperatorSnapshot:
         comptes=tuple(runtime.registry.snapshots()),
         registre=RegistryCounts(runtime.registry.live, runtime.registry.restarts),
         repartiteur=runtime.dispatcher.statistics(),
+        connexions=runtime.dispatcher.connection_statistics(),
         liaisons=tuple(s.statistics() for s in runtime.senders),
         stockage=runtime.store.statistics(),
         accuses=ReceiptCounts(

@@ -11,6 +11,7 @@ and every store backend can speak it without importing one another. By subject:
   accounts, keys, journal entries, invoices);
 - `campaigns`: a scheduled campaign's states, calendar, stored rows and plan;
 - `dispatch`: a bind's state and mode as the operator sees them;
+- `inbound`: inbound messages (MO) and the numbers accounts receive them on;
 - `time`, `keys`, `bucket`: pure helpers the API shares with the engine (how a
   timestamp is written, an API key's form and digest, the token bucket).
 
@@ -32,6 +33,13 @@ from engine.model.campaigns import (
     WaveRow,
 )
 from engine.model.dispatch import BindMode, BindState
+from engine.model.inbound import (
+    InboundMessage,
+    InboundStored,
+    InboundView,
+    inbound_key,
+    is_stop,
+)
 from engine.model.ledger import Billing, Entry, EntryKind, Ledger
 from engine.model.sends import (
     NO_OPTIONS,
@@ -73,6 +81,11 @@ from engine.model.vocabulary import (
 )
 
 __all__ = [
+    "InboundMessage",
+    "InboundStored",
+    "InboundView",
+    "inbound_key",
+    "is_stop",
     "LIVE",
     "PLAN_LIMIT",
     "Accepted",

@@ -59,6 +59,8 @@ class MessageView:
     livre_le: str | None
     doublon_possible: bool
     reference: str | None = None
+    smsc: str | None = None
+    """The SMSC connection it left on (its last attempt's); None before any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class PendingCallback:
     livre_le: str | None
     doublon_possible: bool
     reference: str | None
+    smsc: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,14 +273,15 @@ def _settle_pg(
         )
 
 
-def mark_attempt(conn: Connection, message_ids: Sequence[int]) -> None:
-    """Record that a submit_sm may leave for these messages (at-least-once evidence).
+def mark_attempt(conn: Connection, message_ids: Sequence[int], smsc: str = "defaut") -> None:
+    """Record that a submit_sm may leave for these messages (at-least-once evidence)
+    through the SMSC connection `smsc`.
 
     Ids mostly come in runs (a bulk send's recipients are consecutive): one
     range update per run instead of one statement per message."""
     conn.executemany(
-        "UPDATE messages SET tentatives = tentatives + 1 WHERE id BETWEEN ? AND ?",
-        id_runs(message_ids),
+        "UPDATE messages SET tentatives = tentatives + 1, smsc = ? WHERE id BETWEEN ? AND ?",
+        [(smsc, first, last) for first, last in id_runs(message_ids)],
     )
 
 

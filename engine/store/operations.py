@@ -23,6 +23,9 @@ from engine.model import (
     AccountType,
     CampaignRow,
     Entry,
+    InboundMessage,
+    InboundStored,
+    InboundView,
     InvoiceRow,
     JournalRow,
     KeyRow,
@@ -43,6 +46,7 @@ from engine.store import campaigns as q_campaigns
 from engine.store import console as q_console
 from engine.store import controls as q_controls
 from engine.store import idempotency as q_idempotency
+from engine.store import inbound as q_inbound
 from engine.store import messages as q_messages
 from engine.store import outbox as q_outbox
 from engine.store import reads as q_reads
@@ -268,9 +272,12 @@ class IdempotencyOps(_Part):
 
 
 class Messages(_Part):
-    async def mark_attempt(self, message_ids: Sequence[int]) -> None:
-        """Record that a submit_sm may leave for these messages (at-least-once)."""
-        await self._store.transact(partial(q_messages.mark_attempt, message_ids=message_ids))
+    async def mark_attempt(self, message_ids: Sequence[int], smsc: str = "defaut") -> None:
+        """Record that a submit_sm may leave for these messages (at-least-once),
+        through the SMSC connection `smsc`."""
+        await self._store.transact(
+            partial(q_messages.mark_attempt, message_ids=message_ids, smsc=smsc)
+        )
 
     async def flag_possible_duplicates(self, message_ids: Sequence[MessageId]) -> None:
         await self._store.transact(
@@ -309,6 +316,32 @@ class Receipts(_Part):
         done = await self._store.transact(job)
         self._store.outbox.recorded += events
         return done
+
+
+class Inbound(_Part):
+    """Inbound messages (MO) and the numbers accounts receive them on."""
+
+    async def record(self, messages: Sequence[InboundMessage]) -> list[InboundStored]:
+        """Store MO with their owners, in one transaction (durable on return)."""
+        return await self._store.transact(partial(q_inbound.record, messages=messages))
+
+    async def numbers(self, account_id: AccountId) -> list[str]:
+        return await self._store.read(partial(q_inbound.numbers, account_id=account_id))
+
+    async def set_numbers(self, account_id: AccountId, numbers: Sequence[str]) -> str | None:
+        """Replace the account's inbound numbers; the number another account owns
+        (nothing changed), else None."""
+        return await self._store.transact(
+            partial(q_inbound.set_numbers, account_id=account_id, wanted=numbers)
+        )
+
+    async def page(
+        self, account_id: AccountId | None, *, before_id: int, limit: int
+    ) -> list[InboundView]:
+        """MO newest first: the account's, or (None) those to no known number."""
+        return await self._store.read(
+            partial(q_inbound.page, account_id=account_id, before_id=before_id, limit=limit)
+        )
 
 
 class Campaigns(_Part):

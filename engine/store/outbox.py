@@ -60,7 +60,7 @@ def due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
     rows = conn.execute(
         "SELECT e.id, e.account_id, e.url, e.type, e.cree_le, e.tentatives, a.secret_rappel,"
         " m.ref, m.destinataire, m.statut, m.raison, m.code_smsc, m.envoye_le, m.livraison,"
-        " m.livre_le, m.doublon_possible, s.reference"
+        " m.livre_le, m.doublon_possible, s.reference, m.smsc"
         " FROM callback_events e JOIN messages m ON m.id = e.message_id"
         " JOIN sends s ON s.ref = m.ref JOIN accounts a ON a.id = e.account_id"
         " WHERE e.prochain <= ? AND (e.type <> 'LIVRAISON' OR m.statut <> 'EN_ATTENTE')"
@@ -75,7 +75,7 @@ def due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
             id=r[0], account_id=r[1], url=r[2], type=r[3], cree_le=r[4], tentatives=r[5],
             secret=r[6] or "", ref=r[7], destinataire=r[8], statut=r[9], raison=r[10],
             code_smsc=r[11], envoye_le=r[12], livraison=r[13], livre_le=r[14],
-            doublon_possible=bool(r[15]), reference=r[16],
+            doublon_possible=bool(r[15]), reference=r[16], smsc=r[17],
         )
         for r in rows
     ]

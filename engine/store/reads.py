@@ -77,7 +77,7 @@ def list_messages(
     never change, whatever the statuses do during the walk)."""
     sql = (
         "SELECT id, destinataire, statut, raison, code_smsc, envoye_le, livraison, livre_le,"
-        " doublon_possible FROM messages WHERE ref = ? AND id > ?"
+        " doublon_possible, smsc FROM messages WHERE ref = ? AND id > ?"
     )
     args: list[Any] = [ref, after_id]
     if statut is not None:
@@ -86,7 +86,7 @@ def list_messages(
     sql += " ORDER BY id LIMIT ?"
     args.append(limit)
     return [
-        MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), reference)
+        MessageView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), reference, r[9])
         for r in conn.execute(sql, args)
     ]
 

@@ -255,6 +255,27 @@ PG_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX callback_events_message ON callback_events(message_id, id);
     CREATE INDEX callback_events_due ON callback_events(prochain);
     """,
+    # 11: several SMSC connections: each message records the connection it left on;
+    # accounts own inbound numbers and short codes; inbound messages (MO) are kept,
+    # with their owner (NULL: no known number, the operators' list)
+    """
+    ALTER TABLE messages ADD COLUMN smsc TEXT;
+    CREATE TABLE inbound_numbers (
+        numero TEXT PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id)
+    );
+    CREATE INDEX inbound_numbers_account ON inbound_numbers(account_id);
+    CREATE TABLE inbound_messages (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT REFERENCES accounts(id),
+        emetteur TEXT NOT NULL,
+        destinataire TEXT NOT NULL,
+        corps TEXT NOT NULL,
+        recu_le TEXT NOT NULL,
+        smsc TEXT NOT NULL
+    );
+    CREATE INDEX inbound_messages_account ON inbound_messages(account_id, id);
+    """,
 )
 
 

@@ -169,6 +169,7 @@ class Store:
         self.messages = operations.Messages(self)
         self.receipts = operations.Receipts(self)
         self.campaigns = operations.Campaigns(self)
+        self.inbound = operations.Inbound(self)
         self.reads = operations.Reads(self)
         self.console = operations.Console(self)
         self.controls = operations.Controls(self)

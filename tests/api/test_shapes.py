@@ -98,10 +98,11 @@ async def test_the_actors_snapshot_answer_matches_the_published_document(tmp_pat
     operation = document["paths"]["/api/V1/admin/acteurs"]["get"]
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {
-        "comptes", "registre", "repartiteur", "liaisons", "stockage", "accuses", "rappels",
+        "comptes", "registre", "repartiteur", "connexions", "liaisons", "stockage", "accuses", "rappels",
         "campagnes", "processus", "taches",
     }
     body = answer.json()
     assert body["comptes"], "the demo account's actor is live after a send"
     assert body["liaisons"][0]["state"] in {"LIE", "CONNEXION", "DECONNECTE"}
+    assert [c["nom"] for c in body["connexions"]] == ["defaut"]
     jsonschema_rs.validate(schema, body)

@@ -31,7 +31,7 @@ class FakeStore:
         self.writing = False
         self.messages = self
 
-    async def mark_attempt(self, message_ids: Any) -> None:
+    async def mark_attempt(self, message_ids: Any, smsc: str = "") -> None:
         self.writing = True
         await self.open.wait()
         await trio.lowlevel.checkpoint()

@@ -10,9 +10,9 @@ text is its message_payload TLV. An id longer than SMPP 3.4's 64 characters name
 no message (a submit_sm_resp's message_id is no longer): the receipt is unreadable.
 Matching the id with a part's submit_sm_resp id is the result router's business.
 
-Any other deliver_sm is an inbound (mobile-originated) message; this gateway takes
-none: it is answered and dropped. An inbound data_sm is refused
-(`INBOUND_DATA_SM_STATUS`).
+Any other deliver_sm is an inbound (mobile-originated) message: `read_inbound`
+gives its sender, its destination and its text, which the gateway stores before
+answering. An inbound data_sm is refused (`INBOUND_DATA_SM_STATUS`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,18 @@ from __future__ import annotations
 from enum import Enum
 
 from engine.model import Delivery
-from engine.smpp.constants import ESM_DELIVERY_RECEIPT, MessageState, Status, Tag
+from engine.smpp.constants import (
+    DC_UCS2,
+    ESM_DELIVERY_RECEIPT,
+    ESM_UDHI,
+    TON_INTERNATIONAL,
+    MessageState,
+    Status,
+    Tag,
+)
 from engine.smpp.pdu import DataSm, DeliverSm
 from engine.smpp.receipts import ReceiptParseError, parse_receipt
+from engine.text.gsm import decode_gsm7
 
 _LIVRAISON = {
     "DELIVRD": Delivery.LIVRE,
@@ -91,3 +100,33 @@ def interpret_deliver(pdu: DeliverSm | DataSm) -> tuple[str, Delivery] | NotARec
     if not smsc_id or len(smsc_id) > MAX_SMSC_ID:
         return NotAReceipt.UNREADABLE
     return smsc_id, livraison
+
+
+def read_inbound(pdu: DeliverSm) -> tuple[str, str, str]:
+    """An inbound deliver_sm's sender, destination and text. International
+    addresses get their `+`; the text is the short_message (else the
+    message_payload TLV), its user data header skipped, decoded by its
+    data_coding: UCS-2, unpacked GSM 7-bit, else Latin-1 (never refused: an
+    octet GSM 7-bit cannot hold reads as Latin-1)."""
+
+    def address(ton: int, addr: str) -> str:
+        return "+" + addr if ton == TON_INTERNATIONAL and addr and addr[0] != "+" else addr
+
+    data = pdu.short_message or pdu.tlv(Tag.MESSAGE_PAYLOAD) or b""
+    if pdu.esm_class & ESM_UDHI and data:
+        data = data[1 + data[0]:]
+    if pdu.data_coding == DC_UCS2:
+        text = data[: len(data) // 2 * 2].decode("utf-16-be", "replace")
+    elif pdu.data_coding == 0:
+        try:
+            text = decode_gsm7(data)
+        except ValueError:
+            text = data.decode("latin-1")
+    else:
+        text = data.decode("latin-1")
+    text = text.replace("\0", "")
+    return (
+        address(pdu.source_addr_ton, pdu.source_addr),
+        address(pdu.dest_addr_ton, pdu.destination_addr),
+        text,
+    )
