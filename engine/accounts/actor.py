@@ -286,9 +286,10 @@ class AccountActor:
         for (submit, send), (ref, first_id) in zip(batch.sends, done.created, strict=True):
             submit.reply.set(send.accepted.with_ref(ref))
             ready = ready_messages(self.account_id, submit.draft, send.row, ref, first_id)
-            departure = send.row.options.date_envoi
-            if departure is not None and departure > now:
-                held += len(ready)  # a deferred send: released at its time (engine.dispatch.deferred)
+            if send.row.options.date_envoi is not None:
+                # a deferred send: released at its time (engine.dispatch.deferred), even
+                # one whose time came while it was accepted, so that one owner decides
+                held += len(ready)
             else:
                 offered.extend(ready)
         self._in_flight += len(offered) + held - len(done.settled)

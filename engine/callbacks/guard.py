@@ -7,6 +7,7 @@ to, a loopback, private, link-local, multicast, reserved or unspecified address
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from collections import OrderedDict
@@ -31,10 +32,20 @@ def well_formed(url: str) -> bool:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a bad port raises here
         host = parts.hostname or ""
-        host.encode("idna")  # a label over 63 characters, an empty label...
+        name = host.encode("idna").decode("ascii")  # a label over 63 characters...
     except (ValueError, UnicodeError):
         return False
-    return parts.scheme in ("http", "https") and bool(host)
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return True
+    except ValueError:
+        return _DNS_NAME.fullmatch(name) is not None
+
+
+_DNS_NAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?")
+"""A host name as DNS spells it (letters, digits, hyphens; IDNA already applied)."""
 
 
 def _forbidden_address(address: str) -> bool:
@@ -67,6 +78,8 @@ async def forbidden(url: str, *, allow_private: bool) -> bool:
         pass  # a name, not an address
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
         return True
+    if "." not in host.rstrip("."):
+        return True  # a single label names a host of the local network (search domains)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     now = time.monotonic()
     known = _looked_up.get((host, port))

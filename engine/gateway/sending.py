@@ -154,11 +154,7 @@ class Sending:
         except IdempotencyConflict:
             raise IdempotencyKeyReused() from None
         departure = draft.options.date_envoi
-        if (
-            departure is not None
-            and not accepted.replayed  # a replay's send is held (or gone) already
-            and departure > iso(self._runtime.clock.now())
-        ):
+        if departure is not None and not accepted.replayed:  # a replay's is held already
             self._runtime.deferred.hold(account_id, accepted.ref, departure)
         return accepted
 

@@ -119,6 +119,7 @@ async def test_a_dead_url_is_dropped_after_its_age_and_counted_per_account(tmp_p
             final = await eventually(
                 lambda: stack.client.get(f"/api/V1/sms/{ref}", headers={"X-API-Key": key}),
                 lambda g: g.json()["statut"] != "EN_ATTENTE",
+                within_s=30,
             )
             assert final.json()["statut"] == "ENVOYE", "a dead callback URL never blocks sending"
             snapshot = await eventually(

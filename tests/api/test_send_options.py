@@ -255,3 +255,32 @@ async def test_the_recipients_export_as_streamed_csv(tmp_path: Path) -> None:
             as_json = await stack.client.get(f"/api/V1/sms/{ref}/messages",
                                              headers={"X-API-Key": key})
             assert as_json.headers["content-type"].startswith("application/json")
+
+
+async def test_deferred_sends_whose_time_comes_while_they_are_accepted_all_leave(
+    tmp_path: Path,
+) -> None:
+    """A departure a moment ahead passes while the sends are being accepted: each one
+    still leaves, once."""
+    with trio.fail_after(60):
+        async with open_stack(tmp_path) as stack:
+            _, key = await stack.new_account(solde=100)
+            departure = _soon(0.2)
+            refs: list[str] = []
+
+            async def one(i: int) -> None:
+                r = await stack.client.post(
+                    "/api/V1/sms/unides",
+                    json={**UNIDES_BODY, "destinataire": f"+2410630{i:04d}",
+                          "dateEnvoi": departure},
+                    headers={"X-API-Key": key},
+                )
+                assert r.status_code == 202, r.text
+                refs.append(r.json()["ref"])
+
+            async with trio.open_nursery() as nursery:
+                for i in range(30):
+                    nursery.start_soon(one, i)
+            for ref in refs:
+                assert (await _ended(stack, key, ref))["statut"] == "ENVOYE"
+            assert stack.simulator.statistics().submit_accepted == 30
