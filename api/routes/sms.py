@@ -15,10 +15,7 @@ dispatches alone.
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -26,7 +23,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 from quart import Blueprint, Response, request
 
-from api import views
+from api import exports, views
 from api.deps import client_account, gateway, send_intake, settings
 from api.errors import ApiError
 from api.http import VALIDATION_MESSAGE, json_body, jsonify_status, valid_query
@@ -46,7 +43,7 @@ from api.models.requests import (
     muldes as muldes_body,
 )
 from api.openapi import Answer, Param, Security, operation
-from engine.model import AccountId, SendRef, SendType, format_ref, iso, parse_ref
+from engine.model import SendType, format_ref, iso, parse_ref
 
 bp = Blueprint("sms", __name__, url_prefix="/api/V1/sms")
 
@@ -266,7 +263,7 @@ async def get_send(ref: str) -> Response:
     return jsonify_status(views.send(view), 200)
 
 
-_CSV_COLUMNS = (
+exports.COLUMNS = (
     "destinataire", "statut", "raison", "codeSmsc", "envoyeLe", "livraison", "livreLe",
     "reference", "smsc",
 )
@@ -281,7 +278,7 @@ _CSV_COLUMNS = (
     "curseur désigne le dernier message rendu : la pagination reste exacte pendant que les "
     "statuts changent (chaque destinataire apparaît une fois et une seule). Avec "
     "`format=csv` (ou `Accept: text/csv`), tous les destinataires de l'envoi en CSV "
-    "(text/csv, UTF-8, une ligne d'en-tête `" + ",".join(_CSV_COLUMNS) + "`), envoyés au fil "
+    "(text/csv, UTF-8, une ligne d'en-tête `" + ",".join(exports.COLUMNS) + "`), envoyés au fil "
     "de la lecture : un envoi de 100 000 destinataires s'exporte en mémoire bornée.",
     params=(
         _STATUT_PARAM,
@@ -310,7 +307,7 @@ async def list_messages(ref: str) -> Response:
         query.get("format") is None and _accepts_csv(request.headers.get("Accept", ""))
     )
     if wants_csv:
-        return await _csv_export(account_id, parsed, query.get("statut"))
+        return await exports.send_csv(account_id, parsed, query.get("statut"))
     after = _cursor(query.get("curseur"), "m") or 0
     limit = query.get("limite", 100)
     page = await gateway().messages_page(
@@ -325,9 +322,6 @@ async def list_messages(ref: str) -> Response:
 
 
 
-_CSV_PAGE = 2000
-
-
 def _accepts_csv(accept: str) -> bool:
     """`Accept` names text/csv ahead of JSON (or without it)."""
     kinds = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
@@ -335,40 +329,3 @@ def _accepts_csv(accept: str) -> bool:
         return False
     json_at = kinds.index("application/json") if "application/json" in kinds else len(kinds)
     return kinds.index("text/csv") < json_at
-
-
-def _csv_line(values: tuple[Any, ...]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(
-        "" if v is None else v for v in values
-    )
-    return out.getvalue().encode()
-
-
-async def _csv_export(account_id: AccountId, ref: SendRef, statut: str | None) -> Response:
-    """Every recipient of the send as CSV, read and written a page at a time."""
-    gw = gateway()
-    first = await gw.messages_page(account_id, ref, statut=statut, after=0, limit=_CSV_PAGE)
-
-    async def rows() -> AsyncIterator[bytes]:
-        yield _csv_line(_CSV_COLUMNS)
-        page = first
-        while page:
-            yield b"".join(
-                _csv_line((m.destinataire, m.statut, m.raison, m.code_smsc, m.envoye_le,
-                           m.livraison, m.livre_le, m.reference, None))
-                for m in page
-            )
-            if len(page) < _CSV_PAGE:
-                return
-            page = await gw.messages_page(
-                account_id, ref, statut=statut, after=page[-1].id, limit=_CSV_PAGE
-            )
-
-    name = f"envoi-{format_ref(ref)}.csv"
-    return Response(
-        rows(),
-        status=200,
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
