@@ -43,6 +43,7 @@ BLUEPRINTS = (
     espace.bp,
     operateur.bp,
     docs.bp,
+    docs.swagger_ui,
     metrics.bp,
 )
 
