@@ -175,12 +175,16 @@ def pending_charges(conn: Connection, ids: Sequence[int]) -> dict[int, PendingCh
     """What each of these messages still EN_ATTENTE holds, by id (ended ones are absent)."""
     pending: dict[int, PendingCharge] = {}
     if isinstance(conn, PgConnection):
-        for mid, billing, segments, reserve in conn.execute(
-            "SELECT id, billing, segments, reserve FROM messages WHERE id = ANY(?::bigint[])"
-            " AND statut = 'EN_ATTENTE'",
+        # the status is filtered here, not in SQL: with `statut = 'EN_ATTENTE'` in the
+        # query the planner walks the partial index of waiting messages (every one of
+        # them) instead of looking each id up in the primary key
+        for mid, billing, segments, reserve, statut in conn.execute(
+            "SELECT id, billing, segments, reserve, statut FROM messages"
+            " WHERE id = ANY(?::bigint[])",
             (list(ids),),
         ):
-            pending[mid] = (billing, segments, reserve)
+            if statut == "EN_ATTENTE":
+                pending[mid] = (billing, segments, reserve)
         return pending
     for chunk_start in range(0, len(ids), 900):
         chunk = ids[chunk_start : chunk_start + 900]
