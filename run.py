@@ -22,7 +22,8 @@ import trio
 
 from api.app import create_app
 from api.serving import http_config, serve_http
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, Settings, load_settings, logs
+from config.settings import LogFormat
 from engine import keys
 from engine.gateway import Gateway
 from engine.model import AccountType
@@ -61,6 +62,16 @@ class Running:
     demo_key: str | None
 
 
+def say(settings: Settings, line: str, *, logged: str | None = None, error: bool = False) -> None:
+    """A start-up or shutdown line: printed as it is with the text log format (on
+    stderr for an error); with the JSON format a record of the "smsgw" logger, in
+    its `logged` words when the line holds a secret (the admin token, a key)."""
+    if settings.log.format is LogFormat.JSON:
+        log.log(logging.ERROR if error else logging.INFO, logged or line)
+    else:
+        print(line, file=sys.stderr if error else sys.stdout, flush=True)
+
+
 START_FAILURES: tuple[type[Exception], ...] = (*STORE_FAILURES, OSError)
 """What stops start-up with one line: the store's failures and the network's."""
 
@@ -88,10 +99,7 @@ async def serve(
     async with trio.open_nursery() as nursery:
         store = Store(backend_for(settings.data.url, settings.data.dir, settings.data.sync))
         await nursery.start(store.serve)
-        print(
-            f"Store: {store.backend.name} at {store.where}, sync {settings.data.sync.upper()}",
-            flush=True,
-        )
+        say(settings, f"Store: {store.backend.name} at {store.where}, sync {settings.data.sync.upper()}")
         fresh = not await store.accounts.any()
 
         smsc_host, smsc_port = settings.smsc.host, settings.smsc.port
@@ -113,11 +121,8 @@ async def serve(
             await nursery.start(simulator.serve)
             smsc_host = smsc_host or sim.host
             smsc_port = smsc_port or simulator.smpp_port
-            print(
-                f"SMSC simulator: SMPP on {sim.host}:{simulator.smpp_port}, "
-                f"control API on http://{sim.host}:{simulator.control_port}",
-                flush=True,
-            )
+            say(settings, f"SMSC simulator: SMPP on {sim.host}:{simulator.smpp_port}, "
+                f"control API on http://{sim.host}:{simulator.control_port}")
 
         gateway = Gateway(settings, store, smsc_host, smsc_port)
         engine_scope = trio.CancelScope()
@@ -127,7 +132,7 @@ async def serve(
                 await gateway.serve(task_status=task_status)
 
         await nursery.start(run_engine)
-        print(f"Sender pool: {settings.smsc.binds} binds to {smsc_host}:{smsc_port}", flush=True)
+        say(settings, f"Sender pool: {settings.smsc.binds} binds to {smsc_host}:{smsc_port}")
 
         app = create_app(gateway, settings, token)
         if simulator is not None:
@@ -147,25 +152,25 @@ async def serve(
             )
         )
         http_url = binds[0] if binds else f"http://{settings.http.host}:{settings.http.port}"
-        print(f"SMS Gateway API on {http_url}/api/V1 (health: {http_url}/api/V1/sante)", flush=True)
-        print(f"Admin token ({token_origin}): {token}", flush=True)
+        say(settings, f"SMS Gateway API on {http_url}/api/V1 (health: {http_url}/api/V1/sante)")
+        say(settings, f"Admin token ({token_origin}): {token}",
+            logged=f"Admin token: {token_origin} (its value is never logged)")
         demo_key = None
         if fresh:
             account_id, key = await gateway.create_account(
                 nom="Compte démo", type=AccountType.PREPAYE, solde=1000
             )
             demo_key = key.cle
-            print(
-                f"Demo prepaid account #{account_id} (1000 SMS credits), API key: {key.cle}",
-                flush=True,
-            )
+            say(settings, f"Demo prepaid account #{account_id} (1000 SMS credits), API key: {key.cle}",
+                logged=f"Demo prepaid account #{account_id} (1000 SMS credits) created; its API "
+                "key is printed in the text log format only")
         task_status.started(Running(http_url, token, gateway, simulator, demo_key))
         await stop.wait()
-        print("Stopping: no new requests; finishing in-flight messages...", flush=True)
+        say(settings, "Stopping: no new requests; finishing in-flight messages...")
         await gateway.drain(DRAIN_GRACE_S)
         engine_scope.cancel()
         nursery.cancel_scope.cancel()
-    print("Stopped cleanly.", flush=True)
+    say(settings, "Stopped cleanly.")
 
 
 async def _watch_signals(stop: trio.Event) -> None:
@@ -184,20 +189,17 @@ def cli(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log.level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log)
     try:
         trio.run(main, settings)
     except BaseExceptionGroup as group:
         failure = _first_failure(group)
         if failure is None:
             raise
-        print(f"start-up failed: {failure}", file=sys.stderr)
+        say(settings, f"start-up failed: {failure}", error=True)
         return 1
     except START_FAILURES as exc:
-        print(f"start-up failed: {exc}", file=sys.stderr)
+        say(settings, f"start-up failed: {exc}", error=True)
         return 1
     return 0
 

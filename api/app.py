@@ -13,8 +13,9 @@ bodies (413).
 from __future__ import annotations
 
 import logging
+import time
 
-from quart import Response, request
+from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
@@ -26,6 +27,7 @@ from api.intake import SendIntake, documented_bodies
 from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
 from api.routes import admin, campagnes, compte, docs, espace, metrics, operateur, ops, sms
+from config import logs
 from config.settings import Settings
 from engine.errors import GatewayError
 from engine.gateway import Gateway
@@ -85,6 +87,23 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
     app.extensions["gateway"] = gateway
     app.extensions["settings"] = settings
     app.extensions["admin_token"] = admin_token
+
+    @app.before_request
+    async def request_context() -> None:
+        """Every record logged while serving the request carries its id, and the
+        account and ref its path names (config/logs.py)."""
+        logs.start_request()
+        g.smsgw_log_started = time.perf_counter()
+        named = request.view_args or {}
+        logs.bind(account=named.get("account_id"), ref=named.get("ref"))
+
+    @app.after_request
+    async def request_record(response: Response) -> Response:
+        started = getattr(g, "smsgw_log_started", None)
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        logs.log_request(request.method, request.path, response.status_code, seconds)
+        return response
+
     limiter = KeyRateLimiter(settings.http.rate_limit_per_s, settings.http.rate_limit_burst)
     app.extensions["rate_limiter"] = limiter
     instruments = metrics.Metrics(gateway)

@@ -103,9 +103,19 @@ class SimulatorSection:
     password: str = "secret"
 
 
+class LogFormat(StrEnum):
+    """How a log record is written (`log.format`): TEXT, one readable line; JSON, one
+    JSON object a line (config/logs.py), with the request id, account and ref."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 @dataclass(frozen=True, slots=True)
 class LogSettings:
     level: str = "INFO"
+    format: LogFormat = LogFormat.TEXT
+    requests: bool = False  # why: config/logs.py (one record per HTTP request)
 
 
 @dataclass(frozen=True, slots=True)
