@@ -154,6 +154,14 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
             raise MethodNotAllowed(valid_methods=sorted(own))
 
     @app.after_request
+    async def key_expiry(response: Response) -> Response:
+        """Every answer to a valid API key carries its expiry (X-Cle-Expiration)."""
+        expiry = gateway.key_expiry(request.headers.get("X-API-Key"))
+        if expiry is not None:
+            response.headers["X-Cle-Expiration"] = expiry
+        return response
+
+    @app.after_request
     async def own_methods_only(response: Response) -> Response:
         """An OPTIONS answer lists the methods of the route at that very path, as a
         405 does (`allowed_methods`)."""

@@ -47,6 +47,7 @@ class HttpAnswer:
 ANSWERS: dict[ErrorKind, HttpAnswer] = {
     ErrorKind.INVALID: HttpAnswer(422),
     ErrorKind.UNAUTHENTICATED: HttpAnswer(401),
+    ErrorKind.FORBIDDEN: HttpAnswer(403),
     ErrorKind.NOT_FOUND: HttpAnswer(404),
     ErrorKind.CONFLICT: HttpAnswer(409),
     ErrorKind.TOO_MANY_ATTEMPTS: HttpAnswer(429),

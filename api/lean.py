@@ -81,8 +81,8 @@ async def serve_send(
     for name, value in scope["headers"]:
         headers.setdefault(name.lower(), value)
     extra: dict[str, str] = {}
+    api_key = _header(headers, b"x-api-key")
     try:
-        api_key = _header(headers, b"x-api-key")
         if api_key:
             wait_s = door.limiter.take(keys.hash_api_key(api_key))
             if wait_s:
@@ -117,6 +117,9 @@ async def serve_send(
         (b"content-type", b"application/json"),
         (b"content-length", str(len(data)).encode()),
     ]
+    expiry = door.intake.gateway.key_expiry(api_key)
+    if expiry is not None:
+        response_headers.append((b"x-cle-expiration", expiry.encode()))
     response_headers.extend((k.lower().encode(), v.encode("latin-1")) for k, v in extra.items())
     await send({"type": "http.response.start", "status": status, "headers": response_headers})
     await send({"type": "http.response.body", "body": data})

@@ -181,6 +181,8 @@ class Header:
     required: bool = False
 
 
+_KEY_EXPIRY = Header("Expiration (ISO 8601) de la clé API qui appelle (absent quand la "
+                     "requête vient de la révoquer).", {"type": "string"})
 _HEADERS[429] = {"Retry-After": Header("Secondes à attendre.", _SECONDS, required=True)}
 _HEADERS[503] = {"Retry-After": Header("Secondes à attendre (SURCHARGE).", _SECONDS)}
 _HEADERS[413] = {"Connection": Header("`close` : le reste du corps n'est pas lu.",
@@ -193,6 +195,14 @@ et planifié (MULDESP), suivi des statuts, compte client et administration.
 **Authentification.** Chaque appel à `/api/V1/sms*` et `/api/V1/compte*` porte
 l'en-tête `X-API-Key`. Les routes `/api/V1/admin/*` demandent
 `Authorization: Bearer <jeton d'administration>`.
+
+Jusqu'à 10 clés actives par compte, chacune nommée (`/api/V1/compte/cles`) ; chaque
+réponse à une clé porte l'en-tête `X-Cle-Expiration` (son expiration, ISO 8601).
+
+**Contrôles du compte.** Un compte suspendu voit chaque envoi refusé 403 `COMPTE_SUSPENDU`
+(rien n'est réservé) ; un émetteur hors des émetteurs autorisés du compte répond 422
+`EMETTEUR_NON_AUTORISE`. Un destinataire de la liste des désinscrits
+(`/api/V1/compte/desinscrits`) termine `ECHEC` / `DESINSCRIT` sans être facturé.
 
 **Erreurs.** Toute erreur est un JSON
 `{"erreur": {"code": "...", "message": "<phrase en français>",
@@ -300,6 +310,8 @@ def _responses(op: Operation, has_path_params: bool, settings: Settings) -> dict
             out[str(status)] = _error(answer.description, headers)
             continue
         entry: dict[str, Any] = {"description": answer.description}
+        if status < 400 and op.security is Security.CLE_API:
+            headers = {"X-Cle-Expiration": _KEY_EXPIRY, **headers}
         if schema is not None or answer.media_type != "application/json":
             entry["content"] = _content(schema, answer.media_type, answer.example)
         if headers:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.gateway import AccountView, NewKey
+from engine.gateway import AccountView, CreatedKey, NewKey
 from engine.model import (
     Accepted,
     AccountRow,
     AccountType,
     CampaignRequest,
     InvoiceRow,
+    KeyView,
     MessageView,
+    OptOutRow,
     SendView,
     format_ref,
 )
@@ -106,7 +108,30 @@ def account_row(row: AccountRow) -> dict[str, Any]:
         "urlRappel": row.url_rappel,
         "creeLe": row.cree_le,
         "postpaye": led.type is AccountType.POSTPAYE,
+        "actif": row.actif,
+        "emetteursAutorises": list(row.emetteurs),
     }
+
+
+def key_view(k: KeyView) -> dict[str, Any]:
+    """A live key as listed: never the key itself."""
+    return {
+        "id": k.id,
+        "nom": k.nom,
+        "prefixe": k.prefixe,
+        "creeLe": k.cree_le,
+        "expiration": k.expire_le,
+        "derniereUtilisation": k.utilise_le,
+    }
+
+
+def created_key(k: CreatedKey) -> dict[str, Any]:
+    """A key just created: as listed, with the key shown this once."""
+    return {**key_view(k.view), "cle": k.cle}
+
+
+def opt_out(row: OptOutRow) -> dict[str, Any]:
+    return {"id": row.id, "numero": row.numero, "source": row.source, "creeLe": row.cree_le}
 
 
 def invoice(inv: InvoiceRow) -> dict[str, Any]:

@@ -159,6 +159,7 @@ def _check(s: Settings) -> None:
     need(s.http.body_timeout_s > 0, "http.body_timeout_s", "must be positive")
     need(s.http.max_header_bytes >= 1024, "http.max_header_bytes", "must be at least 1024")
     need(s.http.max_connections >= 1, "http.max_connections", "must be at least 1")
+    need(1 <= s.billing.invoice_day <= 28, "billing.invoice_day", "must be a day from 1 to 28")
     try:
         ZoneInfo(s.gateway.timezone)
     except (ZoneInfoNotFoundError, ValueError):

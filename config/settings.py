@@ -60,6 +60,15 @@ class GatewaySettings:
     key_validity_days: int = 365
     backlog_max: int = 1_000_000
     idempotency_ttl_s: int = 86_400
+    senders_required: bool = False
+    """True: an account with no sender names (`emetteursAutorises`) may send under none."""
+
+
+@dataclass(frozen=True, slots=True)
+class BillingSettings:
+    invoice_day: int = 1
+    """Day of the month (1-28) at whose 00:00, gateway time zone, every postpaid
+    account's period closes into an invoice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +134,7 @@ class Settings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     campaigns: CampaignSettings = field(default_factory=CampaignSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
     smsc: SmscSettings = field(default_factory=SmscSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     simulator: SimulatorSection = field(default_factory=SimulatorSection)

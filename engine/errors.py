@@ -23,6 +23,8 @@ class ErrorKind(StrEnum):
     """The caller could not be identified (missing, unknown, expired credentials)."""
     NOT_FOUND = "not_found"
     """What the request names does not exist, or is not the caller's."""
+    FORBIDDEN = "forbidden"
+    """The caller is known but may not do this now (a suspended account)."""
     CONFLICT = "conflict"
     """The request contradicts the present state (a reused key, a closed campaign)."""
     TOO_MANY_ATTEMPTS = "too_many_attempts"
@@ -68,6 +70,11 @@ class AuthError(GatewayError):
 class NotFound(GatewayError):
     kind = ErrorKind.NOT_FOUND
     code = "INTROUVABLE"
+
+
+class Forbidden(GatewayError):
+    kind = ErrorKind.FORBIDDEN
+    code = "INTERDIT"
 
 
 class Conflict(GatewayError):

@@ -1,7 +1,7 @@
 """`smsgw comptes ...`: accounts, through the admin API (contract section 5).
 
-creer, lister, voir, crediter. Suspending an account is not offered: the gateway
-has no API for it yet.
+creer, lister, voir, crediter, suspendre (and `suspendre --reactiver`, or
+reactiver).
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ ACCOUNT_FIELDS = (
     ("E-mail", "email"),
     ("URL de rappel", "urlRappel"),
     ("Créé le", "creeLe"),
+    ("Actif", "actif"),
 )
 
 
 @click.group("comptes")
 def comptes() -> None:
-    """Créer, lister, voir et créditer les comptes (jeton d'administration)."""
+    """Créer, lister, voir, créditer, suspendre et réactiver les comptes (jeton d'administration)."""
 
 
 @comptes.command("creer")
@@ -108,6 +109,33 @@ def crediter(compte: int, montant: int, url: str, jeton: str | None, as_json: bo
             s.output.json(answer)
             return
         s.output.line(f"Compte #{answer['id']} crédité de {montant} : solde {answer['solde']}.")
+
+
+@comptes.command("suspendre")
+@click.argument("compte", metavar="ID", type=click.IntRange(min=1))
+@click.option("--reactiver", is_flag=True, help="Réactiver le compte au lieu de le suspendre.")
+@admin_options
+def suspendre(compte: int, reactiver: bool, url: str, jeton: str | None, as_json: bool) -> None:
+    """Suspendre un compte : ses envois sont refusés (403 COMPTE_SUSPENDU), ses campagnes
+    attendent, ses lectures répondent. Avec --reactiver, le laisser envoyer de nouveau."""
+    _set_active(compte, reactiver, url, jeton, as_json)
+
+
+@comptes.command("reactiver")
+@click.argument("compte", metavar="ID", type=click.IntRange(min=1))
+@admin_options
+def reactiver(compte: int, url: str, jeton: str | None, as_json: bool) -> None:
+    """Réactiver un compte suspendu : ses envois repartent, ses campagnes reprennent."""
+    _set_active(compte, True, url, jeton, as_json)
+
+
+def _set_active(compte: int, actif: bool, url: str, jeton: str | None, as_json: bool) -> None:
+    with admin_session(url, jeton, as_json) as s:
+        account = s.gateway.admin("PATCH", f"/comptes/{compte}", json={"actif": actif})
+        if s.output.as_json:
+            s.output.json(account)
+            return
+        s.output.line(f"Compte #{account['id']} " + ("réactivé." if actif else "suspendu."))
 
 
 def _account_rows(account: dict[str, Any]) -> list[tuple[str, Any]]:

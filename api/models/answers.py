@@ -19,8 +19,9 @@ Count = Annotated[int, Field(ge=0)]
 Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
 Raison = Annotated[Literal["NUMERO_INVALIDE", "SOLDE_INSUFFISANT", "ERREUR_RESEAU", "REJET_SMSC",
-                           "CAMPAGNE_EXPIREE", "ANNULE"] | None,
-                   Field(description="Raison d'un ECHEC.")]
+                           "CAMPAGNE_EXPIREE", "ANNULE", "DESINSCRIT"] | None,
+                   Field(description="Raison d'un ECHEC (DESINSCRIT : le numéro est dans la liste "
+                         "des désinscrits du compte ; il n'est ni envoyé ni facturé).")]
 Livraison = Annotated[Literal["LIVRE", "NON_LIVRE", "EXPIRE"] | None, Field(
     description="Accusé de réception de l'opérateur ; ne change pas le statut.")]
 Avertissements = Annotated[list[str], Field(
@@ -28,8 +29,8 @@ Avertissements = Annotated[list[str], Field(
 EtatCampagne = Annotated[
     Literal["PLANIFIEE", "EN_COURS", "SUSPENDUE", "TERMINEE", "ANNULEE"],
     Field(description="PLANIFIEE : aucun créneau encore passé ; EN_COURS ; SUSPENDUE : solde "
-          "prépayé insuffisant à un créneau (reprise au créneau suivant une recharge) ; TERMINEE ; "
-          "ANNULEE."),
+          "prépayé insuffisant à un créneau (reprise au créneau suivant une recharge), ou compte "
+          "suspendu (reprise après sa réactivation) ; TERMINEE ; ANNULEE."),
 ]
 CurseurSuivant = Annotated[str | None, Field(
     description="À passer en `curseur` pour la page suivante ; null à la fin.")]
@@ -186,6 +187,12 @@ class Compte(TypedDict):
     urlRappel: NotRequired[str | None]
     creeLe: NotRequired[str]
     cleApi: NotRequired[CleApi]
+    actif: NotRequired[Annotated[bool, Field(
+        description="false : compte suspendu, ses envois sont refusés (403 COMPTE_SUSPENDU) ; "
+        "les lectures répondent.")]]
+    emetteursAutorises: NotRequired[Annotated[list[str], Field(
+        description="Les seuls émetteurs que le compte peut utiliser (vide : tout émetteur "
+        "valide, sauf si SMSGW_GATEWAY_SENDERS_REQUIRED=true).")]]
 
 
 class PageComptes(TypedDict):
@@ -226,7 +233,9 @@ class Sante(TypedDict):
 
 class Ecriture(TypedDict, total=False):
     id: int
-    nature: str
+    nature: Annotated[str, Field(description="CREDIT, RESERVATION, DEBIT, LIBERATION, CONSOMMATION, "
+                                 "FACTURE, REGLEMENT, TYPE, ou ADMIN : une action d'administration "
+                                 "(montant 0), `detail` dit qui l'a faite et quoi.")]
     montant: int
     ref: str | None
     detail: str
@@ -282,3 +291,41 @@ class Annulation(TypedDict):
     etatCampagne: EtatCampagne
     annules: Annotated[int, Field(ge=0, description="Destinataires passés en ECHEC / ANNULE.")]
     compteurs: NotRequired[Compteurs]
+
+
+class Cle(TypedDict):
+    """A live API key as listed: never the key itself."""
+
+    id: int
+    nom: str
+    prefixe: Annotated[str, Field(description="Les 8 premiers caractères de la clé.")]
+    creeLe: Instant
+    expiration: Instant
+    derniereUtilisation: Annotated[str | None, Field(
+        description="Dernier appel avec cette clé (à la minute près ; null : jamais).")]
+
+
+class Cles(TypedDict):
+    cles: list[Cle]
+    maximum: NotRequired[Annotated[int, Field(description="Clés actives permises par compte.")]]
+
+
+class CleCreee(Cle):
+    cle: Annotated[str, Field(description="La clé, montrée une seule fois.")]
+
+
+class Desinscrit(TypedDict):
+    id: int
+    numero: Annotated[str, Field(description="Numéro au format E.164.")]
+    source: Annotated[str, Field(description="Qui l'a ajouté : API, ESPACE, STOP (réponse STOP "
+                                 "du destinataire)...")]
+    creeLe: Instant
+
+
+class PageDesinscrits(TypedDict):
+    desinscrits: list[Desinscrit]
+    curseurSuivant: CurseurSuivant
+
+
+class DesinscritsAjoutes(TypedDict):
+    ajoutes: Annotated[int, Field(ge=0, description="Numéros qui n'étaient pas encore dans la liste.")]

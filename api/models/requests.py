@@ -196,6 +196,14 @@ DebitMax = Annotated[float, Field(
 MotDePasse = Annotated[str, Field(min_length=8, max_length=200, pattern=TEXT)]
 
 
+EmetteursAutorises = Annotated[list[Emetteur], Field(
+    max_length=50,
+    description="Les seuls émetteurs (`emetteur`) que le compte peut utiliser ; un envoi sous un "
+    "autre répond 422 EMETTEUR_NON_AUTORISE sans rien réserver. Liste vide : tout émetteur "
+    "valide (sauf si SMSGW_GATEWAY_SENDERS_REQUIRED=true : aucun).",
+    examples=[["BANQUE", "+24106000000"]])]
+
+
 class CreateAccount(Body):
     """A new account; a postpaid account takes no starting balance."""
 
@@ -207,6 +215,7 @@ class CreateAccount(Body):
     email: Annotated[str | None, Field(max_length=254, pattern=EMAIL_PATTERN)] = None
     motDePasse: MotDePasse | None = None
     debitMax: DebitMax | None = None
+    emetteursAutorises: EmetteursAutorises | None = None
 
     model_config = {"json_schema_extra": {
         "example": {"nom": "Banque de Libreville", "type": "PREPAYE", "solde": 1000},
@@ -259,10 +268,15 @@ class AmendAccount(Body):
     motDePasse: Annotated[MotDePasse, Field(
         description="Nouveau mot de passe de l'espace client : toutes les sessions ouvertes du "
         "compte sont fermées.")] = None  # type: ignore[assignment]
+    actif: Annotated[bool, Field(
+        description="false : suspend le compte (chaque envoi répond 403 COMPTE_SUSPENDU sans rien "
+        "réserver, ses campagnes passent SUSPENDUE, les lectures répondent) ; true : le réactive "
+        "(ses campagnes reprennent au créneau suivant).")] = None  # type: ignore[assignment]
+    emetteursAutorises: EmetteursAutorises = None  # type: ignore[assignment]
 
     unknown_hints: ClassVar = {
         "solde": "Champ non modifiable ici : créditez le compte par POST .../credit. Champs "
-        "modifiables : type, debitMax, nom, urlRappel, motDePasse.",
+        "modifiables : type, debitMax, nom, urlRappel, motDePasse, actif, emetteursAutorises.",
     }
     model_config = {"json_schema_extra": {"example": {"type": "POSTPAYE", "debitMax": 50},
                                           "minProperties": 1}}
@@ -273,9 +287,33 @@ class AmendAccount(Body):
             raise PydanticCustomError(
                 "smsgw_nothing",
                 "Indiquez au moins un champ à modifier : type, debitMax, nom, urlRappel, "
-                "motDePasse.",
+                "motDePasse, actif, emetteursAutorises.",
             )
         return self
+
+
+class CreateKey(Body):
+    """One more named API key of the caller's account."""
+
+    nom: Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT,
+                              examples=["Serveur de paiement"])]
+    expirationJours: Annotated[int | None, Field(
+        ge=1, le=3650,
+        description="Durée de validité en jours (par défaut celle de la passerelle, 365).")] = None
+
+    model_config = {"json_schema_extra": {
+        "example": {"nom": "Serveur de paiement", "expirationJours": 90}}}
+
+
+class AddOptOuts(Body):
+    """Numbers the account must never send to again."""
+
+    numeros: Annotated[list[Numero], Field(
+        min_length=1, max_length=100_000,
+        description="Numéros à ne plus servir, normalisés comme les destinataires ; un numéro "
+        "invalide refuse toute la liste.")]
+
+    model_config = {"json_schema_extra": {"example": {"numeros": ["+24106123456", "07456789"]}}}
 
 
 class ChangePassword(Body):

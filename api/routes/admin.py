@@ -1,7 +1,8 @@
 """Administration: /api/V1/admin/* behind the admin bearer token (contract section 5).
 
-Accounts: create, list, detail, top-up, amend (type, rate, name, callback URL),
-the journal that explains every balance, invoices and their settlement.
+Accounts: create, list, detail, top-up, amend (type, rate, name, callback URL,
+password, suspension, sender names), the journal that explains every balance
+(and records each action here as made by `BY_API`), invoices and their settlement.
 
 Decisions the contract leaves open, documented here and in the OpenAPI document:
 - A top-up goes to prepaid accounts only; on a postpaid account it answers 409
@@ -25,6 +26,7 @@ from api.http import jsonify_status, valid_body, valid_query
 from api.models import answers
 from api.models.requests import AmendAccount, CreateAccount, Credit
 from api.openapi import PAGE_BY_ID, Answer, Security, operation
+from engine.gateway import BY_API
 from engine.model import AccountId, AccountType, JournalRow, Ledger, format_ref
 
 bp = Blueprint("admin", __name__, url_prefix="/api/V1/admin")
@@ -61,6 +63,8 @@ async def create_account() -> Response:
         email=body.email,
         mot_de_passe=body.motDePasse,
         debit_max=float(body.debitMax or 100),
+        emetteurs=body.emetteursAutorises,
+        by=BY_API,
     )
     view = await gateway().account(account_id)
     answer = views.account(view)
@@ -106,7 +110,9 @@ async def get_account(account_id: int) -> Response:
     "Modifier un compte",
     tag="Administration",
     description="Type (section 4.3 du guide), débit, nom, URL de rappel des statuts, mot de "
-    "passe de l'espace client (qui ferme toutes ses sessions).",
+    "passe de l'espace client (qui ferme toutes ses sessions), suspension (`actif`) et "
+    "émetteurs autorisés. Chaque changement est inscrit au journal du compte (nature ADMIN, "
+    "avec qui l'a fait).",
     body=AmendAccount,
     responses={200: Answer("Le compte modifié.", answers.Compte),
                409: Answer("Changement refusé (par exemple TYPE_INCHANGE).")},
@@ -124,6 +130,9 @@ async def amend_account(account_id: int) -> Response:
         url_rappel=body.urlRappel,
         clear_url="urlRappel" in given and body.urlRappel is None,
         mot_de_passe=body.motDePasse,
+        actif=body.actif if "actif" in given else None,
+        emetteurs=body.emetteursAutorises if "emetteursAutorises" in given else None,
+        by=BY_API,
     )
     view = await gateway().account(AccountId(account_id))
     return jsonify_status(views.account(view), 200)
@@ -141,7 +150,7 @@ async def amend_account(account_id: int) -> Response:
 async def credit(account_id: int) -> Response:
     body = await valid_body()
     assert isinstance(body, Credit)
-    solde = await gateway().top_up(AccountId(account_id), body.montant)
+    solde = await gateway().top_up(AccountId(account_id), body.montant, by=BY_API)
     return jsonify_status({"id": account_id, "solde": solde}, 200)
 
 
@@ -187,7 +196,7 @@ async def journal(account_id: int) -> Response:
     security=Security.ADMIN,
 )
 async def close_invoice(account_id: int) -> Response:
-    invoice = await gateway().close_invoice(AccountId(account_id))
+    invoice = await gateway().close_invoice(AccountId(account_id), by=BY_API)
     return jsonify_status(views.invoice(invoice), 201)
 
 
@@ -212,7 +221,7 @@ async def list_invoices(account_id: int) -> Response:
     security=Security.ADMIN,
 )
 async def settle_invoice(invoice_id: int) -> Response:
-    invoice = await gateway().settle_invoice(invoice_id)
+    invoice = await gateway().settle_invoice(invoice_id, by=BY_API)
     view = await gateway().account(invoice.account_id)
     body = views.invoice(invoice)
     body["du"] = view.snapshot.du if view.snapshot else view.row.ledger.du

@@ -72,7 +72,12 @@ def _ref(text: str) -> Any:
     headers=(IDEMPOTENCY,),
     responses={
         202: Answer("Campagne enregistrée.", AccepteMuldesp),
+        403: Answer("Compte suspendu (COMPTE_SUSPENDU) : rien n'est enregistré."),
         409: Answer("La clé d'idempotence a déjà servi avec un autre corps (IDEMPOTENCE_CONFLIT)."),
+        422: Answer(
+            "Champs invalides (VALIDATION), ou émetteur hors des émetteurs autorisés du compte "
+            "(EMETTEUR_NON_AUTORISE) : rien n'est enregistré."
+        ),
     },
     security=Security.CLE_API,
 )

@@ -76,6 +76,11 @@ class _EngineCollector(Collector):
             value=store.last_commit_ms / 1000,
         )
         yield CounterMetricFamily("smsgw_store_commits", "Commits groupés.", value=store.commits)
+        yield CounterMetricFamily(
+            "smsgw_store_replayed_groups",
+            "Groupes rejoués transaction par transaction après l'échec de l'une d'elles.",
+            value=store.replayed_groups,
+        )
         yield CounterMetricFamily("smsgw_store_transactions", "Transactions écrites.",
                                   value=store.transactions)
         mailboxes = sum(snap.mailbox for snap in gw.registry.snapshots())

@@ -67,7 +67,12 @@ _ACCEPTED_NOTE = (
     "défaut) devancer celui qui a été refusé."
 )
 _SEND_ERRORS = {
+    403: Answer("Compte suspendu (COMPTE_SUSPENDU) : rien n'est réservé ni enregistré."),
     409: Answer("La clé d'idempotence a déjà servi avec un autre corps (IDEMPOTENCE_CONFLIT)."),
+    422: Answer(
+        "Champs invalides (VALIDATION), ou émetteur hors des émetteurs autorisés du compte "
+        "(EMETTEUR_NON_AUTORISE) : rien n'est réservé ni enregistré."
+    ),
     503: Answer(
         "La passerelle a trop de messages en attente (SURCHARGE) : réessayez après Retry-After.",
         headers={"Retry-After": "Secondes à attendre."},

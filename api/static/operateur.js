@@ -101,6 +101,7 @@
       ["Stockage", a.stockage.backend + " (" + a.stockage.where + "), synchronisation " + a.stockage.sync],
       ["File du stockage", a.stockage.queue_depth], ["Dernier commit", a.stockage.last_commit_ms + " ms (" + a.stockage.last_group_size + " transactions)"],
       ["Transactions / commits", fmt(a.stockage.transactions) + " / " + fmt(a.stockage.commits)],
+      ["Groupes rejoués transaction par transaction", fmt(a.stockage.replayed_groups)],
       ["Acteurs de compte", a.registre.actifs + " actifs, " + a.registre.redemarrages + " redémarrage(s)"],
       ["Tâches supervisées", (a.taches || []).length + " tâches, "
         + (a.taches || []).reduce((n, t) => n + t.restarts, 0) + " redémarrage(s)"

@@ -45,17 +45,20 @@ from engine.accounts.commands import (
     AccountSnapshot,
     ChangeType,
     CloseInvoice,
+    CloseInvoiceFor,
     Command,
     EndCampaign,
     GetSnapshot,
     OpenCampaign,
     ReserveWave,
+    SetControls,
     SetRate,
     Settle,
     SettleInvoice,
     Submit,
     TopUp,
 )
+from engine.accounts.controls import AccountControls, refusal
 from engine.accounts.state import LedgerError
 from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock
@@ -63,6 +66,7 @@ from engine.dispatch.message import OutMessage
 from engine.model import (
     Accepted,
     AccountId,
+    AccountType,
     InvoiceRow,
     Ledger,
     MessageStatus,
@@ -75,12 +79,14 @@ from engine.store import Store
 from engine.store.writes import (
     AccountBatch,
     BatchResult,
+    ControlsWrite,
     InvoicePaid,
     NewInvoice,
     OpenCampaignWrite,
     SendWrite,
     SetDebitMax,
 )
+from engine.text import parse_sender
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +128,10 @@ class AccountActor:
         in_flight: int = 0,
         mailbox: Mailbox | None = None,
         retry: Iterable[Command] = (),
+        controls: AccountControls | None = None,
     ) -> None:
         self.account_id = account_id
+        self._controls = controls if controls is not None else AccountControls()
         self._ledger = ledger
         self._debit_max = debit_max
         self._bucket = TokenBucket.full(debit_max, trio.current_time())
@@ -298,6 +306,10 @@ class AccountActor:
             case Submit(draft=draft, idempotency=idem, reply=reply):
                 if replayed(idem, replays, reply):
                     return
+                refused = refusal(self._controls, draft.sender)
+                if refused is not None:
+                    reply.fail(refused)
+                    return
                 send = admit(batch, self.account_id, draft, now, idem)
                 batch.sends.append((cmd, send))
                 if idem is not None:
@@ -318,6 +330,18 @@ class AccountActor:
                 batch.ledger, amount, entries = state.close_invoice(batch.ledger)
                 batch.entries.extend(entries)
                 batch.write(NewInvoice(amount), lambda invoice_id: closed.set(made(invoice_id)))
+            case CloseInvoiceFor(periode=periode, reply=closed_for):
+                if batch.ledger.type is not AccountType.POSTPAYE:
+                    closed_for.set(None)
+                    return
+                batch.ledger, amount, entries = state.close_invoice(batch.ledger)
+                batch.entries.extend(entries)
+                batch.write(NewInvoice(amount, periode), closed_for.set)
+            case SetControls(actif=actif, emetteurs=emetteurs, journal=journal, reply=set_done):
+                batch.write(
+                    ControlsWrite(actif, emetteurs, journal),
+                    lambda _: self._controls_set(actif, emetteurs, set_done),
+                )
             case SettleInvoice(invoice_id=invoice_id, reply=paid):
                 pay_invoice(batch, invoices, self.account_id, invoice_id, now)
                 batch.write(InvoicePaid(invoice_id), lambda _: paid.set(None))
@@ -334,6 +358,17 @@ class AccountActor:
                 batch.write(end, lambda _: ended.set(None))
             case _:
                 assert_never(cmd)
+
+    def _controls_set(
+        self, actif: bool | None, emetteurs: tuple[str, ...] | None, reply: Reply[None]
+    ) -> None:
+        c = self._controls
+        self._controls = replace(
+            c,
+            actif=c.actif if actif is None else actif,
+            emetteurs=c.emetteurs if emetteurs is None else emetteurs,
+        )
+        reply.set(None)
 
     def _rate_set(self, rate: float, reply: Reply[None]) -> None:
         self._debit_max = rate
@@ -353,6 +388,10 @@ class AccountActor:
         idem, reply = cmd.idempotency, cmd.reply
         if replayed(idem, replays, reply):
             return
+        refused = refusal(self._controls, parse_sender(cmd.row.emetteur))
+        if refused is not None:
+            reply.fail(refused)
+            return
         if idem is not None:
             replays[idem.key] = (idem.body_hash, cmd.accepted)
         row = replace(cmd.row, billing=batch.ledger.billing, cree_le=now)
@@ -366,7 +405,7 @@ class AccountActor:
         batch.write(OpenCampaignWrite(send, cmd.campaign), opened)
 
     def _reserve_wave(self, cmd: ReserveWave, batch: Batch) -> None:
-        write = cover_wave(batch, cmd)
+        write = cover_wave(batch, cmd, active=self._controls.actif)
         released = cmd.wave[: len(write.message_ids)]
 
         def done(_: int | None) -> None:

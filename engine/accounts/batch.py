@@ -110,6 +110,10 @@ def admit(
     recipients: list[NewRecipient] = [
         NewRecipient(number, statut, raison, per_message) for number in draft.valid
     ]
+    recipients.extend(
+        NewRecipient(number, MessageStatus.ECHEC, Reason.DESINSCRIT, 0)
+        for number in draft.desinscrits
+    )
     if draft.invalid:
         recipients.extend(
             NewRecipient(raw, MessageStatus.ECHEC, Reason.NUMERO_INVALIDE, 0) for raw in draft.invalid
@@ -160,11 +164,11 @@ def ready_messages(
     ]
 
 
-def cover_wave(batch: Batch, cmd: ReserveWave) -> ReserveWaveWrite:
+def cover_wave(batch: Batch, cmd: ReserveWave, *, active: bool = True) -> ReserveWaveWrite:
     """Rule 2 of the ledger holds: a prepaid wave reserves only what the balance
     covers, the longest prefix of the wave, never more. The write's message ids
-    are those released."""
-    covered = len(cmd.wave)
+    are those released. A suspended account (`active` False) releases nothing."""
+    covered = len(cmd.wave) if active else 0
     prepaid = cmd.billing is Billing.PREPAYE
     if prepaid and cmd.segments > 0:
         covered = min(covered, batch.ledger.solde // cmd.segments)

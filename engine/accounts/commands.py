@@ -5,6 +5,7 @@ for the modules that import them with the commands."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ __all__ = [
     "AccountSnapshot",
     "ChangeType",
     "CloseInvoice",
+    "CloseInvoiceFor",
     "Command",
     "EndCampaign",
     "GetSnapshot",
@@ -36,6 +38,7 @@ __all__ = [
     "OpenCampaign",
     "ReserveWave",
     "SendDraft",
+    "SetControls",
     "SetRate",
     "Settle",
     "SettleInvoice",
@@ -57,6 +60,19 @@ class SendDraft:
     invalid: tuple[str, ...]
     doublons: int
     avertissements: tuple[str, ...] = ()
+    desinscrits: tuple[str, ...] = ()
+    """Recipients on the account's opt-out list (taken out of `valid`): they end
+    ECHEC / DESINSCRIT, never sent, never charged."""
+
+    def without(self, opted_out: frozenset[str]) -> SendDraft:
+        """The draft with the recipients of `opted_out` moved to `desinscrits`."""
+        if not opted_out:
+            return self
+        return dataclasses.replace(
+            self,
+            valid=tuple(n for n in self.valid if n not in opted_out),
+            desinscrits=tuple(n for n in self.valid if n in opted_out),
+        )
 
 
 
@@ -106,6 +122,28 @@ class SettleInvoice:
 class SetRate:
     debit_max: float
     reply: Reply[None]
+
+
+@dataclass(frozen=True, slots=True)
+class SetControls:
+    """Suspend or reactivate the account and/or set its sender names (None:
+    unchanged); `journal` says who did it. Sends decided after the commit obey
+    the new controls."""
+
+    actif: bool | None
+    emetteurs: tuple[str, ...] | None
+    journal: str
+    reply: Reply[None]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseInvoiceFor:
+    """Close the postpaid period for the monthly close `periode` (an invoice,
+    even of 0). Answers the invoice id, or None when the account is not postpaid
+    (then nothing is written)."""
+
+    periode: str
+    reply: Reply[int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,5 +210,5 @@ class EndCampaign:
 
 Command = (
     Submit | Settle | TopUp | ChangeType | CloseInvoice | SettleInvoice | SetRate | GetSnapshot
-    | OpenCampaign | ReserveWave | EndCampaign
+    | OpenCampaign | ReserveWave | EndCampaign | SetControls | CloseInvoiceFor
 )

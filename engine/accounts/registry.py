@@ -22,6 +22,7 @@ import trio
 
 from engine.accounts.actor import AccountActor, Mailbox, Observer, Outlet
 from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot, Settle
+from engine.accounts.controls import AccountControls
 from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock
 from engine.model import AccountId, AccountRow, Outcome
@@ -45,8 +46,10 @@ class Registry:
         inbox_size: int = 1024,
         idle_s: float = 300.0,
         observer: Observer | None = None,
+        senders_required: bool = False,
     ) -> None:
         self._store = store
+        self._senders_required = senders_required
         self._outlet = outlet
         self._clock = clock
         self._observer = observer
@@ -213,6 +216,7 @@ class Registry:
             in_flight=pending,
             mailbox=mailbox,
             retry=retry or (),
+            controls=AccountControls(row.actif, row.emetteurs, self._senders_required),
         )
 
     async def _start(self, account_id: AccountId) -> AccountActor:

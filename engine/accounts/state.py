@@ -216,6 +216,8 @@ def apply_entry(led: Ledger, entry: Entry) -> Ledger:
             return led.plus(du=-a)
         case EntryKind.TYPE:
             return replace(led, type=AccountType(entry.detail))
+        case EntryKind.ADMIN:
+            return led
 
 
 def replay(entries: Iterable[Entry], initial_type: AccountType) -> Ledger:

@@ -102,6 +102,9 @@ def open_campaign(
     statut = MessageStatus.EN_ATTENTE if total else MessageStatus.ECHEC
     recipients = [NewRecipient(n, MessageStatus.EN_ATTENTE, None, 0) for n in draft.valid]
     recipients.extend(
+        NewRecipient(n, MessageStatus.ECHEC, Reason.DESINSCRIT, 0) for n in draft.desinscrits
+    )
+    recipients.extend(
         NewRecipient(raw, MessageStatus.ECHEC, Reason.NUMERO_INVALIDE, 0) for raw in draft.invalid
     )
     first_at = next_slot(schedule, None, now) if total else None

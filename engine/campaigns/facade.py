@@ -28,7 +28,9 @@ from engine.model import (
     AccountId,
     CampaignPlan,
     CampaignRequest,
+    CampaignRow,
     Idempotency,
+    MessageId,
     SendRef,
     SendType,
     SendView,
@@ -98,6 +100,26 @@ class CampaignCalls:
         if not accepted.replayed:
             await self._scheduler.watch(accepted.ref)
         return accepted
+
+    async def preview(
+        self, account_id: AccountId, draft: SendDraft, request: CampaignRequest
+    ) -> CampaignPlan:
+        """The plan a MULDESP would have if accepted now, without accepting it
+        (nothing written, nothing reserved); refuses a calendar as `submit` does."""
+        now = self._clock.now()
+        opening = open_campaign(self._settings, account_id, draft, request, now, None, Reply())
+        command = opening.command
+        spec = command.campaign
+        row = CampaignRow(
+            ref=SendRef(0), account_id=account_id, premier_message=MessageId(0),
+            total=spec.total, date_debut=spec.date_debut, date_fin=spec.date_fin,
+            nb_par_jour=spec.nb_par_jour, intervalle_minutes=spec.intervalle_minutes,
+            fenetre_debut=spec.fenetre_debut, fenetre_fin=spec.fenetre_fin, fuseau=spec.fuseau,
+            accepte_le=spec.accepte_le, etat=spec.etat, lances=0, jour=None, lances_jour=0,
+            dernier_creneau=None, fin_le=None, emetteur=command.row.emetteur,
+            corps=command.row.corps, segments=command.row.segments, billing="PREPAYE",
+        )
+        return await trio.to_thread.run_sync(build_plan, row, [], now)
 
     async def plan(self, account_id: AccountId, ref: SendRef) -> CampaignPlan:
         view = await self._send_view(account_id, ref)

@@ -101,7 +101,17 @@ class Cancel:
     reply: Reply[int]
 
 
-SchedulerCommand = Watch | Cancel
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The account was suspended (`suspended`) or reactivated: its live campaigns
+    show SUSPENDUE, or go on (EN_COURS, PLANIFIEE before their first wave)."""
+
+    account_id: AccountId
+    suspended: bool
+    reply: Reply[int]
+
+
+SchedulerCommand = Watch | Cancel | Hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +163,14 @@ class CampaignScheduler:
         cancelled. Raises `Conflict` when the campaign has already ended."""
         reply: Reply[int] = Reply()
         await self._send.send(Cancel(account_id, ref, reply))
+        return await reply.wait()
+
+    async def hold(self, account_id: AccountId, *, suspended: bool) -> int:
+        """Show the account's live campaigns SUSPENDUE (`suspended`) or going on
+        again; returns how many changed. While the account is suspended its
+        actor releases nothing at a slot, so they stay SUSPENDUE until then."""
+        reply: Reply[int] = Reply()
+        await self._send.send(Hold(account_id, suspended, reply))
         return await reply.wait()
 
     def statistics(self) -> SchedulerStatistics:
@@ -221,6 +239,39 @@ class CampaignScheduler:
                     return
                 self._cancelled += count
                 reply.set(count)
+            case Hold(account_id=account_id, suspended=suspended, reply=held):
+                try:
+                    held.set(await self._hold(account_id, suspended))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                    held.fail(exc)
+
+    async def _hold(self, account_id: AccountId, suspended: bool) -> int:
+        changed = 0
+        now = self._clock.now()
+        for c in [c for c in self._live.values() if c.account_id == account_id]:
+            if suspended:
+                if c.etat is CampaignState.SUSPENDUE:
+                    continue
+                etat = CampaignState.SUSPENDUE
+            else:
+                if c.etat is not CampaignState.SUSPENDUE:
+                    continue
+                started = c.progress.last_slot is not None
+                etat = CampaignState.EN_COURS if started else CampaignState.PLANIFIEE
+            wave = next(waves(c.schedule, c.total, c.progress, now), None)
+            public = public_fields(
+                c.schedule, etat, c.total, c.progress.released, wave.at if wave else None
+            )
+            await self._store.campaigns.set_state(c.ref, etat.value, public)
+            c.etat = etat
+            changed += 1
+        if changed:
+            log.info(
+                "account %s %s: %d campaigns %s", account_id,
+                "suspended" if suspended else "reactivated", changed,
+                "held" if suspended else "going on",
+            )
+        return changed
 
     def _arm(self, c: Campaign, *, delay_s: float = 0.0) -> None:
         """Set the campaign's one timer: its next wave, or its expiry."""

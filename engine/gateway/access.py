@@ -2,8 +2,13 @@
 
 `Access` owns the cache of API keys already looked up (by their hash) and the
 login throttle; both are touched only from the trio thread. A key is checked in
-constant time against its stored hash and never logged; a replaced key leaves
-the cache at once, so it is refused from the next request on.
+constant time against its stored hash and never logged; a replaced or revoked
+key leaves the cache at once, so it is refused from the next request on.
+
+An account has up to `MAX_KEYS` live keys, each with a name. When a key was last
+used is noted in memory at most once a minute per key and written by
+`serve_key_uses`, all keys in one transaction per minute (a request never
+writes); the listing shows the noted time before it is written.
 
 Page sessions (client space, operator console) are signed cookies that carry a
 generation read from the store on every request: logging out, changing the
@@ -15,23 +20,31 @@ and on every node sharing the database.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import trio
 
 from config.settings import Settings
 from engine import keys
 from engine.clock import WallClock
-from engine.errors import AuthError, InvalidField
+from engine.errors import AuthError, Conflict, InvalidField, NotFound
 from engine.login_throttle import LoginThrottle
-from engine.model import AccountId, KeyRow, iso
+from engine.model import AccountId, KeyRow, KeyView, iso
 from engine.store import Store
 
 log = logging.getLogger(__name__)
 
 _DECOY_HASH = keys.hash_password("compte-inexistant")
+
+MAX_KEYS = 10
+"""Live (neither revoked nor expired) keys an account may hold at once."""
+
+USE_NOTE_S = 60.0
+"""A key's last use is noted at most this often, and written this often."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +56,26 @@ class NewKey:
 
 
 @dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """A key just created: how it is listed (`view`) and the key itself (`cle`),
+    shown this once."""
+
+    view: KeyView
+    cle: str
+
+
+@dataclass(frozen=True, slots=True)
 class MintedKey:
     """A new key, its hash (what the store keeps) and its expiry."""
 
     key: str
     digest: str
     expiry: str
+
+    @property
+    def prefix(self) -> str:
+        """The first 8 characters, which name the key in listings."""
+        return self.key[:8]
 
     def shown(self) -> NewKey:
         return NewKey(self.key, self.expiry)
@@ -63,6 +90,14 @@ class Access:
         self._clock = clock
         self._keys: dict[str, KeyRow] = {}
         self._logins = LoginThrottle()
+        self._noted_at: dict[int, float] = {}
+        """Key id -> trio time its use was last noted."""
+        self._uses: dict[int, str] = {}
+        """Key id -> when it was last used (ISO 8601), not yet written."""
+        self._noted = trio.Event()
+        """Set when a use is noted that is not written yet."""
+        self._revocations = 0
+        """Keys revoked or replaced by this process so far."""
 
     async def authenticate(self, api_key: str | None) -> AccountId:
         """The account of `api_key`, or `AuthError` (missing, invalid, revoked, expired)."""
@@ -72,8 +107,10 @@ class Access:
         digest = keys.hash_api_key(api_key)
         row = self._keys.get(digest)
         if row is None:
+            revoked_before = self._revocations
             row = await self._store.keys.find(digest)
-            if row is not None:
+            if row is not None and self._revocations == revoked_before:
+                # a key read before a revocation committed is not kept stale
                 self._keys[digest] = row
         if row is None or not keys.same_hash(row.key_hash, digest) or row.revoque_le:
             if row is not None:
@@ -81,25 +118,125 @@ class Access:
             else:
                 log.info("request refused: unknown API key")
             raise AuthError("La clé API est invalide.", code="CLE_API_INVALIDE")
-        if row.expire_le <= self._clock.now_iso():
+        now = self._clock.now_iso()
+        if row.expire_le <= now:
             log.info("request refused: expired API key of account %s", row.account_id)
             raise AuthError(
                 f"La clé API a expiré le {row.expire_le} : régénérez-la depuis votre espace client.",
                 code="CLE_API_EXPIREE",
             )
+        self._note_use(row.id, now)
         return row.account_id
 
-    def mint(self) -> MintedKey:
-        """A new random key valid for `gateway.key_validity_days` from now."""
+    def _note_use(self, key_id: int, now: str) -> None:
+        t = trio.current_time()
+        if t - self._noted_at.get(key_id, -math.inf) >= USE_NOTE_S:
+            self._noted_at[key_id] = t
+            self._uses[key_id] = now
+            self._noted.set()
+
+    def key_expiry(self, api_key: str | None) -> str | None:
+        """When `api_key` expires (ISO 8601), if it authenticated in this process
+        and is still valid; None otherwise. No I/O: for the X-Cle-Expiration header."""
+        if not api_key:
+            return None
+        row = self._keys.get(keys.hash_api_key(api_key))
+        if row is None or row.revoque_le:
+            return None
+        return row.expire_le
+
+    async def serve_key_uses(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Write the keys' noted uses every `USE_NOTE_S`, in one transaction; runs
+        until cancelled. A use noted in the last minute before a stop is lost."""
+        task_status.started()
+        while True:
+            await self._noted.wait()  # an idle gateway does not wake
+            await trio.sleep(USE_NOTE_S)
+            self._noted = trio.Event()
+            await self.write_key_uses()
+
+    async def write_key_uses(self) -> int:
+        """Write the noted uses now; how many keys."""
+        uses, self._uses = self._uses, {}
+        if uses:
+            try:
+                await self._store.controls.record_key_uses(list(uses.items()))
+            except BaseException:
+                for key_id, at in uses.items():
+                    self._uses.setdefault(key_id, at)
+                self._noted.set()
+                raise
+        return len(uses)
+
+    async def list_keys(self, account_id: AccountId) -> list[KeyView]:
+        """The account's live keys, oldest first (`derniereUtilisation` to the minute)."""
+        rows = await self._store.controls.live_keys(account_id, self._clock.now_iso())
+        return [
+            KeyView(r.id, r.nom, r.prefixe, r.cree_le, r.expire_le, self._uses.get(r.id, r.utilise_le))
+            for r in rows
+        ]
+
+    async def create_key(
+        self, account_id: AccountId, nom: str, expiration_jours: int | None = None
+    ) -> CreatedKey:
+        """One more named key for the account, valid `expiration_jours` days
+        (default `gateway.key_validity_days`); 409 TROP_DE_CLES when the account
+        has `MAX_KEYS` live keys already (nothing made)."""
+        days = expiration_jours or self._settings.gateway.key_validity_days
+        minted = self.mint(days)
+        view = await self._store.controls.add_key(
+            account_id, key_hash=minted.digest, prefixe=minted.prefix, nom=nom,
+            expire_le=minted.expiry, now=self._clock.now_iso(), limit=MAX_KEYS,
+        )
+        if view is None:
+            raise Conflict(
+                f"Ce compte a déjà {MAX_KEYS} clés actives : révoquez-en une avant d'en créer "
+                "une autre.",
+                code="TROP_DE_CLES",
+            )
+        log.info("account %s: key %s created", account_id, view.id)
+        return CreatedKey(view, minted.key)
+
+    async def revoke_key(self, account_id: AccountId, key_id: int) -> None:
+        """Revoke one live key of the account: refused from the next request on.
+        404 CLE_INCONNUE when the account has no such live key."""
+        digest = await self._store.controls.revoke_key(account_id, key_id, self._clock.now_iso())
+        if digest is None:
+            raise NotFound("Ce compte n'a pas de clé active portant cet identifiant.",
+                           code="CLE_INCONNUE")
+        self._revocations += 1
+        self._keys.pop(digest, None)
+        self._uses.pop(key_id, None)
+        log.info("account %s: key %s revoked", account_id, key_id)
+
+    def mint(self, days: int | None = None) -> MintedKey:
+        """A new random key valid for `days` (default `gateway.key_validity_days`) from now."""
         key = keys.new_api_key()
-        expiry = iso(self._clock.now() + timedelta(days=self._settings.gateway.key_validity_days))
+        valid_days = days or self._settings.gateway.key_validity_days
+        expiry = iso(self._clock.now() + timedelta(days=valid_days))
         return MintedKey(key, keys.hash_api_key(key), expiry)
 
-    async def regenerate_key(self, account_id: AccountId) -> NewKey:
-        """Replace the account's key: the old one is refused from now on."""
+    async def regenerate_key(self, account_id: AccountId, api_key: str | None = None) -> NewKey:
+        """Replace the key `api_key` (the one calling) by a new key of the same
+        name: the old one is refused from now on, the account's other keys stay.
+        Without `api_key` (the client space), every live key of the account is
+        replaced by one. The account's client-space sessions end either way."""
         minted = self.mint()
         now = iso(self._clock.now())
-        for old in await self._store.keys.replace(account_id, minted.digest, minted.expiry, now):
+        if api_key:
+            digest = keys.hash_api_key(api_key)
+            if await self._store.controls.swap_key(
+                account_id, digest, key_hash=minted.digest, prefixe=minted.prefix,
+                expire_le=minted.expiry, now=now,
+            ):
+                self._revocations += 1
+                self._keys.pop(digest, None)
+                return minted.shown()
+        revoked = await self._store.keys.replace(
+            account_id, minted.digest, minted.expiry, now, prefixe=minted.prefix
+        )
+        self._revocations += 1
+        for old in revoked:
             self._keys.pop(old, None)
         return minted.shown()
 

@@ -1,15 +1,21 @@
 """Account administration: what the admin API and the console do to accounts.
 
-Balance, type and rate changes go through the account's actor (`Runtime.ask`),
-so they are serialised with its sends; profile fields and reads go to the store.
-Every refusal is a domain error (`engine.errors`).
+Balance, type, rate, suspension and sender-name changes go through the
+account's actor (`Runtime.ask`), so they are serialised with its sends; profile
+fields and reads go to the store. Every refusal is a domain error
+(`engine.errors`). Every change is recorded in the account's journal (an ADMIN
+entry) with who made it: `by`, `BY_API` for the admin token's REST API,
+`BY_CONSOLE` for the operator console.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine import keys
 from engine.accounts.commands import (
@@ -17,10 +23,12 @@ from engine.accounts.commands import (
     ChangeType,
     CloseInvoice,
     GetSnapshot,
+    SetControls,
     SetRate,
     SettleInvoice,
     TopUp,
 )
+from engine.accounts.controls import sender_keys
 from engine.accounts.state import top_up
 from engine.errors import Conflict, InvalidField, NotFound
 from engine.gateway.access import Access, NewKey
@@ -28,6 +36,14 @@ from engine.gateway.runtime import Runtime
 from engine.model import AccountId, AccountRow, AccountType, Entry, InvoiceRow, JournalRow, Ledger, iso
 
 log = logging.getLogger(__name__)
+
+BY_API = "administration (API)"
+"""Who acts through the admin token's REST API, as the journal names it."""
+BY_CONSOLE = "administration (console)"
+"""Who acts through the operator console, as the journal names it."""
+
+MAX_SENDERS = 50
+"""Sender names an account may be given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +77,12 @@ class Administration:
         email: str | None = None,
         mot_de_passe: str | None = None,
         debit_max: float = 100.0,
+        emetteurs: Sequence[str] | None = None,
+        by: str = BY_API,
     ) -> tuple[AccountId, NewKey]:
-        """Create an account with its first key (and its opening balance, prepaid only)."""
+        """Create an account with its first key (and its opening balance, prepaid
+        only, and its sender names); journalled as made `by`."""
+        senders = self.check_senders(emetteurs) if emetteurs else None
         if solde and type is AccountType.POSTPAYE:
             raise InvalidField(
                 "solde", "Un compte postpayé n'a pas de solde de départ : ses envois sont facturés."
@@ -79,10 +99,14 @@ class Administration:
             key_hash=minted.digest,
             key_expiry=minted.expiry,
             now=iso(self._runtime.clock.now()),
+            key_prefix=minted.prefix,
         )
         if account_id is None:
             raise Conflict("Un compte utilise déjà cette adresse e-mail.", code="EMAIL_UTILISE")
         log.info("account %s created (%s)", account_id, type.value)
+        await self.record_admin(account_id, by, f"compte créé ({type.value})")
+        if senders is not None:
+            await self.set_controls(account_id, emetteurs=senders, by=by)
         return account_id, minted.shown()
 
     async def account(self, account_id: AccountId) -> AccountView:
@@ -94,6 +118,29 @@ class Administration:
 
     async def accounts(self, after: int, limit: int) -> list[AccountRow]:
         return await self._store.accounts.page(after, limit)
+
+    async def search_accounts(self, text: str, after: int, limit: int) -> list[AccountRow]:
+        """Accounts whose id is `text`, or whose name or e-mail contains it (any
+        case), by increasing id after id `after` (an empty `text`: every account)."""
+        text = text.strip()
+        if not text:
+            return await self.accounts(after, limit)
+        return await self._store.controls.search_accounts(text, after, limit)
+
+    async def consumption_by_day(self, account_id: AccountId, days: int = 30) -> list[tuple[str, int]]:
+        """Segments consumed (postpaid) on each of the last `days` days, gateway
+        time zone, oldest first, a day with none as 0: (YYYY-MM-DD, count)."""
+        zone = ZoneInfo(self._runtime.settings.gateway.timezone)
+        today = self._runtime.clock.now().astimezone(zone).date()
+        first = today - timedelta(days=days - 1)
+        since = datetime.combine(first, time(0, 0), zone)
+        hours = await self._store.controls.consumption_by_hour(account_id, iso(since)[:13])
+        counts = {(first + timedelta(days=n)).isoformat(): 0 for n in range(days)}
+        for hour, amount in hours:
+            day = datetime.fromisoformat(hour + ":00+00:00").astimezone(zone).date().isoformat()
+            if day in counts:
+                counts[day] += amount
+        return list(counts.items())
 
     async def require_account(self, account_id: AccountId) -> None:
         """Raise 404 COMPTE_INCONNU unless the account exists."""
@@ -110,20 +157,104 @@ class Administration:
         url_rappel: str | None = None,
         clear_url: bool = False,
         mot_de_passe: str | None = None,
+        actif: bool | None = None,
+        emetteurs: Sequence[str] | None = None,
+        by: str = BY_API,
     ) -> None:
-        """Apply an admin PATCH. The type goes first: when it is refused
-        (TYPE_INCHANGE), nothing else is changed. A new password ends every
-        client-space session of the account."""
+        """Apply an admin PATCH. The sender names are checked and the type goes
+        first: when either is refused (VALIDATION, TYPE_INCHANGE), nothing else is
+        changed. A new password ends every client-space session of the account;
+        `actif` False suspends it (see `set_controls`). Each change is journalled
+        as made `by`."""
         await self.require_account(account_id)
+        senders = self.check_senders(emetteurs) if emetteurs is not None else None
         if type is not None:
-            await self.change_type(account_id, type)
+            await self.change_type(account_id, type, by=by)
         if debit_max is not None:
-            await self.set_rate(account_id, debit_max)
+            await self.set_rate(account_id, debit_max, by=by)
         if nom is not None or url_rappel is not None or clear_url:
             await self.update_profile(account_id, nom=nom, url_rappel=url_rappel, clear_url=clear_url)
+            changed = [f"nom « {nom} »" if nom is not None else "",
+                       "URL de rappel " + ("retirée" if clear_url else "changée")
+                       if url_rappel is not None or clear_url else ""]
+            await self.record_admin(account_id, by, "profil : " + ", ".join(c for c in changed if c))
         if mot_de_passe is not None:
-            await self._access.set_password(account_id, mot_de_passe)
+            await self.reset_password(account_id, mot_de_passe, by=by)
+        if actif is not None or senders is not None:
+            await self.set_controls(account_id, actif=actif, emetteurs=senders, by=by)
         log.info("account %s amended", account_id)
+
+    def check_senders(self, emetteurs: Sequence[str]) -> tuple[str, ...]:
+        """The sender names as given, each a valid sender (422 on
+        `emetteursAutorises` otherwise), duplicates dropped, at most `MAX_SENDERS`."""
+        names = tuple(dict.fromkeys(e.strip() for e in emetteurs))
+        if len(names) > MAX_SENDERS:
+            raise InvalidField("emetteursAutorises", f"Au plus {MAX_SENDERS} émetteurs.")
+        for name in names:
+            try:
+                sender_keys([name])
+            except ValueError as exc:
+                raise InvalidField("emetteursAutorises", f"« {name} » : {exc}") from None
+        return names
+
+    async def set_controls(
+        self,
+        account_id: AccountId,
+        *,
+        actif: bool | None = None,
+        emetteurs: Sequence[str] | None = None,
+        by: str = BY_API,
+    ) -> None:
+        """Suspend (`actif` False) or reactivate (True) the account and/or set its
+        sender names (`emetteurs`, checked by `check_senders`; empty: any valid
+        sender unless `gateway.senders_required`). Goes through the account's
+        actor: every send decided after this returns obeys it. A suspension shows
+        the account's live campaigns SUSPENDUE (none of their slots releases
+        anything while it lasts); a reactivation lets them go on. Journalled as
+        made `by`."""
+        senders = self.check_senders(emetteurs) if emetteurs is not None else None
+        said = []
+        if actif is not None:
+            said.append("compte réactivé" if actif else "compte suspendu")
+        if senders is not None:
+            said.append("émetteurs autorisés : " + (", ".join(senders) or "tous"))
+        if not said:
+            return
+        journal = f"{by} : " + " ; ".join(said)
+        await self._runtime.ask(account_id, SetControls, actif, senders, journal)
+        if actif is not None:
+            await self._runtime.campaigns.hold(account_id, suspended=not actif)
+        log.info("account %s: %s", account_id, " ; ".join(said))
+
+    async def suspend_account(self, account_id: AccountId, *, by: str = BY_API) -> None:
+        """Suspend the account: every send refused 403 COMPTE_SUSPENDU with nothing
+        reserved, its campaigns SUSPENDUE; reads still answer."""
+        await self.require_account(account_id)
+        await self.set_controls(account_id, actif=False, by=by)
+
+    async def reactivate_account(self, account_id: AccountId, *, by: str = BY_API) -> None:
+        """Let a suspended account send again; its campaigns go on at their next slot."""
+        await self.require_account(account_id)
+        await self.set_controls(account_id, actif=True, by=by)
+
+    async def set_senders(
+        self, account_id: AccountId, emetteurs: Sequence[str], *, by: str = BY_API
+    ) -> None:
+        """Set the sender names the account may use (empty: any valid sender)."""
+        await self.require_account(account_id)
+        await self.set_controls(account_id, emetteurs=emetteurs, by=by)
+
+    async def reset_password(self, account_id: AccountId, password: str, *, by: str = BY_API) -> None:
+        """Give the account's client space a new password (every session ends)."""
+        await self._access.set_password(account_id, password)
+        await self.record_admin(account_id, by, "mot de passe de l'espace client changé")
+
+    async def record_admin(self, account_id: AccountId, by: str, action: str) -> None:
+        """Record an administration action in the account's journal (an ADMIN
+        entry of amount 0, its detail `by : action`)."""
+        await self._store.controls.record_admin(
+            account_id, f"{by} : {action}", iso(self._runtime.clock.now())
+        )
 
     async def journal_page(
         self, account_id: AccountId, after: int, limit: int
@@ -134,16 +265,23 @@ class Administration:
             raise _unknown_account()
         return rows, totals
 
-    async def top_up(self, account_id: AccountId, amount: int) -> int:
+    async def top_up(self, account_id: AccountId, amount: int, *, by: str = BY_API) -> int:
+        """Credit a prepaid account; its new balance. Journalled as made `by`."""
         if amount <= 0:
             raise InvalidField("montant", "Le montant doit être un entier strictement positif.")
-        return await self._runtime.ask(account_id, TopUp, amount)  # type: ignore[no-any-return]
+        solde: int = await self._runtime.ask(account_id, TopUp, amount)
+        await self.record_admin(account_id, by, f"crédit de {amount}")
+        return solde
 
-    async def change_type(self, account_id: AccountId, new_type: AccountType) -> None:
+    async def change_type(
+        self, account_id: AccountId, new_type: AccountType, *, by: str = BY_API
+    ) -> None:
         await self._runtime.ask(account_id, ChangeType, new_type)
+        await self.record_admin(account_id, by, f"type changé en {new_type.value}")
 
-    async def set_rate(self, account_id: AccountId, debit_max: float) -> None:
+    async def set_rate(self, account_id: AccountId, debit_max: float, *, by: str = BY_API) -> None:
         await self._runtime.ask(account_id, SetRate, debit_max)
+        await self.record_admin(account_id, by, f"débit fixé à {debit_max:g} SMS/s")
 
     async def update_profile(self, account_id: AccountId, *, nom: str | None = None,
                              url_rappel: str | None = None, clear_url: bool = False) -> None:
@@ -152,19 +290,23 @@ class Administration:
         )
         self._runtime.callbacks.forget(account_id)
 
-    async def close_invoice(self, account_id: AccountId) -> InvoiceRow:
+    async def close_invoice(self, account_id: AccountId, *, by: str = BY_API) -> InvoiceRow:
+        """Close the postpaid period into an invoice now. Journalled as made `by`."""
         invoice_id = await self._runtime.ask(account_id, CloseInvoice)
         invoice = await self._store.accounts.invoice(invoice_id)
         assert invoice is not None
+        await self.record_admin(account_id, by, f"facture {invoice.id} émise")
         return invoice
 
-    async def settle_invoice(self, invoice_id: int) -> InvoiceRow:
+    async def settle_invoice(self, invoice_id: int, *, by: str = BY_API) -> InvoiceRow:
+        """Record an invoice as paid. Journalled as made `by`."""
         invoice = await self._store.accounts.invoice(invoice_id)
         if invoice is None:
             raise NotFound("Cette facture n'existe pas.", code="FACTURE_INCONNUE")
         await self._runtime.ask(invoice.account_id, SettleInvoice, invoice_id)
         paid = await self._store.accounts.invoice(invoice_id)
         assert paid is not None
+        await self.record_admin(invoice.account_id, by, f"facture {invoice_id} réglée")
         return paid
 
     async def invoices(self, account_id: AccountId) -> list[InvoiceRow]:

@@ -2,8 +2,12 @@
 
 `Gateway` composes the engine's parts and owns none of their state:
 - `Runtime` (runtime.py): the actors and tasks, wired and served; `drain`;
-- `Access` (access.py): API keys and client-space logins;
-- `Administration` (administration.py): accounts, balances, invoices;
+- `Access` (access.py): API keys (several named keys per account) and
+  client-space logins;
+- `Administration` (administration.py): accounts, balances, invoices,
+  suspension and sender names, each change journalled with who made it;
+- `OptOuts` (optouts.py): the accounts' opt-out lists;
+- `MonthlyClose` (billing.py): the automatic close of postpaid periods;
 - `Sending` (sending.py): sends and campaigns, accepted and read back;
 - the operator views (snapshot.py): health and the actors snapshot.
 Each public method is the part's own method, bound here, so a signature and its
@@ -22,6 +26,8 @@ import trio
 from config.settings import Settings
 from engine.gateway.access import Access
 from engine.gateway.administration import Administration
+from engine.gateway.billing import MonthlyClose
+from engine.gateway.optouts import OptOuts
 from engine.gateway.runtime import Runtime
 from engine.gateway.sending import Sending
 from engine.gateway.snapshot import OperatorSnapshot, health, operator_snapshot
@@ -51,6 +57,10 @@ class Gateway:
         self.access = access = Access(settings, store, runtime.clock)
         self.authenticate = access.authenticate
         self.regenerate_key = access.regenerate_key
+        self.list_keys = access.list_keys
+        self.create_key = access.create_key
+        self.revoke_key = access.revoke_key
+        self.key_expiry = access.key_expiry
         self.login = access.login
         self.change_password = access.change_password
         self.session_generation = access.session_generation
@@ -73,8 +83,23 @@ class Gateway:
         self.settle_invoice = admin.settle_invoice
         self.invoices = admin.invoices
         self.journal = admin.journal
+        self.set_controls = admin.set_controls
+        self.suspend_account = admin.suspend_account
+        self.reactivate_account = admin.reactivate_account
+        self.set_senders = admin.set_senders
+        self.reset_password = admin.reset_password
+        self.record_admin = admin.record_admin
+        self.search_accounts = admin.search_accounts
+        self.consumption_by_day = admin.consumption_by_day
 
-        self.sending = sending = Sending(runtime)
+        self.opt_outs = opt_outs = OptOuts(settings, store, runtime.clock)
+        self.add_opt_outs = opt_outs.add_opt_outs
+        self.remove_opt_out = opt_outs.remove_opt_out
+        self.opt_outs_page = opt_outs.opt_outs_page
+
+        self.monthly_close = MonthlyClose(runtime)
+
+        self.sending = sending = Sending(runtime, opt_outs)
         self.prepare = sending.prepare
         self.submit = sending.submit
         self.send_view = sending.send_view
@@ -82,6 +107,7 @@ class Gateway:
         self.sends_page = sending.sends_page
         self.submit_campaign = sending.submit_campaign
         self.campaign_plan = sending.campaign_plan
+        self.preview_campaign = sending.preview_campaign
         self.cancel_campaign = sending.cancel_campaign
 
         self.drain = runtime.drain
@@ -91,6 +117,9 @@ class Gateway:
         cancelled."""
         async with trio.open_nursery() as nursery:
             await nursery.start(self.runtime.serve)
+            supervise = self.runtime.supervisor
+            await supervise.start(nursery, "usage-cles", self.access.serve_key_uses)
+            await supervise.start(nursery, "cloture-mensuelle", self.monthly_close.serve)
             task_status.started(self)
 
     def health(self) -> dict[str, Any]:

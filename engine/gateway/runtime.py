@@ -67,6 +67,7 @@ class Runtime:
             inbox_size=settings.engine.inbox_size,
             idle_s=settings.engine.account_idle_s,
             observer=self.callbacks,
+            senders_required=settings.gateway.senders_required,
         )
         self.router = ResultRouter(
             self.registry, store, events_receive, on_receipts=self.callbacks.receipts

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from engine.accounts.commands import IdempotencyConflict, SendDraft, Submit
 from engine.campaigns.facade import CampaignCalls
 from engine.errors import IdempotencyKeyReused, InvalidField, NotFound, Overloaded
+from engine.gateway.optouts import OptOuts
 from engine.gateway.runtime import Runtime
 from engine.model import (
     Accepted,
@@ -34,8 +35,9 @@ _UNKNOWN_REF = "Aucun envoi de votre compte ne porte cette référence."
 class Sending:
     """Accepts sends and campaigns and reads them back for their account."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, opt_outs: OptOuts) -> None:
         self._runtime = runtime
+        self._opt_outs = opt_outs
         self._settings = runtime.settings
         self._store = runtime.store
         self._campaigns = CampaignCalls(
@@ -68,7 +70,11 @@ class Sending:
     async def submit(
         self, account_id: AccountId, draft: SendDraft, idempotency: Idempotency | None = None
     ) -> Accepted:
-        """Reserve and record the send (durable before this returns)."""
+        """Reserve and record the send (durable before this returns). Recipients on
+        the account's opt-out list end ECHEC / DESINSCRIT, never charged; a
+        suspended account (403 COMPTE_SUSPENDU) or a sender it may not use (422
+        EMETTEUR_NON_AUTORISE) is refused with nothing reserved."""
+        draft = draft.without(await self._opt_outs.opted_out(account_id, draft.valid))
         backlog = self._runtime.dispatcher.backlog
         if backlog + len(draft.valid) > self._settings.gateway.backlog_max:
             raise Overloaded(
@@ -123,8 +129,20 @@ class Sending:
         request: CampaignRequest,
         idempotency: Idempotency | None = None,
     ) -> Accepted:
-        """Accept a MULDESP: validated, recorded, then handed to the scheduler."""
+        """Accept a MULDESP: validated, recorded, then handed to the scheduler.
+        Opted-out recipients end ECHEC / DESINSCRIT at once; the refusals of
+        `submit` apply."""
+        draft = draft.without(await self._opt_outs.opted_out(account_id, draft.valid))
         return await self._campaigns.submit(account_id, draft, request, idempotency)
+
+    async def preview_campaign(
+        self, account_id: AccountId, draft: SendDraft, request: CampaignRequest
+    ) -> CampaignPlan:
+        """The plan a MULDESP (`prepare`d draft, calendar) would get if confirmed
+        now: its slots and counts, opted-out recipients left out; nothing written.
+        Refuses a calendar as `submit_campaign` does (422)."""
+        draft = draft.without(await self._opt_outs.opted_out(account_id, draft.valid))
+        return await self._campaigns.preview(account_id, draft, request)
 
     async def campaign_plan(self, account_id: AccountId, ref: SendRef) -> CampaignPlan:
         return await self._campaigns.plan(account_id, ref)

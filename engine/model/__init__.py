@@ -50,7 +50,9 @@ from engine.model.views import (
     InvoiceRow,
     JournalRow,
     KeyRow,
+    KeyView,
     MessageView,
+    OptOutRow,
     ReportedMessage,
     SendView,
 )
@@ -87,6 +89,8 @@ __all__ = [
     "InvoiceRow",
     "JournalRow",
     "KeyRow",
+    "KeyView",
+    "OptOutRow",
     "Ledger",
     "Delivery",
     "MessageId",

@@ -26,6 +26,7 @@ class EntryKind(StrEnum):
     FACTURE = "FACTURE"          # consommation -> du
     REGLEMENT = "REGLEMENT"      # du settled
     TYPE = "TYPE"                # account type changed (amount 0, detail = new type)
+    ADMIN = "ADMIN"              # an administration action (amount 0, detail = who : what)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,17 +86,49 @@ class AccountRow:
     ledger: Ledger
     periode_debut: str
     cree_le: str
+    actif: bool = True
+    """False while the account is suspended: its sends are refused."""
+    emetteurs: tuple[str, ...] = ()
+    """The sender names the account may use (empty: any valid sender)."""
 
 
 @dataclass(frozen=True, slots=True)
 class KeyRow:
     """An API key as stored: its account, its digest, when it expires and whether
-    it was revoked."""
+    it was revoked; its id and name."""
 
     account_id: AccountId
     key_hash: str
     expire_le: str
     revoque_le: str | None
+    id: int = 0
+    nom: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyView:
+    """A live API key as its owner sees it: never the key, only its first 8
+    characters (`prefixe`), its name, when it was made, when it expires and when
+    it was last used (to the minute; None: never)."""
+
+    id: int
+    nom: str
+    prefixe: str
+    cree_le: str
+    expire_le: str
+    utilise_le: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutRow:
+    """A number on an account's opt-out list: its id (the page cursor), the number
+    (normalised like a recipient), who put it there (`source`: API, ESPACE, STOP,
+    ADMIN...) and when."""
+
+    id: int
+    numero: str
+    source: str
+    cree_le: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,8 @@ class Reason(StrEnum):
     REJET_SMSC = "REJET_SMSC"
     CAMPAGNE_EXPIREE = "CAMPAGNE_EXPIREE"
     ANNULE = "ANNULE"
+    DESINSCRIT = "DESINSCRIT"
+    """The recipient is on the account's opt-out list: never sent, never charged."""
 
 
 class Delivery(StrEnum):

@@ -10,6 +10,7 @@ import them with the queries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from engine.model import AccountId, AccountType, Entry, EntryKind, Ledger
@@ -17,10 +18,16 @@ from engine.model.views import AccountRow, InvoiceRow, JournalRow, KeyRow
 from engine.store.ledger import save_ledger as save_ledger  # written as deltas, checked
 from engine.store.sql import Connection
 
-_ACCOUNT_COLUMNS = (
+ACCOUNT_COLUMNS = _ACCOUNT_COLUMNS = (
     "id, nom, email, password_hash, debit_max, url_rappel, initial_type, type, "
-    "solde, reserve, debite, credite, consommation, du, periode_debut, cree_le"
+    "solde, reserve, debite, credite, consommation, du, periode_debut, cree_le, "
+    "actif, emetteurs"
 )
+
+
+def account_of(row: tuple) -> AccountRow:  # type: ignore[type-arg]
+    """An account row read with `ACCOUNT_COLUMNS`."""
+    return _account(row)
 
 
 def _account(row: tuple) -> AccountRow:  # type: ignore[type-arg]
@@ -43,6 +50,8 @@ def _account(row: tuple) -> AccountRow:  # type: ignore[type-arg]
         ),
         periode_debut=row[14],
         cree_le=row[15],
+        actif=bool(row[16]),
+        emetteurs=tuple(json.loads(row[17])),
     )
 
 
@@ -75,6 +84,7 @@ def create_account(
     key_hash: str,
     key_expiry: str,
     now: str,
+    key_prefix: str = "",
 ) -> AccountId | None:
     """A new account with its opening ledger (and the entries that explain it)
     and its first API key; None, and nothing written, when `email` is in use."""
@@ -92,7 +102,7 @@ def create_account(
     if opening is not None:
         ledger, entries = opening
         save_ledger(conn, account_id, ledger, entries, now)
-    replace_key(conn, account_id, key_hash, key_expiry, now)
+    replace_key(conn, account_id, key_hash, key_expiry, now, prefixe=key_prefix, nom="principale")
     return account_id
 
 
@@ -227,17 +237,40 @@ def update_profile(
 
 
 def replace_key(
-    conn: Connection, account_id: int, key_hash: str, expire_le: str, now: str
-) -> None:
-    """Revoke every live key of the account and store the new one."""
+    conn: Connection,
+    account_id: int,
+    key_hash: str,
+    expire_le: str,
+    now: str,
+    *,
+    prefixe: str = "",
+    nom: str = "",
+) -> int:
+    """Revoke every live key of the account and store the new one; its id."""
     conn.execute(
         "UPDATE api_keys SET revoque_le = ? WHERE account_id = ? AND revoque_le IS NULL",
         (now, account_id),
     )
-    conn.execute(
-        "INSERT INTO api_keys (account_id, key_hash, cree_le, expire_le) VALUES (?, ?, ?, ?)",
-        (account_id, key_hash, now, expire_le),
-    )
+    return insert_key(conn, account_id, key_hash, expire_le, now, prefixe=prefixe, nom=nom)
+
+
+def insert_key(
+    conn: Connection,
+    account_id: int,
+    key_hash: str,
+    expire_le: str,
+    now: str,
+    *,
+    prefixe: str,
+    nom: str,
+) -> int:
+    """Store one more key of the account; its id."""
+    key_id: int = conn.execute(
+        "INSERT INTO api_keys (account_id, key_hash, cree_le, expire_le, nom, prefixe)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (account_id, key_hash, now, expire_le, nom, prefixe),
+    ).fetchone()[0]
+    return key_id
 
 
 def live_key_hashes(conn: Connection, account_id: int) -> list[str]:
@@ -253,10 +286,11 @@ def live_key_hashes(conn: Connection, account_id: int) -> list[str]:
 
 def find_key(conn: Connection, key_hash: str) -> KeyRow | None:
     row = conn.execute(
-        "SELECT account_id, key_hash, expire_le, revoque_le FROM api_keys WHERE key_hash = ?",
+        "SELECT account_id, key_hash, expire_le, revoque_le, id, nom FROM api_keys"
+        " WHERE key_hash = ?",
         (key_hash,),
     ).fetchone()
-    return KeyRow(AccountId(row[0]), row[1], row[2], row[3]) if row else None
+    return KeyRow(AccountId(row[0]), row[1], row[2], row[3], row[4], row[5]) if row else None
 
 
 def current_key_expiry(conn: Connection, account_id: int) -> str | None:
@@ -269,12 +303,19 @@ def current_key_expiry(conn: Connection, account_id: int) -> str | None:
 
 
 def insert_invoice(
-    conn: Connection, account_id: int, debut: str, fin: str, amount: int
+    conn: Connection,
+    account_id: int,
+    debut: str,
+    fin: str,
+    amount: int,
+    periode: str | None = None,
 ) -> int:
+    """An invoice for the period [debut, fin), which starts the next period at
+    `fin`; `periode` names the monthly close that made it (None: an admin's)."""
     invoice_id: int = conn.execute(
-        "INSERT INTO invoices (account_id, debut, fin, nb_sms, montant) VALUES (?, ?, ?, ?, ?)"
-        " RETURNING id",
-        (account_id, debut, fin, amount, amount),
+        "INSERT INTO invoices (account_id, debut, fin, nb_sms, montant, periode)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (account_id, debut, fin, amount, amount, periode),
     ).fetchone()[0]
     conn.execute("UPDATE accounts SET periode_debut = ? WHERE id = ?", (fin, account_id))
     return invoice_id

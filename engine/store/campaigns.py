@@ -146,6 +146,13 @@ def finish(
     set_public(conn, ref, public)
 
 
+def set_state(conn: Connection, ref: SendRef, etat: str, public: dict[str, Any]) -> None:
+    """A live campaign's state changed without a wave (its account suspended or
+    reactivated): its row and the fields its send shows."""
+    conn.execute("UPDATE campaigns SET etat = ? WHERE ref = ?", (etat, ref))
+    set_public(conn, ref, public)
+
+
 def set_public(conn: Connection, ref: SendRef, public: dict[str, Any]) -> None:
     """The campaign fields `GET /api/V1/sms/{ref}` shows (the send's `campagne`)."""
     conn.execute(

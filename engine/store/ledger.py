@@ -33,9 +33,11 @@ EFFECTS: dict[EntryKind, dict[str, int]] = {
     EntryKind.FACTURE: {"consommation": -1, "du": 1},
     EntryKind.REGLEMENT: {"du": -1},
     EntryKind.TYPE: {},
+    EntryKind.ADMIN: {},
 }
 """What one unit of each entry's amount adds to each amount of the ledger (a TYPE
-entry changes the account's type to its `detail` instead)."""
+entry changes the account's type to its `detail` instead; an ADMIN entry records
+an administration action and changes nothing)."""
 
 
 class LedgerConflict(StoreError):

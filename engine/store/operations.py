@@ -25,9 +25,11 @@ from engine.model import (
     InvoiceRow,
     JournalRow,
     KeyRow,
+    KeyView,
     Ledger,
     MessageId,
     MessageView,
+    OptOutRow,
     PartReceipt,
     ReportedMessage,
     SendRef,
@@ -37,12 +39,16 @@ from engine.model import (
 )
 from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
+from engine.store import controls as q_controls
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
 from engine.store import reads as q_reads
 from engine.store.messages import SettleRule
 from engine.store.sql import Connection
 from engine.store.writes import AccountBatch, BatchResult, apply_batch
+
+FIRST_KEY = "principale"
+"""The name of an account's first key, and of the one key that replaces them all."""
 
 if TYPE_CHECKING:
     from engine.store.store import Store
@@ -70,6 +76,7 @@ class Accounts(_Part):
         key_hash: str,
         key_expiry: str,
         now: str,
+        key_prefix: str = "",
     ) -> AccountId | None:
         """A new account, its opening ledger and first key, in one transaction;
         None when `email` (lower case) is already in use."""
@@ -85,6 +92,7 @@ class Accounts(_Part):
                 key_hash=key_hash,
                 key_expiry=key_expiry,
                 now=now,
+                key_prefix=key_prefix,
             )
         )
 
@@ -187,14 +195,16 @@ class Keys(_Part):
         return await self._store.read(partial(q_accounts.find_key, key_hash=key_hash))
 
     async def replace(
-        self, account_id: AccountId, key_hash: str, expiry: str, now: str
+        self, account_id: AccountId, key_hash: str, expiry: str, now: str, *, prefixe: str = ""
     ) -> list[str]:
         """Revoke the account's live keys and store the new one; return the
         digests revoked. Every session of the account ends with them."""
 
         def job(conn: Connection) -> list[str]:
             old = q_accounts.live_key_hashes(conn, account_id)
-            q_accounts.replace_key(conn, account_id, key_hash, expiry, now)
+            q_accounts.replace_key(
+                conn, account_id, key_hash, expiry, now, prefixe=prefixe, nom=FIRST_KEY
+            )
             q_accounts.end_sessions(conn, account_id)
             return old
 
@@ -293,6 +303,13 @@ class Campaigns(_Part):
     async def live(self) -> list[CampaignRow]:
         return await self._store.read(q_campaigns.live_campaigns)
 
+    async def set_state(self, ref: SendRef, etat: str, public: dict[str, object]) -> None:
+        """A live campaign's state and shown fields, changed without a wave (the
+        scheduler's, when its account is suspended or reactivated)."""
+        await self._store.transact(
+            partial(q_campaigns.set_state, ref=ref, etat=etat, public=public)
+        )
+
     async def recipients(self, first: int, count: int) -> list[tuple[MessageId, str]]:
         """(id, number) of the messages `first` .. `first + count - 1` still waiting."""
         return await self._store.read(partial(q_campaigns.recipients, first=first, count=count))
@@ -354,3 +371,139 @@ class Reads(_Part):
 
     async def any_callback_url(self) -> bool:
         return await self._store.read(q_reads.any_callback_url)
+
+
+class Controls(_Part):
+    """Account controls: named keys, suspension and sender names, the opt-out
+    list, the administration journal and the monthly postpaid close."""
+
+    async def live_keys(self, account_id: AccountId, now: str) -> list[KeyView]:
+        """The account's keys neither revoked nor expired at `now`, oldest first."""
+        return await self._store.read(
+            partial(q_controls.live_keys, account_id=account_id, now=now)
+        )
+
+    async def add_key(
+        self,
+        account_id: AccountId,
+        *,
+        key_hash: str,
+        prefixe: str,
+        nom: str,
+        expire_le: str,
+        now: str,
+        limit: int,
+    ) -> KeyView | None:
+        """One more key, unless the account has `limit` live keys (None, nothing written)."""
+        return await self._store.transact(
+            partial(
+                q_controls.add_key, account_id=account_id, key_hash=key_hash,
+                prefixe=prefixe, nom=nom, expire_le=expire_le, now=now, limit=limit,
+            )
+        )
+
+    async def revoke_key(self, account_id: AccountId, key_id: int, now: str) -> str | None:
+        """Revoke a live key of the account; its digest, or None when there is none."""
+        return await self._store.transact(
+            partial(q_controls.revoke_key, account_id=account_id, key_id=key_id, now=now)
+        )
+
+    async def swap_key(
+        self, account_id: AccountId, old_hash: str, *, key_hash: str, prefixe: str,
+        expire_le: str, now: str,
+    ) -> bool:
+        """Replace one live key of the account by a new one of the same name; the
+        account's client-space sessions end. False when `old_hash` is not live."""
+
+        def job(conn: Connection) -> bool:
+            swapped = q_controls.swap_key(
+                conn, account_id, old_hash, key_hash=key_hash, prefixe=prefixe,
+                expire_le=expire_le, now=now,
+            )
+            if swapped:
+                q_accounts.end_sessions(conn, account_id)
+            return swapped
+
+        return await self._store.transact(job)
+
+    async def record_key_uses(self, uses: Sequence[tuple[int, str]]) -> None:
+        """When each key (id, ISO 8601) was last used, all in one transaction."""
+        await self._store.transact(partial(q_controls.record_key_uses, uses=uses))
+
+    async def set(
+        self,
+        account_id: AccountId,
+        *,
+        actif: bool | None,
+        emetteurs: Sequence[str] | None,
+        journal: str,
+        now: str,
+    ) -> None:
+        """Suspend or reactivate the account and/or set its sender names, with the
+        journal entry saying who did it, in one transaction."""
+
+        def job(conn: Connection) -> None:
+            q_controls.set_controls(conn, account_id, actif=actif, emetteurs=emetteurs)
+            q_controls.record_admin(conn, account_id, journal, now)
+
+        await self._store.transact(job)
+
+    async def record_admin(self, account_id: AccountId, detail: str, now: str) -> None:
+        """An administration action in the account's journal."""
+        await self._store.transact(
+            partial(q_controls.record_admin, account_id=account_id, detail=detail, now=now)
+        )
+
+    async def add_opt_outs(
+        self, account_id: AccountId, numbers: Sequence[str], source: str, now: str
+    ) -> int:
+        """Put normalised `numbers` on the account's opt-out list with their `source`;
+        how many were new."""
+        return await self._store.transact(
+            partial(
+                q_controls.add_opt_outs, account_id=account_id, numbers=numbers,
+                source=source, now=now,
+            )
+        )
+
+    async def remove_opt_out(self, account_id: AccountId, number: str) -> bool:
+        """Take a number off the list; False when it was not on it."""
+        return await self._store.transact(
+            partial(q_controls.remove_opt_out, account_id=account_id, number=number)
+        )
+
+    async def opt_outs_page(self, account_id: AccountId, after: int, limit: int) -> list[OptOutRow]:
+        return await self._store.read(
+            partial(q_controls.opt_outs_page, account_id=account_id, after=after, limit=limit)
+        )
+
+    async def opted_out_among(
+        self, account_id: AccountId, numbers: Sequence[str]
+    ) -> tuple[bool, frozenset[str]]:
+        """Whether the account's list holds anything, and which of `numbers` it holds."""
+        return await self._store.read(
+            partial(q_controls.opted_out_among, account_id=account_id, numbers=numbers)
+        )
+
+    async def postpaid_due(self, periode: str, boundary: str) -> list[AccountId]:
+        """Postpaid accounts created before `boundary` with no invoice for `periode`."""
+        return await self._store.read(
+            partial(q_controls.postpaid_due, periode=periode, boundary=boundary)
+        )
+
+    async def search_accounts(self, text: str, after: int, limit: int) -> list[AccountRow]:
+        """Accounts whose id is `text` or whose name or e-mail contains it."""
+        return await self._store.read(
+            partial(q_controls.search_accounts, text=text, after=after, limit=limit)
+        )
+
+    async def consumption_by_hour(self, account_id: AccountId, since: str) -> list[tuple[str, int]]:
+        """Consumption per UTC hour since `since` (ISO 8601)."""
+        return await self._store.read(
+            partial(q_controls.consumption_by_hour, account_id=account_id, since=since)
+        )
+
+    async def monthly_close_from(self, now: str) -> str:
+        """When the monthly close first ran on this database (recorded as `now`
+        the first time)."""
+        return await self._store.transact(partial(q_controls.monthly_close_from, now=now))

@@ -155,6 +155,7 @@ class PostgresBackend:
     name = POSTGRESQL
     begin_write = "BEGIN"
     begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    optimistic = True
 
     def __init__(self, url: str, sync: SyncMode = SyncMode.FULL) -> None:
         self.params = parse_url(url)

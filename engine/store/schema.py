@@ -196,4 +196,24 @@ MIGRATIONS: tuple[str, ...] = (
     """
     SELECT 1
     """,
+    # 9: account controls: suspension (actif), the sender names an account may use
+    # (JSON list), several named keys (their first characters and last use), the
+    # opt-out list, and the period each automatic postpaid invoice closed
+    """
+    ALTER TABLE accounts ADD COLUMN actif INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE accounts ADD COLUMN emetteurs TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE api_keys ADD COLUMN nom TEXT NOT NULL DEFAULT '';
+    ALTER TABLE api_keys ADD COLUMN prefixe TEXT NOT NULL DEFAULT '';
+    ALTER TABLE api_keys ADD COLUMN utilise_le TEXT;
+    CREATE TABLE opt_outs (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        numero TEXT NOT NULL,
+        source TEXT NOT NULL,
+        cree_le TEXT NOT NULL,
+        UNIQUE (account_id, numero)
+    );
+    ALTER TABLE invoices ADD COLUMN periode TEXT;
+    CREATE INDEX invoices_period ON invoices(periode, account_id) WHERE periode IS NOT NULL;
+    """,
 )

@@ -211,6 +211,26 @@ PG_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages SET (fillfactor = 80);
     """,
+    # 9: account controls: suspension (actif), the sender names an account may use
+    # (JSON list), several named keys (their first characters and last use), the
+    # opt-out list, and the period each automatic postpaid invoice closed
+    """
+    ALTER TABLE accounts ADD COLUMN actif BIGINT NOT NULL DEFAULT 1;
+    ALTER TABLE accounts ADD COLUMN emetteurs TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE api_keys ADD COLUMN nom TEXT NOT NULL DEFAULT '';
+    ALTER TABLE api_keys ADD COLUMN prefixe TEXT NOT NULL DEFAULT '';
+    ALTER TABLE api_keys ADD COLUMN utilise_le TEXT;
+    CREATE TABLE opt_outs (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id),
+        numero TEXT NOT NULL,
+        source TEXT NOT NULL,
+        cree_le TEXT NOT NULL,
+        UNIQUE (account_id, numero)
+    );
+    ALTER TABLE invoices ADD COLUMN periode TEXT;
+    CREATE INDEX invoices_period ON invoices(periode, account_id) WHERE periode IS NOT NULL;
+    """,
 )
 
 

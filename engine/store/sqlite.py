@@ -68,6 +68,7 @@ class SqliteBackend:
     name = SQLITE
     begin_write = "BEGIN IMMEDIATE"
     begin_read = "BEGIN"
+    optimistic = False
 
     def __init__(self, path: Path, sync: SyncMode = SyncMode.FULL) -> None:
         self.path = path

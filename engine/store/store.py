@@ -54,6 +54,10 @@ class Backend(Protocol):
     sync: SyncMode
     begin_write: str
     begin_read: str
+    optimistic: bool
+    """Run a group's jobs without a savepoint or a wait between them, and only when
+    one fails roll the group back and run it again job by job (PostgreSQL: a
+    round trip per job saved; SQLite has no round trip to save)."""
 
     @property
     def where(self) -> str: ...
@@ -111,6 +115,8 @@ class StoreStatistics:
     commits: int
     last_commit_ms: float
     last_group_size: int
+    replayed_groups: int = 0
+    """Groups run again job by job because one of their jobs failed."""
 
 
 class _Pending:
@@ -148,6 +154,7 @@ class Store:
         self._commits = 0
         self._last_commit_ms = 0.0
         self._last_group = 0
+        self._replayed = 0
         self._read_limiter = trio.CapacityLimiter(read_threads)
         self._local = threading.local()
         self._readers: dict[int, Any] = {}
@@ -163,6 +170,7 @@ class Store:
         self.receipts = operations.Receipts(self)
         self.campaigns = operations.Campaigns(self)
         self.reads = operations.Reads(self)
+        self.controls = operations.Controls(self)
 
     @property
     def where(self) -> str:
@@ -235,33 +243,22 @@ class Store:
 
     def _run_group(self, conn: Any, group: list[tuple[Job, _Pending]]) -> Any:
         """Run and commit one group; return the connection for the next one
-        (a new one when this one broke, None when none could be opened)."""
+        (a new one when this one broke, None when none could be opened).
+
+        A job may run twice: on a backend that runs groups optimistically, a
+        group in which any job fails is rolled back whole and run again job by
+        job, each in its own savepoint. Jobs therefore change nothing but the
+        database (the store's operations are written so)."""
         started = time.perf_counter()
-        results: list[tuple[_Pending, Any, BaseException | None]] = []
+        results: list[tuple[_Pending, Any, BaseException | None]] | None = None
         backend = self.backend
         try:
             if conn is None:
                 conn = backend.open_writer()
-            backend.start_group(conn)
-            conn.execute(backend.begin_write)
-            for job, pending in group:
-                conn.execute("SAVEPOINT job")
-                try:
-                    value = job(conn)
-                    backend.job_done(conn)
-                except Exception as exc:  # noqa: BLE001 - handed back to the caller
-                    if backend.broken(conn):
-                        raise
-                    backend.job_failed(conn)
-                    conn.execute("ROLLBACK TO SAVEPOINT job")
-                    conn.execute("RELEASE SAVEPOINT job")
-                    backend.job_done(conn)
-                    results.append((pending, None, exc))
-                else:
-                    conn.execute("RELEASE SAVEPOINT job")
-                    results.append((pending, value, None))
-            conn.execute("COMMIT")
-            backend.end_group(conn)
+            if backend.optimistic and len(group) > 1:
+                results = self._run_optimistic(conn, group)
+            if results is None:
+                results = self._run_careful(conn, group)
             self._writable = True
         except Exception as exc:  # noqa: BLE001 - the whole group failed: every caller hears it
             self._writable = False
@@ -277,6 +274,59 @@ class Store:
         except trio.RunFinishedError:
             pass
         return conn
+
+    def _run_optimistic(
+        self, conn: Any, group: list[tuple[Job, _Pending]]
+    ) -> list[tuple[_Pending, Any, BaseException | None]] | None:
+        """Every job of the group one after the other, one COMMIT, no wait in
+        between; None (everything rolled back) when anything failed."""
+        backend = self.backend
+        values: list[Any] = []
+        try:
+            backend.start_group(conn)
+            conn.execute(backend.begin_write)
+            for job, _ in group:
+                values.append(job(conn))
+            conn.execute("COMMIT")
+            backend.end_group(conn)
+        except Exception:
+            if backend.broken(conn):
+                raise
+            backend.abandon_group(conn)
+            if backend.in_transaction(conn):
+                conn.execute("ROLLBACK")
+            self._replayed += 1
+            return None
+        return [(pending, value, None) for (_, pending), value in zip(group, values, strict=True)]
+
+    def _run_careful(
+        self, conn: Any, group: list[tuple[Job, _Pending]]
+    ) -> list[tuple[_Pending, Any, BaseException | None]]:
+        """Every job in its own savepoint: a job that fails is rolled back alone
+        and its caller hears why; the others commit."""
+        backend = self.backend
+        results: list[tuple[_Pending, Any, BaseException | None]] = []
+        backend.start_group(conn)
+        conn.execute(backend.begin_write)
+        for job, pending in group:
+            conn.execute("SAVEPOINT job")
+            try:
+                value = job(conn)
+                backend.job_done(conn)
+            except Exception as exc:  # noqa: BLE001 - handed back to the caller
+                if backend.broken(conn):
+                    raise
+                backend.job_failed(conn)
+                conn.execute("ROLLBACK TO SAVEPOINT job")
+                conn.execute("RELEASE SAVEPOINT job")
+                backend.job_done(conn)
+                results.append((pending, None, exc))
+            else:
+                conn.execute("RELEASE SAVEPOINT job")
+                results.append((pending, value, None))
+        conn.execute("COMMIT")
+        backend.end_group(conn)
+        return results
 
     def _after_failure(self, conn: Any) -> Any:
         """Roll back what is open; drop a broken connection (the next group
@@ -363,4 +413,5 @@ class Store:
             commits=self._commits,
             last_commit_ms=round(self._last_commit_ms, 3) if math.isfinite(self._last_commit_ms) else 0.0,
             last_group_size=self._last_group,
+            replayed_groups=self._replayed,
         )

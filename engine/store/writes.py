@@ -27,6 +27,7 @@ from engine.model import (
 )
 from engine.store import accounts as q_accounts
 from engine.store import campaigns as q_campaigns
+from engine.store import controls as q_controls
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
 from engine.store.messages import SettleRule
@@ -117,6 +118,8 @@ class NewInvoice:
     batch's time, which starts the next period. Result: the invoice id."""
 
     amount: int
+    periode: str | None = None
+    """The monthly close that makes it (None: an admin's close)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,20 @@ class InvoicePaid:
     invoice_id: int
 
 
-Write = SetDebitMax | OpenCampaignWrite | ReserveWaveWrite | CampaignEnd | NewInvoice | InvoicePaid
+@dataclass(frozen=True, slots=True)
+class ControlsWrite:
+    """Suspend or reactivate the account (`actif`) and/or set its sender names
+    (`emetteurs`; None: unchanged), with the journal entry `journal` saying who."""
+
+    actif: bool | None
+    emetteurs: tuple[str, ...] | None
+    journal: str
+
+
+Write = (
+    SetDebitMax | OpenCampaignWrite | ReserveWaveWrite | CampaignEnd | NewInvoice | InvoicePaid
+    | ControlsWrite
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,12 +251,18 @@ def _write(conn: Connection, batch: AccountBatch, write: Write) -> int | None:
         case CampaignEnd(ref=ref, etat=etat, at=at, public=public):
             q_campaigns.finish(conn, ref, etat, at, public)
             return None
-        case NewInvoice(amount=amount):
+        case NewInvoice(amount=amount, periode=periode):
             row = q_accounts.get_account(conn, account_id)
             assert row is not None
-            return q_accounts.insert_invoice(conn, account_id, row.periode_debut, batch.now, amount)
+            return q_accounts.insert_invoice(
+                conn, account_id, row.periode_debut, batch.now, amount, periode
+            )
         case InvoicePaid(invoice_id=invoice_id):
             q_accounts.mark_invoice_paid(conn, invoice_id, batch.now)
+            return None
+        case ControlsWrite(actif=actif, emetteurs=emetteurs, journal=journal):
+            q_controls.set_controls(conn, account_id, actif=actif, emetteurs=emetteurs)
+            q_controls.record_admin(conn, account_id, journal, batch.now)
             return None
         case _:
             assert_never(write)

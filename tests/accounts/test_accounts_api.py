@@ -85,11 +85,17 @@ async def test_postpaid_life_cycle_invoice_and_settlement(tmp_path: Path) -> Non
             journal = await stack.client.get(f"/api/V1/admin/comptes/{account_id}/journal", headers=admin)
             assert journal.status_code == 200, journal.text
             body = journal.json()
-            assert [e["nature"] for e in body["ecritures"]] == [
+            money = [e["nature"] for e in body["ecritures"] if e["nature"] != "ADMIN"]
+            assert money == [
                 "CONSOMMATION", "CONSOMMATION", "CONSOMMATION", "FACTURE", "REGLEMENT"
-            ] or sorted(e["nature"] for e in body["ecritures"]) == sorted(
-                ["CONSOMMATION"] * 3 + ["FACTURE", "REGLEMENT"]
-            )
+            ] or sorted(money) == sorted(["CONSOMMATION"] * 3 + ["FACTURE", "REGLEMENT"])
+            said = [e["detail"] for e in body["ecritures"] if e["nature"] == "ADMIN"]
+            assert said == [
+                "administration (API) : compte créé (POSTPAYE)",
+                f"administration (API) : facture {invoice['id']} émise",
+                f"administration (API) : facture {invoice['id']} réglée",
+            ], "every admin action is journalled with who made it"
+            assert all(e["montant"] == 0 for e in body["ecritures"] if e["nature"] == "ADMIN")
             assert body["concorde"] is True
             assert body["recalcule"]["du"] == 0 and body["recalcule"]["consommation"] == 0
 

@@ -69,3 +69,4 @@ async def test_metrics_count_requests_messages_pdus_and_queues(tmp_path: Path) -
             assert ("smsgw_messages_waiting", ()) in samples
             assert ("smsgw_store_queue_depth", ()) in samples
             assert samples[("smsgw_store_last_commit_seconds", ())] > 0
+            assert samples[("smsgw_store_replayed_groups_total", ())] == 0

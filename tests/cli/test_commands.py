@@ -152,3 +152,29 @@ async def test_a_gateway_that_does_not_answer_is_named_with_its_address() -> Non
         ran = await smsgw(url, "comptes", "voir", "1", token="jeton")
     assert ran.code == 1
     assert ran.err.startswith(f"Erreur PASSERELLE_INJOIGNABLE : passerelle injoignable à {url}")
+
+
+async def test_a_suspended_account_is_refused_its_sends_until_reactivated(tmp_path: Path) -> None:
+    async with open_stack(tmp_path) as stack:
+        url, token = stack.running.http_url, stack.running.admin_token
+        account_id, key = await stack.new_account(solde=10)
+        send = {"emetteur": "ION", "destinataire": "+24106123456", "corps": "Bonjour"}
+
+        suspended = await smsgw(url, "comptes", "suspendre", str(account_id), token=token)
+        assert suspended.code == 0, suspended.err
+        assert f"Compte #{account_id} suspendu." in suspended.out
+        refused = await stack.client.post("/api/V1/sms/unides", json=send, headers={"X-API-Key": key})
+        assert refused.status_code == 403 and refused.json()["erreur"]["code"] == "COMPTE_SUSPENDU"
+        shown = await smsgw(url, "comptes", "voir", str(account_id), "--json", token=token)
+        assert shown.json()["actif"] is False
+
+        back = await smsgw(url, "comptes", "suspendre", str(account_id), "--reactiver", token=token)
+        assert back.code == 0 and f"Compte #{account_id} réactivé." in back.out
+        sent = await stack.client.post("/api/V1/sms/unides", json=send, headers={"X-API-Key": key})
+        assert sent.status_code == 202, sent.text
+
+        await smsgw(url, "comptes", "suspendre", str(account_id), token=token)
+        again = await smsgw(url, "comptes", "reactiver", str(account_id), token=token)
+        assert again.code == 0 and f"Compte #{account_id} réactivé." in again.out
+        unknown = await smsgw(url, "comptes", "suspendre", "999999", token=token)
+        assert unknown.code == 1 and "404 COMPTE_INCONNU" in unknown.err
