@@ -23,7 +23,8 @@ import trio
 
 from api.app import create_app
 from api.serving import http_config, serve_http
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, Settings, load_settings, logs
+from config.settings import LogFormat
 from engine import keys
 from engine.gateway import Gateway
 from engine.model import AccountType
@@ -64,6 +65,16 @@ class Running:
     """The embedded simulator serving each connection that has one, by name."""
 
 
+def say(settings: Settings, line: str, *, logged: str | None = None, error: bool = False) -> None:
+    """A start-up or shutdown line: printed as it is with the text log format (on
+    stderr for an error); with the JSON format a record of the "smsgw" logger, in
+    its `logged` words when the line holds a secret (the admin token, a key)."""
+    if settings.log.format is LogFormat.JSON:
+        log.log(logging.ERROR if error else logging.INFO, logged or line)
+    else:
+        print(line, file=sys.stderr if error else sys.stdout, flush=True)
+
+
 START_FAILURES: tuple[type[Exception], ...] = (*STORE_FAILURES, OSError)
 """What stops start-up with one line: the store's failures and the network's."""
 
@@ -91,10 +102,7 @@ async def serve(
     async with trio.open_nursery() as nursery:
         store = Store(backend_for(settings.data.url, settings.data.dir, settings.data.sync))
         await nursery.start(store.serve)
-        print(
-            f"Store: {store.backend.name} at {store.where}, sync {settings.data.sync.upper()}",
-            flush=True,
-        )
+        say(settings, f"Store: {store.backend.name} at {store.where}, sync {settings.data.sync.upper()}")
         fresh = not await store.accounts.any()
 
         simulators, addresses = await _embedded_simulators(settings, nursery)
@@ -114,8 +122,8 @@ async def serve(
             default = " (default)" if len(settings.connections()) > 1 and (
                 c.name == settings.default_connection()) else ""
             cap = f", at most {c.max_rate} submit_sm/s" if c.max_rate else ""
-            print(f"Sender pool {c.name}{default}{where}: {c.binds} binds to {host}:{port}{cap}"
-                  + (routing if default else ""), flush=True)
+            say(settings, f"Sender pool {c.name}{default}{where}: {c.binds} binds to {host}:{port}{cap}"
+                + (routing if default else ""))
 
         app = create_app(gateway, settings, token)
         if simulator is not None:
@@ -135,25 +143,25 @@ async def serve(
             )
         )
         http_url = binds[0] if binds else f"http://{settings.http.host}:{settings.http.port}"
-        print(f"SMS Gateway API on {http_url}/api/V1 (health: {http_url}/api/V1/sante)", flush=True)
-        print(f"Admin token ({token_origin}): {token}", flush=True)
+        say(settings, f"SMS Gateway API on {http_url}/api/V1 (health: {http_url}/api/V1/sante)")
+        say(settings, f"Admin token ({token_origin}): {token}",
+            logged=f"Admin token: {token_origin} (its value is never logged)")
         demo_key = None
         if fresh:
             account_id, key = await gateway.create_account(
                 nom="Compte démo", type=AccountType.PREPAYE, solde=1000
             )
             demo_key = key.cle
-            print(
-                f"Demo prepaid account #{account_id} (1000 SMS credits), API key: {key.cle}",
-                flush=True,
-            )
+            say(settings, f"Demo prepaid account #{account_id} (1000 SMS credits), API key: {key.cle}",
+                logged=f"Demo prepaid account #{account_id} (1000 SMS credits) created; its API "
+                "key is printed in the text log format only")
         task_status.started(Running(http_url, token, gateway, simulator, demo_key, simulators))
         await stop.wait()
-        print("Stopping: no new requests; finishing in-flight messages...", flush=True)
+        say(settings, "Stopping: no new requests; finishing in-flight messages...")
         await gateway.drain(DRAIN_GRACE_S)
         engine_scope.cancel()
         nursery.cancel_scope.cancel()
-    print("Stopped cleanly.", flush=True)
+    say(settings, "Stopped cleanly.")
 
 
 async def _embedded_simulators(
@@ -194,11 +202,8 @@ async def _embedded_simulators(
         simulators[c.name] = simulator
         addresses[c.name] = (c.host or sim.host, c.port or simulator.smpp_port)
         serving = f" for {c.name}" if named else ""
-        print(
-            f"SMSC simulator{serving}: SMPP on {sim.host}:{simulator.smpp_port}, "
-            f"control API on http://{sim.host}:{simulator.control_port}",
-            flush=True,
-        )
+        say(settings, f"SMSC simulator{serving}: SMPP on {sim.host}:{simulator.smpp_port}, "
+            f"control API on http://{sim.host}:{simulator.control_port}")
     return simulators, addresses
 
 
@@ -218,20 +223,17 @@ def cli(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log.level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log)
     try:
         trio.run(main, settings)
     except BaseExceptionGroup as group:
         failure = _first_failure(group)
         if failure is None:
             raise
-        print(f"start-up failed: {failure}", file=sys.stderr)
+        say(settings, f"start-up failed: {failure}", error=True)
         return 1
     except START_FAILURES as exc:
-        print(f"start-up failed: {exc}", file=sys.stderr)
+        say(settings, f"start-up failed: {exc}", error=True)
         return 1
     return 0
 

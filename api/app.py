@@ -13,8 +13,9 @@ bodies (413).
 from __future__ import annotations
 
 import logging
+import time
 
-from quart import Response, request
+from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
@@ -41,6 +42,7 @@ from api.routes import (
     ops,
     sms,
 )
+from config import logs
 from config.settings import Settings
 from engine.errors import GatewayError
 from engine.gateway import Gateway
@@ -64,6 +66,7 @@ BLUEPRINTS = (
     operateur.bp,
     console.bp,
     docs.bp,
+    docs.swagger_ui,
     metrics.bp,
 )
 
@@ -105,6 +108,23 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
     app.extensions["gateway"] = gateway
     app.extensions["settings"] = settings
     app.extensions["admin_token"] = admin_token
+
+    @app.before_request
+    async def request_context() -> None:
+        """Every record logged while serving the request carries its id, and the
+        account and ref its path names (config/logs.py)."""
+        logs.start_request()
+        g.smsgw_log_started = time.perf_counter()
+        named = request.view_args or {}
+        logs.bind(account=named.get("account_id"), ref=named.get("ref"))
+
+    @app.after_request
+    async def request_record(response: Response) -> Response:
+        started = getattr(g, "smsgw_log_started", None)
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        logs.log_request(request.method, request.path, response.status_code, seconds)
+        return response
+
     limiter = KeyRateLimiter(settings.http.rate_limit_per_s, settings.http.rate_limit_burst)
     app.extensions["rate_limiter"] = limiter
     instruments = metrics.Metrics(gateway)

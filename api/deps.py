@@ -8,6 +8,7 @@ from quart import current_app, request
 
 from api.errors import ApiError
 from api.intake import SendIntake
+from config import logs
 from config.settings import Settings
 from engine.gateway import Gateway
 from engine.model import AccountId
@@ -28,7 +29,9 @@ def send_intake() -> SendIntake:
 
 async def client_account() -> AccountId:
     """The account of the request's X-API-Key (401 with the contract's codes)."""
-    return await gateway().authenticate(request.headers.get("X-API-Key"))
+    account_id = await gateway().authenticate(request.headers.get("X-API-Key"))
+    logs.bind(account=account_id)
+    return account_id
 
 
 def require_admin() -> None:

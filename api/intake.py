@@ -41,6 +41,7 @@ from api.models import Body
 from api.models.requests import MuldesBase, Unides, numbers_given
 from api.openapi import operation_of, resolve
 from api.routes.metrics import Metrics
+from config import logs
 from config.settings import Settings
 from engine.gateway import Gateway
 from engine.model import (
@@ -152,10 +153,12 @@ class SendIntake:
     async def accept(self, request: SendRequest) -> dict[str, Any]:
         """Run the pipeline on one send: the 202 body, or ApiError / GatewayError."""
         account_id = await self._authenticate(request.caller)
+        logs.bind(account=account_id)
         self._count(request)
         body = self._validate(request)
         idem = idempotency_of(request.idempotency_key, request.path, request.body)
         accepted, answer = await self._decide(account_id, request.kind, body, idem)
+        logs.bind(ref=answer.get("ref"))
         if not accepted.replayed:
             self.metrics.count_accepted(accepted)
         return answer

@@ -21,6 +21,7 @@ from api.errors import HTTP_MESSAGES, ApiError, refusal
 from api.http import check_json_type, decode_json
 from api.intake import ACCEPTED, ApiKey, SendIntake, SendRequest
 from api.ratelimit import KeyRateLimiter
+from config import logs
 from engine.errors import GatewayError
 from engine.model import SendType, keys
 
@@ -75,6 +76,7 @@ async def serve_send(
     request metrics counted under the route's path. A client gone before its
     body is complete gets no answer."""
     started = timer.perf_counter()
+    logs.start_request()
     headers: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
         headers.setdefault(name.lower(), value)
@@ -121,7 +123,9 @@ async def serve_send(
     response_headers.extend((k.lower().encode(), v.encode("latin-1")) for k, v in extra.items())
     await send({"type": "http.response.start", "status": status, "headers": response_headers})
     await send({"type": "http.response.body", "body": data})
-    door.intake.metrics.request_done(scope["path"], "POST", status, timer.perf_counter() - started)
+    seconds = timer.perf_counter() - started
+    door.intake.metrics.request_done(scope["path"], "POST", status, seconds)
+    logs.log_request("POST", scope["path"], status, seconds)
 
 
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:

@@ -148,6 +148,14 @@ class SimulatorSection:
     password: str = "secret"
 
 
+class LogFormat(StrEnum):
+    """How a log record is written (`log.format`): TEXT, one readable line; JSON, one
+    JSON object a line (config/logs.py), with the request id, account and ref."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 @dataclass(frozen=True, slots=True)
 class CallbackSettings:
     """Status callbacks (contract section 11): how long an event is retried, whether
@@ -162,6 +170,8 @@ class CallbackSettings:
 @dataclass(frozen=True, slots=True)
 class LogSettings:
     level: str = "INFO"
+    format: LogFormat = LogFormat.TEXT
+    requests: bool = False  # why: config/logs.py (one record per HTTP request)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ Rules every request definition shares:
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -222,6 +223,21 @@ class _DocumentSchema(GenerateJsonSchema):
         out = super().generate(schema, mode=mode)
         defs = out.pop("$defs", {})
         return _tidy(out, defs)  # type: ignore[no-any-return]
+
+    def model_schema(self, schema: Any) -> JsonSchemaValue:
+        return _without_docstring(super().model_schema(schema), schema["cls"])
+
+    def typed_dict_schema(self, schema: Any) -> JsonSchemaValue:
+        return _without_docstring(super().typed_dict_schema(schema), schema["cls"])
+
+
+def _without_docstring(out: JsonSchemaValue, cls: type) -> JsonSchemaValue:
+    """The class's docstring is for the code (in English); the document speaks French
+    through `description` fields and `json_schema_extra`."""
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    if doc and out.get("description") == doc:
+        out = {k: v for k, v in out.items() if k != "description"}
+    return out
 
 
 def _tidy(node: Any, defs: Mapping[str, Any]) -> Any:

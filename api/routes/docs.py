@@ -2,9 +2,11 @@
 
 GET /api/V1/openapi.json answers the document built from the routes'
 `@operation` records (built once, on first request, when every blueprint is
-registered). GET /docs is a self-contained page (its script, api/static/docs.js, is
-served by the application itself, no third-party host): it renders the document and lets a
-reader try any operation with their own key.
+registered). GET /docs is Swagger UI, served by the gateway itself from the
+swagger-ui-py package (its scripts and styles under /static/swagger-ui/, no
+third-party host, a Content-Security-Policy that says so): it renders the
+document, its markdown included, shows each operation's schemas and lets a reader
+try any operation with an API key (`X-API-Key`) or the admin token (Bearer).
 """
 
 from __future__ import annotations
@@ -17,6 +19,23 @@ from quart import Blueprint, Response, current_app, jsonify
 from api.openapi import Answer, build_document, operation
 
 bp = Blueprint("docs", __name__)
+
+swagger_ui = Blueprint(
+    "swagger_ui", __name__,
+    static_folder=str(resources.files("swagger_ui").joinpath("static")),
+    static_url_path="/static/swagger-ui",
+)
+"""Swagger UI's own files (swagger-ui-bundle.js, swagger-ui.css), as the package ships them."""
+
+DOCS_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def document() -> dict[str, Any]:
@@ -39,16 +58,17 @@ async def openapi_json() -> Response:
     return jsonify(document())
 
 
-def _asset(name: str) -> str:
-    return resources.files("api").joinpath("static", name).read_text(encoding="utf-8")
-
-
 @bp.get("/docs")
 @operation(
     "Documentation interactive",
     tag="Exploitation",
-    description="Page HTML qui présente ce document et permet d'essayer chaque opération.",
+    description="Swagger UI, servi par la passerelle : ce document rendu (textes, schémas de "
+    "chaque opération), et « Try it out » pour essayer chaque opération avec votre clé API "
+    "ou le jeton d'administration (bouton « Authorize »).",
     responses={200: Answer("La page.", None, media_type="text/html")},
 )
 async def docs_page() -> Response:
-    return Response(_asset("docs.html"), status=200, content_type="text/html; charset=utf-8")
+    page = resources.files("api").joinpath("templates", "docs.html").read_text(encoding="utf-8")
+    response = Response(page, status=200, content_type="text/html; charset=utf-8")
+    response.headers.update(DOCS_HEADERS)
+    return response

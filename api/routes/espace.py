@@ -48,6 +48,7 @@ from api.models import answers
 from api.models.requests import ChangePassword
 from api.models.text import unstorable
 from api.openapi import Answer, Security, operation
+from config import logs
 from engine.errors import GatewayError
 from engine.model import AccountId, SendType, format_ref, iso, parse_ref
 
@@ -245,7 +246,9 @@ async def _client() -> AccountId:
     """The session's account, or 401 (JSON) for the polled data and the actions."""
     state = await session_state("client")
     if state == "ok":
-        return AccountId(int(session["compte"]))
+        account_id = AccountId(int(session["compte"]))
+        logs.bind(account=account_id)
+        return account_id
     if state == "expiree":
         raise ApiError(401, "SESSION_EXPIREE", "Votre session a expiré : reconnectez-vous.")
     raise ApiError(401, "NON_CONNECTE", "Connectez-vous à votre espace client.")

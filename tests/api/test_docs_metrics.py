@@ -1,4 +1,4 @@
-"""The interactive documentation is served locally, and /metrics speaks the
+"""The interactive documentation (Swagger UI) is served locally, and /metrics speaks the
 Prometheus text format with the figures operators scrape."""
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ async def test_docs_page_and_its_script_come_from_the_gateway_itself(tmp_path: P
             for source in sources:
                 asset = await stack.client.get(source)
                 assert asset.status_code == 200, source
-            script = (await stack.client.get("/static/docs.js")).text
+            assert "default-src 'self'" in page.headers["content-security-policy"]
+            assert "/static/swagger-ui/swagger-ui-bundle.js" in sources
+            script = (await stack.client.get("/static/docs-swagger.js")).text
             assert "/api/V1/openapi.json" in script
             doc = (await stack.client.get("/api/V1/openapi.json")).json()
             assert "X-SMSGW-Signature" in doc["info"]["description"]
