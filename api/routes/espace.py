@@ -228,6 +228,33 @@ def secured(response: Response) -> Response:
     return response
 
 
+PAGE_ANSWERS = {
+    200: Answer("La page.", None, media_type="text/html"),
+    302: Answer("Non connecté : vers /espace/connexion.", None, media_type="text/html"),
+}
+"""What a client-space page answers."""
+
+
+def posted_answers(done: str, more: dict[int, str]) -> dict[int, Answer]:
+    """What a client-space form post answers: `done` on 303, the session and CSRF
+    refusals, and the `more` refusals by status."""
+    answers = {
+        303: Answer(done, None, media_type="text/html"),
+        401: Answer("Sans session client.", None, media_type="text/html"),
+        403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html"),
+    }
+    answers.update({code: Answer(text, None, media_type="text/html") for code, text in more.items()})
+    return dict(sorted(answers.items()))
+
+
+async def client_or_login() -> AccountId | Response:
+    """The session's client account, or where to go instead (the login page)."""
+    state = await session_state("client")
+    if state != "ok":
+        return redirect("/espace/connexion" + ("?expiree=1" if state == "expiree" else ""))  # type: ignore[return-value]
+    return AccountId(int(session["compte"]))
+
+
 async def page(template: str, status: int = 200, **context: Any) -> Response:
     html = await render_template(template, csrf=csrf_token(), **context)
     return secured(Response(html, status=status, mimetype="text/html"))

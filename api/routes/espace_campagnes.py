@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from quart import Blueprint, Response, redirect, request, session
+from quart import Blueprint, Response, redirect, request
 
 from api import views
 from api.deps import gateway, send_intake, settings
@@ -29,12 +29,14 @@ from api.http import VALIDATION_MESSAGE, valid
 from api.intake import SendRequest, SessionAccount
 from api.openapi import Answer, Security, operation
 from api.routes.espace import (
+    PAGE_ANSWERS,
     check_csrf,
+    client_or_login,
     csrf_refusal,
     numbers_from_text,
     page,
+    posted_answers,
     refuse_unstorable_form,
-    session_state,
 )
 from engine.errors import GatewayError
 from engine.model import (
@@ -56,26 +58,15 @@ FIELDS = ("emetteur", "corps", "numeros", "dateDebut", "dateFin", "nbParJour", "
 INTEGERS = ("nbParJour", "intervalleMinutes")
 SHOWN_SLOTS = 60
 LIVE = ("PLANIFIEE", "EN_COURS", "SUSPENDUE")
-PAGE = {
-    200: Answer("La page.", None, media_type="text/html"),
-    302: Answer("Non connecté : vers /espace/connexion.", None, media_type="text/html"),
-}
-POSTED = {
-    303: Answer("Vers la page de la campagne.", None, media_type="text/html"),
-    401: Answer("Sans session client.", None, media_type="text/html"),
-    403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html"),
-    409: Answer("Refusé (par exemple CAMPAGNE_TERMINEE).", None, media_type="text/html"),
-    413: Answer("Trop de numéros (TROP_DE_DESTINATAIRES).", None, media_type="text/html"),
-    422: Answer("Champs invalides : la page les nomme.", None, media_type="text/html"),
-}
+PAGE = PAGE_ANSWERS
+POSTED = posted_answers("Vers la page de la campagne.", {
+    409: "Refusé (par exemple CAMPAGNE_TERMINEE).",
+    413: "Trop de numéros (TROP_DE_DESTINATAIRES).",
+    422: "Champs invalides : la page les nomme.",
+})
 
 
-async def _account() -> AccountId | Response:
-    """The session's account, or where to go instead (the login page)."""
-    state = await session_state("client")
-    if state != "ok":
-        return redirect("/espace/connexion" + ("?expiree=1" if state == "expiree" else ""))  # type: ignore[return-value]
-    return AccountId(int(session["compte"]))
+_account = client_or_login
 
 
 async def _form() -> tuple[dict[str, Any], dict[str, str]]:
@@ -168,6 +159,18 @@ async def _form_page(account_id: AccountId, status: int = 200, **context: Any) -
         fuseau=settings().gateway.timezone, onglet="campagnes", **context)
 
 
+async def _posted() -> tuple[AccountId, dict[str, Any], dict[str, str]] | Response:
+    """A campaign form post: its account (401 page when the session is gone, CSRF
+    checked), the body as read and the raw fields to show again."""
+    account_id = await _account()
+    if isinstance(account_id, Response):
+        return await page("espace_connexion.html", 401, notice="Votre session a expiré : reconnectez-vous.")
+    if not await check_csrf():
+        raise csrf_refusal()
+    body, raw = await _form()
+    return account_id, body, raw
+
+
 async def _refused(account_id: AccountId, exc: ApiError | GatewayError, raw: dict[str, str]) -> Response:
     error = exc if isinstance(exc, ApiError) else refusal(exc)
     return await _form_page(account_id, error.status, erreur=error.message, details=error.details,
@@ -202,12 +205,10 @@ async def campaigns() -> Response:
     security=Security.SESSION,
 )
 async def preview() -> Response:
-    account_id = await _account()
-    if isinstance(account_id, Response):
-        return await page("espace_connexion.html", 401, notice="Votre session a expiré : reconnectez-vous.")
-    if not await check_csrf():
-        raise csrf_refusal()
-    body, raw = await _form()
+    posted = await _posted()
+    if isinstance(posted, Response):
+        return posted
+    account_id, body, raw = posted
     try:
         checked = _check(body)
         gw = gateway()
@@ -239,12 +240,10 @@ def _calendar(body: Any) -> CampaignRequest:
     security=Security.SESSION,
 )
 async def confirm() -> Response:
-    account_id = await _account()
-    if isinstance(account_id, Response):
-        return await page("espace_connexion.html", 401, notice="Votre session a expiré : reconnectez-vous.")
-    if not await check_csrf():
-        raise csrf_refusal()
-    body, raw = await _form()
+    posted = await _posted()
+    if isinstance(posted, Response):
+        return posted
+    account_id, body, raw = posted
     try:
         _check(body)
         answer = await send_intake().accept(

@@ -27,13 +27,16 @@ from api.errors import ApiError, refusal
 from api.openapi import Answer, Security, operation
 from api.routes.espace import (
     EXPIRY_NOTICE_DAYS,
+    PAGE_ANSWERS,
     check_csrf,
+    client_or_login,
     csrf_refusal,
     expiring,
     keep_session_current,
     live_keys,
     numbers_from_text,
     page,
+    posted_answers,
     refuse_unstorable_form,
     session_state,
 )
@@ -47,18 +50,12 @@ bp.before_request(refuse_unstorable_form)
 
 OPT_OUT_PAGE = 100
 MAX_VALIDITY_DAYS = 3650
-PAGE = {
-    200: Answer("La page.", None, media_type="text/html"),
-    302: Answer("Non connecté : vers /espace/connexion.", None, media_type="text/html"),
-}
-POSTED = {
-    303: Answer("Fait : vers la page, qui le dit.", None, media_type="text/html"),
-    401: Answer("Sans session client.", None, media_type="text/html"),
-    403: Answer("Jeton CSRF absent ou faux.", None, media_type="text/html"),
-    404: Answer("Clé ou numéro inconnus.", None, media_type="text/html"),
-    409: Answer("Trop de clés actives (TROP_DE_CLES).", None, media_type="text/html"),
-    422: Answer("Champ invalide : la page le nomme.", None, media_type="text/html"),
-}
+PAGE = PAGE_ANSWERS
+POSTED = posted_answers("Fait : vers la page, qui le dit.", {
+    404: "Clé ou numéro inconnus.",
+    409: "Trop de clés actives (TROP_DE_CLES).",
+    422: "Champ invalide : la page le nomme.",
+})
 DONE = {
     "revoquee": "Clé révoquée : elle est refusée dès maintenant.",
     "ajoutes": "Numéros ajoutés à la liste.",
@@ -66,11 +63,7 @@ DONE = {
 }
 
 
-async def _account() -> AccountId | Response:
-    state = await session_state("client")
-    if state != "ok":
-        return redirect("/espace/connexion" + ("?expiree=1" if state == "expiree" else ""))  # type: ignore[return-value]
-    return AccountId(int(session["compte"]))
+_account = client_or_login
 
 
 async def _acting() -> AccountId | Response:
