@@ -237,9 +237,11 @@ configurables) ; au-delà, 429 `TROP_DE_REQUETES` avec l'en-tête `Retry-After`.
 
 **Rappels de statut.** Chaque statut final d'un destinataire (`STATUT`) et chaque accusé
 de livraison (`LIVRAISON`) est envoyé en `POST` JSON à l'`urlRappel` de l'envoi, sinon à
-celle du compte : `{"evenements": [...]}` (au plus 100 événements par appel, un seul
-compte par appel ; le détail est sous `webhooks`). Chaque événement a un `id` unique : un
-événement répété garde son `id`. Les événements d'un destinataire arrivent dans l'ordre
+celle du compte, et chaque SMS entrant adressé à un numéro du compte (`ENTRANT`, avec
+`emetteur`, `destinataire`, `corps`, `recuLe`, `smsc`) à l'`urlRappel` du compte :
+`{"evenements": [...]}` (au plus 100 événements par appel, un seul compte par appel ;
+le détail est sous `webhooks`). Chaque événement a un `id` unique : un événement répété
+garde son `id`. Les événements d'un destinataire arrivent dans l'ordre
 où ils se sont produits. Le corps est signé :
 `X-SMSGW-Signature: t=<secondes Unix>,v1=<hex>`, où `v1` est le HMAC-SHA256 de
 `"<t>.<corps brut>"` avec pour clé le secret des rappels du compte (`secretRappel`, montré
@@ -415,6 +417,22 @@ _EVENT: dict[str, Any] = {
     },
 }
 
+_INBOUND_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type", "emetteur", "destinataire", "corps", "recuLe", "smsc"],
+    "properties": {
+        "id": _EVENT["properties"]["id"],
+        "type": {"type": "string", "enum": ["ENTRANT"],
+                 "description": "ENTRANT : un SMS entrant adressé à un numéro ou code court "
+                 "du compte (`numerosEntrants`)."},
+        "emetteur": {"type": "string", "description": "L'abonné qui l'a envoyé."},
+        "destinataire": {"type": "string", "description": "Le numéro ou code court du compte."},
+        "corps": {"type": "string"},
+        "recuLe": {"type": "string", "format": "date-time"},
+        "smsc": {"type": "string", "description": "La connexion SMSC qui l'a remis."},
+    },
+}
+
 WEBHOOKS: dict[str, Any] = {
     "rappelStatut": {
         "post": {
@@ -433,7 +451,8 @@ WEBHOOKS: dict[str, Any] = {
                     "type": "object",
                     "required": ["evenements"],
                     "properties": {"evenements": {
-                        "type": "array", "minItems": 1, "maxItems": 100, "items": _EVENT}},
+                        "type": "array", "minItems": 1, "maxItems": 100,
+                        "items": {"oneOf": [_EVENT, _INBOUND_EVENT]}}},
                 }}},
             },
             "responses": {

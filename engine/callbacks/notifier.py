@@ -93,6 +93,16 @@ def backoff_s(attempts: int) -> float:
 
 def event_json(e: PendingCallback) -> dict[str, Any]:
     """One event as the receiver reads it."""
+    if e.type == "ENTRANT":
+        return {
+            "id": e.id,
+            "type": e.type,
+            "emetteur": e.emetteur,
+            "destinataire": e.destinataire,
+            "corps": e.corps,
+            "recuLe": e.recu_le,
+            "smsc": e.smsc,
+        }
     return {
         "id": e.id,
         "type": e.type,
@@ -155,6 +165,11 @@ class CallbackNotifier:
 
     def receipts(self, matched: Sequence[tuple[int, int, str, str]]) -> None:
         """Delivery receipts were committed (with their events)."""
+        self._new_events()
+
+    def inbound(self, received: Sequence[object]) -> None:
+        """Inbound messages were committed (with the ENTRANT events of the owned
+        ones whose account has a callback URL)."""
         self._new_events()
 
     def _new_events(self) -> None:

@@ -91,6 +91,7 @@ class Runtime:
             concurrency=cb.concurrency,
             timeout_s=cb.timeout_s,
         )
+        self.inbound.observers.append(self.callbacks.inbound)
         self.registry = Registry(
             store,
             self.dispatcher,

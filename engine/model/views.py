@@ -87,6 +87,12 @@ class PendingCallback:
     doublon_possible: bool
     reference: str | None
     smsc: str | None = None
+    emetteur: str | None = None
+    """ENTRANT: the subscriber who sent the inbound message."""
+    corps: str | None = None
+    """ENTRANT: its text."""
+    recu_le: str | None = None
+    """ENTRANT: when it arrived."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.model import InboundMessage, InboundStored, InboundView, inbound_key
+from engine.store import outbox as q_outbox
 from engine.store.sql import Connection
 
 
-def record(conn: Connection, messages: Sequence[InboundMessage]) -> list[InboundStored]:
-    """Store each MO with its owner; returns their ids and owners, in order."""
+def record(
+    conn: Connection, messages: Sequence[InboundMessage], stamp: float
+) -> tuple[list[InboundStored], int]:
+    """Store each MO with its owner, and an ENTRANT callback event (created at
+    `stamp`, POSIX seconds) for each owned one whose account has a callback URL;
+    returns their ids and owners, in order, and how many events were written."""
     stored: list[InboundStored] = []
+    events = 0
     for m in messages:
         row = conn.execute(
             "SELECT account_id FROM inbound_numbers WHERE numero = ?",
@@ -29,7 +35,9 @@ def record(conn: Connection, messages: Sequence[InboundMessage]) -> list[Inbound
             (owner, m.emetteur, m.destinataire, m.corps, m.recu_le, m.smsc),
         ).fetchone()[0]
         stored.append(InboundStored(int(new_id), owner))
-    return stored
+        if owner is not None:
+            events += q_outbox.record_inbound(conn, owner, int(new_id), stamp)
+    return stored, events
 
 
 def numbers(conn: Connection, account_id: int) -> list[str]:

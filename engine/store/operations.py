@@ -322,8 +322,13 @@ class Inbound(_Part):
     """Inbound messages (MO) and the numbers accounts receive them on."""
 
     async def record(self, messages: Sequence[InboundMessage]) -> list[InboundStored]:
-        """Store MO with their owners, in one transaction (durable on return)."""
-        return await self._store.transact(partial(q_inbound.record, messages=messages))
+        """Store MO with their owners and their ENTRANT callback events, in one
+        transaction (durable on return)."""
+        stored, events = await self._store.transact(
+            partial(q_inbound.record, messages=messages, stamp=time.time())
+        )
+        self._store.outbox.recorded += events
+        return stored
 
     async def numbers(self, account_id: AccountId) -> list[str]:
         return await self._store.read(partial(q_inbound.numbers, account_id=account_id))

@@ -6,7 +6,8 @@ receipt in the receipts' job), with one INSERT ... SELECT per batch that keeps
 only the messages whose send or account has a callback URL, so an account
 without one costs a lookup and no row. The notifier reads the events that are
 due, oldest first, and only the first of each message's events (its status,
-then its receipts: they arrive in the order they happened), and writes back what became of each
+then its receipts: they arrive in the order they happened; an inbound message's ENTRANT
+event, written with the message, names it by its id in `message_id`), and writes back what became of each
 delivery: acknowledged ones are deleted, failed ones wait for their next
 attempt, those past their age are deleted and counted by the notifier.
 """
@@ -63,14 +64,15 @@ def due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
         " m.livre_le, m.doublon_possible, s.reference, m.smsc"
         " FROM callback_events e JOIN messages m ON m.id = e.message_id"
         " JOIN sends s ON s.ref = m.ref JOIN accounts a ON a.id = e.account_id"
-        " WHERE e.prochain <= ? AND (e.type <> 'LIVRAISON' OR m.statut <> 'EN_ATTENTE')"
+        " WHERE e.prochain <= ? AND e.type <> 'ENTRANT'"
+        " AND (e.type <> 'LIVRAISON' OR m.statut <> 'EN_ATTENTE')"
         " AND NOT EXISTS (SELECT 1 FROM callback_events p WHERE p.message_id = e.message_id"
         " AND p.id <> e.id AND (p.type = e.type AND p.id < e.id"
         " OR p.type = 'STATUT' AND e.type = 'LIVRAISON'))"
         " ORDER BY e.id LIMIT ?",
         (now, limit),
     ).fetchall()
-    return [
+    found = [
         PendingCallback(
             id=r[0], account_id=r[1], url=r[2], type=r[3], cree_le=r[4], tentatives=r[5],
             secret=r[6] or "", ref=r[7], destinataire=r[8], statut=r[9], raison=r[10],
@@ -79,6 +81,39 @@ def due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
         )
         for r in rows
     ]
+    return sorted([*found, *_inbound_due(conn, now, limit)], key=lambda e: e.id)[:limit]
+
+
+def _inbound_due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
+    """ENTRANT events due at `now`: their `message_id` is the inbound message's id."""
+    rows = conn.execute(
+        "SELECT e.id, e.account_id, e.url, e.cree_le, e.tentatives, a.secret_rappel,"
+        " i.emetteur, i.destinataire, i.corps, i.recu_le, i.smsc"
+        " FROM callback_events e JOIN inbound_messages i ON i.id = e.message_id"
+        " JOIN accounts a ON a.id = e.account_id"
+        " WHERE e.type = 'ENTRANT' AND e.prochain <= ? ORDER BY e.id LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    return [
+        PendingCallback(
+            id=r[0], account_id=r[1], url=r[2], type="ENTRANT", cree_le=r[3], tentatives=r[4],
+            secret=r[5] or "", ref=0, destinataire=r[7], statut="", raison=None, code_smsc=None,
+            envoye_le=None, livraison=None, livre_le=None, doublon_possible=False,
+            reference=None, smsc=r[10], emetteur=r[6], corps=r[8], recu_le=r[9],
+        )
+        for r in rows
+    ]
+
+
+def record_inbound(conn: Connection, account_id: int, inbound_id: int, stamp: float) -> int:
+    """An ENTRANT event for an inbound message of `account_id`, when the account has
+    a callback URL; how many (0 or 1)."""
+    return len(conn.execute(
+        "INSERT INTO callback_events (account_id, message_id, type, url, cree_le, prochain)"
+        " SELECT a.id, ?, 'ENTRANT', a.url_rappel, ?, 0 FROM accounts a"
+        " WHERE a.id = ? AND NULLIF(a.url_rappel, '') IS NOT NULL RETURNING id",
+        (inbound_id, stamp, account_id),
+    ).fetchall())
 
 
 def next_due(conn: Connection) -> float | None:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import trio
 
+from tests.callbacks.receiver import Receiver, signature_ok
 from tests.harness import eventually
 from tests.operators.support import Operator, Operators, open_operators, until_settled
 
@@ -243,3 +244,43 @@ async def test_an_inbound_stop_opts_the_sender_out_and_a_later_send_fails_unchar
             assert "+24106123456" not in ops.moov.destinations()
             assert (await stack.client.get(
                 "/api/V1/sms/entrants", headers=headers)).json()["entrants"][0]["corps"] == "  Stop "
+
+
+async def test_an_mo_to_an_accounts_number_is_called_back_to_it_as_an_entrant_event(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(60), Receiver() as receiver:
+        async with open_operators(tmp_path, SMSGW_CALLBACKS_ALLOW_PRIVATE="true") as ops:
+            stack = ops.stack
+            r = await stack.client.post(
+                "/api/V1/admin/comptes",
+                json={"nom": "Banque", "type": "PREPAYE", "solde": 10}, headers=stack.admin,
+            )
+            assert r.status_code == 201, r.text
+            bank, secret = r.json()["id"], r.json()["secretRappel"]
+            r = await stack.client.patch(
+                f"/api/V1/admin/comptes/{bank}", json={"urlRappel": receiver.url}, headers=stack.admin
+            )
+            assert r.status_code == 200, r.text
+            shop, _ = await stack.new_account(solde=10)
+            await own(ops, bank, "1234")
+            await own(ops, shop, "5678")
+
+            await send_mo(ops.moov, "+24106123456", "1234", "Solde ?")
+            await send_mo(ops.airtel, "+24107999999", "5678", "Pour la boutique")
+            await send_mo(ops.airtel, "+24107888888", "9999", "Personne")
+
+            async def delivered() -> list[dict[str, Any]]:
+                return receiver.accepted_events()
+
+            events = await eventually(delivered, lambda evs: len(evs) >= 1, within_s=20)
+            assert events == [{
+                "id": events[0]["id"], "type": "ENTRANT", "emetteur": "+24106123456",
+                "destinataire": "1234", "corps": "Solde ?", "recuLe": events[0]["recuLe"],
+                "smsc": "moov",
+            }]
+            assert all(signature_ok(secret, c.body, c.signature) for c in receiver.all())
+            # the shop has no callback URL and the third MO no owner: nothing else is sent
+            await eventually(lambda: unclaimed(ops), lambda items: len(items) == 1)
+            assert await stack.gateway.store.outbox.waiting() == 0
+            assert len(receiver.accepted_events()) == 1
