@@ -168,6 +168,23 @@ class CallbackSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """`[cluster]` (contract section 14): several gateway processes on one
+    PostgreSQL database. `node` names this process (default: host name and HTTP
+    port); `url` is where the other nodes reach its HTTP API (default: the address
+    it listens on); `secret` (the same on every node) authenticates node-to-node
+    calls and is required as soon as the store is PostgreSQL and another node
+    registers; `lease_s` is how long a node holds its accounts without renewing;
+    `shards` is how many groups the accounts fall into (fixed for a database)."""
+
+    node: str = ""
+    url: str = ""
+    secret: str = ""
+    lease_s: float = 10.0
+    shards: int = 64
+
+
+@dataclass(frozen=True, slots=True)
 class LogSettings:
     level: str = "INFO"
     format: LogFormat = LogFormat.TEXT
@@ -187,6 +204,7 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     simulator: SimulatorSection = field(default_factory=SimulatorSection)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def connections(self) -> tuple[ConnectionSettings, ...]:

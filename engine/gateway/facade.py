@@ -139,6 +139,13 @@ class Gateway:
         ENTRANT callback event is queued."""
 
         self.drain = runtime.drain
+        self.cluster_view = runtime.cluster.view
+        """GET /api/V1/admin/cluster: the nodes, what each holds, lease ages."""
+
+    @property
+    def node(self) -> str:
+        """This node's name (`cluster.node`)."""
+        return self.runtime.cluster.node
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Start the engine (`Runtime.serve`), report this gateway ready, run until

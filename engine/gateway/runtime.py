@@ -27,6 +27,7 @@ from engine.actor import ActorStopped, Reply
 from engine.callbacks import CallbackNotifier
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock
+from engine.cluster import Solo, default_node_name
 from engine.dispatch.deferred import DeferredSends
 from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Ended, Event, ResultRouter
@@ -111,6 +112,16 @@ class Runtime:
         self.started_at = self.clock.now()
         self.stopping = trio.Event()
         """Set when shutdown begins: long-lived streams end."""
+        c = settings.cluster
+        self.cluster = Solo(
+            c.node or default_node_name(settings.http.port),
+            c.url or f"http://{settings.http.host}:{settings.http.port}",
+            self.clock,
+            shards=c.shards,
+            lease_s=c.lease_s,
+        )
+        """Which node holds which account (alone on its store: this one, all)."""
+        self.cluster.live_actors = lambda: self.registry.live
         self.campaigns = CampaignScheduler(store, self.registry, self.dispatcher, self.clock)
         self.deferred = DeferredSends(store, self.registry, self.dispatcher, self.clock)
 

@@ -101,4 +101,5 @@ def health(runtime: Runtime) -> dict[str, Any]:
         "smsc": {"liaisons": len(binds), "actives": up},
         "stockage": {"ecriture": runtime.store.writable},
         "demarreLe": iso(runtime.started_at),
+        "noeud": runtime.cluster.node,
     }

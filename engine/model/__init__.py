@@ -10,6 +10,7 @@ and every store backend can speak it without importing one another. By subject:
 - `views`: the records the store reads back and the API shows (sends, messages,
   accounts, keys, journal entries, invoices);
 - `campaigns`: a scheduled campaign's states, calendar, stored rows and plan;
+- `cluster`: the nodes of a cluster and the shards accounts fall into;
 - `dispatch`: a bind's state and mode as the operator sees them;
 - `inbound`: inbound messages (MO) and the numbers accounts receive them on;
 - `time`, `keys`, `bucket`: pure helpers the API shares with the engine (how a
@@ -32,6 +33,7 @@ from engine.model.campaigns import (
     PlannedSlot,
     WaveRow,
 )
+from engine.model.cluster import ClusterView, NodeView, shard_of
 from engine.model.dispatch import BindMode, BindState
 from engine.model.inbound import (
     InboundMessage,
@@ -81,6 +83,9 @@ from engine.model.vocabulary import (
 )
 
 __all__ = [
+    "ClusterView",
+    "NodeView",
+    "shard_of",
     "InboundMessage",
     "InboundStored",
     "InboundView",

@@ -1,0 +1,54 @@
+"""A gateway alone on its store: one node that holds every account."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+from engine.clock import WallClock
+from engine.model import AccountId, ClusterView, NodeView, iso
+
+
+def default_node_name(port: int) -> str:
+    """A node's name when `cluster.node` is empty: the host name and HTTP port."""
+    return f"{socket.gethostname()}:{port}"
+
+
+class Solo:
+    """The only node: every account is its own, nothing is forwarded."""
+
+    clustered = False
+
+    def __init__(self, node: str, url: str, clock: WallClock, *, shards: int, lease_s: float) -> None:
+        self.node = node
+        self.url = url
+        self._clock = clock
+        self._shards = shards
+        self._lease_s = lease_s
+        self._started = iso(clock.now())
+        self.live_actors: Callable[[], int] = lambda: 0
+        """How many account actors run here (set by the runtime)."""
+
+    def holds(self, account_id: AccountId) -> bool:
+        return True
+
+    async def view(self) -> ClusterView:
+        now = iso(self._clock.now())
+        return ClusterView(
+            noeud=self.node,
+            partitions=self._shards,
+            bail_s=self._lease_s,
+            noeuds=(
+                NodeView(
+                    noeud=self.node,
+                    url=self.url,
+                    vu_le=now,
+                    demarre_le=self._started,
+                    vivant=True,
+                    partitions=tuple(range(self._shards)),
+                    bail_age_s=None,
+                    relais_par_s=0.0,
+                    comptes_actifs=self.live_actors(),
+                ),
+            ),
+        )
