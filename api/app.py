@@ -29,6 +29,7 @@ from api.ratelimit import KeyRateLimiter
 from api.routes import (
     admin,
     campagnes,
+    cluster,
     compte,
     console,
     docs,
@@ -59,6 +60,7 @@ BLUEPRINTS = (
     entrants.bp,
     entrants.admin_bp,
     ops.bp,
+    cluster.bp,
     espace.bp,
     espace_campagnes.bp,
     espace_controles.bp,
