@@ -260,7 +260,10 @@ class Cluster:
             forget_after_s=max(100 * self.lease_s, 600.0),
         )
         self._view = beat
-        lost = [s for s in held if beat.renewed.get(s) != held[s]]
+        lost = [  # not renewed: unless dropped meanwhile (the lease watch, a hand-over)
+            s for s in held
+            if beat.renewed.get(s) != held[s] and s in self._held and self._held[s].epoch == held[s]
+        ]
         for shard, epoch in beat.renewed.items():
             lease = self._held.get(shard)
             if lease is not None and lease.epoch == epoch:

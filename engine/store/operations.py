@@ -598,6 +598,11 @@ class Controls(_Part):
         return await self._store.transact(partial(q_controls.monthly_close_from, now=now))
 
 
+CLAIM_S = 120.0
+"""How long an event read for delivery is this node's (far more than a delivery
+takes): if the node dies before settling it, it is due again after that."""
+
+
 class Outbox(_Part):
     """The callback outbox (`engine.store.outbox`): its events are written with
     the changes they report; the notifier reads and settles them here.
@@ -611,7 +616,11 @@ class Outbox(_Part):
         self.recorded = 0
 
     async def due(self, now: float, limit: int) -> list[PendingCallback]:
-        return await self._store.read(partial(q_outbox.due, now=now, limit=limit))
+        """Up to `limit` events due at `now`, each claimed for `CLAIM_S` (delivered
+        by this node alone, settled by `settle`)."""
+        return await self._store.transact(
+            partial(q_outbox.claim, now=now, limit=limit, until=now + CLAIM_S)
+        )
 
     async def next_due(self) -> float | None:
         return await self._store.read(q_outbox.next_due)
