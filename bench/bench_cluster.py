@@ -3,12 +3,13 @@
     .venv/bin/python bench/bench_cluster.py [--quick] [--p1-requests N] [--p2-recipients N]
         [--forward-requests N] [--no-record]
 
-One run starts one throwaway PostgreSQL server and one SMSC simulator (the pieces of
-bench_gateway.py), then for each row a fresh cluster on a fresh database: one node,
-or two (`run.py` processes with the same `SMSGW_CLUSTER_SECRET`), each with its own
-binds to the simulator. A cluster of one node is a cluster too (secret set, shards
-held under leases), so the two columns differ by the second node only. The load is
-bench_gateway.py's (raw keep-alive HTTP/1.1 from worker processes).
+One run starts one throwaway PostgreSQL server and one SMSC simulator, then for each
+row a fresh cluster on a fresh database: one node, or two (`run.py` processes with
+the same `SMSGW_CLUSTER_SECRET`, each with its own binds to the simulator), all
+started by the local-cluster launcher (smsgw_cli.cluster). A cluster of one node
+is a cluster too (secret set, shards held under leases), so the rows differ by the
+second node only. The load is bench_gateway.py's (raw keep-alive HTTP/1.1 from
+worker processes).
 
 - P1: UNIDES from 50 connections (bench_gateway.py's load), two accounts, one held
   by each node when there are two. Every account gets half of its requests through
@@ -22,8 +23,8 @@ bench_gateway.py's (raw keep-alive HTTP/1.1 from worker processes).
   sent to the other node): how the sending grows with the binds of a second node.
 - Forwarding: `--forward-requests` UNIDES one at a time on one connection, to the
   node holding the account, then to the other node: latency p50/p99 and CPU a
-  request (both nodes) of each, and the difference, which is what a forwarded
-  request costs.
+  request (both nodes, while the requests ran: their sending as it goes included)
+  of each, and the difference, which is what a forwarded request costs.
 - PostgreSQL commits per second during each measurement: the delta of
   `pg_stat_database.xact_commit` for the cluster's database over its time.
 
@@ -41,16 +42,20 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import bench_gateway as bg
 import httpx
+import psycopg
 
-CLUSTER_SECRET = "secret-de-grappe-bench"  # noqa: S105 (a throwaway cluster's)
-LEASE_S = "2"
+from smsgw_cli.cluster import Cluster, eventually, nodes_on, running_simulator
+from smsgw_cli.postgres import create_database, running_postgres
+
+LEASE_S = 2.0
 SETTLE_S = 60.0
 """How long a new cluster may take to share its shards evenly."""
 STATS_FLUSH_S = 11.0
@@ -64,89 +69,120 @@ Row = tuple[str, str, str, str, str]
 # -- the cluster --------------------------------------------------------------------------
 
 
+NODE_ENV = {
+    "SMSGW_HTTP_RATE_LIMIT_PER_S": "1000000",
+    "SMSGW_HTTP_RATE_LIMIT_BURST": "1000000",
+    "SMSGW_LOG_LEVEL": "WARNING",
+}
+"""What every node adds to a cluster node's settings (as bench_gateway.py's gateways)."""
+
+
+class Server:
+    """The run's PostgreSQL server (smsgw_cli.postgres, PostgreSQL's durability
+    defaults, checked) and SMSC simulator (smsgw_cli.cluster), a fresh database for
+    every cluster."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.dsn = stack.enter_context(running_postgres())
+        self.simulator = stack.enter_context(running_simulator())
+        self._count = 0
+        with psycopg.connect(self.dsn, autocommit=True) as admin:
+            shown = {name: str(admin.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+                     for name in ("server_version", "fsync", "synchronous_commit",
+                                  "full_page_writes", "wal_sync_method", "shared_buffers")}
+        if shown["fsync"] != "on" or shown["synchronous_commit"] != "on":
+            raise SystemExit(f"the bench's PostgreSQL server is not durable: {shown}")
+        self.about = (f"PostgreSQL {shown['server_version'].split()[0]} (fsync {shown['fsync']}, "
+                      f"synchronous_commit {shown['synchronous_commit']}, full_page_writes "
+                      f"{shown['full_page_writes']}, wal_sync_method {shown['wal_sync_method']}, "
+                      f"shared_buffers {shown['shared_buffers']})")
+        bg.progress(f"started {self.about}")
+
+    @contextmanager
+    def cluster(self, size: int) -> Iterator[LocalCluster]:
+        """`size` nodes on a fresh database, until every one holds its share of
+        the shards; stopped (SIGTERM) and the database dropped afterwards."""
+        self._count += 1
+        database = f"bench_cluster_{self._count}"
+        url = create_database(self.dsn, database)
+        try:
+            with nodes_on(url, self.simulator, size, lease_s=LEASE_S, env=NODE_ENV) as nodes:
+                cluster = LocalCluster(nodes, database)
+                cluster.wait_shared()
+                yield cluster
+        finally:
+            with psycopg.connect(self.dsn, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
 @dataclass
 class LocalCluster:
-    """`size` nodes (`run.py`, bench_gateway.GatewayProcess) on one fresh database of
-    the run's PostgreSQL server, bound to the run's simulator."""
+    """A cluster of smsgw_cli.cluster on one database of the run's server."""
 
-    nodes: list[bg.GatewayProcess]
+    nodes: Cluster
     database: str
-    dsn: str
-
-    @classmethod
-    def start(cls, sim: bg.Simulator, size: int) -> LocalCluster:
-        database, url = bg.POSTGRES.fresh()
-        nodes = []
-        for n in range(size):
-            nodes.append(bg.GatewayProcess(sim.smpp_port, bg.Checkout.of(bg.ROOT, this=True), {
-                "SMSGW_DATA_URL": url,
-                "SMSGW_CLUSTER_SECRET": CLUSTER_SECRET,
-                "SMSGW_CLUSTER_NODE": f"noeud-{n + 1}",
-                "SMSGW_CLUSTER_LEASE_S": LEASE_S,
-            }))
-        cluster = cls(nodes, database, url)
-        cluster.wait_shared()
-        return cluster
 
     @property
     def urls(self) -> list[str]:
-        return [node.url for node in self.nodes]
+        return [node.url for node in self.nodes.nodes]
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.nodes.admin_token}"}
 
     def view(self) -> dict[str, Any]:
         """GET /api/V1/admin/cluster from the first node."""
-        r = httpx.get(self.urls[0] + "/api/V1/admin/cluster", timeout=10,
-                      headers={"Authorization": f"Bearer {bg.ADMIN}"})
+        r = httpx.get(self.urls[0] + "/api/V1/admin/cluster", headers=self.admin, timeout=10)
         r.raise_for_status()
         return dict(r.json())
 
     def wait_shared(self) -> None:
         """Until every node is live and holds its even share of the shards."""
-        deadline = time.monotonic() + SETTLE_S
-        while time.monotonic() < deadline:
+
+        def shared() -> bool:
             view = self.view()
             held = [len(n["partitions"]) for n in view["noeuds"] if n["vivant"]]
-            if len(held) == len(self.nodes) and sum(held) == view["partitions"] and (
-                    max(held) - min(held) <= 1):
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"the shards were not shared within {SETTLE_S} s: {self.view()}")
+            return len(held) == len(self.urls) and sum(held) == view["partitions"] and (
+                max(held) - min(held) <= 1)
 
-    def holder(self, account_id: int) -> int:
-        """The index in `nodes` of the node holding the account."""
+        eventually(shared, SETTLE_S, every_s=0.2, what="the shards shared by every node")
+
+    def holder(self, account_id: int) -> str:
+        """The name of the node holding the account's shard, as the cluster says."""
         view = self.view()
         shard = account_id % view["partitions"]
-        names = [n["noeud"] for n in view["noeuds"] if shard in n["partitions"]]
-        return [f"noeud-{i + 1}" for i in range(len(self.nodes))].index(names[0])
+        return next(str(n["noeud"]) for n in view["noeuds"] if shard in n["partitions"])
 
     def account(self, solde: int, held_by: int) -> tuple[int, str]:
-        """A new prepaid account held by node `held_by`: its id and key (accounts
-        created on the way, held by another node, are left unused)."""
-        for _ in range(64):
-            key = self.nodes[0].account(solde)
-            me = httpx.get(self.urls[0] + "/api/V1/compte", headers={"X-API-Key": key}).json()
-            if self.holder(int(me["id"])) == held_by:
-                return int(me["id"]), key
-        raise RuntimeError(f"no account held by node {held_by + 1}")
+        """A new prepaid account held by node `held_by`: its id and key. Created
+        through that node, which answers 201 when the new account falls in one of its
+        shards and 503 (COMPTE_INDISPONIBLE) when it falls in another node's; the
+        accounts created on the way are left unused."""
+        wanted = self.nodes.nodes[held_by]
+        body = {"nom": "Banc d'essai", "type": "PREPAYE", "solde": solde, "debitMax": 100000}
+        for _ in range(4 * 64):
+            r = httpx.post(wanted.url + "/api/V1/admin/comptes", headers=self.admin, json=body,
+                           timeout=30)
+            if r.status_code == 503:
+                continue
+            if r.status_code != 201:
+                raise RuntimeError(f"account not created: {r.status_code} {r.text}")
+            account_id, key = int(r.json()["id"]), str(r.json()["cleApi"]["cle"])
+            if self.holder(account_id) == wanted.name:
+                return account_id, key
+        raise RuntimeError(f"no account held by {wanted.name}: {self.view()}")
 
     def cpu_s(self) -> float:
         """CPU seconds every node has used so far."""
-        return sum(bg.cpu_s(node.proc.pid) for node in self.nodes)
+        return sum(bg.cpu_s(node.pid) for node in self.nodes.nodes)
 
     def commits(self) -> int:
         """pg_stat_database.xact_commit of the cluster's database right now."""
-        import psycopg
-
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
+        with self.nodes.audit() as conn:
             row = conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s",
                                (self.database,)).fetchone()
         assert row is not None
         return int(row[0])
-
-    def stop(self) -> None:
-        """Stop every node (SIGTERM: each hands its shards over), drop the database."""
-        for node in reversed(self.nodes):
-            node.stop()
-        bg.POSTGRES.drop(self.database)
 
 
 class Measure:
@@ -170,13 +206,10 @@ class Measure:
         }
 
 
-def in_cluster(sim: bg.Simulator, size: int, measure: Callable[[LocalCluster], bg.Figures]) -> bg.Figures:
-    """`measure` on a fresh cluster of `size` nodes, stopped afterwards."""
-    cluster = LocalCluster.start(sim, size)
-    try:
+def in_cluster(server: Server, size: int, measure: Callable[[LocalCluster], bg.Figures]) -> bg.Figures:
+    """`measure` on a fresh cluster of `size` nodes."""
+    with server.cluster(size) as cluster:
         return measure(cluster)
-    finally:
-        cluster.stop()
 
 
 # -- measurements -------------------------------------------------------------------------
@@ -203,7 +236,7 @@ def spread_load(jobs: Sequence[tuple[str, str]], total: int) -> bg.Figures:
 def p1(cluster: LocalCluster, requests: int) -> bg.Figures:
     """Two accounts (one held by each node when there are two), each sending half
     of its UNIDES through each node."""
-    size = len(cluster.nodes)
+    size = len(cluster.urls)
     keys = [cluster.account(requests, held_by=i % size)[1] for i in range(2)]
     jobs = [(url, key) for key in keys for url in (cluster.urls * 2)[:2]]
     measure = Measure(cluster)
@@ -218,7 +251,7 @@ def p1(cluster: LocalCluster, requests: int) -> bg.Figures:
 def p2(cluster: LocalCluster, recipients: int, accounts: int) -> bg.Figures:
     """`accounts` MULDES of `recipients / accounts` at once, account i held by node
     i (modulo the nodes), each sent to the next node (the holder when alone)."""
-    size = len(cluster.nodes)
+    size = len(cluster.urls)
     each = recipients // accounts
     keys = [cluster.account(each, held_by=i % size)[1] for i in range(accounts)]
     measure = Measure(cluster)
@@ -256,8 +289,8 @@ def forwarding(cluster: LocalCluster, requests: int) -> tuple[bg.Figures, bg.Fig
     for n, url in enumerate(cluster.urls):
         measure = Measure(cluster)
         latencies = sequential(url, key, requests, (n + 1) * requests)
-        bg.wait_settled(cluster.urls[0], key)
         figures = measure.done(requests)
+        bg.wait_settled(cluster.urls[0], key)
         figures.update(p50_ms=latencies[len(latencies) // 2] * 1000,
                        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
                        mean_ms=statistics.fmean(latencies) * 1000)
@@ -290,16 +323,16 @@ def p2_row(label: str, f: bg.Figures) -> Row:
 def forward_rows(direct: bg.Figures, forwarded: bg.Figures) -> list[Row]:
     def row(label: str, f: bg.Figures) -> Row:
         return (label, "", f"p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms",
-                f"{f['cpu_us']:.0f} µs CPU a request (both nodes, sending included)",
+                f"{f['cpu_us']:.0f} µs CPU a request (both nodes, while the requests ran)",
                 f"{f['commits_s']:,.0f}/s")
 
     return [
         row("UNIDES one at a time, to the holder", direct),
         row("UNIDES one at a time, to the other node (forwarded)", forwarded),
         ("Forwarding cost a request", "",
-         f"+{forwarded['p50_ms'] - direct['p50_ms']:.2f} ms p50, "
-         f"+{forwarded['p99_ms'] - direct['p99_ms']:.2f} ms p99",
-         f"+{forwarded['cpu_us'] - direct['cpu_us']:.0f} µs CPU", ""),
+         f"{forwarded['p50_ms'] - direct['p50_ms']:+.2f} ms p50, "
+         f"{forwarded['p99_ms'] - direct['p99_ms']:+.2f} ms p99",
+         f"{forwarded['cpu_us'] - direct['cpu_us']:+.0f} µs CPU", ""),
     ]
 
 
@@ -337,15 +370,15 @@ def main() -> None:
     n = args.p2_recipients
     rows: list[Row] = []
     started = time.monotonic()
-    sim = bg.Simulator()
-    try:
+    with ExitStack() as stack:
+        server = Server(stack)
         for size in args.nodes:
             bg.progress(f"P1 through {nodes_label(size)}")
-            rows.append(p1_row(size, in_cluster(sim, size, partial(p1, requests=args.p1_requests))))
+            rows.append(p1_row(size, in_cluster(server, size, partial(p1, requests=args.p1_requests))))
         for accounts in (1, 2):
             for size in args.nodes:
                 bg.progress(f"P2 {accounts} account(s) through {nodes_label(size)}")
-                figures = in_cluster(sim, size, partial(p2, recipients=n, accounts=accounts))
+                figures = in_cluster(server, size, partial(p2, recipients=n, accounts=accounts))
                 what = (f"P2 MULDES {n:,}, receipts on" if accounts == 1
                         else f"P2 two MULDES {n // 2:,} at once (two accounts)")
                 where = nodes_label(size) if size == 1 else (
@@ -355,14 +388,9 @@ def main() -> None:
                 rows.append(p2_row(f"{what}, {where}", figures))
         if 2 in args.nodes:
             bg.progress("forwarding cost")
-            pair = LocalCluster.start(sim, 2)
-            try:
+            with server.cluster(2) as pair:
                 rows += forward_rows(*forwarding(pair, args.forward_requests))
-            finally:
-                pair.stop()
-    finally:
-        sim.stop()
-        bg.POSTGRES.stop()
+        about = server.about
     took_min = (time.monotonic() - started) / 60
     header = ("| measurement | rate | latency | completion, CPU | PostgreSQL commits |\n"
               "|---|---|---|---|---|\n")
@@ -377,8 +405,8 @@ def main() -> None:
         out.write(
             f"\n## Cluster: one node against two ({date})\n\nCommand: `{command.strip()}`\n\n"
             "Nodes (`run.py`, cluster secret set, lease "
-            f"{LEASE_S} s, 64 shards, each with its own binds), one SMSC simulator, one "
-            f"PostgreSQL ({bg.POSTGRES.about or 'throwaway server'}) and the load "
+            f"{LEASE_S:g} s, 64 shards, each with its own binds; smsgw_cli.cluster), one SMSC "
+            f"simulator, one PostgreSQL ({about}) and the load "
             "(raw-socket HTTP/1.1 processes) on 2 cores; a fresh cluster and database for "
             "every row. Commits: `pg_stat_database.xact_commit` deltas of the cluster's "
             f"database over the measurement. The run took {took_min:.1f} min.\n\n" + table

@@ -286,7 +286,7 @@ class Noeud(TypedDict):
     vivant: Annotated[bool, Field(description="Son dernier battement date de moins d'un bail.")]
     partitions: Annotated[list[Annotated[int, Field(ge=0)]], Field(
         description="Les partitions de comptes qu'il détient.")]
-    bailAgeS: Annotated[float | None, Field(ge=0, description="Secondes depuis le "
+    bailAgeS: Annotated[float | None, Field(description="Secondes depuis le "
                                             "renouvellement le plus ancien de ses baux ; null : il "
                                             "n'en détient aucun.")]
     relaisParS: Annotated[float, Field(ge=0, description="Commandes qu'il a relayées à d'autres "
