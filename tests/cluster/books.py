@@ -36,14 +36,15 @@ def new_account(cluster: Cluster, via: Node, solde: int, **body: Any) -> tuple[i
     """A prepaid account created through `via`: its id and API key."""
     r = admin(cluster, via, "POST", "/comptes",
               {"nom": "Compte de grappe", "type": "PREPAYE", "solde": solde, **body})
-    assert r.status_code == 201, r.text
+    assert r.status_code == 201, f"POST /admin/comptes through {via.name}: {r.status_code} {r.text}"
     return int(r.json()["id"]), str(r.json()["cleApi"]["cle"])
 
 
-def account_held_by(cluster: Cluster, holder: Node, via: Node, solde: int,
+def account_held_by(cluster: Cluster, holder: Node, solde: int, *, via: Node | None = None,
                     **body: Any) -> tuple[int, str]:
-    """A prepaid account created through `via` whose shard `holder` holds: the next
-    account id is moved (the identity's sequence) into one of `holder`'s shards."""
+    """A prepaid account whose shard `holder` holds, created through `via` (default:
+    `holder`): the next account id is moved (the identity's sequence) into one of
+    `holder`'s shards."""
     for _ in range(5):
         with cluster.audit() as conn:
             mine = [int(s) for (s,) in conn.execute(
@@ -58,7 +59,7 @@ def account_held_by(cluster: Cluster, holder: Node, via: Node, solde: int,
             following = int(row[0]) + 1 if row[1] else int(row[0])
             target = min(following + (s - following) % cluster.shards for s in mine)
             conn.execute("SELECT setval(%s, %s, false)", (sequence, target))
-        account_id, key = new_account(cluster, via, solde, **body)
+        account_id, key = new_account(cluster, via or holder, solde, **body)
         if cluster.holder(account_id) is holder:
             return account_id, key
     raise AssertionError(f"5 accounts created, none held by {holder.name}")

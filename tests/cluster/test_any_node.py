@@ -32,7 +32,7 @@ def test_an_account_created_through_one_node_sends_and_reads_through_the_other(
     # one account each node holds, both created through the first: the second serves
     # one itself and forwards the other's requests to the first
     for holder in (first, second):
-        account_id, key = account_held_by(cluster, holder, first, solde=10)
+        account_id, key = account_held_by(cluster, holder, solde=10, via=first)
         r = admin(cluster, second, "POST", f"/comptes/{account_id}/credit", {"montant": 5})
         assert r.status_code == 200, r.text
         r = client(second, key, "POST", "/sms/unides",
@@ -53,7 +53,7 @@ def sent(node: Node, key: str, ref: str) -> bool:
 
 def test_one_idempotency_key_through_both_nodes_sends_and_charges_once(cluster: Cluster) -> None:
     first, second = cluster.nodes
-    account_id, key = account_held_by(cluster, first, second, solde=10)
+    account_id, key = account_held_by(cluster, first, solde=10)
     body = {"emetteur": SENDER, "destinataire": "+24106000002", "corps": "Une seule fois"}
     headers = {"Idempotency-Key": "commande-2026-0042"}
     with ThreadPoolExecutor(8) as pool:
@@ -84,7 +84,7 @@ def test_a_key_replaced_or_revoked_through_one_node_is_refused_by_the_other_with
     cluster: Cluster,
 ) -> None:
     first, second = cluster.nodes
-    account_id, key = account_held_by(cluster, first, first, solde=1)
+    account_id, key = account_held_by(cluster, first, solde=1)
     # both nodes have seen (and may remember) the key
     for node in (first, second):
         assert client(node, key, "GET", "/compte").status_code == 200
@@ -118,7 +118,7 @@ def test_each_node_sends_its_accounts_over_its_own_binds_to_the_smsc(cluster: Cl
     before = {node.name: accepted(cluster, node) for node in (first, second)}
     sends: dict[str, tuple[int, int]] = {}
     for holder, via, start in ((first, second, 0), (second, first, 100)):
-        account_id, key = account_held_by(cluster, holder, via, solde=50)
+        account_id, key = account_held_by(cluster, holder, solde=50)
         r = client(via, key, "POST", "/sms/muldes",
                    {"emetteur": SENDER, "numeros": numbers(50, start), "corps": "Par ses liaisons"})
         assert r.status_code == 202, r.text

@@ -85,7 +85,7 @@ def test_the_accounts_of_a_killed_node_are_sent_by_the_other_within_three_leases
 ) -> None:
     first, second = cluster.nodes
     recipients = 20_000
-    account_id, key = account_held_by(cluster, first, first, solde=recipients, debitMax=100_000)
+    account_id, key = account_held_by(cluster, first, solde=recipients, debitMax=100_000)
     cluster.simulator.configure(latency=SMSC_LATENCY)
     ref = send(first, key, recipients)
     with cluster.audit() as conn:
@@ -155,7 +155,7 @@ def test_a_frozen_node_that_wakes_writes_nothing_for_the_accounts_it_lost(cluste
     recipients = 6_000
     with cluster.audit() as conn:
         conn.execute(AUDIT_TRIGGERS)
-        account_id, key = account_held_by(cluster, first, second, solde=recipients, debitMax=100_000)
+        account_id, key = account_held_by(cluster, first, solde=recipients, debitMax=100_000)
         shard = account_id % cluster.shards
         cluster.simulator.configure(latency=SMSC_LATENCY)
         ref = send(second, key, recipients)  # forwarded to the holder

@@ -18,7 +18,7 @@ CONNECTIONS = 16
 
 async def test_concurrent_sends_through_both_nodes_send_exactly_the_credits(cluster: Cluster) -> None:
     first, second = cluster.nodes
-    account_id, key = account_held_by(cluster, first, second, solde=CREDITS)
+    account_id, key = account_held_by(cluster, first, solde=CREDITS)
     answers: Counter[str] = Counter()
     refs: dict[str, list[int]] = {"ENVOYE": [], "ECHEC": []}
     todo = list(enumerate(numbers(SENDS)))
