@@ -56,6 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60.0
 STOP_GRACE_S = 15.0
 HOST = "127.0.0.1"
+DB_NOW = "extract(epoch FROM clock_timestamp())"
+"""The database's clock in POSIX seconds, as the lease table's times are."""
 
 _API_LINE = re.compile(r"SMS Gateway API on (http://\S+?)/api/V1 ")
 _SIM_LINE = re.compile(r"SMPP on [\d.]+:(\d+) .*control API on (http://\S+)")
@@ -334,7 +336,7 @@ class Cluster:
         `cluster_shards`, by the database's clock); None while none holds it."""
         with self.audit() as conn:
             row = conn.execute(
-                "SELECT noeud FROM cluster_shards WHERE shard = %s AND expire_le > now()",
+                f"SELECT noeud FROM cluster_shards WHERE shard = %s AND expire_le > {DB_NOW}",
                 (account_id % self.shards,),
             ).fetchone()
         if row is None:

@@ -137,7 +137,10 @@ class Access:
         digest = keys.hash_api_key(api_key)
         row = self._keys.get(digest)
         if row is None:
+            revoked_before = self._revocations
             row = await self._store.keys.find(digest)
+            if row is not None and self._revocations == revoked_before:
+                self._keys[digest] = row
         if row is None or row.revoque_le or row.expire_le <= self._clock.now_iso():
             return None
         return row.account_id
