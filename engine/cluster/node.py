@@ -222,16 +222,21 @@ class Cluster:
 
     # -- the node's life ------------------------------------------------------------------
 
-    async def serve(self, url: str = "", *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Register (as `url` when given: where this node listens), then heartbeat,
-        renew, take and hand over shards until cancelled."""
+    async def register(self, url: str = "") -> None:
+        """Join the cluster as reachable at `url` (where this node listens) unless
+        `cluster.url` says otherwise. `StoreError` when a live node has the same
+        name, or the database's shards are not `cluster.shards`."""
         if url and not self.url:
             self.url = url
+        await self._book.register(self.node, self.url, self.shards, self.lease_s)
+        self._started = True
+        log.info("cluster node %s registered (%s), lease %.1f s, %d shards",
+                 self.node, self.url, self.lease_s, self.shards)
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Heartbeat, renew, take and hand over shards until cancelled (after
+        `register`)."""
         try:
-            await self._book.register(self.node, self.url, self.shards)
-            log.info("cluster node %s registered (%s), lease %.1f s, %d shards",
-                     self.node, self.url, self.lease_s, self.shards)
-            self._started = True
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._watch_leases)
                 task_status.started()

@@ -86,9 +86,10 @@ class Accounts(_Part):
         now: str,
         key_prefix: str = "",
         secret_rappel: str | None = None,
+        emetteurs: Sequence[str] = (),
     ) -> AccountId | None:
-        """A new account, its opening ledger and first key, in one transaction;
-        None when `email` (lower case) is already in use."""
+        """A new account, its opening ledger, sender names and first key, in one
+        transaction; None when `email` (lower case) is already in use."""
         return await self._store.transact(
             partial(
                 q_accounts.create_account,
@@ -103,6 +104,7 @@ class Accounts(_Part):
                 now=now,
                 key_prefix=key_prefix,
                 secret_rappel=secret_rappel,
+                emetteurs=emetteurs,
             )
         )
 
