@@ -45,7 +45,7 @@ import trio
 from engine.clock import WallClock
 from engine.errors import Unavailable
 from engine.model import AccountId, ClusterView, NodeView, iso, shard_of
-from engine.store import STORE_FAILURES, Store
+from engine.store import STORE_FAILURES, Store, StoreError
 from engine.store.fence import Fence
 from engine.store.leases import Beat, LeaseBook
 
@@ -222,16 +222,26 @@ class Cluster:
 
     # -- the node's life ------------------------------------------------------------------
 
-    async def serve(self, url: str = "", *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Register (as `url` when given: where this node listens), then heartbeat,
-        renew, take and hand over shards until cancelled."""
+    async def register(self, url: str = "") -> None:
+        """Join the cluster as reachable at `url` (where this node listens) unless
+        `cluster.url` says otherwise. `StoreError` when a live node has the same
+        name, or the database's shards are not `cluster.shards`."""
         if url and not self.url:
             self.url = url
+        if not await self._book.lock_database(shared=True):
+            raise StoreError(
+                "a gateway without cluster.secret is running on this database: every "
+                "gateway sharing a database must be a node of the cluster (cluster.secret)"
+            )
+        await self._book.register(self.node, self.url, self.shards, self.lease_s)
+        self._started = True
+        log.info("cluster node %s registered (%s), lease %.1f s, %d shards",
+                 self.node, self.url, self.lease_s, self.shards)
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Heartbeat, renew, take and hand over shards until cancelled (after
+        `register`)."""
         try:
-            await self._book.register(self.node, self.url, self.shards)
-            log.info("cluster node %s registered (%s), lease %.1f s, %d shards",
-                     self.node, self.url, self.lease_s, self.shards)
-            self._started = True
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._watch_leases)
                 task_status.started()

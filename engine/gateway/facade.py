@@ -181,8 +181,9 @@ class Gateway:
         if not isinstance(cluster, Cluster):
             task_status.started()
             return
+        await cluster.register(url)
         async with trio.open_nursery() as nursery:
-            await self.runtime.supervisor.start(nursery, "cluster", partial(cluster.serve, url))
+            await self.runtime.supervisor.start(nursery, "cluster", cluster.serve)
             task_status.started()
 
     async def leave_cluster(self, grace_s: float) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 import trio
 
+from engine.store.sql import StoreError
+
 _NOW = "extract(epoch FROM clock_timestamp())"
 
 
@@ -56,10 +58,28 @@ def connect(params: Mapping[str, Any]) -> psycopg.Connection[Any]:
     return psycopg.connect(autocommit=True, **conninfo)
 
 
-def register(conn: psycopg.Connection[Any], node: str, url: str, shards: int) -> float:
+def register(
+    conn: psycopg.Connection[Any], node: str, url: str, shards: int, lease_s: float
+) -> float:
     """Create the shards' rows (once per database) and this node's; returns the
-    database's time."""
+    database's time. `StoreError` when a node of this name is live (it beat within
+    `lease_s`), or when the database's shards were made with another count."""
     with conn.transaction():
+        live = conn.execute(
+            f"SELECT 1 FROM cluster_nodes WHERE noeud = %s AND vu_le >= {_NOW} - %s",
+            (node, lease_s),
+        ).fetchone()
+        if live is not None:
+            raise StoreError(
+                f"a cluster node named {node!r} is already running on this database: "
+                "give each node its own cluster.node"
+            )
+        made = conn.execute("SELECT count(*) FROM cluster_shards").fetchone()
+        if made is not None and made[0] and int(made[0]) != shards:
+            raise StoreError(
+                f"this database's accounts fall into {made[0]} shards, not {shards}: "
+                "every node needs the same cluster.shards"
+            )
         conn.execute(
             "INSERT INTO cluster_shards (shard) SELECT generate_series(0, %s - 1)"
             " ON CONFLICT (shard) DO NOTHING",
@@ -178,6 +198,17 @@ def release(conn: psycopg.Connection[Any], node: str, shards: Mapping[int, int])
         )
 
 
+def lock_database(conn: psycopg.Connection[Any], shared: bool) -> bool:
+    """Mark this connection's session as a gateway on the database (its current
+    schema): shared for the nodes of a cluster, exclusive for a gateway alone.
+    False when the other kind holds it. Held until the connection closes."""
+    kind = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    row = conn.execute(
+        f"SELECT {kind}(hashtext('smsgw-gateway:' || current_schema()))"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def leave(conn: psycopg.Connection[Any], node: str) -> None:
     """This node stops: its row goes."""
     with conn.transaction():
@@ -214,8 +245,8 @@ class LeaseBook:
                 await trio.to_thread.run_sync(conn.close)
                 raise
 
-    async def register(self, node: str, url: str, shards: int) -> float:
-        result: float = await self._call(register, node, url, shards)
+    async def register(self, node: str, url: str, shards: int, lease_s: float) -> float:
+        result: float = await self._call(register, node, url, shards, lease_s)
         return result
 
     async def beat(
@@ -241,6 +272,10 @@ class LeaseBook:
 
     async def leave(self, node: str) -> None:
         await self._call(leave, node)
+
+    async def lock_database(self, shared: bool) -> bool:
+        result: bool = await self._call(lock_database, shared)
+        return result
 
     async def revoked_keys(self, since: str) -> list[str]:
         result: list[str] = await self._call(revoked_keys, since)

@@ -82,8 +82,8 @@ async def test_a_node_that_lost_the_shard_writes_nothing_for_its_accounts(
     shard = shard_of(account, SHARDS)
     a, b = LeaseBook(parse_url(url)), LeaseBook(parse_url(url))
     try:
-        await a.register("a", "http://a", SHARDS)
-        await b.register("b", "http://b", SHARDS)
+        await a.register("a", "http://a", SHARDS, 10.0)
+        await b.register("b", "http://b", SHARDS, 10.0)
         taken = await a.acquire("a", [shard], 10.0)
         assert set(taken) == {shard}
         fence = store.fence = Fence("a", SHARDS)
@@ -115,7 +115,7 @@ async def test_attempts_are_recorded_for_the_shards_still_held(store: Store, url
     first, second = await _account(store), await _account(store)
     book = LeaseBook(parse_url(url))
     try:
-        await book.register("a", "http://a", SHARDS)
+        await book.register("a", "http://a", SHARDS, 10.0)
         held = await book.acquire("a", [shard_of(first, SHARDS)], 10.0)
         fence = store.fence = Fence("a", SHARDS)
         fence.epochs.update(held)
