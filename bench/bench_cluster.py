@@ -1,7 +1,7 @@
 """Several gateway nodes on one PostgreSQL: one node against two, and what forwarding costs.
 
     .venv/bin/python bench/bench_cluster.py [--quick] [--p1-requests N] [--p2-recipients N]
-        [--forward-requests N] [--no-record]
+        [--forward-requests N] [--nodes 1,2] [--no-record]
 
 One run starts one throwaway PostgreSQL server and one SMSC simulator, then for each
 row a fresh cluster on a fresh database: one node, or two (`run.py` processes with
