@@ -140,6 +140,13 @@ class Cluster:
 
     # -- what the engine and the API ask ------------------------------------------------
 
+    def rename(self, node: str) -> None:
+        """Name this node (before `register`): its name by default holds the HTTP
+        port, known once it listens."""
+        assert not self._started, "a registered node keeps its name"
+        self.node = node
+        self.fence.node = node
+
     def attach(self, host: Host) -> None:
         self._host = host
 
