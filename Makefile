@@ -25,7 +25,7 @@ run: $(STAMP)
 # A throwaway PostgreSQL, one SMSC simulator and two gateway nodes on this machine,
 # until Ctrl-C (README, "Cluster")
 cluster: $(STAMP)
-	$(BIN)/python -m smsgw_cli.cluster
+	$(BIN)/python -m devcluster
 
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 

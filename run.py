@@ -28,7 +28,7 @@ from api.serving import http_config, serve_http
 from config import ConfigError, Settings, load_settings, logs
 from config.settings import LogFormat
 from engine import keys
-from engine.cluster import claim_alone
+from engine.cluster import claim_alone, default_node_name
 from engine.gateway import Gateway
 from engine.model import AccountType
 from engine.process import freeze_start_up_heap, tune_collector
@@ -152,6 +152,10 @@ async def serve(
         )
         http_url = binds[0] if binds else f"http://{settings.http.host}:{settings.http.port}"
         say(settings, f"SMS Gateway API on {http_url}/api/V1 (health: {http_url}/api/V1/sante)")
+        if not settings.cluster.url:
+            gateway.cluster.url = http_url  # where it listens (its port once bound)
+        if not settings.cluster.node and not settings.http.port:
+            gateway.cluster.rename(default_node_name(int(http_url.rsplit(":", 1)[1])))
         if gateway.clustered:
             await nursery.start(run_in_engine, partial(gateway.join_cluster, http_url))
             cluster = gateway.cluster

@@ -6,7 +6,7 @@
 One run starts one throwaway PostgreSQL server and one SMSC simulator, then for each
 row a fresh cluster on a fresh database: one node, or two (`run.py` processes with
 the same `SMSGW_CLUSTER_SECRET`, each with its own binds to the simulator), all
-started by the local-cluster launcher (smsgw_cli.cluster). A cluster of one node
+started by the local-cluster launcher (devcluster.cluster). A cluster of one node
 is a cluster too (secret set, shards held under leases), so the rows differ by the
 second node only. The load is bench_gateway.py's (raw keep-alive HTTP/1.1 from
 worker processes).
@@ -53,8 +53,8 @@ import bench_gateway as bg
 import httpx
 import psycopg
 
-from smsgw_cli.cluster import Cluster, eventually, nodes_on, running_simulator
-from smsgw_cli.postgres import create_database, running_postgres
+from devcluster.cluster import Cluster, eventually, nodes_on, running_simulator
+from devcluster.postgres import create_database, running_postgres
 
 LEASE_S = 10.0
 """The default lease: a shorter one loses shards on a loaded machine."""
@@ -83,8 +83,8 @@ NODE_ENV = {
 
 
 class Server:
-    """The run's PostgreSQL server (smsgw_cli.postgres, PostgreSQL's durability
-    defaults, checked) and SMSC simulator (smsgw_cli.cluster), a fresh database for
+    """The run's PostgreSQL server (devcluster.postgres, PostgreSQL's durability
+    defaults, checked) and SMSC simulator (devcluster.cluster), a fresh database for
     every cluster."""
 
     def __init__(self, stack: ExitStack) -> None:
@@ -122,7 +122,7 @@ class Server:
 
 @dataclass
 class LocalCluster:
-    """A cluster of smsgw_cli.cluster on one database of the run's server."""
+    """A cluster of devcluster.cluster on one database of the run's server."""
 
     nodes: Cluster
     database: str
@@ -183,7 +183,7 @@ class LocalCluster:
 
     def commits(self) -> int:
         """pg_stat_database.xact_commit of the cluster's database right now."""
-        with self.nodes.audit() as conn:
+        with psycopg.connect(self.nodes.data_url, autocommit=True, connect_timeout=10) as conn:
             row = conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s",
                                (self.database,)).fetchone()
         assert row is not None
@@ -431,7 +431,7 @@ def main() -> None:
         out.write(
             f"\n## Cluster: one node against two ({date})\n\nCommand: `{command.strip()}`\n\n"
             "Nodes (`run.py`, cluster secret set, lease "
-            f"{LEASE_S:g} s, 64 shards, each with its own binds; smsgw_cli.cluster), one SMSC "
+            f"{LEASE_S:g} s, 64 shards, each with its own binds; devcluster.cluster), one SMSC "
             f"simulator, one PostgreSQL ({about}) and the load "
             "(raw-socket HTTP/1.1 processes) on 2 cores; a fresh cluster and database for "
             "every row. Commits: `pg_stat_database.xact_commit` deltas of the cluster's "

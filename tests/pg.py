@@ -1,6 +1,6 @@
-"""The throwaway PostgreSQL server of the tests and benchmarks: `smsgw_cli.postgres`."""
+"""The throwaway PostgreSQL server of the tests and benchmarks: `devcluster.postgres`."""
 
-from smsgw_cli.postgres import (
+from devcluster.postgres import (
     PostgresUnavailable,
     create_database,
     find_bin_dir,

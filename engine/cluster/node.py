@@ -34,7 +34,6 @@ loses the shard, and the fence had refused anything it tried to write first.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -140,6 +139,13 @@ class Cluster:
 
     # -- what the engine and the API ask ------------------------------------------------
 
+    def rename(self, node: str) -> None:
+        """Name this node (before `register`): its name by default holds the HTTP
+        port, known once it listens."""
+        assert not self._started, "a registered node keeps its name"
+        self.node = node
+        self.fence.node = node
+
     def attach(self, host: Host) -> None:
         self._host = host
 
@@ -193,25 +199,23 @@ class Cluster:
 
     async def view(self) -> ClusterView:
         if self._started:
-            beat = await self._book.read()
+            beat = await self._book.read(self.node)
         else:
             beat = self._view
+        live = beat.live(self.lease_s)
         held: dict[str, list[int]] = {}
-        renewed: dict[str, float] = {}
         for row in beat.shards:
-            if row.noeud is not None and row.expire_le >= beat.now:
+            if row.noeud in live:
                 held.setdefault(row.noeud, []).append(row.shard)
-                oldest = renewed.get(row.noeud, math.inf)
-                renewed[row.noeud] = min(oldest, row.renouvele_le)
         nodes = [
             NodeView(
                 noeud=n.noeud,
                 url=n.url,
                 vu_le=iso(datetime.fromtimestamp(n.vu_le, UTC)),
                 demarre_le=iso(datetime.fromtimestamp(n.demarre_le, UTC)),
-                vivant=n.vu_le >= beat.now - self.lease_s,
+                vivant=n.noeud in live,
                 partitions=tuple(held.get(n.noeud, ())),
-                bail_age_s=round(beat.now - renewed[n.noeud], 3) if n.noeud in renewed else None,
+                bail_age_s=round(beat.now - n.vu_le, 3) if n.noeud in held else None,
                 relais_par_s=round(n.relais_par_s, 2),
                 comptes_actifs=n.comptes_actifs,
             )
@@ -263,45 +267,50 @@ class Cluster:
         held = {s: lease.epoch for s, lease in self._held.items()}
         beat = await self._book.beat(
             self.node,
-            held,
-            self.lease_s,
+            self.url,
+            pid=self._store.writer_pid,
             relais_par_s=self.forward_rate,
             comptes_actifs=self.live_actors(),
             forget_after_s=max(100 * self.lease_s, 600.0),
         )
         self._view = beat
-        lost = [  # not renewed: unless dropped meanwhile (the lease watch, a hand-over)
+        lost = [  # taken by another node: unless dropped meanwhile (lease watch, hand-over)
             s for s in held
-            if beat.renewed.get(s) != held[s] and s in self._held and self._held[s].epoch == held[s]
+            if beat.mine.get(s) != held[s] and s in self._held and self._held[s].epoch == held[s]
         ]
-        for shard, epoch in beat.renewed.items():
+        for shard, epoch in beat.mine.items():
             lease = self._held.get(shard)
             if lease is not None and lease.epoch == epoch:
                 lease.valid_until = began + self.lease_s * _MARGIN
         if lost:
             await self._lose(lost, "its lease was taken by another node")
+        live = beat.live(self.lease_s)
+        live.add(self.node)
         offset = trio.current_time() - beat.now
-        urls = {n.noeud: n.url for n in beat.nodes}
+        seen = {n.noeud: n for n in beat.nodes}
         self._holders = {
-            r.shard: (r.noeud, urls.get(r.noeud, ""), r.expire_le + offset)
-            for r in beat.shards if r.noeud is not None and r.expire_le >= beat.now
+            r.shard: (r.noeud, seen[r.noeud].url, seen[r.noeud].vu_le + self.lease_s + offset)
+            for r in beat.shards if r.noeud is not None and r.noeud in live and r.noeud in seen
         }
-        live = [n.noeud for n in beat.nodes if n.vu_le >= beat.now - self.lease_s]
-        if self.node not in live:
-            live.append(self.node)
-        target = shares(live, self.shards)
+        target = shares(sorted(live), self.shards)
         mine = len(self._held)
-        if mine < target[self.node] and not self._handing:
+        # shards the database says are this node's that it does not serve (dropped
+        # while it was frozen, or held by an earlier life of this node): no other
+        # node takes them while this one beats, so it takes them again
+        orphans = [s for s in beat.mine if s not in self._held]
+        if (orphans or mine < target[self.node]) and not self._handing:
             free = [
                 r.shard for r in beat.shards
-                if r.shard not in self._held and (r.noeud is None or r.expire_le < beat.now)
+                if r.shard not in self._held and r.shard not in orphans
+                and (r.noeud is None or r.noeud not in live)
             ]
-            if free:
-                await self._take(free[: target[self.node] - mine], began)
+            wanted = orphans + free[: max(target[self.node] - mine - len(orphans), 0)]
+            if wanted:
+                await self._take(wanted, began)
         elif mine > target[self.node] and not self._handing:
             counts: dict[str, int] = {}
             for r in beat.shards:
-                if r.noeud is not None and r.expire_le >= beat.now:
+                if r.noeud in live:
                     counts[r.noeud] = counts.get(r.noeud, 0) + 1
             if any(counts.get(n, 0) < target[n] for n in live if n != self.node):
                 extra = sorted(self._serving, reverse=True)[: mine - target[self.node]]
@@ -315,7 +324,7 @@ class Cluster:
         self._moved = trio.Event()
 
     async def _take(self, wanted: list[int], began: float) -> None:
-        taken = await self._book.acquire(self.node, wanted, self.lease_s)
+        taken = await self._book.acquire(self.node, wanted, self.lease_s, self.lease_s / 6)
         if not taken:
             return
         for shard, epoch in taken.items():

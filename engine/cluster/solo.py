@@ -31,6 +31,9 @@ class Solo:
         self.live_actors: Callable[[], int] = lambda: 0
         """How many account actors run here (set by the runtime)."""
 
+    def rename(self, node: str) -> None:
+        self.node = node
+
     def holds(self, account_id: AccountId) -> bool:
         return True
 

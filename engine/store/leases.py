@@ -26,8 +26,7 @@ class ShardRow:
     shard: int
     noeud: str | None
     epoch: int
-    expire_le: float
-    renouvele_le: float
+    pris_le: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +41,17 @@ class NodeRow:
 
 @dataclass(frozen=True, slots=True)
 class Beat:
-    """What one heartbeat saw: the database's time, the shards still held (those
-    renewed, by epoch), every shard and every node."""
+    """What one heartbeat saw: the database's time, the shards the database says
+    this node holds (by epoch), every shard and every node."""
 
     now: float
-    renewed: dict[int, int]
+    mine: dict[int, int]
     shards: tuple[ShardRow, ...]
     nodes: tuple[NodeRow, ...]
+
+    def live(self, lease_s: float) -> set[str]:
+        """The nodes whose last beat is within the lease."""
+        return {n.noeud for n in self.nodes if n.vu_le >= self.now - lease_s}
 
 
 def connect(params: Mapping[str, Any]) -> psycopg.Connection[Any]:
@@ -99,44 +102,32 @@ def register(
 def beat(
     conn: psycopg.Connection[Any],
     node: str,
-    held: Mapping[int, int],
-    lease_s: float,
+    url: str,
     *,
+    pid: int,
     relais_par_s: float,
     comptes_actifs: int,
     forget_after_s: float,
 ) -> Beat:
-    """Renew this node's heartbeat and the leases it holds (a lease renews only
-    under the epoch it was taken with), forget nodes unseen for `forget_after_s`,
-    and read every shard and node."""
+    """Renew this node's heartbeat (which renews the lease of every shard it
+    holds: the shards' rows are not written, so a renewal never waits behind the
+    node's own fenced writes), forget nodes unseen for `forget_after_s`, and read
+    every shard and node."""
     with conn.transaction():
-        row = conn.execute(
-            f"UPDATE cluster_nodes SET vu_le = {_NOW}, relais_par_s = %s, comptes_actifs = %s"
-            " WHERE noeud = %s RETURNING vu_le",
-            (relais_par_s, comptes_actifs, node),
-        ).fetchone()
-        if row is None:  # forgotten while frozen: register again
-            conn.execute(
-                f"INSERT INTO cluster_nodes (noeud, url, demarre_le, vu_le)"
-                f" SELECT %s, '', {_NOW}, {_NOW}",
-                (node,),
-            )
-        renewed: dict[int, int] = {}
-        if held:
-            rows = conn.execute(
-                f"UPDATE cluster_shards s SET expire_le = {_NOW} + %s, renouvele_le = {_NOW}"
-                " FROM unnest(%s::bigint[], %s::bigint[]) AS h(shard, epoch)"
-                " WHERE s.shard = h.shard AND s.epoch = h.epoch AND s.noeud = %s"
-                " RETURNING s.shard, s.epoch",
-                (lease_s, list(held), list(held.values()), node),
-            ).fetchall()
-            renewed = {int(s): int(e) for s, e in rows}
+        conn.execute(
+            f"INSERT INTO cluster_nodes (noeud, url, demarre_le, vu_le, pid, relais_par_s,"
+            f" comptes_actifs) VALUES (%s, %s, {_NOW}, {_NOW}, %s, %s, %s)"
+            f" ON CONFLICT (noeud) DO UPDATE SET vu_le = {_NOW}, pid = excluded.pid,"
+            " relais_par_s = excluded.relais_par_s, comptes_actifs = excluded.comptes_actifs",
+            (node, url, pid, relais_par_s, comptes_actifs),
+        )
         conn.execute(
             f"DELETE FROM cluster_nodes WHERE vu_le < {_NOW} - %s AND noeud <> %s",
             (forget_after_s, node),
         )
         now, shards, nodes = _read(conn)
-    return Beat(now, renewed, shards, nodes)
+    mine = {r.shard: r.epoch for r in shards if r.noeud == node}
+    return Beat(now, mine, shards, nodes)
 
 
 def _read(
@@ -145,9 +136,9 @@ def _read(
     now_row = conn.execute(f"SELECT {_NOW}").fetchone()
     assert now_row is not None
     shards = tuple(
-        ShardRow(int(s), n, int(e), float(x), float(r))
-        for s, n, e, x, r in conn.execute(
-            "SELECT shard, noeud, epoch, expire_le, renouvele_le FROM cluster_shards ORDER BY shard"
+        ShardRow(int(s), n, int(e), float(p))
+        for s, n, e, p in conn.execute(
+            "SELECT shard, noeud, epoch, pris_le FROM cluster_shards ORDER BY shard"
         ).fetchall()
     )
     nodes = tuple(
@@ -160,28 +151,48 @@ def _read(
     return float(now_row[0]), shards, nodes
 
 
-def read(conn: psycopg.Connection[Any]) -> Beat:
+def read(conn: psycopg.Connection[Any], node: str = "") -> Beat:
     """Every shard and node, as they stand (nothing renewed)."""
     with conn.transaction():
         now, shards, nodes = _read(conn)
-    return Beat(now, {}, shards, nodes)
+    return Beat(now, {r.shard: r.epoch for r in shards if r.noeud == node}, shards, nodes)
 
 
 def acquire(
-    conn: psycopg.Connection[Any], node: str, wanted: Sequence[int], lease_s: float
+    conn: psycopg.Connection[Any], node: str, wanted: Sequence[int], lease_s: float,
+    wait_s: float,
 ) -> dict[int, int]:
-    """Take the shards of `wanted` that nobody holds or whose lease has run out,
-    each under a new epoch; returns those taken with their epochs."""
+    """Take the shards of `wanted` that nobody holds, that this node's earlier
+    life held, or whose holder's last beat is older than the lease, each under a
+    new epoch; returns those taken with their epochs.
+
+    A holder that froze in the middle of a write still holds its transaction's
+    locks on the shards' rows: its store session is ended first (its `pid`), which
+    rolls that transaction back. The takeover waits at most `wait_s` for a lock,
+    else takes nothing this time."""
     if not wanted:
         return {}
     with conn.transaction():
-        rows = conn.execute(
-            f"UPDATE cluster_shards SET noeud = %s, epoch = epoch + 1,"
-            f" expire_le = {_NOW} + %s, renouvele_le = {_NOW}"
-            f" WHERE shard = ANY(%s::bigint[]) AND (noeud IS NULL OR expire_le < {_NOW})"
-            " RETURNING shard, epoch",
+        conn.execute(
+            f"SELECT pg_terminate_backend(n.pid::integer) FROM cluster_nodes n"
+            f" WHERE n.pid <> 0 AND n.noeud <> %s AND n.vu_le < {_NOW} - %s"
+            " AND EXISTS (SELECT 1 FROM cluster_shards s WHERE s.noeud = n.noeud"
+            " AND s.shard = ANY(%s::bigint[]))",
             (node, lease_s, list(wanted)),
-        ).fetchall()
+        )
+    try:
+        with conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = {max(int(wait_s * 1000), 1)}")
+            rows = conn.execute(
+                f"UPDATE cluster_shards s SET noeud = %s, epoch = s.epoch + 1, pris_le = {_NOW}"
+                " WHERE s.shard = ANY(%s::bigint[]) AND (s.noeud IS NULL OR s.noeud = %s"
+                " OR NOT EXISTS (SELECT 1 FROM cluster_nodes n WHERE n.noeud = s.noeud"
+                f" AND n.vu_le >= {_NOW} - %s))"
+                " RETURNING s.shard, s.epoch",
+                (node, list(wanted), node, lease_s),
+            ).fetchall()
+    except psycopg.errors.LockNotAvailable:
+        return {}
     return {int(s): int(e) for s, e in rows}
 
 
@@ -191,7 +202,7 @@ def release(conn: psycopg.Connection[Any], node: str, shards: Mapping[int, int])
         return
     with conn.transaction():
         conn.execute(
-            "UPDATE cluster_shards s SET noeud = NULL, expire_le = 0"
+            "UPDATE cluster_shards s SET noeud = NULL"
             " FROM unnest(%s::bigint[], %s::bigint[]) AS h(shard, epoch)"
             " WHERE s.shard = h.shard AND s.epoch = h.epoch AND s.noeud = %s",
             (list(shards), list(shards.values()), node),
@@ -250,21 +261,23 @@ class LeaseBook:
         return result
 
     async def beat(
-        self, node: str, held: Mapping[int, int], lease_s: float, *,
-        relais_par_s: float, comptes_actifs: int, forget_after_s: float,
+        self, node: str, url: str, *, pid: int, relais_par_s: float, comptes_actifs: int,
+        forget_after_s: float,
     ) -> Beat:
         result: Beat = await self._call(
-            beat, node, held, lease_s, relais_par_s=relais_par_s,
+            beat, node, url, pid=pid, relais_par_s=relais_par_s,
             comptes_actifs=comptes_actifs, forget_after_s=forget_after_s,
         )
         return result
 
-    async def read(self) -> Beat:
-        result: Beat = await self._call(read)
+    async def read(self, node: str = "") -> Beat:
+        result: Beat = await self._call(read, node)
         return result
 
-    async def acquire(self, node: str, wanted: Sequence[int], lease_s: float) -> dict[int, int]:
-        result: dict[int, int] = await self._call(acquire, node, wanted, lease_s)
+    async def acquire(
+        self, node: str, wanted: Sequence[int], lease_s: float, wait_s: float
+    ) -> dict[int, int]:
+        result: dict[int, int] = await self._call(acquire, node, wanted, lease_s, wait_s)
         return result
 
     async def release(self, node: str, shards: Mapping[int, int]) -> None:

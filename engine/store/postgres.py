@@ -25,6 +25,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
@@ -64,6 +65,13 @@ def parse_url(url: str) -> dict[str, Any]:
     if not all(p.isdigit() and 0 < int(p) < 65536 for p in port.split(",")):
         raise StoreError(f"SMSGW_DATA_URL has an invalid port: {port!r}")
     return params
+
+
+def create_empty_database(dsn: str, name: str) -> None:
+    """CREATE DATABASE `name` (a checked identifier) on the server of `dsn`: for
+    throwaway servers (tests, benchmarks, a local cluster)."""
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def where(params: dict[str, Any]) -> str:

@@ -263,15 +263,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX inbound_messages_account ON inbound_messages(account_id, id);
     """,
-    # 12: several gateway nodes on one database: the nodes, heartbeating, and the
-    # shards of accounts each holds under a lease with an epoch (times are the
-    # database's clock, POSIX seconds)
+    # 12: several gateway nodes on one database: the nodes, heartbeating (a node is
+    # live while its last beat is within the lease; `pid` is its store writer's
+    # server process), and the shards of accounts, each held by one node under an
+    # epoch (times are the database's clock, POSIX seconds)
     """
     CREATE TABLE cluster_nodes (
         noeud TEXT NOT NULL PRIMARY KEY,
         url TEXT NOT NULL,
         demarre_le REAL NOT NULL,
         vu_le REAL NOT NULL,
+        pid INTEGER NOT NULL DEFAULT 0,
         relais_par_s REAL NOT NULL DEFAULT 0,
         comptes_actifs INTEGER NOT NULL DEFAULT 0
     );
@@ -279,8 +281,7 @@ MIGRATIONS: tuple[str, ...] = (
         shard INTEGER PRIMARY KEY,
         noeud TEXT,
         epoch INTEGER NOT NULL DEFAULT 0,
-        expire_le REAL NOT NULL DEFAULT 0,
-        renouvele_le REAL NOT NULL DEFAULT 0
+        pris_le REAL NOT NULL DEFAULT 0
     );
     """,
 )

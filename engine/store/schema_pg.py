@@ -276,15 +276,17 @@ PG_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX inbound_messages_account ON inbound_messages(account_id, id);
     """,
-    # 12: several gateway nodes on one database: the nodes, heartbeating, and the
-    # shards of accounts each holds under a lease with an epoch (times are the
-    # database's clock, POSIX seconds)
+    # 12: several gateway nodes on one database: the nodes, heartbeating (a node is
+    # live while its last beat is within the lease; `pid` is its store writer's
+    # server process), and the shards of accounts, each held by one node under an
+    # epoch (times are the database's clock, POSIX seconds)
     """
     CREATE TABLE cluster_nodes (
         noeud TEXT PRIMARY KEY,
         url TEXT NOT NULL,
         demarre_le DOUBLE PRECISION NOT NULL,
         vu_le DOUBLE PRECISION NOT NULL,
+        pid BIGINT NOT NULL DEFAULT 0,
         relais_par_s DOUBLE PRECISION NOT NULL DEFAULT 0,
         comptes_actifs BIGINT NOT NULL DEFAULT 0
     );
@@ -292,8 +294,7 @@ PG_MIGRATIONS: tuple[str, ...] = (
         shard BIGINT PRIMARY KEY,
         noeud TEXT,
         epoch BIGINT NOT NULL DEFAULT 0,
-        expire_le DOUBLE PRECISION NOT NULL DEFAULT 0,
-        renouvele_le DOUBLE PRECISION NOT NULL DEFAULT 0
+        pris_le DOUBLE PRECISION NOT NULL DEFAULT 0
     );
     """,
 )

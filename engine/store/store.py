@@ -175,6 +175,8 @@ class Store:
         self.console = operations.Console(self)
         self.controls = operations.Controls(self)
         self.outbox = operations.Outbox(self)
+        self.writer_pid = 0
+        """The writer connection's server process id (PostgreSQL), 0 if none."""
         self.fence: Fence | None = None
         """Set on a node of a cluster: account writes count only under its epochs."""
 
@@ -190,6 +192,7 @@ class Store:
         returns. A database that cannot be opened raises `StoreError`.
         """
         conn = await trio.to_thread.run_sync(self.backend.open_writer)
+        self._note_writer(conn)
         self._token = trio.lowlevel.current_trio_token()
         thread = threading.Thread(target=self._writer_loop, args=(conn,), name="store-writer")
         thread.start()
@@ -261,6 +264,7 @@ class Store:
         try:
             if conn is None:
                 conn = backend.open_writer()
+                self._note_writer(conn)
             if backend.optimistic and len(group) > 1:
                 results = self._run_optimistic(conn, group)
             if results is None:
@@ -333,6 +337,13 @@ class Store:
         conn.execute("COMMIT")
         backend.end_group(conn)
         return results
+
+    def _note_writer(self, conn: Any) -> None:
+        """Remember the writer's server process (PostgreSQL): a node of a cluster
+        publishes it, so that a node taking its shards over after it froze can end
+        that session and the locks its open transaction holds."""
+        info = getattr(getattr(conn, "raw", None), "info", None)
+        self.writer_pid = int(getattr(info, "backend_pid", 0) or 0)
 
     def _after_failure(self, conn: Any) -> Any:
         """Roll back what is open; drop a broken connection (the next group

@@ -1,7 +1,8 @@
 """The product's import walls, read from its source with the standard library's `ast`.
 
 `scan(root)` parses every module under `engine/`, `api/`, `config/`, `smsc_sim/`,
-`smsgw_cli/` and `run.py` (nothing is imported or executed) and records each import with its line:
+`smsgw_cli/`, `devcluster/` and `run.py` (nothing is imported or executed) and
+records each import with its line:
 top-level ones, those inside functions and those under `if TYPE_CHECKING:` alike,
 relative ones resolved against their package. Each `check_*` function holds one
 contract over that picture and returns its violations; an empty list means the wall
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SOURCES = ("engine", "api", "config", "smsc_sim", "smsgw_cli", "run.py")
+SOURCES = ("engine", "api", "config", "smsc_sim", "smsgw_cli", "devcluster", "run.py")
 """What the product is made of, relative to the project root."""
 
 SANS_IO = ("engine/smpp/**/*.py", "engine/text/**/*.py")

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from smsgw_cli.cluster import DB_NOW, Cluster, Node, eventually
+from devcluster.cluster import Cluster, Node, eventually
+from tests.cluster.db import audit, held_shards
 
 SENDER = "ION-Networking"
 
@@ -46,9 +47,9 @@ def account_held_by(cluster: Cluster, holder: Node, solde: int, *, via: Node | N
     `holder`): the next account id is moved (the identity's sequence) into one of
     `holder`'s shards."""
     for _ in range(5):
-        with cluster.audit() as conn:
+        with audit(cluster) as conn:
             mine = [int(s) for (s,) in conn.execute(
-                f"SELECT shard FROM cluster_shards WHERE noeud = %s AND expire_le > {DB_NOW}",
+                f"SELECT shard FROM ({held_shards(cluster)}) held WHERE noeud = %s",
                 (holder.name,))]
             assert mine, f"{holder.name} holds no shard"
             row = conn.execute("SELECT pg_get_serial_sequence('accounts', 'id')").fetchone()
@@ -92,7 +93,7 @@ def statuses(conn: psycopg.Connection[Any], *, ref: int | None = None,
 
 def wait_ended(cluster: Cluster, ref: int, timeout_s: float) -> None:
     """Until every recipient of send `ref` has ended (ENVOYE or ECHEC)."""
-    with cluster.audit() as conn:
+    with audit(cluster) as conn:
         try:
             eventually(lambda: ended(conn, ref=ref), timeout_s, every_s=0.1)
         except TimeoutError:
@@ -101,7 +102,7 @@ def wait_ended(cluster: Cluster, ref: int, timeout_s: float) -> None:
 
 def wait_settled(cluster: Cluster, account_id: int, timeout_s: float) -> None:
     """Until every recipient of the account's sends has ended."""
-    with cluster.audit() as conn:
+    with audit(cluster) as conn:
         try:
             eventually(lambda: ended(conn, account_id=account_id), timeout_s, every_s=0.1)
         except TimeoutError:

@@ -1,5 +1,5 @@
 """Two gateway nodes as an operator runs them: real `run.py` processes on one
-throwaway PostgreSQL server and one standalone SMSC simulator (`smsgw_cli.cluster`).
+throwaway PostgreSQL server and one standalone SMSC simulator (`devcluster.cluster`).
 
 The server and the simulator are shared by the package's tests (started once), and
 so are two nodes (`cluster`) for the tests that leave them running, each test on
@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from smsgw_cli.cluster import Cluster, SimulatorProcess, running_simulator
-from smsgw_cli.postgres import PostgresUnavailable, running_postgres
+from devcluster.cluster import Cluster, SimulatorProcess, running_simulator
+from devcluster.postgres import PostgresUnavailable, running_postgres
 from tests.cluster.nodes import DEFAULT_KNOBS, ready, two_nodes
 
 

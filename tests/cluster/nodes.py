@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from smsgw_cli.cluster import DB_NOW, Cluster, SimulatorProcess, eventually, nodes_on
-from smsgw_cli.postgres import create_database
+from devcluster.cluster import Cluster, SimulatorProcess, eventually, nodes_on
+from devcluster.postgres import create_database
+from tests.cluster.db import audit, held_shards
 
 LEASE_S = 1.0
 SHARDS = 64
@@ -43,9 +44,9 @@ def ready(cluster: Cluster) -> None:
 
 def holdings(cluster: Cluster) -> dict[str, int]:
     """How many shards each node holds under an unexpired lease (the database's view)."""
-    with cluster.audit() as conn:
+    with audit(cluster) as conn:
         rows = conn.execute(
-            f"SELECT noeud, count(*) FROM cluster_shards WHERE expire_le > {DB_NOW} GROUP BY noeud"
+            f"SELECT noeud, count(*) FROM ({held_shards(cluster)}) held GROUP BY noeud"
         ).fetchall()
     return {str(node): int(count) for node, count in rows}
 

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from smsgw_cli.cluster import Cluster, Node, eventually
+from devcluster.cluster import Cluster, Node, eventually
 from tests.cluster.books import (
     SENDER,
     account_held_by,
@@ -20,6 +20,7 @@ from tests.cluster.books import (
     statuses,
     wait_ended,
 )
+from tests.cluster.db import audit
 
 REVOCATION_S = 1.0
 """The contract: every node refuses a revoked or replaced key within 1 s."""
@@ -66,7 +67,7 @@ def test_one_idempotency_key_through_both_nodes_sends_and_charges_once(cluster: 
     assert len(refs) == 1, refs
     ref = int(refs.pop())
     wait_ended(cluster, ref, 15)
-    with cluster.audit() as conn:
+    with audit(cluster) as conn:
         sends = conn.execute("SELECT count(*) FROM sends WHERE account_id = %s", (account_id,)).fetchone()
         assert sends == (1,)
         assert statuses(conn, account_id=account_id) == {"ENVOYE": 1}
@@ -125,7 +126,7 @@ def test_each_node_sends_its_accounts_over_its_own_binds_to_the_smsc(cluster: Cl
         sends[holder.name] = (account_id, int(r.json()["ref"]))
     for account_id, ref in sends.values():
         wait_ended(cluster, ref, 20)
-        with cluster.audit() as conn:
+        with audit(cluster) as conn:
             assert statuses(conn, ref=ref) == {"ENVOYE": 50}
             assert sent_by_ref(conn, account_id) == debits_by_ref(conn, account_id) == {ref: 50}
 

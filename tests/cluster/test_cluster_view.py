@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from smsgw_cli.cluster import Cluster, Node, eventually
+from devcluster.cluster import Cluster, Node, eventually
 from tests.cluster.books import account_held_by, admin, client
 from tests.harness import csrf_of
 

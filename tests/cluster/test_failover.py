@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from smsgw_cli.cluster import DB_NOW, Cluster, Node, SimulatorProcess, eventually
+from devcluster.cluster import Cluster, Node, SimulatorProcess, eventually
 from tests.cluster.books import (
     SENDER,
     account_held_by,
@@ -25,6 +25,7 @@ from tests.cluster.books import (
     statuses,
     wait_ended,
 )
+from tests.cluster.db import DB_NOW, audit
 from tests.cluster.nodes import LEASE_S, two_nodes
 
 TAKEOVER_S = 3 * LEASE_S
@@ -122,7 +123,7 @@ def test_the_accounts_of_a_killed_node_are_sent_by_the_other_within_three_leases
     account_id, key = account_held_by(cluster, first, solde=recipients, debitMax=100_000)
     cluster.simulator.configure(latency=SMSC_LATENCY)
     ref = send(first, key, recipients)
-    with cluster.audit() as conn:
+    with audit(cluster) as conn:
         eventually(lambda: sent(conn, ref) >= 2_000, 30, what="the drain under way")
         first.kill()
         killed_at = time.monotonic()
@@ -188,7 +189,7 @@ every change of a shard's holder or epoch."""
 def test_a_frozen_node_that_wakes_writes_nothing_for_the_accounts_it_lost(cluster: Cluster) -> None:
     first, second = cluster.nodes
     recipients = 6_000
-    with cluster.audit() as conn:
+    with audit(cluster) as conn:
         conn.execute(AUDIT_TRIGGERS)
         account_id, key = account_held_by(cluster, first, solde=recipients, debitMax=100_000)
         shard = account_id % cluster.shards

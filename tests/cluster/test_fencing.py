@@ -16,6 +16,7 @@ import psycopg
 import pytest
 import trio
 
+from devcluster.postgres import create_database, running_postgres
 from engine.accounts import state
 from engine.cluster.node import shares
 from engine.model import AccountId, AccountType, shard_of
@@ -24,7 +25,6 @@ from engine.store.fence import Fence, StaleShard
 from engine.store.leases import LeaseBook
 from engine.store.postgres import parse_url
 from engine.store.writes import AccountBatch
-from smsgw_cli.postgres import create_database, running_postgres
 
 SHARDS = 8
 
@@ -70,9 +70,10 @@ async def _top_up(store: Store, account: AccountId, amount: int) -> None:
     )
 
 
-def _expire(url: str, shard: int) -> None:
+def _silence(url: str, node: str) -> None:
+    """`node` stops beating: its last beat long past, its leases run out."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("UPDATE cluster_shards SET expire_le = 0 WHERE shard = %s", (shard,))
+        conn.execute("UPDATE cluster_nodes SET vu_le = 0 WHERE noeud = %s", (node,))
 
 
 async def test_a_node_that_lost_the_shard_writes_nothing_for_its_accounts(
@@ -84,16 +85,16 @@ async def test_a_node_that_lost_the_shard_writes_nothing_for_its_accounts(
     try:
         await a.register("a", "http://a", SHARDS, 10.0)
         await b.register("b", "http://b", SHARDS, 10.0)
-        taken = await a.acquire("a", [shard], 10.0)
+        taken = await a.acquire("a", [shard], 10.0, 1.0)
         assert set(taken) == {shard}
         fence = store.fence = Fence("a", SHARDS)
         fence.epochs[shard] = taken[shard]
 
         await _top_up(store, account, 5)  # held: written
-        assert await b.acquire("b", [shard], 10.0) == {}  # a's lease still runs
+        assert await b.acquire("b", [shard], 10.0, 1.0) == {}  # a's lease still runs
 
-        _expire(url, shard)  # a froze past its lease; b takes the shard over
-        over = await b.acquire("b", [shard], 10.0)
+        _silence(url, "a")  # a froze past its lease; b takes the shard over
+        over = await b.acquire("b", [shard], 10.0, 1.0)
         assert over == {shard: taken[shard] + 1}
 
         before = await store.accounts.journal(account)
@@ -116,7 +117,7 @@ async def test_attempts_are_recorded_for_the_shards_still_held(store: Store, url
     book = LeaseBook(parse_url(url))
     try:
         await book.register("a", "http://a", SHARDS, 10.0)
-        held = await book.acquire("a", [shard_of(first, SHARDS)], 10.0)
+        held = await book.acquire("a", [shard_of(first, SHARDS)], 10.0, 1.0)
         fence = store.fence = Fence("a", SHARDS)
         fence.epochs.update(held)
         refused = await store.messages.mark_attempt(

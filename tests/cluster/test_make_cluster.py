@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from smsgw_cli.cluster import ROOT
+from devcluster.cluster import ROOT
 
 
 def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
@@ -58,7 +58,7 @@ def _gone(pid: int) -> bool:
 def test_make_cluster_prints_two_nodes_and_stops_everything_on_ctrl_c() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGW_")}
     proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-m", "smsgw_cli.cluster", "--lease-s", "1"], cwd=ROOT, env=env,
+        [sys.executable, "-m", "devcluster.cluster", "--lease-s", "1"], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

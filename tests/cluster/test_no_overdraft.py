@@ -8,8 +8,9 @@ from collections import Counter
 import httpx
 import trio
 
-from smsgw_cli.cluster import Cluster
+from devcluster.cluster import Cluster
 from tests.cluster.books import SENDER, account_held_by, books, client, numbers, statuses, wait_settled
+from tests.cluster.db import audit
 
 CREDITS = 1_000
 SENDS = 3_000
@@ -44,7 +45,7 @@ async def test_concurrent_sends_through_both_nodes_send_exactly_the_credits(clus
     assert answers["ECHEC"] == SENDS - CREDITS, answers
     assert len(refs["ENVOYE"]) == CREDITS, answers
     wait_settled(cluster, account_id, 30)
-    with cluster.audit() as conn:
+    with audit(cluster) as conn:
         counts = statuses(conn, account_id=account_id)
         assert counts == {"ENVOYE": CREDITS, "ECHEC": SENDS - CREDITS,
                           "ECHEC/SOLDE_INSUFFISANT": SENDS - CREDITS}, counts

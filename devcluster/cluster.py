@@ -2,11 +2,11 @@
 N gateway nodes, each its own process (`make cluster`, the cluster tests, the cluster
 benchmark).
 
-    python -m smsgw_cli.cluster [--nodes 2] [--lease-s 10]
+    python -m devcluster.cluster [--nodes 2] [--lease-s 10]
 
 `running_cluster(nodes=2)` owns everything for the length of its `with` block and
 yields a `Cluster`; the pieces are usable alone: `running_postgres` and
-`create_database` (`smsgw_cli.postgres`), `running_simulator` (one
+`create_database` (`devcluster.postgres`), `running_simulator` (one
 `python -m smsc_sim` on free ports) and `Cluster(data_url, simulator, workdir)`, whose
 `start(n)` starts nodes on an existing database.
 
@@ -46,9 +46,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import psycopg
 
-from smsgw_cli.postgres import PostgresUnavailable, create_database, running_postgres
+from devcluster.postgres import PostgresUnavailable, create_database, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 """The checkout whose run.py and smsc_sim the nodes and the simulator run."""
@@ -56,7 +55,6 @@ ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60.0
 STOP_GRACE_S = 15.0
 HOST = "127.0.0.1"
-DB_NOW = "extract(epoch FROM clock_timestamp())"
 """The database's clock in POSIX seconds, as the lease table's times are."""
 
 _API_LINE = re.compile(r"SMS Gateway API on (http://\S+?)/api/V1 ")
@@ -259,8 +257,8 @@ def _base_env() -> dict[str, str]:
 
 class Cluster:
     """Gateway nodes on one database and one simulator. `nodes` in start order;
-    `admin_token` and `secret` shared by all; `audit()` a plain connection to the
-    database; `holder(account_id)` the node holding an account's shard."""
+    `admin_token` and `secret` shared by all; `data_url` the database;
+    `holder(account_id)` the node holding an account's shard."""
 
     def __init__(
         self,
@@ -326,25 +324,31 @@ class Cluster:
                 return node
         raise KeyError(name)
 
-    def audit(self) -> psycopg.Connection[Any]:
-        """A new autocommit connection to the cluster's database (close it after use)."""
-        return psycopg.connect(self.data_url, autocommit=True, connect_timeout=10,
-                               application_name="smsgw-audit")
-
     def holder(self, account_id: int) -> Node | None:
-        """The node whose unexpired lease covers the account's shard (the lease table
-        `cluster_shards`, by the database's clock); None while none holds it."""
-        with self.audit() as conn:
-            row = conn.execute(
-                f"SELECT noeud FROM cluster_shards WHERE shard = %s AND expire_le > {DB_NOW}",
-                (account_id % self.shards,),
-            ).fetchone()
-        if row is None:
+        """The node holding an account's shard, as the cluster's own view says it
+        (GET /api/V1/admin/cluster of the first live node that answers); None while
+        no live node holds it."""
+        shard = account_id % self.shards
+        for node in self.nodes:
+            if not node.alive or node.frozen:
+                continue
+            try:
+                answer = httpx.get(
+                    node.api + "/admin/cluster", timeout=5,
+                    headers={"Authorization": f"Bearer {self.admin_token}"},
+                )
+            except httpx.HTTPError:
+                continue
+            if answer.status_code != 200:
+                continue
+            for seen in answer.json()["noeuds"]:
+                if seen["vivant"] and shard in seen["partitions"]:
+                    try:
+                        return self.node(seen["noeud"])
+                    except KeyError:
+                        return None
             return None
-        try:
-            return self.node(str(row[0]))
-        except KeyError:
-            return None
+        return None
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Stop every node still running: SIGTERM to all (each hands its shards
@@ -464,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m smsgw_cli.cluster",
+        prog="python -m devcluster.cluster",
         description="A throwaway PostgreSQL, one SMSC simulator and gateway nodes on this "
         "machine, until Ctrl-C.")
     parser.add_argument("--nodes", type=int, default=2, help="gateway nodes (default 2)")

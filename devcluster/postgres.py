@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
+from engine.store.postgres import create_empty_database
 
 MIN_MAJOR = 15
 START_TIMEOUT_S = 60
@@ -126,8 +126,7 @@ def create_database(dsn: str, name: str) -> str:
     and answer its URL: `dsn` with that database in place of its own."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
         raise ValueError(f"database name {name!r}: lower-case letters, digits and _ only")
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
+    create_empty_database(dsn, name)
     return database_url(dsn, name)
 
 
