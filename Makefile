@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgresql install bench lint clean
+.PHONY: run cluster test test-sqlite test-postgresql install bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python run.py
 
+# A throwaway PostgreSQL, one SMSC simulator and two gateway nodes on this machine,
+# until Ctrl-C (README, "Cluster")
+cluster: $(STAMP)
+	$(BIN)/python -m smsgw_cli.cluster
+
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The whole suite once per store backend (tests/stores.py reads TEST_STORE), the two
@@ -33,8 +38,9 @@ test: $(STAMP)
 test-sqlite: $(STAMP)
 	TEST_STORE=sqlite $(PYTEST)
 
+# tests/cluster start their own PostgreSQL whatever the store: run once, with SQLite's pass
 test-postgresql: $(STAMP)
-	TEST_STORE=postgresql $(PYTEST)
+	TEST_STORE=postgresql $(PYTEST) --ignore=tests/cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check

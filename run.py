@@ -15,7 +15,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +110,17 @@ async def serve(
         simulators, addresses = await _embedded_simulators(settings, nursery)
         simulator = next(iter(simulators.values()), None)
         gateway = Gateway(settings, store, addresses=addresses)
-        engine_scope = trio.CancelScope()
+        engine_scopes: list[trio.CancelScope] = []
 
-        async def run_engine(*, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-            with engine_scope:
-                await gateway.serve(task_status=task_status)
+        async def run_in_engine(
+            serve: Callable[..., Awaitable[None]], *, task_status: Any = trio.TASK_STATUS_IGNORED
+        ) -> None:
+            scope = trio.CancelScope()
+            engine_scopes.append(scope)
+            with scope:
+                await serve(task_status=task_status)
 
-        await nursery.start(run_engine)
+        await nursery.start(run_in_engine, gateway.serve)
         routing = f", failover {'on' if settings.routing.failover else 'off'}"
         for c in settings.connections():
             host, port = gateway.runtime.address(c)
@@ -144,10 +150,15 @@ async def serve(
         )
         http_url = binds[0] if binds else f"http://{settings.http.host}:{settings.http.port}"
         say(settings, f"SMS Gateway API on {http_url}/api/V1 (health: {http_url}/api/V1/sante)")
+        if gateway.clustered:
+            await nursery.start(run_in_engine, partial(gateway.join_cluster, http_url))
+            cluster = gateway.cluster
+            say(settings, f"Cluster node {cluster.node} ({cluster.url or http_url}), "
+                f"lease {settings.cluster.lease_s:g} s, {settings.cluster.shards} shards")
         say(settings, f"Admin token ({token_origin}): {token}",
             logged=f"Admin token: {token_origin} (its value is never logged)")
         demo_key = None
-        if fresh:
+        if fresh and not gateway.clustered:
             account_id, key = await gateway.create_account(
                 nom="Compte démo", type=AccountType.PREPAYE, solde=1000
             )
@@ -158,8 +169,12 @@ async def serve(
         task_status.started(Running(http_url, token, gateway, simulator, demo_key, simulators))
         await stop.wait()
         say(settings, "Stopping: no new requests; finishing in-flight messages...")
+        if gateway.clustered:
+            await gateway.leave_cluster(DRAIN_GRACE_S)
+            say(settings, "Cluster: accounts handed over to the other nodes.")
         await gateway.drain(DRAIN_GRACE_S)
-        engine_scope.cancel()
+        for scope in reversed(engine_scopes):
+            scope.cancel()
         nursery.cancel_scope.cancel()
     say(settings, "Stopped cleanly.")
 

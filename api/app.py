@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import cast
 
 from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
-from api.bodies import whole_bodies
+from api.bodies import ASGIApp, whole_bodies
 from api.errors import HTTP_MESSAGES, ApiError, error_response, refusal
 from api.http import STORED_INTEGER_MAX
 from api.intake import SendIntake, documented_bodies
 from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
+from api.relay import Holders, Relay, SessionReader
 from api.routes import (
     admin,
     campagnes,
@@ -98,6 +100,27 @@ def allowed_methods(app: QuartTrio, path: str, matched: list[str]) -> list[str]:
     return sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else 99, m))
 
 
+def _session_reader(app: QuartTrio) -> SessionReader:
+    """A client-space session cookie's value -> its account, when the cookie is
+    one this application signed (the relay forwards the page to its holder; the
+    session itself is checked where it is served)."""
+
+    def read(value: str) -> int | None:
+        serializer = app.session_interface.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        try:
+            data = serializer.loads(value)
+        except Exception:  # noqa: BLE001 - a cookie not ours, tampered or malformed
+            return None
+        account = data.get("compte") if isinstance(data, dict) else None
+        if data.get("role") == "client" and isinstance(account, int):
+            return account
+        return None
+
+    return read
+
+
 def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartTrio:
     app = QuartTrio(__name__)
     app.url_map.converters["int"] = _StoredInteger
@@ -141,8 +164,14 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
     intake = SendIntake(gateway, settings, instruments, documented_bodies(settings, routes))
     app.extensions["send_intake"] = intake
     door = LeanDoor(intake, limiter, settings.http.max_body_bytes)
+    served: ASGIApp = lean_sends(door, app.asgi_app)
+    if gateway.clustered:
+        # a node of a cluster: a request for an account another node holds goes there
+        relay = Relay(served, gateway, cast(Holders, gateway.cluster), _session_reader(app))
+        app.extensions["relay"] = relay
+        served = relay
     app.asgi_app = whole_bodies(  # type: ignore[method-assign,assignment]
-        lean_sends(door, app.asgi_app),
+        served,
         max_body_bytes=settings.http.max_body_bytes,
         body_timeout_s=settings.http.body_timeout_s,
         max_header_bytes=settings.http.max_header_bytes,

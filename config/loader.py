@@ -234,6 +234,12 @@ def _check(s: Settings) -> None:
     need(s.callbacks.concurrency >= 1, "callbacks.concurrency", "must be at least 1")
     need(s.log.level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "log.level",
          f"must be DEBUG, INFO, WARNING or ERROR, got {s.log.level!r}")
+    need(s.cluster.lease_s >= 0.5, "cluster.lease_s", "must be at least 0.5")
+    need(1 <= s.cluster.shards <= 4096, "cluster.shards", "must be between 1 and 4096")
+    if s.cluster.secret and s.data.url:
+        need(len(s.cluster.secret) >= 16, "cluster.secret", "must have at least 16 characters")
+        need(bool(s.admin.token), "admin.token",
+             "must be set, the same on every node, when cluster.secret is set")
     if not s.simulator.enabled and not s.smsc.connections:
         need(bool(s.smsc.host) and s.smsc.port > 0, "smsc.host",
              "and smsc.port must name an SMSC when simulator.enabled is false")

@@ -91,6 +91,9 @@ def configure(settings: LogSettings, stream: IO[str] | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
     requests_log.disabled = not settings.requests
+    # httpx (callbacks, requests forwarded between nodes) logs every request at
+    # INFO: those are the gateway's own traffic, counted in /metrics instead
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 def log_request(method: str, path: str, status: int, seconds: float) -> None:

@@ -48,3 +48,7 @@ class Reply(Generic[T]):
 
 class ActorStopped(Exception):
     """The actor that should have answered has stopped."""
+
+
+class NotHeld(LookupError):
+    """On a node of a cluster: another node holds this account, and decides for it."""

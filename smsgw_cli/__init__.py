@@ -9,4 +9,6 @@ integrator would: nothing here imports the engine, the API or the simulator.
 - `comptes`, `envois`: the admin account commands; sending and following a send;
   `numbers` reads a CSV file's phone column.
 - `charge`: the load test (trio, many concurrent connections), its arithmetic in `stats`.
+- `cluster` (`make cluster`): a throwaway PostgreSQL (`postgres`), one simulator and
+  gateway nodes as processes on this machine, for people, tests and benchmarks.
 """

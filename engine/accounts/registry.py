@@ -16,6 +16,7 @@ waits during the rebuild; no other account is touched.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import trio
@@ -23,7 +24,7 @@ import trio
 from engine.accounts.actor import AccountActor, Mailbox, Observer, Outlet
 from engine.accounts.commands import AccountSnapshot, Command, GetSnapshot, Settle
 from engine.accounts.controls import AccountControls
-from engine.actor import ActorStopped, Reply
+from engine.actor import ActorStopped, NotHeld, Reply
 from engine.clock import WallClock
 from engine.model import AccountId, AccountRow, Outcome
 from engine.store import Store
@@ -47,8 +48,12 @@ class Registry:
         idle_s: float = 300.0,
         observer: Observer | None = None,
         senders_required: bool = False,
+        may_host: Callable[[AccountId], bool] | None = None,
     ) -> None:
+        """`may_host` (a node of a cluster) says whether an account's actor may run
+        here; a command for another account raises `NotHeld`."""
         self._store = store
+        self._may_host = may_host
         self._senders_required = senders_required
         self._outlet = outlet
         self._clock = clock
@@ -142,11 +147,28 @@ class Registry:
                 continue
             await reply.wait()
 
+    def may_host(self, account_id: AccountId) -> bool:
+        return self._may_host is None or self._may_host(account_id)
+
+    async def close(self, owned: Callable[[AccountId], bool], *, wait: bool) -> int:
+        """Stop the actors of the accounts `owned` names (their shard moves to
+        another node): each handles what its mailbox holds, then ends; with
+        `wait`, until they have. Returns how many were stopped."""
+        actors = [a for a in self._actors.values() if owned(a.account_id)]
+        for actor in actors:
+            actor.close()
+        if wait:
+            for actor in actors:
+                await actor.stopped.wait()
+        return len(actors)
+
     async def _get(self, account_id: AccountId) -> AccountActor:
         while True:
             actor = self._actors.get(account_id)
             if actor is not None:
                 return actor
+            if not self.may_host(account_id):
+                raise NotHeld(account_id)
             starting = self._starting.get(account_id)
             if starting is not None:
                 await starting.wait()
@@ -237,6 +259,11 @@ class Registry:
                     await actor.run()
                     return  # mailbox closed and drained
                 except Exception:
+                    if not self.may_host(account_id):
+                        log.info("account %s: its shard moved to another node; actor stopped",
+                                 account_id)
+                        actor.abandon()
+                        return
                     self.restarts += 1
                     log.exception("account actor %s crashed; rebuilt from the store", account_id)
                     retry = actor.salvage()

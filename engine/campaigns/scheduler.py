@@ -32,7 +32,7 @@ import heapq
 import itertools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -111,7 +111,25 @@ class Hold:
     reply: Reply[int]
 
 
-SchedulerCommand = Watch | Cancel | Hold
+@dataclass(frozen=True, slots=True)
+class Adopt:
+    """On a node of a cluster: these accounts are now this node's (`owned`): take
+    up their live campaigns and queue again their released messages still waiting."""
+
+    owned: Callable[[AccountId], bool]
+    reply: Reply[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """On a node of a cluster: these accounts moved to another node: forget their
+    campaigns (their holder schedules them from the store)."""
+
+    owned: Callable[[AccountId], bool]
+    reply: Reply[int]
+
+
+SchedulerCommand = Watch | Cancel | Hold | Adopt | Drop
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +153,11 @@ class CampaignScheduler:
         clock: WallClock,
         *,
         inbox_size: int = 256,
+        owned: Callable[[AccountId], bool] | None = None,
     ) -> None:
+        """`owned` (a node of a cluster) says which accounts' campaigns this node
+        schedules; the others' are their holders'."""
+        self._owned = owned or (lambda _account_id: True)
         self._store = store
         self._accounts = accounts
         self._outlet = outlet
@@ -171,6 +193,19 @@ class CampaignScheduler:
         actor releases nothing at a slot, so they stay SUSPENDUE until then."""
         reply: Reply[int] = Reply()
         await self._send.send(Hold(account_id, suspended, reply))
+        return await reply.wait()
+
+    async def adopt(self, owned: Callable[[AccountId], bool]) -> int:
+        """Take up the live campaigns of the accounts `owned` names (`Adopt`);
+        returns how many."""
+        reply: Reply[int] = Reply()
+        await self._send.send(Adopt(owned, reply))
+        return await reply.wait()
+
+    async def drop(self, owned: Callable[[AccountId], bool]) -> int:
+        """Forget the campaigns of the accounts `owned` names (`Drop`); returns how many."""
+        reply: Reply[int] = Reply()
+        await self._send.send(Drop(owned, reply))
         return await reply.wait()
 
     def statistics(self) -> SchedulerStatistics:
@@ -239,6 +274,16 @@ class CampaignScheduler:
                     return
                 self._cancelled += count
                 reply.set(count)
+            case Adopt(owned=owned, reply=reply):
+                try:
+                    reply.set(await self._adopt(owned))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                    reply.fail(exc)
+            case Drop(owned=owned, reply=reply):
+                gone = [c for c in self._live.values() if owned(c.account_id)]
+                for c in gone:
+                    self._drop(c)
+                reply.set(len(gone))
             case Hold(account_id=account_id, suspended=suspended, reply=held):
                 try:
                     held.set(await self._hold(account_id, suspended))
@@ -405,16 +450,19 @@ class CampaignScheduler:
         messages are already with the dispatcher or a bind: they are not queued a
         second time, and the campaigns' timers are rebuilt from the store's progress
         (a wave is recorded with the progress, so none is released twice)."""
-        rows = await self._store.campaigns.live()
+        rows = [r for r in await self._store.campaigns.live() if self._owned(r.account_id)]
         if self._recovered:
             # a wave asked of an account before the restart is committed by its
             # actor; its answer to a later question comes after that commit
             for account_id in {row.account_id for row in rows}:
                 reply: Reply[Any] = Reply()
                 await self._accounts.ask(account_id, GetSnapshot(reply), reply)
-            rows = await self._store.campaigns.live()
+            rows = [r for r in await self._store.campaigns.live() if self._owned(r.account_id)]
         else:
-            pending = await self._store.campaigns.released_waiting()
+            pending = [
+                m for m in await self._store.campaigns.released_waiting()
+                if self._owned(AccountId(m.account_id))
+            ]
             queued, _ = await requeue(
                 pending, store=self._store, accounts=self._accounts, outlet=self._outlet
             )
@@ -430,6 +478,21 @@ class CampaignScheduler:
             self._arm(campaign)
         if rows:
             log.info("campaigns: %d live campaigns resumed", len(rows))
+
+
+    async def _adopt(self, owned: Callable[[AccountId], bool]) -> int:
+        pending = [
+            m for m in await self._store.campaigns.released_waiting()
+            if owned(AccountId(m.account_id))
+        ]
+        await requeue(pending, store=self._store, accounts=self._accounts, outlet=self._outlet)
+        rows = [r for r in await self._store.campaigns.live() if owned(r.account_id)]
+        for row in rows:
+            if row.ref not in self._live:
+                campaign = campaign_of(row)
+                self._live[campaign.ref] = campaign
+                self._arm(campaign)
+        return len(rows)
 
 
 def _after(c: Campaign, wave: Wave, covered: int) -> tuple[Progress, CampaignState]:

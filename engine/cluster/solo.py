@@ -32,6 +32,9 @@ class Solo:
     def holds(self, account_id: AccountId) -> bool:
         return True
 
+    def may_host(self, account_id: AccountId) -> bool:
+        return True
+
     async def view(self) -> ClusterView:
         now = iso(self._clock.now())
         return ClusterView(

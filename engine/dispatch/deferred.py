@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,14 @@ class DeferredSends:
         """Take `ref` out before its departure; False when it is not held (never
         deferred, or already released)."""
         return self._held.pop(ref, None) is not None
+
+    def drop(self, owned: Callable[[AccountId], bool]) -> int:
+        """Forget the sends held for the accounts `owned` names (they moved to
+        another node, which holds them from the store); returns how many."""
+        gone = [ref for ref, (account_id, _) in self._held.items() if owned(account_id)]
+        for ref in gone:
+            del self._held[ref]
+        return len(gone)
 
     def departure(self, ref: SendRef) -> str | None:
         held = self._held.get(ref)

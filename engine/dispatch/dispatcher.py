@@ -348,6 +348,38 @@ class Dispatcher:
         if messages:
             self.give_back(messages)
 
+    def _refuse(self, accounts: set[int]) -> None:
+        """The store refused the attempts of these accounts' messages (this node no
+        longer holds them): take them out of the batch in hand, and forget what
+        else of theirs is queued. They stay EN_ATTENTE for the accounts' holder."""
+        for index, share in self._in_hand.items():
+            kept = []
+            for m in share:
+                if m.account_id in accounts:
+                    self._release(m.account_id, 1)
+                else:
+                    kept.append(m)
+            self._in_hand[index] = kept
+        self.forget(lambda account_id: account_id in accounts)
+
+    def forget(self, owned: Callable[[AccountId], bool]) -> int:
+        """Drop every queued message (not those handed to a bind) of the accounts
+        `owned` names: they stay EN_ATTENTE in the store for whoever holds the
+        accounts next. Returns how many were dropped."""
+        dropped = 0
+        for account_id, q in self._queues.items():
+            if owned(account_id) and (q.urgent or q.bulk):
+                dropped += len(q.urgent) + len(q.bulk)
+                q.urgent.clear()
+                q.bulk.clear()
+        self._backlog -= dropped
+        return dropped
+
+    def outstanding(self, owned: Callable[[AccountId], bool]) -> int:
+        """Messages of the accounts `owned` names handed to a bind and not yet
+        answered."""
+        return sum(q.outstanding for a, q in self._queues.items() if owned(a))
+
     def pause(self) -> None:
         """Hand nothing more to the sender pool (shutdown); queues keep their messages."""
         self._paused = True
@@ -390,8 +422,12 @@ class Dispatcher:
                 self._stuck = False
                 continue
             ids = [m.message_id for m in batch]
-            await self._store.messages.mark_attempt(ids, self.name)
+            refused = await self._store.messages.mark_attempt(
+                ids, self.name, accounts=[m.account_id for m in batch]
+            )
             self._backlog -= len(batch)
+            if refused:
+                self._refuse(refused)
             for m in batch:
                 m.attempts += 1
             self._hand_over()

@@ -22,7 +22,7 @@ Synchronous: nothing here blocks; the dispatchers call `_changed` (through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -166,6 +166,15 @@ class Routes:
             taken.extend(c.dispatcher.withdraw(account_id, ref))
         taken.sort(key=lambda m: m.message_id)
         return taken
+
+    def forget(self, owned: Callable[[AccountId], bool]) -> int:
+        """Drop the queued messages of the accounts `owned` names, on every
+        connection (`Dispatcher.forget`)."""
+        return sum(c.dispatcher.forget(owned) for c in self.connections.values())
+
+    def outstanding(self, owned: Callable[[AccountId], bool]) -> int:
+        """Messages of these accounts on a bind, not yet answered, on every connection."""
+        return sum(c.dispatcher.outstanding(owned) for c in self.connections.values())
 
     def set_rate(self, account_id: AccountId, bucket: TokenBucket) -> None:
         """The account's `debitMax` bucket, shared by every connection."""

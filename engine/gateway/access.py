@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -129,6 +130,31 @@ class Access:
             )
         self._note_use(row.id, now)
         return row.account_id
+
+    async def account_of(self, api_key: str) -> AccountId | None:
+        """The account of a valid `api_key`, else None; logs nothing and notes no
+        use (the request is then authenticated where it is served)."""
+        digest = keys.hash_api_key(api_key)
+        row = self._keys.get(digest)
+        if row is None:
+            revoked_before = self._revocations
+            row = await self._store.keys.find(digest)
+            if row is not None and self._revocations == revoked_before:
+                self._keys[digest] = row
+        if row is None or row.revoque_le or row.expire_le <= self._clock.now_iso():
+            return None
+        return row.account_id
+
+    def forget_keys(self, digests: Iterable[str]) -> int:
+        """Drop these key hashes from the cache (revoked or replaced on another
+        node): the next request with one reads the store again. How many were cached."""
+        dropped = 0
+        for digest in digests:
+            if self._keys.pop(digest, None) is not None:
+                dropped += 1
+        if dropped:
+            self._revocations += 1
+        return dropped
 
     def _note_use(self, key_id: int, now: str) -> None:
         t = trio.current_time()

@@ -105,20 +105,23 @@ class Administration:
             now=iso(self._runtime.clock.now()),
             key_prefix=minted.prefix,
             secret_rappel=secret,
+            emetteurs=senders or (),
         )
         if account_id is None:
             raise Conflict("Un compte utilise déjà cette adresse e-mail.", code="EMAIL_UTILISE")
         log.info("account %s created (%s)", account_id, type.value)
         await self.record_admin(account_id, by, f"compte créé ({type.value})")
-        if senders is not None:
-            await self.set_controls(account_id, emetteurs=senders, by=by)
+        if senders:
+            await self.record_admin(account_id, by, "émetteurs autorisés : " + ", ".join(senders))
         return account_id, minted.shown(secret_rappel=secret)
 
     async def account(self, account_id: AccountId) -> AccountView:
         row, expiry = await self._store.accounts.get_with_key_expiry(account_id)
         if row is None:
             raise _unknown_account()
-        snapshot = await self._runtime.ask(account_id, GetSnapshot)
+        snapshot = None  # on a node of a cluster not holding it: the stored ledger
+        if self._runtime.cluster.may_host(account_id):
+            snapshot = await self._runtime.ask(account_id, GetSnapshot)
         numbers = await self._store.inbound.numbers(account_id)
         return AccountView(row, snapshot, expiry, tuple(numbers))
 

@@ -24,7 +24,7 @@ import trio
 from engine.accounts.commands import CloseInvoiceFor
 from engine.errors import GatewayError
 from engine.gateway.runtime import Runtime
-from engine.model import iso
+from engine.model import AccountId, iso
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ class MonthlyClose:
         invoice for it yet; returns how many could not be closed now."""
         periode = period_name(boundary, self._zone)
         due = await self._store.controls.postpaid_due(periode, iso(boundary))
+        holds = self._runtime.cluster.holds  # on a node of a cluster, its accounts only
+        due = [a for a in due if holds(AccountId(a))]
         closed = failed = 0
         for account_id in due:
             try:

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 import trio
 
 from config.settings import Settings
+from engine.cluster import Solo
+from engine.cluster.node import Cluster
 from engine.gateway.access import Access
 from engine.gateway.administration import Administration
 from engine.gateway.billing import MonthlyClose
@@ -35,8 +37,11 @@ from engine.gateway.receiving import Receiving
 from engine.gateway.runtime import Runtime
 from engine.gateway.sending import Sending
 from engine.gateway.snapshot import OperatorSnapshot, health, operator_snapshot
-from engine.model import AccountId
+from engine.model import AccountId, iso
 from engine.store import Store
+
+REVOCATION_POLL_S = 0.25
+"""How often a node of a cluster reads the keys revoked through the others."""
 
 
 class Gateway:
@@ -143,6 +148,15 @@ class Gateway:
         """GET /api/V1/admin/cluster: the nodes, what each holds, lease ages."""
 
     @property
+    def cluster(self) -> Solo | Cluster:
+        """This node of a cluster (`Cluster`), or a gateway alone on its store (`Solo`)."""
+        return self.runtime.cluster
+
+    @property
+    def clustered(self) -> bool:
+        return self.runtime.cluster.clustered
+
+    @property
     def node(self) -> str:
         """This node's name (`cluster.node`)."""
         return self.runtime.cluster.node
@@ -155,7 +169,41 @@ class Gateway:
             supervise = self.runtime.supervisor
             await supervise.start(nursery, "usage-cles", self.access.serve_key_uses)
             await supervise.start(nursery, "cloture-mensuelle", self.monthly_close.serve)
+            if isinstance(self.runtime.cluster, Cluster):
+                await supervise.start(nursery, "revocations", self._watch_revocations)
             task_status.started(self)
+
+    async def join_cluster(self, url: str, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """On a node of a cluster: register as reachable at `url` (its HTTP API, once
+        it listens), then hold a share of the accounts until cancelled. A gateway
+        alone on its store only reports ready."""
+        cluster = self.runtime.cluster
+        if not isinstance(cluster, Cluster):
+            task_status.started()
+            return
+        await cluster.register(url)
+        async with trio.open_nursery() as nursery:
+            await self.runtime.supervisor.start(nursery, "cluster", cluster.serve)
+            task_status.started()
+
+    async def leave_cluster(self, grace_s: float) -> None:
+        """SIGTERM on a node of a cluster: hand every account over to the other nodes
+        (what is on a bind answered within `grace_s`), then leave."""
+        cluster = self.runtime.cluster
+        if isinstance(cluster, Cluster):
+            await cluster.leave(grace_s)
+
+    async def _watch_revocations(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """A key revoked or replaced through another node is refused here within a
+        second: the cluster's revocations of the last 30 s are read four times a
+        second and dropped from the key cache."""
+        cluster = self.runtime.cluster
+        assert isinstance(cluster, Cluster)
+        task_status.started()
+        while True:
+            since = iso(self.clock.now() - timedelta(seconds=30))
+            self.access.forget_keys(await cluster.revoked_keys(since))
+            await trio.sleep(REVOCATION_POLL_S)
 
     def health(self) -> dict[str, Any]:
         return health(self.runtime)

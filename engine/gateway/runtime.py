@@ -23,11 +23,12 @@ import trio
 from config.settings import ConnectionSettings, Settings
 from engine.accounts.registry import Registry, UnknownAccount
 from engine.accounts.state import LedgerError
-from engine.actor import ActorStopped, Reply
+from engine.actor import ActorStopped, NotHeld, Reply
 from engine.callbacks import CallbackNotifier
 from engine.campaigns.scheduler import CampaignScheduler
 from engine.clock import WallClock
 from engine.cluster import Solo, default_node_name
+from engine.cluster.node import Cluster
 from engine.dispatch.deferred import DeferredSends
 from engine.dispatch.recovery import requeue
 from engine.dispatch.results import Ended, Event, ResultRouter
@@ -93,6 +94,10 @@ class Runtime:
             timeout_s=cb.timeout_s,
         )
         self.inbound.observers.append(self.callbacks.inbound)
+        self.cluster = self._node(settings, store)
+        """Which node holds which account: alone on its store, this one holds all."""
+        clustered = isinstance(self.cluster, Cluster)
+        may_host = self.cluster.may_host if clustered else None
         self.registry = Registry(
             store,
             self.dispatcher,
@@ -101,6 +106,7 @@ class Runtime:
             idle_s=settings.engine.account_idle_s,
             observer=self.callbacks,
             senders_required=settings.gateway.senders_required,
+            may_host=may_host,
         )
         self.router = ResultRouter(
             self.registry, store, events_receive, on_receipts=self.callbacks.receipts
@@ -112,18 +118,62 @@ class Runtime:
         self.started_at = self.clock.now()
         self.stopping = trio.Event()
         """Set when shutdown begins: long-lived streams end."""
-        c = settings.cluster
-        self.cluster = Solo(
-            c.node or default_node_name(settings.http.port),
-            c.url or f"http://{settings.http.host}:{settings.http.port}",
-            self.clock,
-            shards=c.shards,
-            lease_s=c.lease_s,
-        )
-        """Which node holds which account (alone on its store: this one, all)."""
         self.cluster.live_actors = lambda: self.registry.live
-        self.campaigns = CampaignScheduler(store, self.registry, self.dispatcher, self.clock)
+        if isinstance(self.cluster, Cluster):
+            self.cluster.attach(self)
+        self.campaigns = CampaignScheduler(
+            store, self.registry, self.dispatcher, self.clock, owned=may_host
+        )
         self.deferred = DeferredSends(store, self.registry, self.dispatcher, self.clock)
+
+    def _node(self, settings: Settings, store: Store) -> Solo | Cluster:
+        """A node of a cluster when the store is PostgreSQL and `cluster.secret` is
+        set; else a gateway alone on its store."""
+        c = settings.cluster
+        name = c.node or default_node_name(settings.http.port)
+        params = getattr(store.backend, "params", None)
+        if c.secret and params is not None:
+            return Cluster(
+                store, params, self.clock, node=name, url=c.url, secret=c.secret,
+                lease_s=c.lease_s, shards=c.shards,
+            )
+        url = c.url or f"http://{settings.http.host}:{settings.http.port}"
+        return Solo(name, url, self.clock, shards=c.shards, lease_s=c.lease_s)
+
+    # -- a node of a cluster: the accounts it holds change (engine.cluster.node.Host) --
+
+    async def adopt(self, owned: Callable[[AccountId], bool]) -> None:
+        """These accounts are now this node's: queue their waiting messages again
+        (those attempted before flagged doublonPossible), hold their deferred sends
+        and take up their campaigns."""
+        queued, retried = await self._requeue(owned)
+        campaigns = await self.campaigns.adopt(owned)
+        if queued or campaigns:
+            log.info("adopted accounts: %d waiting messages (%d possibly sent before), "
+                     "%d live campaigns", queued, retried, campaigns)
+
+    async def hand_over(self, owned: Callable[[AccountId], bool], grace_s: float) -> None:
+        """These accounts go to another node: their queued messages stay EN_ATTENTE
+        for it, the answers of those on a bind are awaited (within `grace_s`) and
+        settled by their actors."""
+        self.dispatcher.forget(owned)
+        self.deferred.drop(owned)
+        await self.campaigns.drop(owned)
+        with trio.move_on_after(grace_s):
+            while self.dispatcher.outstanding(owned) or self.router.holds(owned):  # noqa: ASYNC110 - counters several owners keep
+                await trio.sleep(0.01)
+
+    async def stop_actors(self, owned: Callable[[AccountId], bool]) -> None:
+        await self.registry.close(owned, wait=True)
+
+    async def abandon(self, owned: Callable[[AccountId], bool]) -> None:
+        """These accounts are no longer this node's (its lease ran out): drop what
+        is queued for them and stop their actors; the new holder takes it all up
+        from the store."""
+        self.dispatcher.forget(owned)
+        self.deferred.drop(owned)
+        await self.campaigns.drop(owned)
+        await self.registry.close(owned, wait=False)
 
     def address(self, connection: ConnectionSettings) -> tuple[str, int]:
         """Where a connection's SMSC listens."""
@@ -189,19 +239,28 @@ class Runtime:
 
     async def _recover(self) -> None:
         """Queue again every message the store holds as waiting (after a restart);
-        hold deferred sends whose departure has not come."""
+        hold deferred sends whose departure has not come. A node of a cluster does
+        this for each shard it takes (`adopt`)."""
+        if isinstance(self.cluster, Cluster):
+            return
+        queued, retried = await self._requeue(lambda _account_id: True)
+        if queued:
+            log.info("recovered %d waiting messages (%d possibly sent before)", queued, retried)
+
+    async def _requeue(self, owned: Callable[[AccountId], bool]) -> tuple[int, int]:
         now = iso(self.clock.now())
         rows = []
         for row in await self.store.messages.waiting():
+            account_id = AccountId(row.account_id)
+            if not owned(account_id):
+                continue
             if row.date_envoi is not None and row.date_envoi > now:
-                self.deferred.hold(AccountId(row.account_id), SendRef(row.ref), row.date_envoi)
+                self.deferred.hold(account_id, SendRef(row.ref), row.date_envoi)
             else:
                 rows.append(row)
-        queued, retried = await requeue(
+        return await requeue(
             rows, store=self.store, accounts=self.registry, outlet=self.dispatcher
         )
-        if queued:
-            log.info("recovered %d waiting messages (%d possibly sent before)", queued, retried)
 
     async def drain(self, grace_s: float) -> None:
         """Stop handing out messages and let what is in flight end, within `grace_s`.
@@ -232,6 +291,11 @@ class Runtime:
             return await self.registry.ask(account_id, make(*args, reply), reply)
         except UnknownAccount:
             raise NotFound("Ce compte n'existe pas.", code="COMPTE_INCONNU") from None
+        except NotHeld:
+            raise Unavailable(
+                "Ce compte change de nœud : réessayez dans un instant.",
+                code="COMPTE_INDISPONIBLE",
+            ) from None
         except LedgerError as exc:
             raise Conflict(exc.message, code=exc.code) from None
         except ActorStopped:

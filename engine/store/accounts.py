@@ -87,9 +87,11 @@ def create_account(
     now: str,
     key_prefix: str = "",
     secret_rappel: str | None = None,
+    emetteurs: Sequence[str] = (),
 ) -> AccountId | None:
-    """A new account with its opening ledger (and the entries that explain it)
-    and its first API key; None, and nothing written, when `email` is in use."""
+    """A new account with its opening ledger (and the entries that explain it),
+    its sender names and its first API key; None, and nothing written, when
+    `email` is in use."""
     if email and conn.execute("SELECT 1 FROM accounts WHERE email = ?", (email,)).fetchone():
         return None
     account_id = insert_account(
@@ -105,6 +107,11 @@ def create_account(
     if opening is not None:
         ledger, entries = opening
         save_ledger(conn, account_id, ledger, entries, now)
+    if emetteurs:
+        conn.execute(
+            "UPDATE accounts SET emetteurs = ? WHERE id = ?",
+            (json.dumps(list(emetteurs), ensure_ascii=False), account_id),
+        )
     replace_key(conn, account_id, key_hash, key_expiry, now, prefixe=key_prefix, nom="principale")
     return account_id
 

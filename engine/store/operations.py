@@ -50,6 +50,7 @@ from engine.store import inbound as q_inbound
 from engine.store import messages as q_messages
 from engine.store import outbox as q_outbox
 from engine.store import reads as q_reads
+from engine.store.fence import Fence
 from engine.store.messages import SettleRule
 from engine.store.sql import Connection
 from engine.store.writes import AccountBatch, BatchResult, apply_batch
@@ -85,9 +86,10 @@ class Accounts(_Part):
         now: str,
         key_prefix: str = "",
         secret_rappel: str | None = None,
+        emetteurs: Sequence[str] = (),
     ) -> AccountId | None:
-        """A new account, its opening ledger and first key, in one transaction;
-        None when `email` (lower case) is already in use."""
+        """A new account, its opening ledger, sender names and first key, in one
+        transaction; None when `email` (lower case) is already in use."""
         return await self._store.transact(
             partial(
                 q_accounts.create_account,
@@ -102,6 +104,7 @@ class Accounts(_Part):
                 now=now,
                 key_prefix=key_prefix,
                 secret_rappel=secret_rappel,
+                emetteurs=emetteurs,
             )
         )
 
@@ -256,9 +259,27 @@ class LedgerOps(_Part):
     async def apply(self, batch: AccountBatch, rule: SettleRule) -> BatchResult:
         """Write one actor batch in one transaction (`engine.store.writes`);
         outcomes are billed as `rule` decides."""
-        done = await self._store.transact(partial(apply_batch, batch=batch, rule=rule))
+        done = await self._store.transact(
+            partial(apply_batch, batch=batch, rule=rule, fence=self._store.fence)
+        )
         self._store.outbox.recorded += done.events
         return done
+
+
+def fenced_attempt(
+    conn: Connection, message_ids: Sequence[int], smsc: str, accounts: Sequence[int],
+    fence: Fence,
+) -> set[int]:
+    """`mark_attempt` for the messages of the accounts whose shards `fence` still
+    holds; returns the other accounts."""
+    held = fence.held(conn, set(accounts))
+    refused = {a for a in accounts if fence.shard(a) not in held}
+    if refused:
+        fence.refused += 1
+        message_ids = [m for m, a in zip(message_ids, accounts, strict=True) if a not in refused]
+    if message_ids:
+        q_messages.mark_attempt(conn, message_ids, smsc)
+    return refused
 
 
 class IdempotencyOps(_Part):
@@ -272,11 +293,23 @@ class IdempotencyOps(_Part):
 
 
 class Messages(_Part):
-    async def mark_attempt(self, message_ids: Sequence[int], smsc: str = "defaut") -> None:
+    async def mark_attempt(
+        self, message_ids: Sequence[int], smsc: str = "defaut", accounts: Sequence[int] = ()
+    ) -> set[int]:
         """Record that a submit_sm may leave for these messages (at-least-once),
-        through the SMSC connection `smsc`."""
-        await self._store.transact(
-            partial(q_messages.mark_attempt, message_ids=message_ids, smsc=smsc)
+        through the SMSC connection `smsc`. On a node of a cluster, `accounts` (each
+        message's account) says whose they are: the messages of accounts whose shard
+        the node no longer holds are not recorded, and those accounts are returned
+        (their messages must not leave)."""
+        fence = self._store.fence
+        if fence is None:
+            await self._store.transact(
+                partial(q_messages.mark_attempt, message_ids=message_ids, smsc=smsc)
+            )
+            return set()
+        return await self._store.transact(
+            partial(fenced_attempt, message_ids=message_ids, smsc=smsc, accounts=accounts,
+                    fence=fence)
         )
 
     async def flag_possible_duplicates(self, message_ids: Sequence[MessageId]) -> None:
@@ -567,6 +600,11 @@ class Controls(_Part):
         return await self._store.transact(partial(q_controls.monthly_close_from, now=now))
 
 
+CLAIM_S = 120.0
+"""How long an event read for delivery is this node's (far more than a delivery
+takes): if the node dies before settling it, it is due again after that."""
+
+
 class Outbox(_Part):
     """The callback outbox (`engine.store.outbox`): its events are written with
     the changes they report; the notifier reads and settles them here.
@@ -580,7 +618,11 @@ class Outbox(_Part):
         self.recorded = 0
 
     async def due(self, now: float, limit: int) -> list[PendingCallback]:
-        return await self._store.read(partial(q_outbox.due, now=now, limit=limit))
+        """Up to `limit` events due at `now`, each claimed for `CLAIM_S` (delivered
+        by this node alone, settled by `settle`)."""
+        return await self._store.transact(
+            partial(q_outbox.claim, now=now, limit=limit, until=now + CLAIM_S)
+        )
 
     async def next_due(self) -> float | None:
         return await self._store.read(q_outbox.next_due)

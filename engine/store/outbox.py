@@ -50,14 +50,38 @@ def record(conn: Connection, kind: str, message_ids: Sequence[int], stamp: float
     return made
 
 
-def due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
+def claim(conn: Connection, now: float, limit: int, until: float) -> list[PendingCallback]:
+    """`due`, and each event returned is claimed until `until` (its next time moves
+    there), in the same transaction: on several nodes sharing the database, an
+    event is delivered by one of them (PostgreSQL skips the rows another node's
+    claim has locked). A claim not settled by `until` (its node died) makes the
+    event due again for every node."""
+    found = due(conn, now, limit, lock=isinstance(conn, PgConnection))
+    if not found:
+        return found
+    ids = [e.id for e in found]
+    if isinstance(conn, PgConnection):
+        conn.execute(
+            "UPDATE callback_events SET prochain = ? WHERE id = ANY(?::bigint[])", (until, ids)
+        )
+    else:
+        conn.executemany(
+            "UPDATE callback_events SET prochain = ? WHERE id = ?", ((until, i) for i in ids)
+        )
+    return found
+
+
+def due(conn: Connection, now: float, limit: int, *, lock: bool = False) -> list[PendingCallback]:
     """Up to `limit` events due at `now` (POSIX seconds), oldest first, each the
     first event of its message still waiting, with what they report as committed now.
 
     A recipient's events go in the order they happened: its final status, then its
     receipts. A receipt may be committed before the status it follows (the
     receipts' and the settlement's transactions race), so a LIVRAISON event waits
-    while its message is EN_ATTENTE or a STATUT event of it waits."""
+    while its message is EN_ATTENTE or a STATUT event of it waits. With `lock`
+    (PostgreSQL), the rows returned are locked, those another transaction holds
+    skipped."""
+    skip = " FOR UPDATE OF e SKIP LOCKED" if lock else ""
     rows = conn.execute(
         "SELECT e.id, e.account_id, e.url, e.type, e.cree_le, e.tentatives, a.secret_rappel,"
         " m.ref, m.destinataire, m.statut, m.raison, m.code_smsc, m.envoye_le, m.livraison,"
@@ -69,7 +93,7 @@ def due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
         " AND NOT EXISTS (SELECT 1 FROM callback_events p WHERE p.message_id = e.message_id"
         " AND p.id <> e.id AND (p.type = e.type AND p.id < e.id"
         " OR p.type = 'STATUT' AND e.type = 'LIVRAISON'))"
-        " ORDER BY e.id LIMIT ?",
+        " ORDER BY e.id LIMIT ?" + skip,
         (now, limit),
     ).fetchall()
     found = [
@@ -81,17 +105,18 @@ def due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
         )
         for r in rows
     ]
-    return sorted([*found, *_inbound_due(conn, now, limit)], key=lambda e: e.id)[:limit]
+    inbound = _inbound_due(conn, now, limit, skip)
+    return sorted([*found, *inbound], key=lambda e: e.id)[:limit]
 
 
-def _inbound_due(conn: Connection, now: float, limit: int) -> list[PendingCallback]:
+def _inbound_due(conn: Connection, now: float, limit: int, skip: str = "") -> list[PendingCallback]:
     """ENTRANT events due at `now`: their `message_id` is the inbound message's id."""
     rows = conn.execute(
         "SELECT e.id, e.account_id, e.url, e.cree_le, e.tentatives, a.secret_rappel,"
         " i.emetteur, i.destinataire, i.corps, i.recu_le, i.smsc"
         " FROM callback_events e JOIN inbound_messages i ON i.id = e.message_id"
         " JOIN accounts a ON a.id = e.account_id"
-        " WHERE e.type = 'ENTRANT' AND e.prochain <= ? ORDER BY e.id LIMIT ?",
+        " WHERE e.type = 'ENTRANT' AND e.prochain <= ? ORDER BY e.id LIMIT ?" + skip,
         (now, limit),
     ).fetchall()
     return [

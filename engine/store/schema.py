@@ -263,4 +263,24 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX inbound_messages_account ON inbound_messages(account_id, id);
     """,
+    # 12: several gateway nodes on one database: the nodes, heartbeating, and the
+    # shards of accounts each holds under a lease with an epoch (times are the
+    # database's clock, POSIX seconds)
+    """
+    CREATE TABLE cluster_nodes (
+        noeud TEXT NOT NULL PRIMARY KEY,
+        url TEXT NOT NULL,
+        demarre_le REAL NOT NULL,
+        vu_le REAL NOT NULL,
+        relais_par_s REAL NOT NULL DEFAULT 0,
+        comptes_actifs INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE cluster_shards (
+        shard INTEGER PRIMARY KEY,
+        noeud TEXT,
+        epoch INTEGER NOT NULL DEFAULT 0,
+        expire_le REAL NOT NULL DEFAULT 0,
+        renouvele_le REAL NOT NULL DEFAULT 0
+    );
+    """,
 )

@@ -276,6 +276,26 @@ PG_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX inbound_messages_account ON inbound_messages(account_id, id);
     """,
+    # 12: several gateway nodes on one database: the nodes, heartbeating, and the
+    # shards of accounts each holds under a lease with an epoch (times are the
+    # database's clock, POSIX seconds)
+    """
+    CREATE TABLE cluster_nodes (
+        noeud TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        demarre_le DOUBLE PRECISION NOT NULL,
+        vu_le DOUBLE PRECISION NOT NULL,
+        relais_par_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        comptes_actifs BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE cluster_shards (
+        shard BIGINT PRIMARY KEY,
+        noeud TEXT,
+        epoch BIGINT NOT NULL DEFAULT 0,
+        expire_le DOUBLE PRECISION NOT NULL DEFAULT 0,
+        renouvele_le DOUBLE PRECISION NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 

@@ -39,6 +39,7 @@ import trio
 
 from config.settings import SyncMode
 from engine.store import operations
+from engine.store.fence import Fence
 from engine.store.postgres import PostgresBackend, is_postgres_url
 from engine.store.sql import DRIVER_ERRORS, Connection, Durability, StoreError
 from engine.store.sqlite import SqliteBackend
@@ -174,6 +175,8 @@ class Store:
         self.console = operations.Console(self)
         self.controls = operations.Controls(self)
         self.outbox = operations.Outbox(self)
+        self.fence: Fence | None = None
+        """Set on a node of a cluster: account writes count only under its epochs."""
 
     @property
     def where(self) -> str:

@@ -31,6 +31,7 @@ from engine.store import controls as q_controls
 from engine.store import idempotency as q_idempotency
 from engine.store import messages as q_messages
 from engine.store import outbox as q_outbox
+from engine.store.fence import Fence
 from engine.store.messages import SettleRule
 from engine.store.sql import Connection
 
@@ -176,15 +177,21 @@ class BatchResult:
     """Callback events recorded for the messages that ended."""
 
 
-def apply_batch(conn: Connection, batch: AccountBatch, rule: SettleRule) -> BatchResult:
+def apply_batch(
+    conn: Connection, batch: AccountBatch, rule: SettleRule, fence: Fence | None = None
+) -> BatchResult:
     """Write the batch: sends first, then the writes in order, then the outcomes
     settled under `rule` (with a STATUT callback event for each message that ended
     and has a callback URL), the ledger and its journal, then the idempotency records.
 
     The ledger is written as the entries' amounts added to the stored row; if the
     row does not then hold the batch's ledger (it changed behind the actor),
-    `LedgerConflict` is raised and the writer rolls the whole batch back."""
+    `LedgerConflict` is raised and the writer rolls the whole batch back. On a
+    node of a cluster, `fence` refuses the batch (`StaleShard`) unless the node
+    still holds the account's shard."""
     account_id = batch.account_id
+    if fence is not None:
+        fence.check(conn, account_id)
     created = q_messages.insert_sends(conn, [s.row for s in batch.sends])
     results = [_write(conn, batch, w) for w in batch.writes]
     ledger, entries = batch.ledger, batch.entries

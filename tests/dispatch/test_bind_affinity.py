@@ -31,11 +31,12 @@ class FakeStore:
         self.writing = False
         self.messages = self
 
-    async def mark_attempt(self, message_ids: Any, smsc: str = "") -> None:
+    async def mark_attempt(self, message_ids: Any, smsc: str = "", accounts: Any = ()) -> set[int]:
         self.writing = True
         await self.open.wait()
         await trio.lowlevel.checkpoint()
         self.writing = False
+        return set()
 
 
 class FakeSender:

@@ -73,11 +73,14 @@ async def test_a_dispatcher_failing_while_recording_an_attempt_is_restarted_and_
             real_mark = messages.mark_attempt
             failed: list[Sequence[int]] = []
 
-            async def fail_once(message_ids: Sequence[int], smsc: str = "defaut") -> None:
+            async def fail_once(
+                message_ids: Sequence[int], smsc: str = "defaut", accounts: Sequence[int] = ()
+            ) -> set[int]:
                 if not failed:
                     failed.append(message_ids)
                     raise OSError("disk I/O error injected")
-                await real_mark(message_ids, smsc)
+                refused: set[int] = await real_mark(message_ids, smsc, accounts)
+                return refused
 
             monkeypatch.setattr(messages, "mark_attempt", fail_once)
             _, key = await stack.new_account(solde=10)

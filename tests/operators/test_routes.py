@@ -3,6 +3,8 @@ store, binds that bind and drop through their links as a sender's do."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import trio
 import trio.testing
 
@@ -20,8 +22,11 @@ class FakeStore:
         self.messages = self
         self.attempts: list[tuple[list[int], str]] = []
 
-    async def mark_attempt(self, message_ids: list[int], smsc: str = "") -> None:
+    async def mark_attempt(
+        self, message_ids: list[int], smsc: str = "", accounts: Any = ()
+    ) -> set[int]:
         self.attempts.append((list(message_ids), smsc))
+        return set()
 
 
 def routes(*, failover: bool) -> Routes:

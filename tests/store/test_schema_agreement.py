@@ -258,7 +258,7 @@ def test_sqlite_and_postgresql_agree_after_every_migration(
         assert pg_migrate(pg_conn, PG_MIGRATIONS[:number]) == 1
         assert differences(sqlite_schema(lite_conn), pg_schema(pg_conn)) == [], f"migration {number}"
     final = sqlite_schema(lite_conn)
-    assert len(final.tables) == 15 and final.indexes and final.foreign_keys  # read, not empty
+    assert len(final.tables) == 17 and final.indexes and final.foreign_keys  # read, not empty
 
 
 @pytest.mark.parametrize(
