@@ -28,6 +28,7 @@ from api.serving import http_config, serve_http
 from config import ConfigError, Settings, load_settings, logs
 from config.settings import LogFormat
 from engine import keys
+from engine.cluster import claim_alone
 from engine.gateway import Gateway
 from engine.model import AccountType
 from engine.process import freeze_start_up_heap, tune_collector
@@ -120,6 +121,7 @@ async def serve(
             with scope:
                 await serve(task_status=task_status)
 
+        alone = None if gateway.clustered else await claim_alone(store)
         await nursery.start(run_in_engine, gateway.serve)
         routing = f", failover {'on' if settings.routing.failover else 'off'}"
         for c in settings.connections():
@@ -175,6 +177,8 @@ async def serve(
         await gateway.drain(DRAIN_GRACE_S)
         for scope in reversed(engine_scopes):
             scope.cancel()
+        if alone is not None:
+            alone.close()
         nursery.cancel_scope.cancel()
     say(settings, "Stopped cleanly.")
 

@@ -7,6 +7,6 @@ node holds an account, so a command for it is decided in one place."""
 
 from __future__ import annotations
 
-from engine.cluster.solo import Solo, default_node_name
+from engine.cluster.solo import Solo, claim_alone, default_node_name
 
-__all__ = ["Solo", "default_node_name"]
+__all__ = ["Solo", "claim_alone", "default_node_name"]

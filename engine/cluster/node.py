@@ -45,7 +45,7 @@ import trio
 from engine.clock import WallClock
 from engine.errors import Unavailable
 from engine.model import AccountId, ClusterView, NodeView, iso, shard_of
-from engine.store import STORE_FAILURES, Store
+from engine.store import STORE_FAILURES, Store, StoreError
 from engine.store.fence import Fence
 from engine.store.leases import Beat, LeaseBook
 
@@ -228,6 +228,11 @@ class Cluster:
         name, or the database's shards are not `cluster.shards`."""
         if url and not self.url:
             self.url = url
+        if not await self._book.lock_database(shared=True):
+            raise StoreError(
+                "a gateway without cluster.secret is running on this database: every "
+                "gateway sharing a database must be a node of the cluster (cluster.secret)"
+            )
         await self._book.register(self.node, self.url, self.shards, self.lease_s)
         self._started = True
         log.info("cluster node %s registered (%s), lease %.1f s, %d shards",

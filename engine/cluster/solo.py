@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from engine.clock import WallClock
 from engine.model import AccountId, ClusterView, NodeView, iso
+from engine.store import Store, StoreError
+from engine.store.leases import LeaseBook
 
 
 def default_node_name(port: int) -> str:
@@ -55,3 +57,22 @@ class Solo:
                 ),
             ),
         )
+
+
+async def claim_alone(store: Store) -> LeaseBook | None:
+    """A gateway alone on a PostgreSQL database makes sure it is alone: a second
+    gateway without `cluster.secret` on the same database (and schema) would send
+    the same waiting messages twice. Returns the connection that holds the claim
+    (keep it open for the process's life), None on SQLite; `StoreError` when
+    another gateway (alone, or nodes of a cluster) uses the database."""
+    params = getattr(store.backend, "params", None)
+    if params is None:
+        return None
+    book = LeaseBook(params)
+    if not await book.lock_database(shared=False):
+        book.close()
+        raise StoreError(
+            "another gateway is running on this database: run one gateway per database, "
+            "or make every one a node of a cluster (the same cluster.secret on each)"
+        )
+    return book

@@ -198,6 +198,17 @@ def release(conn: psycopg.Connection[Any], node: str, shards: Mapping[int, int])
         )
 
 
+def lock_database(conn: psycopg.Connection[Any], shared: bool) -> bool:
+    """Mark this connection's session as a gateway on the database (its current
+    schema): shared for the nodes of a cluster, exclusive for a gateway alone.
+    False when the other kind holds it. Held until the connection closes."""
+    kind = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    row = conn.execute(
+        f"SELECT {kind}(hashtext('smsgw-gateway:' || current_schema()))"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def leave(conn: psycopg.Connection[Any], node: str) -> None:
     """This node stops: its row goes."""
     with conn.transaction():
@@ -261,6 +272,10 @@ class LeaseBook:
 
     async def leave(self, node: str) -> None:
         await self._call(leave, node)
+
+    async def lock_database(self, shared: bool) -> bool:
+        result: bool = await self._call(lock_database, shared)
+        return result
 
     async def revoked_keys(self, since: str) -> list[str]:
         result: list[str] = await self._call(revoked_keys, since)

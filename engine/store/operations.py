@@ -600,9 +600,10 @@ class Controls(_Part):
         return await self._store.transact(partial(q_controls.monthly_close_from, now=now))
 
 
-CLAIM_S = 120.0
-"""How long an event read for delivery is this node's (far more than a delivery
-takes): if the node dies before settling it, it is due again after that."""
+CLAIM_S = 60.0
+"""How long an event read for delivery is this node's (several times what a
+delivery may take): if the node dies before settling it, it is due again for
+every node after that."""
 
 
 class Outbox(_Part):
@@ -618,8 +619,12 @@ class Outbox(_Part):
         self.recorded = 0
 
     async def due(self, now: float, limit: int) -> list[PendingCallback]:
-        """Up to `limit` events due at `now`, each claimed for `CLAIM_S` (delivered
-        by this node alone, settled by `settle`)."""
+        """Up to `limit` events due at `now`. On a node of a cluster each is claimed
+        for `CLAIM_S` (delivered by this node alone, settled by `settle`); a gateway
+        alone on its store only reads them (after a restart it delivers at once
+        what it had read before)."""
+        if self._store.fence is None:
+            return await self._store.read(partial(q_outbox.due, now=now, limit=limit))
         return await self._store.transact(
             partial(q_outbox.claim, now=now, limit=limit, until=now + CLAIM_S)
         )

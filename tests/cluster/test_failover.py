@@ -101,6 +101,7 @@ def test_the_accounts_of_a_killed_node_are_sent_by_the_other_within_three_leases
                    what=f"{second.name} sending the account's messages")
         resumed_s = time.monotonic() - killed_at
         assert took_over_s <= TAKEOVER_S, f"taken over {took_over_s:.2f} s after the kill"
+        assert resumed_s <= TAKEOVER_S, f"sending again {resumed_s:.2f} s after the kill"
         wait_ended(cluster, ref, 60)
         ended_s = time.monotonic() - killed_at
         compteurs = client(second, key, "GET", f"/sms/{ref}").json()["compteurs"]
