@@ -31,6 +31,7 @@ from api.relay import Holders, Relay, SessionReader
 from api.routes import (
     admin,
     campagnes,
+    cluster,
     compte,
     console,
     docs,
@@ -61,6 +62,7 @@ BLUEPRINTS = (
     entrants.bp,
     entrants.admin_bp,
     ops.bp,
+    cluster.bp,
     espace.bp,
     espace_campagnes.bp,
     espace_controles.bp,

@@ -271,6 +271,47 @@ class Sante(TypedDict):
     smsc: NotRequired[dict[str, Any]]
     stockage: NotRequired[dict[str, Any]]
     demarreLe: NotRequired[str]
+    noeud: Annotated[str, Field(description="Le nœud qui répond (`SMSGW_CLUSTER_NODE`).",
+                                examples=["gw-1:8080"])]
+
+
+class Noeud(TypedDict):
+    """One node of the cluster as the database knows it."""
+
+    noeud: Annotated[str, Field(description="Son nom, unique.", examples=["gw-1:8080"])]
+    url: Annotated[str, Field(description="Où les autres nœuds joignent son API HTTP.",
+                              examples=["http://10.0.0.7:8080"])]
+    vuLe: Annotated[Instant, Field(description="Son dernier battement (horloge de la base).")]
+    demarreLe: Annotated[Instant, Field(description="Son inscription.")]
+    vivant: Annotated[bool, Field(description="Son dernier battement date de moins d'un bail.")]
+    partitions: Annotated[list[Annotated[int, Field(ge=0)]], Field(
+        description="Les partitions de comptes qu'il détient.")]
+    bailAgeS: Annotated[float | None, Field(description="Secondes depuis le "
+                                            "renouvellement le plus ancien de ses baux ; null : il "
+                                            "n'en détient aucun.")]
+    relaisParS: Annotated[float, Field(ge=0, description="Commandes qu'il a relayées à d'autres "
+                                       "nœuds, par seconde (sur son dernier battement).")]
+    comptesActifs: Annotated[int, Field(ge=0, description="Acteurs de compte en vie chez lui.")]
+
+
+class Cluster(TypedDict):
+    __pydantic_config__ = ConfigDict(json_schema_extra={"example": {  # type: ignore[misc]
+        "noeud": "gw-1:8080", "partitions": 64, "bailS": 10.0, "noeuds": [
+            {"noeud": "gw-1:8080", "url": "http://10.0.0.7:8080",
+             "vuLe": "2025-10-10T08:00:02.000Z", "demarreLe": "2025-10-10T07:00:00.000Z",
+             "vivant": True, "partitions": list(range(0, 64, 2)), "bailAgeS": 1.8,
+             "relaisParS": 12.5, "comptesActifs": 40},
+            {"noeud": "gw-2:8080", "url": "http://10.0.0.8:8080",
+             "vuLe": "2025-10-10T08:00:01.000Z", "demarreLe": "2025-10-10T07:00:05.000Z",
+             "vivant": True, "partitions": list(range(1, 64, 2)), "bailAgeS": 2.4,
+             "relaisParS": 9.0, "comptesActifs": 37}]}})
+
+    noeud: Annotated[str, Field(description="Le nœud qui répond.")]
+    partitions: Annotated[int, Field(ge=1, description="Nombre de partitions des comptes "
+                                     "(`SMSGW_CLUSTER_SHARDS`).")]
+    bailS: Annotated[float, Field(gt=0, description="Durée d'un bail (`SMSGW_CLUSTER_LEASE_S`).")]
+    noeuds: Annotated[list[Noeud], Field(description="Chaque nœud inscrit, les vivants d'abord, "
+                                         "par nom.")]
 
 
 class Ecriture(TypedDict, total=False):

@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from quart import Blueprint, Quart, Response, current_app, g, request
 
 from api.openapi import Answer, operation
-from engine.model import Accepted, BindState
+from engine.model import Accepted, BindState, ClusterView
 
 bp = Blueprint("metrics", __name__)
 
@@ -118,6 +118,31 @@ class _EngineCollector(Collector):
         yield failures
 
 
+class _ClusterCollector(Collector):
+    """The cluster as this node sees it at one scrape (`Gateway.cluster_view()`,
+    which reads the database: read by the handler before the page is written)."""
+
+    def __init__(self, view: ClusterView) -> None:
+        self._view = view
+
+    def collect(self) -> Iterator[Any]:
+        view = self._view
+        own = next((n for n in view.noeuds if n.noeud == view.noeud), None)
+        yield GaugeMetricFamily("smsgw_cluster_nodes_live", "Nœuds vivants du cluster.",
+                                value=sum(n.vivant for n in view.noeuds))
+        yield GaugeMetricFamily("smsgw_cluster_nodes", "Nœuds inscrits du cluster.",
+                                value=len(view.noeuds))
+        yield GaugeMetricFamily("smsgw_cluster_shards", "Partitions des comptes.",
+                                value=view.partitions)
+        yield GaugeMetricFamily("smsgw_cluster_shards_held", "Partitions détenues par ce nœud.",
+                                value=len(own.partitions) if own else 0)
+        yield GaugeMetricFamily(
+            "smsgw_cluster_forwarded_per_second",
+            "Commandes relayées par ce nœud au détenteur du compte, par seconde.",
+            value=own.relais_par_s if own else 0.0,
+        )
+
+
 class Metrics:
     """The application's metrics registry and its request instruments."""
 
@@ -180,9 +205,13 @@ class Metrics:
     "Métriques Prometheus",
     tag="Exploitation",
     description="Format texte de Prometheus : requêtes par route et statut, messages par "
-    "statut, PDU SMPP, profondeur des files, latence des commits, rappels.",
+    "statut, PDU SMPP, profondeur des files, latence des commits, rappels, cluster (nœuds "
+    "vivants, partitions détenues par ce nœud, commandes relayées par seconde).",
     responses={200: Answer("Les métriques.", None, media_type=CONTENT_TYPE_LATEST.split(";")[0])},
 )
 async def metrics() -> Response:
     registry = current_app.extensions["metrics"].registry
-    return Response(generate_latest(registry), status=200, content_type=CONTENT_TYPE_LATEST)
+    cluster = CollectorRegistry(auto_describe=False)
+    cluster.register(_ClusterCollector(await current_app.extensions["gateway"].cluster_view()))
+    return Response(generate_latest(registry) + generate_latest(cluster), status=200,
+                    content_type=CONTENT_TYPE_LATEST)

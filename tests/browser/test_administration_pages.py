@@ -1,4 +1,4 @@
-"""The operator console's account pages and the client space's campaign pages in
+"""The operator console's account and cluster pages and the client space's campaign pages in
 a real headless Chromium, against a whole gateway on port 0. Each new page is
 saved at desktop (1280) and phone (390) widths under test-output/screenshots/."""
 
@@ -96,6 +96,15 @@ async def test_an_operator_creates_an_account_tops_it_up_suspends_it_and_its_sen
             assert refused.json()["erreur"]["code"] == "COMPTE_SUSPENDU"
             me = await stack.client.get("/api/V1/compte", headers={"X-API-Key": key})
             assert (me.json()["solde"], me.json()["reserve"]) == (500, 0)
+
+            await browser.run(click("nav-cluster"))
+            live = await browser.wait_for(
+                lambda d: d.find_elements(By.CSS_SELECTOR, '#t-noeuds tr[data-vivant="oui"]'),
+                message="the cluster page lists this gateway, live")
+            node = (await stack.client.get("/api/V1/sante")).json()["noeud"]
+            row = await browser.run(lambda d: live[0].text)
+            assert node in row and "0-63" in row and "VIVANT" in row
+            await both_widths(browser, "operateur-cluster")
 
 
 async def test_a_client_plans_a_campaign_sees_its_plan_and_cancels_it(

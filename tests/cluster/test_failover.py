@@ -56,6 +56,40 @@ def flagged(conn: psycopg.Connection[Any], ref: int) -> int:
     return int(row[0]) if row else 0
 
 
+def writing(conn: psycopg.Connection[Any], node: Node) -> bool:
+    """Whether one of the node's connections is inside a transaction that wrote or
+    locked rows (it has a transaction id)."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+        " AND backend_xid IS NOT NULL", (node.name,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def freeze_mid_write(conn: psycopg.Connection[Any], node: Node, timeout_s: float) -> bool:
+    """SIGSTOP the node, in the middle of a write transaction if one is caught within
+    `timeout_s` (a pause can strike anywhere; there it holds locks): whether it was."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if writing(conn, node):
+            node.freeze()
+            if writing(conn, node):
+                return True
+            node.wake()  # the transaction ended before the signal: frozen for a moment only
+    node.freeze()
+    return False
+
+
+def lock_waits(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    """Each backend waiting on a lock: its writer, its statement, and who blocks it."""
+    return conn.execute(
+        "SELECT a.application_name, left(a.query, 80), array_agg(b.application_name || ' ' || b.state"
+        " || ': ' || left(b.query, 60)) FROM pg_stat_activity a"
+        " JOIN pg_stat_activity b ON b.pid = ANY(pg_blocking_pids(a.pid))"
+        " GROUP BY a.pid, a.application_name, a.query"
+    ).fetchall()
+
+
 def send(node: Node, key: str, recipients: int) -> int:
     r = client(node, key, "POST", "/sms/muldes",
                {"emetteur": SENDER, "numeros": numbers(recipients), "corps": "Relève"})
@@ -161,13 +195,17 @@ def test_a_frozen_node_that_wakes_writes_nothing_for_the_accounts_it_lost(cluste
         cluster.simulator.configure(latency=SMSC_LATENCY)
         ref = send(second, key, recipients)  # forwarded to the holder
         eventually(lambda: sent(conn, ref) >= 500, 30, what="the drain under way")
-        first.freeze()
+        caught = freeze_mid_write(conn, first, 10)
         row = conn.execute(f"SELECT {DB_NOW}").fetchone()
         assert row is not None
         frozen_at = float(row[0])
         assert sent(conn, ref) < recipients - 2_000, "the drain ended before the freeze: slow the SMSC"
-        eventually(lambda: cluster.holder(account_id) is second, TAKEOVER_S + 1, every_s=0.02,
-                   what=f"{second.name} holding the frozen node's account")
+        try:
+            eventually(lambda: cluster.holder(account_id) is second, TAKEOVER_S + 1, every_s=0.02)
+        except TimeoutError:
+            raise AssertionError(f"{second.name} not holding the frozen node's account "
+                                 f"{TAKEOVER_S + 1:g} s after the freeze (frozen mid-write: "
+                                 f"{caught}); waiting on a lock: {lock_waits(conn)}") from None
         row = conn.execute(
             "SELECT min(at) FROM audit_shards WHERE shard = %s AND noeud = %s AND at > %s",
             (shard, second.name, frozen_at),
