@@ -11,6 +11,18 @@ headers not complete within hypercorn's keep-alive timeout, bodies not complete
 within `http.body_timeout_s` (api/bodies.py), headers over
 `http.max_header_bytes` (431).
 
+Two costs of hypercorn's connection handling are cut per request, with its
+behaviour kept (`_Connection`):
+- the keep-alive timer: hypercorn stops it when a request comes and starts a new
+  task for it when the answer is sent; here one task per connection watches a
+  deadline that is moved (`_IdleTimer`), with the same effect: an idle connection
+  is closed after `keep_alive_timeout`, and at shutdown once it is idle;
+- the answer's writes: hypercorn writes an answer's status line and headers, its
+  body, then an empty end, each a write of its own; here the head of an answer
+  with a Content-Length is held and goes out with the body, in one write
+  (`_JoinedWrites`). A head without a Content-Length (a stream, server-sent
+  events) and an informational answer (100 Continue) go out at once.
+
 `http_config` turns the settings into hypercorn's configuration.
 """
 
@@ -18,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
+from math import inf
 from typing import Any
 
 import trio
@@ -45,6 +58,130 @@ def http_config(http: HttpSettings, *, graceful_timeout_s: float, errorlog: Any)
     config.errorlog = errorlog
     config.graceful_timeout = graceful_timeout_s
     return config
+
+
+class _JoinedWrites:
+    """A connection's socket stream as hypercorn uses it, holding back the head of
+    an answer with a Content-Length until the next write (its body, or the empty
+    write that ends it), so both leave in one write; an empty write with nothing
+    held is not made. hypercorn writes under its own lock, one write at a time."""
+
+    __slots__ = ("_held", "_inner", "socket")
+
+    def __init__(self, inner: trio.SocketStream) -> None:
+        self._inner = inner
+        self.socket = inner.socket
+        self._held = b""
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held:
+            data, self._held = self._held + data, b""
+        elif _head_to_hold(data):
+            self._held = bytes(data)
+            return
+        if data:
+            await self._inner.send_all(data)
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._inner.receive_some(max_bytes)
+
+    async def send_eof(self) -> None:
+        await self._flush()
+        await self._inner.send_eof()
+
+    async def aclose(self) -> None:
+        try:
+            await self._flush()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the peer is gone: nothing more to tell it
+        finally:
+            await self._inner.aclose()
+
+    async def _flush(self) -> None:
+        held, self._held = self._held, b""
+        if held:
+            await self._inner.send_all(held)
+
+
+def _head_to_hold(data: bytes | bytearray | memoryview) -> bool:
+    """A final answer's status line and headers (h11 writes them whole, in one
+    piece) that announce a Content-Length: its body follows at once."""
+    head = bytes(data[:4096])
+    return (
+        head.startswith(b"HTTP/1.1 ")
+        and head[9:10] != b"1"
+        and len(head) == len(data)
+        and head.endswith(b"\r\n\r\n")
+        and b"\r\ncontent-length:" in head.lower()
+    )
+
+
+class _IdleTimer:
+    """hypercorn's keep-alive timer for one connection (its `restart` when the
+    connection becomes idle, its `stop` when a request comes), kept by one task
+    that watches a deadline instead of a new task per request. The connection is
+    closed when it has been idle for `keep_alive_timeout`, or when the server
+    terminates while it is idle (a request being served finishes first)."""
+
+    def __init__(self, server: _Connection) -> None:
+        self._server = server
+        self._scope: trio.CancelScope | None = None
+        self._idle = True
+        self._ended = False
+        self._woken = trio.Event()
+
+    async def restart(self, task_group: Any, action: Any) -> None:
+        self._idle = True
+        deadline = trio.current_time() + self._server.config.keep_alive_timeout
+        if self._scope is None:
+            self._scope = trio.CancelScope(deadline=deadline)
+            task_group.spawn(self._watch, self._scope)
+        else:
+            self._scope.deadline = deadline
+            self._woken.set()
+
+    async def stop(self) -> None:
+        self._idle = False
+        if self._scope is not None:
+            self._scope.deadline = inf
+
+    def end(self) -> None:
+        """The connection's reading has ended (the client is gone): nothing more to watch."""
+        self._ended = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    async def _watch(self, scope: trio.CancelScope) -> None:
+        terminated = self._server.context.terminated
+        with scope:
+            while True:
+                await terminated.wait()
+                if self._idle:
+                    break
+                self._woken = trio.Event()
+                await self._woken.wait()
+        self._scope = None
+        if self._ended:
+            return
+        with trio.CancelScope(shield=True):
+            await self._server._initiate_server_close()
+
+
+class _Connection(TCPServer):
+    """hypercorn's connection handler with the keep-alive timer of `_IdleTimer` and
+    the joined writes of `_JoinedWrites`."""
+
+    def __init__(
+        self, app: Any, config: Config, context: WorkerContext, state: Any, stream: trio.SocketStream
+    ) -> None:
+        super().__init__(app, config, context, state, _JoinedWrites(stream))  # type: ignore[arg-type]
+        self.idle_task: _IdleTimer = _IdleTimer(self)  # type: ignore[assignment]
+
+    async def _read_data(self) -> None:
+        try:
+            await super()._read_data()
+        finally:
+            self.idle_task.end()
 
 
 class CappedListener(trio.abc.Listener[trio.SocketStream]):
@@ -88,10 +225,7 @@ async def serve_http(
 
     async def handle(stream: trio.SocketStream) -> None:
         try:
-            await TCPServer(
-                wrapped, config, context, ConnectionState(lifespan_state.copy()),
-                stream,  # type: ignore[arg-type]
-            )
+            await _Connection(wrapped, config, context, ConnectionState(lifespan_state.copy()), stream)
         finally:
             slots.release()
 

@@ -80,6 +80,58 @@ class Accounts(Protocol):
         """Hand final outcomes to the account's actor (waits while its mailbox is full)."""
 
 
+_PARTS_BITS = 16
+_REF_BITS = 64
+
+
+class RecentIds:
+    """The SMSC ids of recently routed outcomes, each with its message: a map from
+    an id's normalised spelling to (message id, send ref, parts), bounded to about
+    `capacity` ids, the oldest forgotten first.
+
+    Kept compact, as it holds an entry per message sent for a long while (hundreds
+    of thousands): an id written in decimal digits is keyed by its number, the
+    three values are packed into one integer, and the bound is kept by two
+    generations of plain dicts (the older one dropped whole when the newer one
+    holds half the capacity) rather than a linked ordered map. An id of decimal
+    digits without a leading zero is the only text that its number reads back to,
+    so keying it by that number confuses no two spellings."""
+
+    __slots__ = ("_half", "_new", "_old")
+
+    def __init__(self, capacity: int) -> None:
+        self._half = max(1, capacity // 2)
+        self._new: dict[int | str, int] = {}
+        self._old: dict[int | str, int] = {}
+
+    @staticmethod
+    def _key(spelling: str) -> int | str:
+        if (spelling.isdigit() and spelling.isascii() and len(spelling) <= 18
+                and (spelling[0] != "0" or spelling == "0")):
+            return int(spelling)
+        return spelling
+
+    def put(self, spelling: str, message_id: int, ref: int, parts: int) -> None:
+        new = self._new
+        new[self._key(spelling)] = ((message_id << _REF_BITS | ref) << _PARTS_BITS) | parts
+        if len(new) >= self._half:
+            self._old, self._new = new, {}
+
+    def get(self, spelling: str) -> tuple[int, int, int] | None:
+        key = self._key(spelling)
+        packed = self._new.get(key)
+        if packed is None:
+            packed = self._old.get(key)
+            if packed is None:
+                return None
+        parts = packed & ((1 << _PARTS_BITS) - 1)
+        rest = packed >> _PARTS_BITS
+        return rest >> _REF_BITS, rest & ((1 << _REF_BITS) - 1), parts
+
+    def __len__(self) -> int:
+        return len(self._new) + len(self._old)
+
+
 @dataclass(slots=True)
 class _Late:
     receipt: Receipt
@@ -109,8 +161,7 @@ class ResultRouter:
         self._store = store
         self._events = events
         self._on_receipts = on_receipts
-        self._recent: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
-        self._recent_max = recent_ids
+        self._recent = RecentIds(recent_ids)
         self._patience_s = receipt_patience_s
         self._late: OrderedDict[int, _Late] = OrderedDict()
         self._late_by_id: dict[str, int] = {}
@@ -180,19 +231,18 @@ class ResultRouter:
         ids = outcome.smsc_ids
         recent = self._recent
         late = self._late_by_id
+        message_id, ref, parts = outcome.message_id, outcome.ref, len(ids)
         for sid in ids:
             spelling = normalize_smsc_id(sid)
-            recent[spelling] = hit = (outcome.message_id, outcome.ref, len(ids))
+            recent.put(spelling, message_id, ref, parts)
             if late and spelling in late:
                 waiting = self._late.pop(late[spelling], None)
                 if waiting is not None:
                     self._forget_late(waiting)
                     r = waiting.receipt
                     self._found.append(
-                        PartReceipt(spelling, hit[0], hit[1], hit[2], r.livraison, r.at)
+                        PartReceipt(spelling, message_id, ref, parts, r.livraison, r.at)
                     )
-        while len(recent) > self._recent_max:
-            recent.popitem(last=False)
 
     def _take(self, events: list[Event]) -> None:
         unsettled = self._unsettled
