@@ -243,6 +243,23 @@ class Simulator:
         self.proc.wait(10)
 
 
+
+def durable_server(dsn: str) -> str:
+    """The PostgreSQL server's version and durability settings, for the record;
+    stops the bench when commits would not reach the disk."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        shown = {name: str(admin.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+                 for name in ("server_version", "fsync", "synchronous_commit",
+                              "full_page_writes", "wal_sync_method", "shared_buffers")}
+    if shown["fsync"] != "on" or shown["synchronous_commit"] != "on":
+        raise SystemExit(f"the bench's PostgreSQL server is not durable: {shown}")
+    return (f"PostgreSQL {shown['server_version'].split()[0]} (fsync {shown['fsync']}, "
+            f"synchronous_commit {shown['synchronous_commit']}, full_page_writes "
+            f"{shown['full_page_writes']}, wal_sync_method {shown['wal_sync_method']}, "
+            f"shared_buffers {shown['shared_buffers']})")
+
 class Postgres:
     """The run's throwaway PostgreSQL server (`tests.pg.running_postgres`), started
     on first use with PostgreSQL's own defaults, one fresh database per gateway."""
@@ -256,21 +273,11 @@ class Postgres:
 
     def _server(self) -> str:
         if not self._dsn:
-            import psycopg
 
             from tests.pg import running_postgres
 
             self._dsn = self._stack.enter_context(running_postgres())
-            with psycopg.connect(self._dsn, autocommit=True) as admin:
-                shown = {name: str(admin.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
-                         for name in ("server_version", "fsync", "synchronous_commit",
-                                      "full_page_writes", "wal_sync_method", "shared_buffers")}
-            if shown["fsync"] != "on" or shown["synchronous_commit"] != "on":
-                raise SystemExit(f"the bench's PostgreSQL server is not durable: {shown}")
-            self.about = (f"PostgreSQL {shown['server_version'].split()[0]} (fsync {shown['fsync']}, "
-                          f"synchronous_commit {shown['synchronous_commit']}, full_page_writes "
-                          f"{shown['full_page_writes']}, wal_sync_method {shown['wal_sync_method']}, "
-                          f"shared_buffers {shown['shared_buffers']})")
+            self.about = durable_server(self._dsn)
             progress(f"started {self.about}")
         return self._dsn
 
