@@ -406,6 +406,13 @@ def serve_bare(port: int) -> None:
 # -- load ---------------------------------------------------------------------------------
 
 
+async def _received(stream: trio.SocketStream) -> bytes:
+    data = await stream.receive_some(65536)
+    if not data:
+        raise ConnectionError("the gateway closed the connection before answering")
+    return bytes(data)
+
+
 def _load_worker(args: tuple[str, str, int, int, int, str]) -> tuple[list[float], int, float]:
     """Keep-alive HTTP/1.1 over raw sockets, each request in one write (no Nagle
     stall between headers and body), `connections` at once; `extra`: more JSON
@@ -423,7 +430,7 @@ def _load_worker(args: tuple[str, str, int, int, int, str]) -> tuple[list[float]
             nonlocal failures
             stream = await trio.open_tcp_stream(host, int(port))
             buffer = b""
-            async with stream:
+            try:
                 for n in counter:
                     body = (
                         f'{{"emetteur":"ION-Networking","corps":"{BODY}",'
@@ -437,18 +444,28 @@ def _load_worker(args: tuple[str, str, int, int, int, str]) -> tuple[list[float]
                     t0 = time.perf_counter()
                     await stream.send_all(request)
                     while b"\r\n\r\n" not in buffer:
-                        buffer += await stream.receive_some(65536)
+                        buffer += await _received(stream)
                     head, _, buffer = buffer.partition(b"\r\n\r\n")
-                    length = 0
+                    length, close = 0, False
                     for line in head.split(b"\r\n")[1:]:
                         name, _, value = line.partition(b":")
-                        if name.strip().lower() == b"content-length":
+                        name = name.strip().lower()
+                        if name == b"content-length":
                             length = int(value)
+                        elif name == b"connection" and value.strip().lower() == b"close":
+                            close = True
                     while len(buffer) < length:
-                        buffer += await stream.receive_some(65536)
+                        buffer += await _received(stream)
                     buffer = buffer[length:]
                     latencies.append(time.perf_counter() - t0)
                     failures += not head.startswith(b"HTTP/1.1 202")
+                    if close:  # the server's last answer on this connection (its
+                        # keep-alive request limit): go on over a new one
+                        await stream.aclose()
+                        stream = await trio.open_tcp_stream(host, int(port))
+                        buffer = b""
+            finally:
+                await stream.aclose()
 
         async with trio.open_nursery() as nursery:
             for _ in range(connections):
