@@ -52,6 +52,21 @@ HEAD_TOO_LARGE = (
 )
 
 
+def replay(body: bytes, receive: ASGIReceive) -> ASGIReceive:
+    """A `receive` that gives the whole body, already read, as one message, then
+    the server's own messages (a disconnect)."""
+    sent = False
+
+    async def replayed() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
 async def answer_and_close(send: ASGISend, status: int, code: str, message: str) -> None:
     """Send one error in the contract's envelope, asking the client to close the
     connection (the rest of its request, if any, is never read)."""
@@ -133,16 +148,6 @@ def whole_bodies(
         if not complete:
             await answer_and_close(send, *TOO_SLOW)
             return
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await app(scope, replay, send_whole)
+        await app(scope, replay(b"".join(chunks), receive), send_whole)
 
     return asgi

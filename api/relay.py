@@ -28,13 +28,13 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any, Protocol
 
 import httpx
 
-from api.bodies import ASGIApp, ASGIReceive, ASGISend
+from api.bodies import ASGIApp, ASGIReceive, ASGISend, replay
 from engine.errors import Unavailable
 from engine.gateway import Gateway
 from engine.model import AccountId
@@ -121,7 +121,7 @@ class Relay:
                 await _answer(send, 503, _UNAVAILABLE % exc.message.encode(), retry_after=True)
                 return
             if url is None:
-                await self._app(scope, _replay(body, receive), send)
+                await self._app(scope, replay(body, receive), send)
                 return
             try:
                 answered = await self._forward(url, scope, body, send)
@@ -224,20 +224,6 @@ async def _whole_body(receive: ASGIReceive) -> bytes:
         if not message.get("more_body"):
             break
     return b"".join(parts)
-
-
-def _replay(body: bytes, receive: ASGIReceive) -> Callable[[], Awaitable[dict[str, Any]]]:
-    """The body already read, as one message; then the server's own messages."""
-    sent = False
-
-    async def replayed() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
 
 
 async def _answer(

@@ -91,16 +91,7 @@ class Server:
         self.dsn = stack.enter_context(running_postgres())
         self.simulator = stack.enter_context(running_simulator())
         self._count = 0
-        with psycopg.connect(self.dsn, autocommit=True) as admin:
-            shown = {name: str(admin.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
-                     for name in ("server_version", "fsync", "synchronous_commit",
-                                  "full_page_writes", "wal_sync_method", "shared_buffers")}
-        if shown["fsync"] != "on" or shown["synchronous_commit"] != "on":
-            raise SystemExit(f"the bench's PostgreSQL server is not durable: {shown}")
-        self.about = (f"PostgreSQL {shown['server_version'].split()[0]} (fsync {shown['fsync']}, "
-                      f"synchronous_commit {shown['synchronous_commit']}, full_page_writes "
-                      f"{shown['full_page_writes']}, wal_sync_method {shown['wal_sync_method']}, "
-                      f"shared_buffers {shown['shared_buffers']})")
+        self.about = bg.durable_server(self.dsn)
         bg.progress(f"started {self.about}")
 
     @contextmanager

@@ -243,6 +243,23 @@ class Simulator:
         self.proc.wait(10)
 
 
+
+def durable_server(dsn: str) -> str:
+    """The PostgreSQL server's version and durability settings, for the record;
+    stops the bench when commits would not reach the disk."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        shown = {name: str(admin.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+                 for name in ("server_version", "fsync", "synchronous_commit",
+                              "full_page_writes", "wal_sync_method", "shared_buffers")}
+    if shown["fsync"] != "on" or shown["synchronous_commit"] != "on":
+        raise SystemExit(f"the bench's PostgreSQL server is not durable: {shown}")
+    return (f"PostgreSQL {shown['server_version'].split()[0]} (fsync {shown['fsync']}, "
+            f"synchronous_commit {shown['synchronous_commit']}, full_page_writes "
+            f"{shown['full_page_writes']}, wal_sync_method {shown['wal_sync_method']}, "
+            f"shared_buffers {shown['shared_buffers']})")
+
 class Postgres:
     """The run's throwaway PostgreSQL server (`tests.pg.running_postgres`), started
     on first use with PostgreSQL's own defaults, one fresh database per gateway."""
@@ -256,21 +273,11 @@ class Postgres:
 
     def _server(self) -> str:
         if not self._dsn:
-            import psycopg
 
             from tests.pg import running_postgres
 
             self._dsn = self._stack.enter_context(running_postgres())
-            with psycopg.connect(self._dsn, autocommit=True) as admin:
-                shown = {name: str(admin.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
-                         for name in ("server_version", "fsync", "synchronous_commit",
-                                      "full_page_writes", "wal_sync_method", "shared_buffers")}
-            if shown["fsync"] != "on" or shown["synchronous_commit"] != "on":
-                raise SystemExit(f"the bench's PostgreSQL server is not durable: {shown}")
-            self.about = (f"PostgreSQL {shown['server_version'].split()[0]} (fsync {shown['fsync']}, "
-                          f"synchronous_commit {shown['synchronous_commit']}, full_page_writes "
-                          f"{shown['full_page_writes']}, wal_sync_method {shown['wal_sync_method']}, "
-                          f"shared_buffers {shown['shared_buffers']})")
+            self.about = durable_server(self._dsn)
             progress(f"started {self.about}")
         return self._dsn
 
@@ -399,6 +406,13 @@ def serve_bare(port: int) -> None:
 # -- load ---------------------------------------------------------------------------------
 
 
+async def _received(stream: trio.SocketStream) -> bytes:
+    data = await stream.receive_some(65536)
+    if not data:
+        raise ConnectionError("the gateway closed the connection before answering")
+    return bytes(data)
+
+
 def _load_worker(args: tuple[str, str, int, int, int, str]) -> tuple[list[float], int, float]:
     """Keep-alive HTTP/1.1 over raw sockets, each request in one write (no Nagle
     stall between headers and body), `connections` at once; `extra`: more JSON
@@ -416,7 +430,7 @@ def _load_worker(args: tuple[str, str, int, int, int, str]) -> tuple[list[float]
             nonlocal failures
             stream = await trio.open_tcp_stream(host, int(port))
             buffer = b""
-            async with stream:
+            try:
                 for n in counter:
                     body = (
                         f'{{"emetteur":"ION-Networking","corps":"{BODY}",'
@@ -430,18 +444,28 @@ def _load_worker(args: tuple[str, str, int, int, int, str]) -> tuple[list[float]
                     t0 = time.perf_counter()
                     await stream.send_all(request)
                     while b"\r\n\r\n" not in buffer:
-                        buffer += await stream.receive_some(65536)
+                        buffer += await _received(stream)
                     head, _, buffer = buffer.partition(b"\r\n\r\n")
-                    length = 0
+                    length, close = 0, False
                     for line in head.split(b"\r\n")[1:]:
                         name, _, value = line.partition(b":")
-                        if name.strip().lower() == b"content-length":
+                        name = name.strip().lower()
+                        if name == b"content-length":
                             length = int(value)
+                        elif name == b"connection" and value.strip().lower() == b"close":
+                            close = True
                     while len(buffer) < length:
-                        buffer += await stream.receive_some(65536)
+                        buffer += await _received(stream)
                     buffer = buffer[length:]
                     latencies.append(time.perf_counter() - t0)
                     failures += not head.startswith(b"HTTP/1.1 202")
+                    if close:  # the server's last answer on this connection (its
+                        # keep-alive request limit): go on over a new one
+                        await stream.aclose()
+                        stream = await trio.open_tcp_stream(host, int(port))
+                        buffer = b""
+            finally:
+                await stream.aclose()
 
         async with trio.open_nursery() as nursery:
             for _ in range(connections):

@@ -108,13 +108,7 @@ class Access:
             log.info("request refused: no API key")
             raise AuthError("La clé API est manquante (en-tête X-API-Key).", code="CLE_API_MANQUANTE")
         digest = keys.hash_api_key(api_key)
-        row = self._keys.get(digest)
-        if row is None:
-            revoked_before = self._revocations
-            row = await self._store.keys.find(digest)
-            if row is not None and self._revocations == revoked_before:
-                # a key read before a revocation committed is not kept stale
-                self._keys[digest] = row
+        row = await self._key_row(digest)
         if row is None or not keys.same_hash(row.key_hash, digest) or row.revoque_le:
             if row is not None:
                 log.info("request refused: revoked API key of account %s", row.account_id)
@@ -134,16 +128,21 @@ class Access:
     async def account_of(self, api_key: str) -> AccountId | None:
         """The account of a valid `api_key`, else None; logs nothing and notes no
         use (the request is then authenticated where it is served)."""
-        digest = keys.hash_api_key(api_key)
+        row = await self._key_row(keys.hash_api_key(api_key))
+        if row is None or row.revoque_le or row.expire_le <= self._clock.now_iso():
+            return None
+        return row.account_id
+
+    async def _key_row(self, digest: str) -> KeyRow | None:
+        """The key of this hash, from the cache, else the store (then cached)."""
         row = self._keys.get(digest)
         if row is None:
             revoked_before = self._revocations
             row = await self._store.keys.find(digest)
             if row is not None and self._revocations == revoked_before:
+                # a key read before a revocation committed is not kept stale
                 self._keys[digest] = row
-        if row is None or row.revoque_le or row.expire_le <= self._clock.now_iso():
-            return None
-        return row.account_id
+        return row
 
     def forget_keys(self, digests: Iterable[str]) -> int:
         """Drop these key hashes from the cache (revoked or replaced on another
