@@ -41,10 +41,10 @@ ADMIN_TOKEN = "jeton-admin-schemathesis"
 START_TIMEOUT_S = 45.0
 RUN_TIMEOUT_S = 900.0
 REQUEST_TIMEOUT_S = 5.0
-MAX_EXAMPLES = 100
+MAX_EXAMPLES = 50
 """Fuzzed cases per operation and generation mode; the coverage, examples and
 stateful phases add theirs: a few hundred requests per operation in all."""
-MIN_CASES_PER_OPERATION = 100
+MIN_CASES_PER_OPERATION = 60
 """Requests Schemathesis must at least have generated, on average per operation,
 for the run to count."""
 
