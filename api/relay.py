@@ -63,7 +63,7 @@ class Holders(Protocol):
 
     def note_forward(self) -> None: ...
 
-    def refresh_soon(self) -> None: ...
+    def refresh_soon(self, account_id: AccountId) -> None: ...
 
 
 SessionReader = Callable[[str], int | None]
@@ -127,11 +127,11 @@ class Relay:
                 answered = await self._forward(url, scope, body, send)
             except httpx.HTTPError as exc:
                 log.warning("forwarding to %s failed: %s", url, exc)
-                self._cluster.refresh_soon()
+                self._cluster.refresh_soon(account)
                 continue
             if answered:
                 return
-            self._cluster.refresh_soon()
+            self._cluster.refresh_soon(account)
         message = "Ce compte change de nœud : réessayez dans un instant."
         await _answer(send, 503, _UNAVAILABLE % message.encode(), retry_after=True)
 

@@ -231,17 +231,9 @@ def spread_load(jobs: Sequence[tuple[str, str]], total: int) -> bg.Figures:
     the 50 connections shared among them: rate, p50/p99, failures."""
     per = total // len(jobs)
     shares = [bg.CONNECTIONS // len(jobs) + (i < bg.CONNECTIONS % len(jobs)) for i in range(len(jobs))]
-    work = [(url, key, per, shares[i], i * per, "") for i, (url, key) in enumerate(jobs)]
-    with multiprocessing.get_context("spawn").Pool(len(work)) as pool:
-        results = pool.map(bg._load_worker, work)
-    elapsed = max(e for _, _, e in results)
-    latencies = sorted(x for lat, _, _ in results for x in lat)
-    return {
-        "rate": len(latencies) / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-        "failures": sum(f for _, f, _ in results),
-    }
+    return bg.run_workers(
+        [(url, key, per, shares[i], i * per, "") for i, (url, key) in enumerate(jobs)]
+    )
 
 
 def p1(cluster: LocalCluster, requests: int) -> bg.Figures:

@@ -479,8 +479,15 @@ def load(url: str, key: str, total: int, extra: str = "") -> Figures:
     """`total` UNIDES to `url` from the worker processes: rate, p50/p99, failures;
     `extra` (",\"name\":value...") adds fields to every body."""
     per = total // WORKERS
-    jobs = [(url, key, per, CONNECTIONS // WORKERS, i * per, extra) for i in range(WORKERS)]
-    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+    return run_workers(
+        [(url, key, per, CONNECTIONS // WORKERS, i * per, extra) for i in range(WORKERS)]
+    )
+
+
+def run_workers(jobs: list[tuple[str, str, int, int, int, str]]) -> Figures:
+    """Run `_load_worker` jobs, one process each, all at once: rate, p50/p99,
+    failures, elapsed."""
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
         results = pool.map(_load_worker, jobs)
     elapsed = max(e for _, _, e in results)
     latencies = sorted(x for lat, _, _ in results for x in lat)

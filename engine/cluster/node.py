@@ -1,12 +1,13 @@
 """One node of a cluster of gateways sharing a PostgreSQL database.
 
-Accounts fall into `shards` shards (`engine.model.shard_of`). The node
-registers in `cluster_nodes` and heartbeats every third of a lease; each beat
-renews the leases of the shards it holds (each under the epoch it took it
-with), then shares the shards out: with n live nodes each aims at its share
-(the first `shards % n` nodes by name one more), takes free or expired shards
-up to it (under a new epoch) and hands extra ones over when another live node
-has fewer than its share. Times are the database's clock.
+Accounts fall into `shards` shards (`engine.model.shard_of`), each held by one
+node under an epoch. The node registers in `cluster_nodes` and heartbeats every
+third of a lease: its beat is the lease of every shard it holds (a node is live
+while its last beat is within `lease_s`). Each beat then shares the shards out:
+with n live nodes each aims at its share (the first `shards % n` nodes by name
+one more), takes free shards and those of nodes that stopped beating up to it
+(under a new epoch) and hands extra ones over when another live node has fewer
+than its share. Times are the database's clock.
 
 Holding a shard means: the accounts' actors run here, their messages leave on
 this node's binds, their campaigns and deferred sends are scheduled here, and
@@ -19,16 +20,16 @@ A shard is:
 - taken (`_take`): the runtime adopts the accounts (their waiting messages are
   queued again, an attempted one flagged doublonPossible; their campaigns and
   deferred sends are taken up) before any request for them is served here;
-- handed over (`_hand_over`, at SIGTERM or to share out): requests for the
+- handed over (`hand_over`, at SIGTERM or to share out): requests for the
   accounts wait; their queued messages are left EN_ATTENTE, those on a bind
   answered, the actors stopped; then the lease is released at once;
 - lost (`_lose`): the lease could not be renewed in time (the database out of
   reach, or this process frozen): the node stops serving the accounts by itself,
   before the lease runs out in the database, and drops what it had queued.
 
-A node whose lease ran out while it was frozen finds, once awake, that its
-renewal renews nothing (another node took the shard under a newer epoch): it
-loses the shard, and the fence had refused anything it tried to write first.
+A node whose lease ran out while it was frozen finds, once awake, its shards
+held under newer epochs: it loses them, and the fence refuses anything it tries
+to write for them first.
 """
 
 from __future__ import annotations
@@ -125,7 +126,6 @@ class Cluster:
         """Held shards being handed over whose actors are stopping: none may start."""
         self._holders: dict[int, tuple[str, str, float]] = {}
         """Shard -> (node, url, trio time its lease runs out), from the last beat."""
-        self._view = Beat(0.0, {}, (), ())
         self._moved = trio.Event()
         """Set (and replaced) whenever who serves which shard may have changed."""
         self._handing = False
@@ -192,16 +192,14 @@ class Cluster:
     def note_forward(self) -> None:
         self.forwarded += 1
 
-    def refresh_soon(self) -> None:
+    def refresh_soon(self, account_id: AccountId) -> None:
         """A forwarded request found the node it was sent to no longer serving the
-        account: forget that holder until the next beat says otherwise."""
-        self._holders = {s: h for s, h in self._holders.items() if h[0] == self.node}
+        account (or out of reach): forget that shard's holder until the next beat
+        says otherwise."""
+        self._holders.pop(self._shard(account_id), None)
 
     async def view(self) -> ClusterView:
-        if self._started:
-            beat = await self._book.read(self.node)
-        else:
-            beat = self._view
+        beat = await self._book.read(self.node) if self._started else Beat(0.0, {}, (), ())
         live = beat.live(self.lease_s)
         held: dict[str, list[int]] = {}
         for row in beat.shards:
@@ -273,7 +271,6 @@ class Cluster:
             comptes_actifs=self.live_actors(),
             forget_after_s=max(100 * self.lease_s, 600.0),
         )
-        self._view = beat
         lost = [  # taken by another node: unless dropped meanwhile (lease watch, hand-over)
             s for s in held
             if beat.mine.get(s) != held[s] and s in self._held and self._held[s].epoch == held[s]
