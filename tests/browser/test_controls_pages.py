@@ -37,7 +37,10 @@ async def test_a_client_makes_a_second_key_uses_it_revokes_it_and_the_api_refuse
             second_key = await browser.wait_for(text_of("nouvelle-cle"), message="the key, once")
             assert second_key and second_key != first_key
             # 20 days: inside the 30-day notice
-            notice = await browser.run(lambda d: d.find_element(By.CSS_SELECTOR, "[data-expire]").text)
+            notice = await browser.wait_for(
+                lambda d: d.find_element(By.CSS_SELECTOR, "[data-expire]").text,
+                message="the expiry notice",
+            )
             assert "« Serveur B »" in notice and "expire le" in notice
             await both_widths(browser, "espace-cles")
 

@@ -87,11 +87,15 @@ async def test_client_space_login_balance_key_send_and_live_top_up(
             ref = accepted.split("Envoi ")[1].split(" ")[0]
             assert ref.isdigit(), accepted
             row = f'#historique tr[data-ref="{ref}"]'
+            # The history re-renders its rows live: each probe reads one row element whole,
+            # and a probe that meets a replaced row is asked again.
             await browser.wait_for(
                 lambda d: d.find_element(By.CSS_SELECTOR, row).get_attribute("data-statut") == "ENVOYE",
                 message="the send turns ENVOYE in the history",
             )
-            assert "Envoyé" in await browser.run(lambda d: d.find_element(By.CSS_SELECTOR, row).text)
+            assert "Envoyé" in await browser.wait_for(
+                lambda d: d.find_element(By.CSS_SELECTOR, row).text
+            )
             await browser.wait_for(lambda d: d.find_element(By.ID, "solde").text == "19")
 
             credit = await stack.client.post(
@@ -101,7 +105,9 @@ async def test_client_space_login_balance_key_send_and_live_top_up(
             await browser.wait_for(lambda d: d.find_element(By.ID, "solde").text == "119",
                                    message="the top-up shows on the open page")
 
-            await browser.run(lambda d: d.find_element(By.CSS_SELECTOR, row + " button.link").click())
+            await browser.wait_for(
+                lambda d: d.find_element(By.CSS_SELECTOR, row + " button.link").click() or True
+            )
             detail = await browser.wait_for(
                 lambda d: d.find_element(By.CSS_SELECTOR, f'tr[data-detail="{ref}"]').text
             )
