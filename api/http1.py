@@ -49,6 +49,9 @@ _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 _PLAIN_METHODS = frozenset({b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
 _STATUS_LINES: dict[int, bytes] = {}
 _NO_BODY_STATUSES = frozenset({204, 304})
+SHIELDED_SEND = "smsgw.shielded_send"
+"""The scope's extension saying every message the application sends is written
+shielded from cancellation (rule 3): a layer that would shield it needs not."""
 
 
 class NotPlain(Exception):
@@ -362,7 +365,7 @@ def build_scope(
         "client": client,
         "server": server,
         "state": state.copy(),
-        "extensions": {},
+        "extensions": {SHIELDED_SEND: {}},
     }
 
 
