@@ -89,15 +89,51 @@ def insert_sends(conn: Connection, sends: Sequence[NewSendRow]) -> list[tuple[Se
         return _insert_sends_pg(conn, sends) if sends else []
     created = []
     for send in sends:
-        ref = SendRef(conn.execute(_INSERT_SEND + " RETURNING ref", _send_values(send)).fetchone()[0])
-        rows = _message_values(send, ref)
-        if len(rows) == 1:  # a single send: the next rowid, one statement
-            first = MessageId(conn.execute(_INSERT_MESSAGE + " RETURNING id", rows[0]).fetchone()[0])
+        # the new rowid (`ref`, `id`) as the driver reports it: a RETURNING row would
+        # cost one more step of the statement
+        cursor: Any = conn.execute(_INSERT_SEND, _send_values(send))
+        ref = SendRef(cursor.lastrowid)
+        if len(send.recipients) == 1:  # a single send: the next rowid, one statement
+            cursor = conn.execute(_INSERT_MESSAGE, _message_values(send, ref)[0])
+            first = MessageId(cursor.lastrowid)
         else:
-            conn.executemany(_INSERT_MESSAGE, rows)
-            first = _first_of_run(conn, ref, len(rows))
+            _insert_messages_sqlite(conn, send, ref)
+            first = _first_of_run(conn, ref, send)
         created.append((ref, first))
     return created
+
+
+_INSERT_NUMBERS = (
+    "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing, segments,"
+    " reserve) SELECT ?, ?, j.value, ?, ?, ?, ?, ? FROM json_each(?) AS j"
+)
+_INSERT_RECIPIENTS = (
+    "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing, segments,"
+    " reserve) SELECT ?, ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, ?, ?, j.value ->> 3"
+    " FROM json_each(?) AS j"
+)
+
+
+def _insert_messages_sqlite(conn: Connection, send: NewSendRow, ref: SendRef) -> None:
+    """A send's messages in one statement (SQLite): the recipients handed over as
+    one JSON array that SQLite walks in order (`json_each`), instead of a row of
+    parameters bound and a step taken per message. Most sends hold every
+    recipient with the same status and reservation: then only the numbers go."""
+    recipients = send.recipients
+    head = recipients[0]
+    statut, raison, reserve = head.statut, head.raison, head.reserve
+    if all(r.statut is statut and r.raison is raison and r.reserve == reserve for r in recipients):
+        conn.execute(
+            _INSERT_NUMBERS,
+            (ref, send.account_id, statut, raison, send.billing, send.segments, reserve,
+             json.dumps([r.destinataire for r in recipients])),
+        )
+        return
+    conn.execute(
+        _INSERT_RECIPIENTS,
+        (ref, send.account_id, send.billing, send.segments,
+         json.dumps([[r.destinataire, r.statut, r.raison, r.reserve] for r in recipients])),
+    )
 
 
 def _insert_sends_pg(
@@ -145,31 +181,36 @@ def _insert_sends_pg(
     return created
 
 
-def _first_of_run(conn: Connection, ref: SendRef, count: int) -> MessageId:
-    """The first id of the `count` messages of send `ref` just inserted, checked
-    to be a run of consecutive ids (SQLite).
+def _first_of_run(conn: Connection, ref: SendRef, send: NewSendRow) -> MessageId:
+    """The first id of the messages of send `ref` just inserted, checked to be a
+    run of consecutive ids in recipient order (SQLite).
 
     The database assigns the ids (SQLite: a rowid one above the largest in the
     table, chosen inside the insert); nothing here computes an id. They are
     consecutive because the store has one writer and the rows are inserted in
     one statement of one transaction that holds the write lock: no other insert
     can take an id between two of them. This is checked rather than assumed:
-    `ref` is new, so its messages are exactly these `count` rows, and `count`
-    distinct ids whose smallest is `last - count + 1` and largest `last` are the
-    whole run (two lookups in the `messages_ref` index). A gap raises
-    `StoreError` and the transaction is rolled back.
+    `ref` is new, so its messages are exactly these rows, and as many distinct
+    ids whose smallest is `last - count + 1` and largest `last` are the whole
+    run; the first and the last carry the first and the last recipient (one
+    query, lookups in the `messages_ref` index). A gap raises `StoreError` and
+    the transaction is rolled back.
     """
-    last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-    low, high = conn.execute(
-        "SELECT (SELECT MIN(id) FROM messages WHERE ref = ?),"
-        " (SELECT MAX(id) FROM messages WHERE ref = ?)",
-        (ref, ref),
+    count = len(send.recipients)
+    last, low, high, first_number, last_number = conn.execute(
+        "SELECT last_insert_rowid(), (SELECT MIN(id) FROM messages WHERE ref = ?1),"
+        " (SELECT MAX(id) FROM messages WHERE ref = ?1),"
+        " (SELECT destinataire FROM messages WHERE id = last_insert_rowid() - ?2 + 1),"
+        " (SELECT destinataire FROM messages WHERE id = last_insert_rowid())",
+        (ref, count),
     ).fetchone()
     first = last - count + 1
     if (low, high) != (first, last):
         raise StoreError(
             f"messages of send {ref} did not get consecutive ids: {low}..{high}, last {last}"
         )
+    if (first_number, last_number) != (send.recipients[0].destinataire, send.recipients[-1].destinataire):
+        raise StoreError(f"messages of send {ref} were not stored in recipient order")
     return MessageId(first)
 
 
@@ -192,16 +233,17 @@ def pending_charges(conn: Connection, ids: Sequence[int]) -> dict[int, PendingCh
             if statut == "EN_ATTENTE":
                 pending[mid] = (billing, segments, reserve)
         return pending
-    for chunk_start in range(0, len(ids), 900):
-        chunk = ids[chunk_start : chunk_start + 900]
-        marks = ",".join("?" * len(chunk))
-        for mid, billing, segments, reserve in conn.execute(
-            f"SELECT id, billing, segments, reserve FROM messages WHERE id IN ({marks})"
-            " AND statut = 'EN_ATTENTE'",
-            chunk,
-        ):
-            pending[mid] = (billing, segments, reserve)
+    for mid, billing, segments, reserve in conn.execute(_PENDING_SQLITE, (json.dumps(list(ids)),)):
+        pending[mid] = (billing, segments, reserve)
     return pending
+
+
+_PENDING_SQLITE = (
+    "SELECT id, billing, segments, reserve FROM messages"
+    " WHERE id IN (SELECT value FROM json_each(?)) AND statut = 'EN_ATTENTE'"
+)
+"""The ids as one JSON array: one statement whatever their number (one prepared
+statement kept, one step of the driver)."""
 
 
 def settle_outcomes(
@@ -213,35 +255,47 @@ def settle_outcomes(
     so a repeated outcome can never be billed twice. The caller saves the ledger.
     """
     settlement = rule(ledger, pending_charges(conn, [o.message_id for o in outcomes]), outcomes)
-    ended = MessageStatus.ENVOYE
-    rows = [
-        (
-            o.statut.value,
-            o.raison.value if o.raison else None,
-            o.code_smsc,
-            ",".join(o.smsc_ids) or None,
-            o.at if o.statut is ended else None,
-            1 if o.doublon_possible else 0,
-            o.message_id,
-        )
-        for o in settlement.settled
-    ]
-    # the last message an SMSC id was given to wins, as with one upsert per id
-    known = {normalize_smsc_id(sid): o.message_id for o in settlement.settled for sid in o.smsc_ids}
-    if isinstance(conn, PgConnection):
-        _settle_pg(conn, list({row[-1]: row for row in rows}.values()), known)
+    settled = settlement.settled
+    if not settled:
         return settlement
-    conn.executemany(
-        "UPDATE messages SET statut = ?, raison = ?, code_smsc = ?, smsc_ids = ?,"
-        " envoye_le = ?, doublon_possible = doublon_possible | ?, reserve = 0 WHERE id = ?",
-        rows,
-    )
-    conn.executemany(
-        "INSERT INTO smsc_ids (smsc_id, message_id) VALUES (?, ?)"
-        " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id",
-        list(known.items()),
-    )
+    # the last message an SMSC id was given to wins, as with one upsert per id
+    known = {
+        (sid.strip().lower().lstrip("0") or "0"): o.message_id  # normalize_smsc_id, inlined
+        for o in settled
+        for sid in o.smsc_ids
+    }
+    if isinstance(conn, PgConnection):
+        _settle_pg(conn, settled, known)
+        return settlement
+    ended = MessageStatus.ENVOYE
+    # one row a message (the last); StrEnum members are strings to JSON: no `.value`
+    rows = {
+        o.message_id: (
+            o.statut, o.raison, o.code_smsc, ",".join(o.smsc_ids) or None,
+            o.at if o.statut is ended else None, 1 if o.doublon_possible else 0, o.message_id,
+        )
+        for o in settled
+    }
+    conn.execute(_SETTLE_SQLITE, (json.dumps(list(rows.values())),))
+    if known:
+        conn.execute(_KNOWN_SQLITE, (json.dumps(list(known.items())),))
     return settlement
+
+
+_SETTLE_SQLITE = (
+    "UPDATE messages SET statut = j.value ->> 0, raison = j.value ->> 1,"
+    " code_smsc = j.value ->> 2, smsc_ids = j.value ->> 3, envoye_le = j.value ->> 4,"
+    " doublon_possible = doublon_possible | (j.value ->> 5), reserve = 0"
+    " FROM json_each(?) AS j WHERE messages.id = j.value ->> 6"
+)
+"""SQLite: a settlement's updates as one statement over its rows handed in as one
+JSON array (each message looked up by its id), instead of a step of the driver
+per message. No two rows name the same message (`settle_outcomes` keeps one)."""
+_KNOWN_SQLITE = (
+    "INSERT INTO smsc_ids (smsc_id, message_id) SELECT j.value ->> 0, j.value ->> 1"
+    " FROM json_each(?) AS j WHERE true"
+    " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id"
+)
 
 
 def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
@@ -250,10 +304,20 @@ def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object
 
 
 def _settle_pg(
-    conn: PgConnection, rows: Sequence[tuple[object, ...]], known: Mapping[str, int]
+    conn: PgConnection, settled: Sequence[Outcome], known: Mapping[str, int]
 ) -> None:
     """PostgreSQL: the settlement's updates as two set-based statements (one round
     trip each, whatever the batch's size) instead of one statement per message."""
+    ended = MessageStatus.ENVOYE
+    by_id = {
+        o.message_id: (
+            o.statut.value, o.raison.value if o.raison else None, o.code_smsc,
+            ",".join(o.smsc_ids) or None, o.at if o.statut is ended else None,
+            1 if o.doublon_possible else 0, o.message_id,
+        )
+        for o in settled
+    }
+    rows = list(by_id.values())  # one row a message, the last
     if rows:
         conn.execute(
             "UPDATE messages AS m SET statut = v.statut, raison = v.raison,"
