@@ -7,10 +7,11 @@ the connection of its backend (`engine.store.sqlite`: a file in WAL mode;
 `engine.store.postgres`: PostgreSQL through psycopg), durable at every commit
 unless the operator chose speed (`config.settings.SyncMode`). Each write
 operation hands it a whole transaction as a function of the connection
-(`transact`); the thread drains every job queued so far, runs each inside its own
-SAVEPOINT and commits the group once (group commit), then wakes every caller with
-one hop back into trio. A job that raises is rolled back alone; its exception is
-re-raised in its caller. `transact` returns only after the commit: what it wrote
+(`transact`); the thread drains every job queued so far, runs them one after the
+other and commits the group once (group commit), then wakes every caller with
+one hop back into trio. A job that raises is rolled back alone (the group is
+rolled back and run again with each job inside its own SAVEPOINT); its exception
+is re-raised in its caller. `transact` returns only after the commit: what it wrote
 is durable.
 
 Cancellation: a job handed over is always executed and committed, even if its
@@ -58,7 +59,7 @@ class Backend(Protocol):
     optimistic: bool
     """Run a group's jobs without a savepoint or a wait between them, and only when
     one fails roll the group back and run it again job by job (PostgreSQL: a
-    round trip per job saved; SQLite has no round trip to save)."""
+    round trip per job saved; SQLite: the SAVEPOINT and RELEASE statements)."""
 
     @property
     def where(self) -> str: ...
