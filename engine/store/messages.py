@@ -38,6 +38,9 @@ _INSERT_SEND = (
 _INSERT_MESSAGE = (
     f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * 8)})"
 )
+_J = tuple(f"json_extract(j.value, '$[{i}]')" for i in range(8))
+"""SQLite: the fields of the row `j` of a JSON array of rows walked by `json_each`
+(`json_extract`, not `->>`: SQLite 3.35 has it)."""
 COPY_FROM = 64
 """From this many messages in one batch, PostgreSQL takes them with COPY."""
 
@@ -109,7 +112,7 @@ _INSERT_NUMBERS = (
 )
 _INSERT_RECIPIENTS = (
     "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing, segments,"
-    " reserve) SELECT ?, ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, ?, ?, j.value ->> 3"
+    f" reserve) SELECT ?, ?, {_J[0]}, {_J[1]}, {_J[2]}, ?, ?, {_J[3]}"
     " FROM json_each(?) AS j"
 )
 
@@ -283,16 +286,16 @@ def settle_outcomes(
 
 
 _SETTLE_SQLITE = (
-    "UPDATE messages SET statut = j.value ->> 0, raison = j.value ->> 1,"
-    " code_smsc = j.value ->> 2, smsc_ids = j.value ->> 3, envoye_le = j.value ->> 4,"
-    " doublon_possible = doublon_possible | (j.value ->> 5), reserve = 0"
-    " FROM json_each(?) AS j WHERE messages.id = j.value ->> 6"
+    f"UPDATE messages SET statut = {_J[0]}, raison = {_J[1]},"
+    f" code_smsc = {_J[2]}, smsc_ids = {_J[3]}, envoye_le = {_J[4]},"
+    f" doublon_possible = doublon_possible | ({_J[5]}), reserve = 0"
+    f" FROM json_each(?) AS j WHERE messages.id = {_J[6]}"
 )
 """SQLite: a settlement's updates as one statement over its rows handed in as one
 JSON array (each message looked up by its id), instead of a step of the driver
 per message. No two rows name the same message (`settle_outcomes` keeps one)."""
 _KNOWN_SQLITE = (
-    "INSERT INTO smsc_ids (smsc_id, message_id) SELECT j.value ->> 0, j.value ->> 1"
+    f"INSERT INTO smsc_ids (smsc_id, message_id) SELECT {_J[0]}, {_J[1]}"
     " FROM json_each(?) AS j WHERE true"
     " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id"
 )
@@ -415,15 +418,13 @@ _RECEIPTED = (
 
 
 def _receipted_rows(conn: Connection, wanted: list[str]) -> Iterator[Iterable[Any]]:
-    """The stored (smsc_id, message id, ref, smsc_ids) of these spellings: one query
-    with an array on PostgreSQL (always the same prepared statement), one per 500
-    spellings on SQLite."""
+    """The stored (smsc_id, message id, ref, smsc_ids) of these spellings: one query,
+    always the same prepared statement (an array on PostgreSQL, a JSON array on
+    SQLite)."""
     if isinstance(conn, PgConnection):
         yield conn.execute(_RECEIPTED + " = ANY(?::text[])", (wanted,))
         return
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        yield conn.execute(_RECEIPTED + f" IN ({','.join('?' * len(chunk))})", chunk)
+    yield conn.execute(_RECEIPTED + " IN (SELECT value FROM json_each(?))", (json.dumps(wanted),))
 
 
 def find_receipted(
@@ -432,9 +433,8 @@ def find_receipted(
     """Match receipts (smsc_id as received, livraison, at) to messages through the
     stored SMSC ids; return the matches and the indexes of those matching nothing.
 
-    Every spelling of every receipt's id is looked up at once (SQLite: one query
-    per 500 spellings; PostgreSQL: one query with an array, always the same
-    prepared statement), then each receipt takes its first spelling that is known."""
+    Every spelling of every receipt's id is looked up at once (one query, always
+    the same prepared statement), then each receipt takes its first spelling that is known."""
     spellings = [smsc_id_candidates(raw) for raw, _, _ in receipts]
     wanted = list(dict.fromkeys(c for candidates in spellings for c in candidates))
     known: dict[str, tuple[int, int, str | None]] = {}
@@ -474,10 +474,12 @@ def record_receipts(
                 " WHERE m.id = v.id",
                 _columns([(r.livraison, r.at, r.message_id) for r in single], 3),
             )
-    else:
-        conn.executemany(
-            "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
-            ((r.livraison, r.at, r.message_id) for r in single),
+    elif single:  # one statement over a JSON array; one row a message, the last
+        rows = {r.message_id: (r.livraison, r.at, r.message_id) for r in single}
+        conn.execute(
+            f"UPDATE messages SET livraison = {_J[0]}, livre_le = {_J[1]}"
+            f" FROM json_each(?) AS j WHERE messages.id = {_J[2]}",
+            (json.dumps(list(rows.values())),),
         )
     matched = [(r.message_id, r.ref, r.livraison, r.at) for r in single]
     multi = [r for r in receipts if r.parts > 1]
