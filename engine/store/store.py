@@ -266,7 +266,7 @@ class Store:
             if conn is None:
                 conn = backend.open_writer()
                 self._note_writer(conn)
-            if backend.optimistic and len(group) > 1:
+            if backend.optimistic:
                 results = self._run_optimistic(conn, group)
             if results is None:
                 results = self._run_careful(conn, group)
@@ -290,22 +290,29 @@ class Store:
         self, conn: Any, group: list[tuple[Job, _Pending]]
     ) -> list[tuple[_Pending, Any, BaseException | None]] | None:
         """Every job of the group one after the other, one COMMIT, no wait in
-        between; None (everything rolled back) when anything failed."""
+        between; None (everything rolled back) when anything failed, except
+        when the group's one job raised: its caller hears why (rolled back,
+        there is nothing else to run again)."""
         backend = self.backend
         values: list[Any] = []
+        in_job = False
         try:
             backend.start_group(conn)
             conn.execute(backend.begin_write)
             for job, _ in group:
+                in_job = True
                 values.append(job(conn))
+                in_job = False
             conn.execute("COMMIT")
             backend.end_group(conn)
-        except Exception:
+        except Exception as exc:
             if backend.broken(conn):
                 raise
             backend.abandon_group(conn)
             if backend.in_transaction(conn):
                 conn.execute("ROLLBACK")
+            if in_job and len(group) == 1:
+                return [(group[0][1], None, exc)]
             self._replayed += 1
             return None
         return [(pending, value, None) for (_, pending), value in zip(group, values, strict=True)]
