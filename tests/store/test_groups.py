@@ -100,3 +100,19 @@ async def test_a_group_of_good_jobs_commits_once_and_is_never_replayed(
             assert store.statistics().replayed_groups == 0
             assert store.statistics().last_group_size == 1
             nursery.cancel_scope.cancel()
+
+
+async def test_a_job_alone_in_its_group_that_fails_writes_nothing_and_its_caller_hears_why(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            store = store_at(tmp_path / "groupes.sqlite3")
+            await nursery.start(store.serve)
+            with pytest.raises(LookupError, match="refused by the job itself"):
+                await store.transact(refuse)
+            assert await store.transact(insert("g-apres", "1")) == "g-apres"
+            assert await store.transact(stored) == {"g-apres": "1"}
+            assert store.statistics().replayed_groups == 0
+            assert store.writable
+            nursery.cancel_scope.cancel()
