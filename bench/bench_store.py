@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_store.py [--bulk-sends N] [--singles N] [--data-url URL]
 
-Runs the store alone (a SQLite file in a temporary folder, sync FULL, or
-`--data-url postgresql://...` on an empty database) and hands it what account
+Runs the store alone (a SQLite file in a temporary folder, sync FULL;
+`--data-url postgresql://...` on an empty database; `--postgres` on a throwaway
+PostgreSQL server started for the run) and hands it what account
 actors hand it during a run, from several callers at once so that the writer
 folds them into group commits:
 
@@ -24,6 +25,7 @@ machine's load. The table is printed and appended to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import shlex
 import sys
@@ -38,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import trio  # noqa: E402
 
 from config.settings import SyncMode  # noqa: E402
+from devcluster.postgres import create_database, running_postgres  # noqa: E402
 from engine.accounts import state  # noqa: E402
 from engine.model import (  # noqa: E402
     Accepted,
@@ -222,14 +225,18 @@ def cli() -> None:
     parser.add_argument("--bulk-sends", type=int, default=500)
     parser.add_argument("--singles", type=int, default=5000)
     parser.add_argument("--data-url", default="")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL server")
     parser.add_argument("--sync", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--label", default="")
     parser.add_argument("--no-record", action="store_true", help="print only")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        store = Store(backend_for(args.data_url, Path(folder), SyncMode[args.sync]))
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        url = args.data_url
+        if args.postgres:
+            url = create_database(stack.enter_context(running_postgres()), "bench_store")
+        store = Store(backend_for(url, Path(folder), SyncMode[args.sync]))
         rows = trio.run(run, store, args.bulk_sends, args.singles)
-        where = "PostgreSQL" if args.data_url else f"SQLite, sync {args.sync}"
+        where = f"PostgreSQL, sync {args.sync}" if url else f"SQLite, sync {args.sync}"
     stamp = datetime.datetime.now(datetime.UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
     command = "python bench/bench_store.py " + shlex.join(
         a for a in sys.argv[1:] if not a.startswith("postgresql")
