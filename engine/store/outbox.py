@@ -14,7 +14,6 @@ attempt, those past their age are deleted and counted by the notifier.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from engine.model import PendingCallback
@@ -40,10 +39,15 @@ def record(conn: Connection, kind: str, message_ids: Sequence[int], stamp: float
             _RECORD + " = ANY(?::bigint[]) ORDER BY m.id RETURNING id",
             (kind, stamp, list(message_ids)),
         ).fetchall())
-    return len(conn.execute(
-        _RECORD + " IN (SELECT value FROM json_each(?)) ORDER BY m.id RETURNING id",
-        (kind, stamp, json.dumps(list(message_ids))),
-    ).fetchall())
+    ids = sorted(message_ids)
+    made = 0
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        made += len(conn.execute(
+            _RECORD + f" IN ({','.join('?' * len(chunk))}) ORDER BY m.id RETURNING id",
+            (kind, stamp, *chunk),
+        ).fetchall())
+    return made
 
 
 def claim(conn: Connection, now: float, limit: int, until: float) -> list[PendingCallback]:

@@ -35,12 +35,6 @@ def connect(path: Path, sync: SyncMode = SyncMode.FULL) -> SqliteConnection:
     # statement journals (a SAVEPOINT per job) in memory, not in a temporary file
     # opened and unlinked many times a second
     conn.execute("PRAGMA temp_store=MEMORY")
-    # the writer's page cache: 8 MiB instead of SQLite's 2 MiB holds the pages a
-    # drain keeps touching (the newest messages, their indexes, the SMSC ids), which
-    # the default drops and reads again from the file: a settled message costs the
-    # writer ~16 µs of CPU instead of ~30 in bench/bench_store.py's 100,000-message
-    # run, for at most 6 MiB more memory
-    conn.execute("PRAGMA cache_size=-8192")
     return conn
 
 
