@@ -236,17 +236,16 @@ def pending_charges(conn: Connection, ids: Sequence[int]) -> dict[int, PendingCh
             if statut == "EN_ATTENTE":
                 pending[mid] = (billing, segments, reserve)
         return pending
-    for mid, billing, segments, reserve in conn.execute(_PENDING_SQLITE, (json.dumps(list(ids)),)):
-        pending[mid] = (billing, segments, reserve)
+    for chunk_start in range(0, len(ids), 900):
+        chunk = ids[chunk_start : chunk_start + 900]
+        marks = ",".join("?" * len(chunk))
+        for mid, billing, segments, reserve in conn.execute(
+            f"SELECT id, billing, segments, reserve FROM messages WHERE id IN ({marks})"
+            " AND statut = 'EN_ATTENTE'",
+            chunk,
+        ):
+            pending[mid] = (billing, segments, reserve)
     return pending
-
-
-_PENDING_SQLITE = (
-    "SELECT id, billing, segments, reserve FROM messages"
-    " WHERE id IN (SELECT value FROM json_each(?)) AND statut = 'EN_ATTENTE'"
-)
-"""The ids as one JSON array: one statement whatever their number (one prepared
-statement kept, one step of the driver)."""
 
 
 def settle_outcomes(
@@ -258,47 +257,35 @@ def settle_outcomes(
     so a repeated outcome can never be billed twice. The caller saves the ledger.
     """
     settlement = rule(ledger, pending_charges(conn, [o.message_id for o in outcomes]), outcomes)
-    settled = settlement.settled
-    if not settled:
-        return settlement
-    # the last message an SMSC id was given to wins, as with one upsert per id
-    known = {
-        (sid.strip().lower().lstrip("0") or "0"): o.message_id  # normalize_smsc_id, inlined
-        for o in settled
-        for sid in o.smsc_ids
-    }
-    if isinstance(conn, PgConnection):
-        _settle_pg(conn, settled, known)
-        return settlement
     ended = MessageStatus.ENVOYE
-    # one row a message (the last); StrEnum members are strings to JSON: no `.value`
-    rows = {
-        o.message_id: (
-            o.statut, o.raison, o.code_smsc, ",".join(o.smsc_ids) or None,
-            o.at if o.statut is ended else None, 1 if o.doublon_possible else 0, o.message_id,
+    rows = [
+        (
+            o.statut.value,
+            o.raison.value if o.raison else None,
+            o.code_smsc,
+            ",".join(o.smsc_ids) or None,
+            o.at if o.statut is ended else None,
+            1 if o.doublon_possible else 0,
+            o.message_id,
         )
-        for o in settled
-    }
-    conn.execute(_SETTLE_SQLITE, (json.dumps(list(rows.values())),))
-    if known:
-        conn.execute(_KNOWN_SQLITE, (json.dumps(list(known.items())),))
+        for o in settlement.settled
+    ]
+    # the last message an SMSC id was given to wins, as with one upsert per id
+    known = {normalize_smsc_id(sid): o.message_id for o in settlement.settled for sid in o.smsc_ids}
+    if isinstance(conn, PgConnection):
+        _settle_pg(conn, list({row[-1]: row for row in rows}.values()), known)
+        return settlement
+    conn.executemany(
+        "UPDATE messages SET statut = ?, raison = ?, code_smsc = ?, smsc_ids = ?,"
+        " envoye_le = ?, doublon_possible = doublon_possible | ?, reserve = 0 WHERE id = ?",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO smsc_ids (smsc_id, message_id) VALUES (?, ?)"
+        " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id",
+        list(known.items()),
+    )
     return settlement
-
-
-_SETTLE_SQLITE = (
-    f"UPDATE messages SET statut = {_J[0]}, raison = {_J[1]},"
-    f" code_smsc = {_J[2]}, smsc_ids = {_J[3]}, envoye_le = {_J[4]},"
-    f" doublon_possible = doublon_possible | ({_J[5]}), reserve = 0"
-    f" FROM json_each(?) AS j WHERE messages.id = {_J[6]}"
-)
-"""SQLite: a settlement's updates as one statement over its rows handed in as one
-JSON array (each message looked up by its id), instead of a step of the driver
-per message. No two rows name the same message (`settle_outcomes` keeps one)."""
-_KNOWN_SQLITE = (
-    f"INSERT INTO smsc_ids (smsc_id, message_id) SELECT {_J[0]}, {_J[1]}"
-    " FROM json_each(?) AS j WHERE true"
-    " ON CONFLICT (smsc_id) DO UPDATE SET message_id = excluded.message_id"
-)
 
 
 def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
@@ -307,20 +294,10 @@ def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object
 
 
 def _settle_pg(
-    conn: PgConnection, settled: Sequence[Outcome], known: Mapping[str, int]
+    conn: PgConnection, rows: Sequence[tuple[object, ...]], known: Mapping[str, int]
 ) -> None:
     """PostgreSQL: the settlement's updates as two set-based statements (one round
     trip each, whatever the batch's size) instead of one statement per message."""
-    ended = MessageStatus.ENVOYE
-    by_id = {
-        o.message_id: (
-            o.statut.value, o.raison.value if o.raison else None, o.code_smsc,
-            ",".join(o.smsc_ids) or None, o.at if o.statut is ended else None,
-            1 if o.doublon_possible else 0, o.message_id,
-        )
-        for o in settled
-    }
-    rows = list(by_id.values())  # one row a message, the last
     if rows:
         conn.execute(
             "UPDATE messages AS m SET statut = v.statut, raison = v.raison,"
@@ -418,13 +395,15 @@ _RECEIPTED = (
 
 
 def _receipted_rows(conn: Connection, wanted: list[str]) -> Iterator[Iterable[Any]]:
-    """The stored (smsc_id, message id, ref, smsc_ids) of these spellings: one query,
-    always the same prepared statement (an array on PostgreSQL, a JSON array on
-    SQLite)."""
+    """The stored (smsc_id, message id, ref, smsc_ids) of these spellings: one query
+    with an array on PostgreSQL (always the same prepared statement), one per 500
+    spellings on SQLite."""
     if isinstance(conn, PgConnection):
         yield conn.execute(_RECEIPTED + " = ANY(?::text[])", (wanted,))
         return
-    yield conn.execute(_RECEIPTED + " IN (SELECT value FROM json_each(?))", (json.dumps(wanted),))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        yield conn.execute(_RECEIPTED + f" IN ({','.join('?' * len(chunk))})", chunk)
 
 
 def find_receipted(
@@ -433,8 +412,9 @@ def find_receipted(
     """Match receipts (smsc_id as received, livraison, at) to messages through the
     stored SMSC ids; return the matches and the indexes of those matching nothing.
 
-    Every spelling of every receipt's id is looked up at once (one query, always
-    the same prepared statement), then each receipt takes its first spelling that is known."""
+    Every spelling of every receipt's id is looked up at once (SQLite: one query
+    per 500 spellings; PostgreSQL: one query with an array, always the same
+    prepared statement), then each receipt takes its first spelling that is known."""
     spellings = [smsc_id_candidates(raw) for raw, _, _ in receipts]
     wanted = list(dict.fromkeys(c for candidates in spellings for c in candidates))
     known: dict[str, tuple[int, int, str | None]] = {}
@@ -474,12 +454,10 @@ def record_receipts(
                 " WHERE m.id = v.id",
                 _columns([(r.livraison, r.at, r.message_id) for r in single], 3),
             )
-    elif single:  # one statement over a JSON array; one row a message, the last
-        rows = {r.message_id: (r.livraison, r.at, r.message_id) for r in single}
-        conn.execute(
-            f"UPDATE messages SET livraison = {_J[0]}, livre_le = {_J[1]}"
-            f" FROM json_each(?) AS j WHERE messages.id = {_J[2]}",
-            (json.dumps(list(rows.values())),),
+    else:
+        conn.executemany(
+            "UPDATE messages SET livraison = ?, livre_le = ? WHERE id = ?",
+            ((r.livraison, r.at, r.message_id) for r in single),
         )
     matched = [(r.message_id, r.ref, r.livraison, r.at) for r in single]
     multi = [r for r in receipts if r.parts > 1]
