@@ -1,5 +1,10 @@
 """What travels from an account to the SMSC: one recipient of one send, and the
-submit_sm of each of its parts (pure: no trio, no socket)."""
+submit_sm of each of its parts (pure: no trio, no socket).
+
+The submit_sm of a part is the same for every recipient of a send but for the
+destination, the sequence number and the concatenation reference: `SubmitTemplates`
+keeps one `SubmitTemplate` per part of the sends a bind is writing, and the bind
+patches it per recipient."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import UTC, datetime
 from engine.model import AccountId, MessageId, SendRef
 from engine.smpp.constants import NPI_ISDN, TON_INTERNATIONAL
 from engine.smpp.pdu import SubmitSm
+from engine.smpp.template import SubmitTemplate
 from engine.text import EncodedMessage, ReferenceCounter, SenderAddress
 
 
@@ -47,6 +53,15 @@ class OutMessage:
             return False
         return self.part_ids is None or all(p is None for p in self.part_ids)
 
+    def reference(self, refs: ReferenceCounter) -> int:
+        """The concatenation reference of this recipient's parts, drawn from `refs`
+        at its first submit (0 for a message of one part, which has none)."""
+        if len(self.encoded.parts) == 1:
+            return 0
+        if self.udh_reference is None:
+            self.udh_reference = refs.next(self.destination)
+        return self.udh_reference
+
     def submit_sm(self, part: int, registered_delivery: int, refs: ReferenceCounter) -> SubmitSm:
         """The submit_sm of part `part`. A concatenated message draws its
         recipient's reference from `refs` at its first submit and stamps it into
@@ -54,9 +69,9 @@ class OutMessage:
         encoded = self.encoded
         payload = encoded.parts[part]
         if len(encoded.parts) > 1:
-            if self.udh_reference is None:
-                self.udh_reference = refs.next(self.destination)
-            payload = payload[:3] + bytes((self.udh_reference,)) + payload[4:]
+            reference = self.reference(refs)
+            at = _UDH_REFERENCE_AT
+            payload = payload[:at] + bytes((reference,)) + payload[at + 1 :]
         sender = self.sender
         return SubmitSm(
             source_addr_ton=sender.ton,
@@ -80,3 +95,53 @@ def validity_period(expires_at: float | None) -> str:
         return ""
     when = datetime.fromtimestamp(expires_at, UTC)
     return when.strftime("%y%m%d%H%M%S") + "000+"
+
+
+_UDH_REFERENCE_AT = 3
+"""Offset of the concatenation reference in a part's user data header (05 00 03 ref
+total seq, as `engine.text` cuts them)."""
+
+
+class SubmitTemplates:
+    """The submit_sm templates of the parts one bind writes, shared by the recipients
+    of a send (their `encoded`, `sender` and `expires_at` are the same objects).
+    Bounded: past `max_templates`, the cache starts again empty."""
+
+    __slots__ = ("_max", "_templates")
+
+    def __init__(self, max_templates: int = 1024) -> None:
+        self._max = max_templates
+        self._templates: dict[
+            tuple[int, int, int, float | None, int],
+            tuple[EncodedMessage, SenderAddress, SubmitTemplate],
+        ] = {}
+
+    def get(self, message: OutMessage, part: int, registered_delivery: int) -> SubmitTemplate:
+        """The template of part `part` of `message`'s send, made at its first use
+        (`SubmitTemplate` checks every field there: a send the wire cannot carry
+        raises `SmppEncodeError` as `codec.encode` does)."""
+        encoded, sender = message.encoded, message.sender
+        key = (id(encoded), id(sender), part, message.expires_at, registered_delivery)
+        found = self._templates.get(key)
+        if found is not None and found[0] is encoded and found[1] is sender:
+            return found[2]
+        pdu = SubmitSm(
+            source_addr_ton=sender.ton,
+            source_addr_npi=sender.npi,
+            source_addr=sender.address,
+            dest_addr_ton=TON_INTERNATIONAL,
+            dest_addr_npi=NPI_ISDN,
+            esm_class=encoded.esm_class,
+            registered_delivery=registered_delivery,
+            data_coding=encoded.data_coding,
+            short_message=encoded.parts[part],
+            validity_period=validity_period(message.expires_at),
+        )
+        template = SubmitTemplate(
+            pdu, reference_at=_UDH_REFERENCE_AT if len(encoded.parts) > 1 else None
+        )
+        if len(self._templates) >= self._max:
+            self._templates.clear()
+        # the entry holds encoded and sender: their ids cannot be reused while it lives
+        self._templates[key] = (encoded, sender, template)
+        return template
