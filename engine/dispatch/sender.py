@@ -88,8 +88,9 @@ from engine.text import ReferenceCounter
 
 log = logging.getLogger(__name__)
 
-_WRITE_BATCH = 64
-"""Submits written with one send_all at most (one syscall, one TCP segment run)."""
+_WRITE_BATCH = 256
+"""Submits written with one send_all at most (one syscall, one TCP segment run): above
+the default window, so that a bind writes what its window has room for at once."""
 
 
 class SessionLost(Exception):
@@ -404,16 +405,17 @@ class SmppSender:
             inbound: list[DeliverSm] = []
             lost: str | None = None
             answered = book.answered
+            at = self._clock.now_iso()
             for event in session.receive_data(data):
                 if type(event) is SubmitAnswered:
-                    answered(event[0], event[1], event[2], now, out)
+                    answered(event[0], event[1], event[2], now, out, at)
                 elif isinstance(event, ResponseReceived):
                     request = event.request
                     if isinstance(request, SubmitSm):
                         pdu = event.pdu
-                        book.answered(
+                        answered(
                             request.sequence, submit_status(pdu), getattr(pdu, "message_id", ""),
-                            now, out,
+                            now, out, at,
                         )
                 elif isinstance(event, RequestReceived):
                     asked = event.pdu
