@@ -28,6 +28,9 @@ from engine.dispatch.results import Ended, Event, Receipt
 from engine.model import MessageStatus, Outcome, Reason
 from engine.smpp.pdu import DataSm, DeliverSm
 
+_SENT = Decision.SENT
+_ENVOYE = MessageStatus.ENVOYE
+
 
 class Link(Protocol):
     """What the book needs of its bind's `engine.dispatch.dispatcher.BindLink`
@@ -108,22 +111,31 @@ class PartBook:
             self.ended_aside.append(ended)
         return True
 
-    def answered(self, seq: int, status: int, smsc_id: str, now: float, out: list[Event]) -> None:
-        """The submit_sm `seq` was answered with `status` (and the SMSC's id) at `now`."""
+    def answered(
+        self, seq: int, status: int, smsc_id: str, now: float, out: list[Event],
+        at: str | None = None,
+    ) -> None:
+        """The submit_sm `seq` was answered with `status` (and the SMSC's id) at `now`;
+        `at` is the outcome's time when the caller has it (one per read of answers)."""
         entry = self.in_flight.pop(seq, None)
         if entry is None:
             return
         message, part = entry
         if message.done:
             return
-        assert message.part_ids is not None
-        match classify(status):
-            case Decision.SENT:
-                self._pacing.accepted(now)
-                message.part_ids[part] = smsc_id
-                if None not in message.part_ids:
-                    self.accepted += 1
-                    out.append(self._end(message, MessageStatus.ENVOYE))
+        part_ids = message.part_ids
+        assert part_ids is not None
+        decision = classify(status)
+        if decision is _SENT:  # the commonest answer, first
+            self._pacing.accepted(now)
+            part_ids[part] = smsc_id
+            if None not in part_ids:
+                self.accepted += 1
+                out.append(self._end(message, _ENVOYE, at=at))
+            return
+        match decision:
+            case Decision.SENT:  # taken above
+                pass
             case Decision.THROTTLED:
                 self.throttled += 1
                 self._pacing.throttled(now)
@@ -164,21 +176,23 @@ class PartBook:
         statut: MessageStatus,
         raison: Reason | None = None,
         code: int | None = None,
+        *,
+        at: str | None = None,
     ) -> Ended:
         message.done = True
         self._link.finished(message)
-        sent = statut is MessageStatus.ENVOYE
+        sent = statut is _ENVOYE
         return Ended(
             message.account_id,
             Outcome(
-                message_id=message.message_id,
-                ref=message.ref,
-                statut=statut,
-                raison=raison,
-                code_smsc=code,
-                smsc_ids=tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
-                at=self._clock.now_iso(),
-                doublon_possible=message.possible_duplicate,
+                message.message_id,
+                message.ref,
+                statut,
+                raison,
+                code,
+                tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
+                self._clock.now_iso() if at is None else at,
+                message.possible_duplicate,
             ),
         )
 
