@@ -92,7 +92,7 @@ class PartBook:
                 except trio.WouldBlock:
                     return None
                 work = waiting.pop(now)
-            if work is None or work[0].expires_at is None or not self._expire(work[0], out):
+            if work is None or work[0].common.expires_at is None or not self._expire(work[0], out):
                 return work
 
     def _expire(self, message: OutMessage, out: list[Event] | None) -> bool:
@@ -160,7 +160,7 @@ class PartBook:
         self, message: OutMessage, part: int, status: int | None, now: float, out: list[Event]
     ) -> None:
         message.retries += 1
-        if message.expires_at is not None and self._expire(message, out):
+        if message.common.expires_at is not None and self._expire(message, out):
             return
         delay = self._retry.delay_s(message.retries)
         if delay is None:
@@ -182,11 +182,12 @@ class PartBook:
         message.done = True
         self._link.finished(message)
         sent = statut is _ENVOYE
+        common = message.common
         return Ended(
-            message.account_id,
+            common.account_id,
             Outcome(
                 message.message_id,
-                message.ref,
+                common.ref,
                 statut,
                 raison,
                 code,

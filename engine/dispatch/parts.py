@@ -47,7 +47,7 @@ class PartQueue:
     def take(self, message: OutMessage) -> None:
         """Own a message from the channel: queue each of its parts not yet accepted."""
         if message.part_ids is None:
-            message.part_ids = [None] * len(message.encoded.parts)
+            message.part_ids = [None] * len(message.common.encoded.parts)
         self._fresh.extend((message, i) for i, sid in enumerate(message.part_ids) if sid is None)
 
     def pop(self, now: float) -> Work | None:

@@ -60,3 +60,19 @@ def test_recipients_of_a_send_share_its_templates() -> None:
     assert templates.get(a, 0, 1) is templates.get(b, 0, 1)
     assert templates.get(a, 1, 1) is not templates.get(a, 0, 1)
     assert templates.get(a, 0, 0) is not templates.get(a, 0, 1)  # bound: starts again
+
+
+def test_the_recipients_of_a_send_share_one_record_and_keep_their_own_progress() -> None:
+    """A waiting message holds its id, destination and progress; what its send's
+    recipients have in common is one record, which another send does not share."""
+    encoded, sender = encode_message("Bonjour", 0), parse_sender("ShopCo")
+    a, b = (
+        OutMessage(MessageId(n), AccountId(1), SendRef(1), f"+2410600000{n}", sender, encoded)
+        for n in (1, 2)
+    )
+    other = OutMessage(MessageId(3), AccountId(1), SendRef(2), "+24106000003", sender, encoded)
+    assert a.common is b.common and other.common is not a.common
+    assert (b.account_id, b.ref, b.sender, b.encoded, b.priority) == (1, 1, sender, encoded, False)
+    b.expires_at = VALIDITY
+    a.attempts = 2
+    assert (a.expires_at, b.expires_at, b.attempts) == (None, VALIDITY, 0)
