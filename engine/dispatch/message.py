@@ -32,6 +32,7 @@ class SendCommon:
     send's `validite`); also sent as the submit_sm's validity_period."""
 
 
+_new = object.__new__
 _last_common: SendCommon | None = None
 """The record of the last message made: the next one of the same send shares it (a
 send's messages are made one after the other)."""
@@ -112,6 +113,19 @@ class OutMessage:
         self.part_ids = part_ids
         self.done = done
         self.udh_reference = udh_reference
+
+    @classmethod
+    def of_send(cls, common: SendCommon, message_id: MessageId, destination: str) -> OutMessage:
+        """A recipient of the send `common`, not attempted yet: what the constructor
+        makes, at a quarter of its cost, for the many recipients of one send."""
+        message = _new(cls)
+        message.message_id = message_id
+        message.common = common
+        message.destination = destination
+        message.attempts = message.retries = 0
+        message.possible_duplicate = message.done = False
+        message.part_ids = message.udh_reference = None
+        return message
 
     @property
     def account_id(self) -> AccountId:

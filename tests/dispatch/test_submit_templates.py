@@ -76,3 +76,5 @@ def test_the_recipients_of_a_send_share_one_record_and_keep_their_own_progress()
     b.expires_at = VALIDITY
     a.attempts = 2
     assert (a.expires_at, b.expires_at, b.attempts) == (None, VALIDITY, 0)
+    fresh = OutMessage(MessageId(1), AccountId(1), SendRef(1), "+24106000001", sender, encoded)
+    assert OutMessage.of_send(fresh.common, MessageId(1), "+24106000001") == fresh
