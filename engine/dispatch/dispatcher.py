@@ -424,7 +424,7 @@ class Dispatcher:
                 continue
             ids = [m.message_id for m in batch]
             refused = await self._store.messages.mark_attempt(
-                ids, self.name, accounts=[m.account_id for m in batch]
+                ids, self.name, accounts=[m.common.account_id for m in batch]
             )
             self._backlog -= len(batch)
             if refused:
