@@ -52,7 +52,7 @@ _RESPONSE_BY_REQUEST_ID: dict[int, type[Response]] = {
     request.COMMAND_ID: response for request, response in RESPONSE_TYPE.items()
 }
 
-_SUBMIT_SM_RESP = int(_C.SUBMIT_SM_RESP)
+_SUBMIT_SM, _SUBMIT_SM_RESP = int(_C.SUBMIT_SM), int(_C.SUBMIT_SM_RESP)
 _header_unpack = HEADER.unpack_from
 
 
@@ -165,7 +165,7 @@ class SessionBase:
         (`last_sequence`): the rules of `send` for a submit_sm, without a PDU object.
         Its answer comes as `SubmitAnswered` when it is a plain submit_sm_resp."""
         state = self._state
-        if _C.SUBMIT_SM not in self._sends[state]:
+        if _SUBMIT_SM not in self._sends[state]:
             if state is SessionState.CLOSED:
                 raise SessionError("session is closed")
             raise SessionError(f"submit_sm not allowed in state {state.name}")
