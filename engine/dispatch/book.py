@@ -30,6 +30,8 @@ from engine.smpp.pdu import DataSm, DeliverSm
 
 _SENT = Decision.SENT
 _ENVOYE = MessageStatus.ENVOYE
+_new_tuple = tuple.__new__
+"""`Ended` made from its values without its Python-level constructor (one a message)."""
 
 
 class Link(Protocol):
@@ -183,7 +185,7 @@ class PartBook:
         self._link.finished(message)
         sent = statut is _ENVOYE
         common = message.common
-        return Ended(
+        return _new_tuple(Ended, (
             common.account_id,
             Outcome(
                 message.message_id,
@@ -195,7 +197,7 @@ class PartBook:
                 self._clock.now_iso() if at is None else at,
                 message.possible_duplicate,
             ),
-        )
+        ))
 
     def delivered(self, pdu: DeliverSm | DataSm, out: list[Event]) -> bool:
         """A deliver_sm or data_sm: a delivery receipt goes to the router; anything

@@ -54,6 +54,8 @@ _RESPONSE_BY_REQUEST_ID: dict[int, type[Response]] = {
 
 _SUBMIT_SM, _SUBMIT_SM_RESP = int(_C.SUBMIT_SM), int(_C.SUBMIT_SM_RESP)
 _header_unpack = HEADER.unpack_from
+_new_tuple = tuple.__new__
+"""A named tuple made from its values without its Python-level constructor."""
 
 
 class _Pending:
@@ -223,7 +225,7 @@ class SessionBase:
                     if message_id is not None:
                         del pending[sequence]
                         self._in_window -= 1
-                        events.append(SubmitAnswered(sequence, status, message_id))
+                        events.append(_new_tuple(SubmitAnswered, (sequence, status, message_id)))
                         continue
             try:
                 pdu = decode(frame)
