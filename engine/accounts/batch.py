@@ -23,7 +23,7 @@ from engine.accounts.commands import (
 )
 from engine.accounts.state import LedgerError
 from engine.actor import Reply
-from engine.dispatch.message import OutMessage
+from engine.dispatch.message import OutMessage, SendCommon
 from engine.model import (
     Accepted,
     AccountId,
@@ -173,19 +173,13 @@ def ready_messages(
     validity carries the time its recipients expire."""
     priority = draft.type is SendType.UNIDES or draft.options.urgent
     expires_at = draft.options.expires_at(row.cree_le)
+    common = SendCommon(account_id, ref, draft.sender, draft.encoded, priority, expires_at)
+    of_send = OutMessage.of_send
+    waiting = MessageStatus.EN_ATTENTE
     return [
-        OutMessage(
-            message_id=MessageId(first_id + i),
-            account_id=account_id,
-            ref=ref,
-            destination=r.destinataire,
-            sender=draft.sender,
-            encoded=draft.encoded,
-            priority=priority,
-            expires_at=expires_at,
-        )
+        of_send(common, MessageId(first_id + i), r.destinataire)
         for i, r in enumerate(row.recipients)
-        if r.statut is MessageStatus.EN_ATTENTE
+        if r.statut is waiting
     ]
 
 

@@ -28,6 +28,11 @@ from engine.dispatch.results import Ended, Event, Receipt
 from engine.model import MessageStatus, Outcome, Reason
 from engine.smpp.pdu import DataSm, DeliverSm
 
+_SENT = Decision.SENT
+_ENVOYE = MessageStatus.ENVOYE
+_new_tuple = tuple.__new__
+"""`Ended` made from its values without its Python-level constructor (one a message)."""
+
 
 class Link(Protocol):
     """What the book needs of its bind's `engine.dispatch.dispatcher.BindLink`
@@ -89,7 +94,7 @@ class PartBook:
                 except trio.WouldBlock:
                     return None
                 work = waiting.pop(now)
-            if work is None or work[0].expires_at is None or not self._expire(work[0], out):
+            if work is None or work[0].common.expires_at is None or not self._expire(work[0], out):
                 return work
 
     def _expire(self, message: OutMessage, out: list[Event] | None) -> bool:
@@ -108,22 +113,31 @@ class PartBook:
             self.ended_aside.append(ended)
         return True
 
-    def answered(self, seq: int, status: int, smsc_id: str, now: float, out: list[Event]) -> None:
-        """The submit_sm `seq` was answered with `status` (and the SMSC's id) at `now`."""
+    def answered(
+        self, seq: int, status: int, smsc_id: str, now: float, out: list[Event],
+        at: str | None = None,
+    ) -> None:
+        """The submit_sm `seq` was answered with `status` (and the SMSC's id) at `now`;
+        `at` is the outcome's time when the caller has it (one per read of answers)."""
         entry = self.in_flight.pop(seq, None)
         if entry is None:
             return
         message, part = entry
         if message.done:
             return
-        assert message.part_ids is not None
-        match classify(status):
-            case Decision.SENT:
-                self._pacing.accepted(now)
-                message.part_ids[part] = smsc_id
-                if None not in message.part_ids:
-                    self.accepted += 1
-                    out.append(self._end(message, MessageStatus.ENVOYE))
+        part_ids = message.part_ids
+        assert part_ids is not None
+        decision = classify(status)
+        if decision is _SENT:  # the commonest answer, first
+            self._pacing.accepted(now)
+            part_ids[part] = smsc_id
+            if None not in part_ids:
+                self.accepted += 1
+                out.append(self._end(message, _ENVOYE, at=at))
+            return
+        match decision:
+            case Decision.SENT:  # taken above
+                pass
             case Decision.THROTTLED:
                 self.throttled += 1
                 self._pacing.throttled(now)
@@ -148,7 +162,7 @@ class PartBook:
         self, message: OutMessage, part: int, status: int | None, now: float, out: list[Event]
     ) -> None:
         message.retries += 1
-        if message.expires_at is not None and self._expire(message, out):
+        if message.common.expires_at is not None and self._expire(message, out):
             return
         delay = self._retry.delay_s(message.retries)
         if delay is None:
@@ -164,23 +178,26 @@ class PartBook:
         statut: MessageStatus,
         raison: Reason | None = None,
         code: int | None = None,
+        *,
+        at: str | None = None,
     ) -> Ended:
         message.done = True
         self._link.finished(message)
-        sent = statut is MessageStatus.ENVOYE
-        return Ended(
-            message.account_id,
+        sent = statut is _ENVOYE
+        common = message.common
+        return _new_tuple(Ended, (
+            common.account_id,
             Outcome(
-                message_id=message.message_id,
-                ref=message.ref,
-                statut=statut,
-                raison=raison,
-                code_smsc=code,
-                smsc_ids=tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
-                at=self._clock.now_iso(),
-                doublon_possible=message.possible_duplicate,
+                message.message_id,
+                common.ref,
+                statut,
+                raison,
+                code,
+                tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
+                self._clock.now_iso() if at is None else at,
+                message.possible_duplicate,
             ),
-        )
+        ))
 
     def delivered(self, pdu: DeliverSm | DataSm, out: list[Event]) -> bool:
         """A deliver_sm or data_sm: a delivery receipt goes to the router; anything

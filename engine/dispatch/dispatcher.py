@@ -126,7 +126,7 @@ class BindLink:
 
     def finished(self, message: OutMessage) -> None:
         """`message` ended (ENVOYE or ECHEC): it no longer holds its account here."""
-        self._dispatcher._release(message.account_id, 1)
+        self._dispatcher._release(message.common.account_id, 1)
 
     def lost(self, held: Sequence[OutMessage]) -> None:
         """The connection dropped: this bind gets nothing more until `bound`. `held`
@@ -252,11 +252,12 @@ class Dispatcher:
         """Queue messages (never blocks). Messages with `priority` (single sends and
         HAUTE sends) go ahead of the account's bulk."""
         for m in messages:
-            q = self._queue(m.account_id)
-            (q.urgent if m.priority else q.bulk).append(m)
-            self._schedule(m.account_id, q)
-            if m.expires_at is not None:
-                self._with_validity.add(m.account_id)
+            common = m.common
+            q = self._queue(common.account_id)
+            (q.urgent if common.priority else q.bulk).append(m)
+            self._schedule(common.account_id, q)
+            if common.expires_at is not None:
+                self._with_validity.add(common.account_id)
                 self._validity.set()
         self._backlog += len(messages)
         self._wake.set()
@@ -423,7 +424,7 @@ class Dispatcher:
                 continue
             ids = [m.message_id for m in batch]
             refused = await self._store.messages.mark_attempt(
-                ids, self.name, accounts=[m.account_id for m in batch]
+                ids, self.name, accounts=[m.common.account_id for m in batch]
             )
             self._backlog -= len(batch)
             if refused:

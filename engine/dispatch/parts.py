@@ -46,9 +46,15 @@ class PartQueue:
 
     def take(self, message: OutMessage) -> None:
         """Own a message from the channel: queue each of its parts not yet accepted."""
-        if message.part_ids is None:
-            message.part_ids = [None] * len(message.encoded.parts)
-        self._fresh.extend((message, i) for i, sid in enumerate(message.part_ids) if sid is None)
+        part_ids = message.part_ids
+        if part_ids is None:
+            parts = len(message.common.encoded.parts)
+            message.part_ids = [None] * parts
+            if parts == 1:  # the commonest message: one part, none sent yet
+                self._fresh.append((message, 0))
+                return
+            part_ids = message.part_ids
+        self._fresh.extend((message, i) for i, sid in enumerate(part_ids) if sid is None)
 
     def pop(self, now: float) -> Work | None:
         """The next part to write at `now`: parts to send again first (message

@@ -54,6 +54,7 @@ import trio
 from engine.clock import WallClock
 from engine.dispatch.book import PartBook
 from engine.dispatch.dispatcher import BindLink
+from engine.dispatch.message import SubmitTemplates
 from engine.dispatch.policy.outcomes import RetryPolicy, status_name, submit_status
 from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.policy.receipts import INBOUND_DATA_SM_STATUS, read_inbound
@@ -81,13 +82,15 @@ from engine.smpp.session import (
     ResponseReceived,
     SessionState,
     StreamBroken,
+    SubmitAnswered,
 )
 from engine.text import ReferenceCounter
 
 log = logging.getLogger(__name__)
 
-_WRITE_BATCH = 64
-"""Submits written with one send_all at most (one syscall, one TCP segment run)."""
+_WRITE_BATCH = 256
+"""Submits written with one send_all at most (one syscall, one TCP segment run): above
+the default window, so that a bind writes what its window has room for at once."""
 
 
 class SessionLost(Exception):
@@ -160,6 +163,7 @@ class SmppSender:
         retry = RetryPolicy(settings.max_retries, settings.retry_min_s, settings.retry_max_s)
         self._book = PartBook(link, self._pacing, retry, clock)
         self._in_flight = self._book.in_flight
+        self._templates = SubmitTemplates()
         self._room = trio.Event()
         self._waiting: trio.CancelScope | None = None
         self._send_lock = trio.Lock()
@@ -325,7 +329,7 @@ class SmppSender:
         rate = pacing.rate
         cap = self._pace
         next_work = self._book.next_work
-        in_flight, refs = self._in_flight, self._refs
+        in_flight, refs, templates = self._in_flight, self._refs, self._templates
         registered = 1 if self._s.registered_delivery else 0
         while True:
             now = trio.current_time()
@@ -353,8 +357,12 @@ class SmppSender:
             while True:
                 message, part = work
                 if not message.done:
-                    submit = message.submit_sm(part, registered, refs)
-                    chunks.append(session.send(submit, now))
+                    chunks.append(session.send_submit(
+                        templates.get(message, part, registered),
+                        message.destination.lstrip("+").encode("latin-1"),
+                        message.reference(refs),
+                        now,
+                    ))
                     in_flight[session.last_sequence] = work
                     self._submitted += 1
                 if single or len(chunks) >= _WRITE_BATCH or not session.can_submit():
@@ -396,14 +404,18 @@ class SmppSender:
             replies: list[bytes] = []
             inbound: list[DeliverSm] = []
             lost: str | None = None
+            answered = book.answered
+            at = self._clock.now_iso()
             for event in session.receive_data(data):
-                if isinstance(event, ResponseReceived):
+                if type(event) is SubmitAnswered:
+                    answered(event[0], event[1], event[2], now, out, at)
+                elif isinstance(event, ResponseReceived):
                     request = event.request
                     if isinstance(request, SubmitSm):
                         pdu = event.pdu
-                        book.answered(
+                        answered(
                             request.sequence, submit_status(pdu), getattr(pdu, "message_id", ""),
-                            now, out,
+                            now, out, at,
                         )
                 elif isinstance(event, RequestReceived):
                     asked = event.pdu

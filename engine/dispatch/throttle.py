@@ -21,7 +21,9 @@ class AdaptiveRate:
     ceiling_per_s: float = 100_000.0
     bucket: TokenBucket | None = None
     last_change: float = 0.0
-    _accepted: deque[float] = field(default_factory=deque)
+    _accepted: deque[list[float]] = field(default_factory=deque)
+    """[time, count] of the submits accepted over the last second: the answers of
+    one read share their time, so they share one entry."""
 
     @property
     def rate_per_s(self) -> float | None:
@@ -30,17 +32,21 @@ class AdaptiveRate:
 
     def accepted(self, now: float) -> None:
         """The SMSC accepted one submit at `now`."""
-        self._accepted.append(now)
+        accepted = self._accepted
+        if accepted and accepted[-1][0] == now:
+            accepted[-1][1] += 1
+            return
+        accepted.append([now, 1])
         horizon = now - 1.0
-        while self._accepted[0] < horizon:
-            self._accepted.popleft()
+        while accepted[0][0] < horizon:
+            accepted.popleft()
 
     def throttled(self, now: float) -> None:
         """The SMSC answered ESME_RTHROTTLED at `now`: slow down."""
         horizon = now - 1.0
-        while self._accepted and self._accepted[0] < horizon:
+        while self._accepted and self._accepted[0][0] < horizon:
             self._accepted.popleft()
-        observed = max(1.0, len(self._accepted) * 0.9)
+        observed = max(1.0, sum(count for _, count in self._accepted) * 0.9)
         if self.bucket is None:
             rate = observed
         elif now - self.last_change < 0.1:

@@ -66,8 +66,10 @@ from .session import (
     SessionState,
     SmscSession,
     StreamBroken,
+    SubmitAnswered,
     WindowFull,
 )
+from .template import SubmitTemplate
 
 __all__ = [
     "DC_BINARY",
@@ -120,7 +122,9 @@ __all__ = [
     "Status",
     "StreamBroken",
     "SubmitSm",
+    "SubmitAnswered",
     "SubmitSmResp",
+    "SubmitTemplate",
     "Tag",
     "Tlv",
     "Unbind",

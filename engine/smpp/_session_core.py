@@ -16,9 +16,10 @@ from ._session_events import (
     SessionError,
     SessionState,
     StreamBroken,
+    SubmitAnswered,
     WindowFull,
 )
-from .codec import SmppDecodeError, decode, encode
+from .codec import HEADER, SmppDecodeError, decode, encode
 from .constants import RESPONSE_BIT, CommandId, Status
 from .framing import PduReader
 from .limits import tlv_fault
@@ -29,8 +30,11 @@ from .pdu import (
     Pdu,
     Request,
     Response,
+    SubmitSm,
     with_sequence,
 )
+from .template import SubmitTemplate
+from .wire import MESSAGE_ID
 
 MAX_SEQUENCE = 0x7FFFFFFF
 
@@ -48,14 +52,27 @@ _RESPONSE_BY_REQUEST_ID: dict[int, type[Response]] = {
     request.COMMAND_ID: response for request, response in RESPONSE_TYPE.items()
 }
 
+_SUBMIT_SM, _SUBMIT_SM_RESP = int(_C.SUBMIT_SM), int(_C.SUBMIT_SM_RESP)
+_header_unpack = HEADER.unpack_from
+_new_tuple = tuple.__new__
+"""A named tuple made from its values without its Python-level constructor."""
+
 
 class _Pending:
+    """An outstanding request; `request` is None for a submit_sm sent from a
+    template (`send_submit`), whose `SubmitSm` is made only if it is ever asked for."""
+
     __slots__ = ("request", "sent_at", "windowed")
 
-    def __init__(self, request: Request, sent_at: float | None, windowed: bool) -> None:
+    def __init__(self, request: Request | None, sent_at: float | None, windowed: bool) -> None:
         self.request = request
         self.sent_at = sent_at
         self.windowed = windowed
+
+
+def _request_of(sequence: int, pending: _Pending) -> Request:
+    request = pending.request
+    return SubmitSm(sequence=sequence) if request is None else request
 
 
 class SessionBase:
@@ -142,6 +159,27 @@ class SessionBase:
             self._state = SessionState.UNBOUND
         return data
 
+    def send_submit(
+        self, template: SubmitTemplate, destination: bytes, reference: int, now: float
+    ) -> bytes:
+        """Bytes of a submit_sm made from `template` for `destination` (`reference`
+        stamped when the template has a reference byte), with the next sequence number
+        (`last_sequence`): the rules of `send` for a submit_sm, without a PDU object.
+        Its answer comes as `SubmitAnswered` when it is a plain submit_sm_resp."""
+        state = self._state
+        if _SUBMIT_SM not in self._sends[state]:
+            if state is SessionState.CLOSED:
+                raise SessionError("session is closed")
+            raise SessionError(f"submit_sm not allowed in state {state.name}")
+        if self._in_window >= self.window_size:
+            raise WindowFull(f"{self._in_window} requests outstanding")
+        sequence = self._next_sequence()
+        data = template.frame(sequence, destination, reference)
+        self._last_sequence = sequence
+        self._pending[sequence] = _Pending(None, now, True)
+        self._in_window += 1
+        return data
+
     def _next_sequence(self) -> int:
         sequence = self._last_sequence
         pending = self._pending
@@ -171,7 +209,24 @@ class SessionBase:
         except SmppDecodeError as exc:
             frames, broken = exc.frames, exc
         events: list[Event] = []
+        pending = self._pending
         for frame in frames:
+            _, command_id, status, sequence = _header_unpack(frame)
+            if command_id == _SUBMIT_SM_RESP:
+                entry = pending.get(sequence)
+                if entry is not None and entry.request is None:
+                    n = len(frame)
+                    if n == 16:
+                        message_id = ""
+                    elif frame.find(b"\x00", 16) == n - 1 and n - 16 <= MESSAGE_ID:
+                        message_id = frame[16:-1].decode("latin-1")
+                    else:
+                        message_id = None
+                    if message_id is not None:
+                        del pending[sequence]
+                        self._in_window -= 1
+                        events.append(_new_tuple(SubmitAnswered, (sequence, status, message_id)))
+                        continue
             try:
                 pdu = decode(frame)
             except SmppDecodeError as exc:
@@ -191,7 +246,7 @@ class SessionBase:
         pending = self._pending.get(pdu.sequence)
         if pending is None:
             return ResponseReceived(pdu, None)
-        request = pending.request
+        request = _request_of(pdu.sequence, pending)
         if type(pdu) is not GenericNack and RESPONSE_TYPE[type(request)] is not type(pdu):
             return ResponseReceived(pdu, None)
         del self._pending[pdu.sequence]
@@ -258,8 +313,9 @@ class SessionBase:
                 del self._pending[sequence]
                 if pending.windowed:
                     self._in_window -= 1
-                self._forget(pending.request)
-                late.append(pending.request)
+                request = _request_of(sequence, pending)
+                self._forget(request)
+                late.append(request)
         return late
 
     def _forget(self, request: Request) -> None:
@@ -268,7 +324,7 @@ class SessionBase:
     def close(self) -> list[Request]:
         """Move to CLOSED; return the requests that will never be answered."""
         self._state = SessionState.CLOSED
-        abandoned = [p.request for p in self._pending.values()]
+        abandoned = [_request_of(seq, p) for seq, p in self._pending.items()]
         self._pending.clear()
         self._in_window = 0
         return abandoned

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from .pdu import GenericNack, Pdu, Request, Response
 
@@ -46,6 +46,18 @@ class ResponseReceived:
     request: Request | None
 
 
+class SubmitAnswered(NamedTuple):
+    """The submit_sm_resp of a submit_sm sent with `send_submit`: its sequence, its
+    command_status and the SMSC's message_id ("" when the body was empty). Only the
+    commonest form (a message_id and no TLV) comes this way; any other answer to such
+    a submit_sm comes as `ResponseReceived`, its `request` a `SubmitSm` carrying the
+    sequence alone."""
+
+    sequence: int
+    status: int
+    message_id: str
+
+
 @dataclass(frozen=True, slots=True)
 class PduRejected:
     """A PDU the session refused (wrong state, wrong direction, undecodable body).
@@ -70,4 +82,6 @@ class StreamBroken:
     reply: GenericNack
 
 
-Event: TypeAlias = RequestReceived | ResponseReceived | PduRejected | StreamBroken
+Event: TypeAlias = (
+    RequestReceived | ResponseReceived | SubmitAnswered | PduRejected | StreamBroken
+)

@@ -38,7 +38,11 @@ Rules
 6. Every request that has a response (all but outbind and alert_notification) is
    outstanding until a response with its sequence arrives, whose command is its
    response command or generic_nack. `ResponseReceived.request` is that request (with
-   its assigned sequence); a response matching nothing has `request=None`.
+   its assigned sequence); a response matching nothing has `request=None`. A submit_sm
+   sent with `send_submit` (bytes from a `template.SubmitTemplate`, no PDU object) is
+   outstanding the same way; its plain submit_sm_resp (a message_id, no TLV) comes as
+   `SubmitAnswered`, any other answer as `ResponseReceived` whose `request` is a
+   `SubmitSm` carrying only its sequence.
 7. Window: submit_sm, deliver_sm, data_sm, query_sm, replace_sm and cancel_sm count
    against `window_size`. `can_send()` tells whether one more fits; sending one when
    the window is full raises `WindowFull`. Bind, enquire_link and unbind are never
@@ -70,6 +74,7 @@ from ._session_events import (
     SessionError,
     SessionState,
     StreamBroken,
+    SubmitAnswered,
     WindowFull,
 )
 from .constants import CommandId, Status
@@ -99,6 +104,7 @@ __all__ = [
     "SessionState",
     "SmscSession",
     "StreamBroken",
+    "SubmitAnswered",
     "WindowFull",
 ]
 

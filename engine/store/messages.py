@@ -38,6 +38,9 @@ _INSERT_SEND = (
 _INSERT_MESSAGE = (
     f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * 8)})"
 )
+_J = tuple(f"json_extract(j.value, '$[{i}]')" for i in range(8))
+"""SQLite: the fields of the row `j` of a JSON array of rows walked by `json_each`
+(`json_extract`, not `->>`: SQLite 3.35 has it)."""
 COPY_FROM = 64
 """From this many messages in one batch, PostgreSQL takes them with COPY."""
 
@@ -89,15 +92,51 @@ def insert_sends(conn: Connection, sends: Sequence[NewSendRow]) -> list[tuple[Se
         return _insert_sends_pg(conn, sends) if sends else []
     created = []
     for send in sends:
-        ref = SendRef(conn.execute(_INSERT_SEND + " RETURNING ref", _send_values(send)).fetchone()[0])
-        rows = _message_values(send, ref)
-        if len(rows) == 1:  # a single send: the next rowid, one statement
-            first = MessageId(conn.execute(_INSERT_MESSAGE + " RETURNING id", rows[0]).fetchone()[0])
+        # the new rowid (`ref`, `id`) as the driver reports it: a RETURNING row would
+        # cost one more step of the statement
+        cursor: Any = conn.execute(_INSERT_SEND, _send_values(send))
+        ref = SendRef(cursor.lastrowid)
+        if len(send.recipients) == 1:  # a single send: the next rowid, one statement
+            cursor = conn.execute(_INSERT_MESSAGE, _message_values(send, ref)[0])
+            first = MessageId(cursor.lastrowid)
         else:
-            conn.executemany(_INSERT_MESSAGE, rows)
-            first = _first_of_run(conn, ref, len(rows))
+            _insert_messages_sqlite(conn, send, ref)
+            first = _first_of_run(conn, ref, send)
         created.append((ref, first))
     return created
+
+
+_INSERT_NUMBERS = (
+    "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing, segments,"
+    " reserve) SELECT ?, ?, j.value, ?, ?, ?, ?, ? FROM json_each(?) AS j"
+)
+_INSERT_RECIPIENTS = (
+    "INSERT INTO messages (ref, account_id, destinataire, statut, raison, billing, segments,"
+    f" reserve) SELECT ?, ?, {_J[0]}, {_J[1]}, {_J[2]}, ?, ?, {_J[3]}"
+    " FROM json_each(?) AS j"
+)
+
+
+def _insert_messages_sqlite(conn: Connection, send: NewSendRow, ref: SendRef) -> None:
+    """A send's messages in one statement (SQLite): the recipients handed over as
+    one JSON array that SQLite walks in order (`json_each`), instead of a row of
+    parameters bound and a step taken per message. Most sends hold every
+    recipient with the same status and reservation: then only the numbers go."""
+    recipients = send.recipients
+    head = recipients[0]
+    statut, raison, reserve = head.statut, head.raison, head.reserve
+    if all(r.statut is statut and r.raison is raison and r.reserve == reserve for r in recipients):
+        conn.execute(
+            _INSERT_NUMBERS,
+            (ref, send.account_id, statut, raison, send.billing, send.segments, reserve,
+             json.dumps([r.destinataire for r in recipients])),
+        )
+        return
+    conn.execute(
+        _INSERT_RECIPIENTS,
+        (ref, send.account_id, send.billing, send.segments,
+         json.dumps([[r.destinataire, r.statut, r.raison, r.reserve] for r in recipients])),
+    )
 
 
 def _insert_sends_pg(
@@ -145,31 +184,36 @@ def _insert_sends_pg(
     return created
 
 
-def _first_of_run(conn: Connection, ref: SendRef, count: int) -> MessageId:
-    """The first id of the `count` messages of send `ref` just inserted, checked
-    to be a run of consecutive ids (SQLite).
+def _first_of_run(conn: Connection, ref: SendRef, send: NewSendRow) -> MessageId:
+    """The first id of the messages of send `ref` just inserted, checked to be a
+    run of consecutive ids in recipient order (SQLite).
 
     The database assigns the ids (SQLite: a rowid one above the largest in the
     table, chosen inside the insert); nothing here computes an id. They are
     consecutive because the store has one writer and the rows are inserted in
     one statement of one transaction that holds the write lock: no other insert
     can take an id between two of them. This is checked rather than assumed:
-    `ref` is new, so its messages are exactly these `count` rows, and `count`
-    distinct ids whose smallest is `last - count + 1` and largest `last` are the
-    whole run (two lookups in the `messages_ref` index). A gap raises
-    `StoreError` and the transaction is rolled back.
+    `ref` is new, so its messages are exactly these rows, and as many distinct
+    ids whose smallest is `last - count + 1` and largest `last` are the whole
+    run; the first and the last carry the first and the last recipient (one
+    query, lookups in the `messages_ref` index). A gap raises `StoreError` and
+    the transaction is rolled back.
     """
-    last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-    low, high = conn.execute(
-        "SELECT (SELECT MIN(id) FROM messages WHERE ref = ?),"
-        " (SELECT MAX(id) FROM messages WHERE ref = ?)",
-        (ref, ref),
+    count = len(send.recipients)
+    last, low, high, first_number, last_number = conn.execute(
+        "SELECT last_insert_rowid(), (SELECT MIN(id) FROM messages WHERE ref = ?1),"
+        " (SELECT MAX(id) FROM messages WHERE ref = ?1),"
+        " (SELECT destinataire FROM messages WHERE id = last_insert_rowid() - ?2 + 1),"
+        " (SELECT destinataire FROM messages WHERE id = last_insert_rowid())",
+        (ref, count),
     ).fetchone()
     first = last - count + 1
     if (low, high) != (first, last):
         raise StoreError(
             f"messages of send {ref} did not get consecutive ids: {low}..{high}, last {last}"
         )
+    if (first_number, last_number) != (send.recipients[0].destinataire, send.recipients[-1].destinataire):
+        raise StoreError(f"messages of send {ref} were not stored in recipient order")
     return MessageId(first)
 
 

@@ -7,10 +7,11 @@ the connection of its backend (`engine.store.sqlite`: a file in WAL mode;
 `engine.store.postgres`: PostgreSQL through psycopg), durable at every commit
 unless the operator chose speed (`config.settings.SyncMode`). Each write
 operation hands it a whole transaction as a function of the connection
-(`transact`); the thread drains every job queued so far, runs each inside its own
-SAVEPOINT and commits the group once (group commit), then wakes every caller with
-one hop back into trio. A job that raises is rolled back alone; its exception is
-re-raised in its caller. `transact` returns only after the commit: what it wrote
+(`transact`); the thread drains every job queued so far, runs them one after the
+other and commits the group once (group commit), then wakes every caller with
+one hop back into trio. A job that raises is rolled back alone (the group is
+rolled back and run again with each job inside its own SAVEPOINT); its exception
+is re-raised in its caller. `transact` returns only after the commit: what it wrote
 is durable.
 
 Cancellation: a job handed over is always executed and committed, even if its
@@ -58,7 +59,7 @@ class Backend(Protocol):
     optimistic: bool
     """Run a group's jobs without a savepoint or a wait between them, and only when
     one fails roll the group back and run it again job by job (PostgreSQL: a
-    round trip per job saved; SQLite has no round trip to save)."""
+    round trip per job saved; SQLite: the SAVEPOINT and RELEASE statements)."""
 
     @property
     def where(self) -> str: ...
@@ -265,7 +266,7 @@ class Store:
             if conn is None:
                 conn = backend.open_writer()
                 self._note_writer(conn)
-            if backend.optimistic and len(group) > 1:
+            if backend.optimistic:
                 results = self._run_optimistic(conn, group)
             if results is None:
                 results = self._run_careful(conn, group)
@@ -289,22 +290,29 @@ class Store:
         self, conn: Any, group: list[tuple[Job, _Pending]]
     ) -> list[tuple[_Pending, Any, BaseException | None]] | None:
         """Every job of the group one after the other, one COMMIT, no wait in
-        between; None (everything rolled back) when anything failed."""
+        between; None (everything rolled back) when anything failed, except
+        when the group's one job raised: its caller hears why (rolled back,
+        there is nothing else to run again)."""
         backend = self.backend
         values: list[Any] = []
+        in_job = False
         try:
             backend.start_group(conn)
             conn.execute(backend.begin_write)
             for job, _ in group:
+                in_job = True
                 values.append(job(conn))
+                in_job = False
             conn.execute("COMMIT")
             backend.end_group(conn)
-        except Exception:
+        except Exception as exc:
             if backend.broken(conn):
                 raise
             backend.abandon_group(conn)
             if backend.in_transaction(conn):
                 conn.execute("ROLLBACK")
+            if in_job and len(group) == 1:
+                return [(group[0][1], None, exc)]
             self._replayed += 1
             return None
         return [(pending, value, None) for (_, pending), value in zip(group, values, strict=True)]

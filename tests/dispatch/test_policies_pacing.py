@@ -118,3 +118,17 @@ def test_a_new_connection_starts_over_unlimited_and_probing() -> None:
     assert pacing.rate_limit_per_s is None
     assert pacing.one_at_a_time(10.0) and pacing.mode is PROBE
     assert pacing.probe_left == 500 and pacing.probe_ends is None
+
+
+def test_the_first_throttle_sets_the_rate_under_what_was_accepted_in_the_last_second() -> None:
+    """Answers read together share their instant: they still count one each, and
+    only those of the last second count."""
+    rate = AdaptiveRate()
+    for t in (0.0, 0.5):
+        for _ in range(300):
+            rate.accepted(t)  # too old by the throttle at 1.6
+    for t in (1.0, 1.2, 1.4):
+        for _ in range(50):
+            rate.accepted(t)
+    rate.throttled(1.6)
+    assert rate.rate_per_s == pytest.approx(135.0)  # 150 accepted in [0.6, 1.6], × 0.9

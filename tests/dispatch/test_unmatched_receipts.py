@@ -129,3 +129,21 @@ async def test_a_receipt_id_of_five_thousand_digits_is_unmatched_without_failing
 ) -> None:
     router = await run_router([[Receipt("9" * 5_000, "LIVRE", NOW)]], run_s=61)
     assert router.receipts_unmatched == 1
+
+
+async def test_a_receipt_whose_id_memory_has_forgotten_is_looked_up_in_the_store(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The recent ids are bounded: past the bound, a receipt is matched through the
+    store (one lookup for the drain), while a recent one is matched in memory."""
+    outcomes: list[Event] = [
+        Ended(AccountId(1), Outcome(MessageId(n), SendRef(1), MessageStatus.ENVOYE,
+                                    smsc_ids=(str(n),), at=NOW))
+        for n in range(1, 11)
+    ]
+    receipts: list[Event] = [Receipt("1", "LIVRE", NOW), Receipt("10", "LIVRE", NOW)]
+    router = await run_router([outcomes, receipts], run_s=0.5, recent_ids=4)
+    assert router.store_lookups == 1
+    assert router.lookups == 1  # type: ignore[attr-defined]
+    assert router.receipts_matched == 1, "the recent one, in memory"
+    assert router.receipts_waiting == 1, "the forgotten one, unknown to this empty store"

@@ -1,7 +1,7 @@
 """A group commit whose jobs fail: each failing job's caller hears its own error,
-the other jobs of the group commit, whatever the backend does to get there
-(PostgreSQL runs a group without a wait between its jobs and, when one fails,
-rolls the group back and runs it again job by job)."""
+the other jobs of the group commit (both backends run a group without a savepoint
+or a wait between its jobs and, when one fails, roll the group back and run it
+again job by job)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import trio
 
 from engine.store import Store
 from engine.store.sql import Connection
-from tests.stores import BACKEND, store_at
+from tests.stores import store_at
 
 
 def insert(key: str, value: str) -> Any:
@@ -82,7 +82,7 @@ async def test_failing_jobs_are_refused_alone_and_the_rest_of_their_group_commit
             stats = store.statistics()
             # the holding job's group, the group under test, the read above
             assert stats.commits - commits == 3
-            assert stats.replayed_groups == (1 if BACKEND == "postgresql" else 0)
+            assert stats.replayed_groups == 1
             nursery.cancel_scope.cancel()
 
 
@@ -99,4 +99,20 @@ async def test_a_group_of_good_jobs_commits_once_and_is_never_replayed(
             assert len(await store.transact(stored)) == size
             assert store.statistics().replayed_groups == 0
             assert store.statistics().last_group_size == 1
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_job_alone_in_its_group_that_fails_writes_nothing_and_its_caller_hears_why(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            store = store_at(tmp_path / "groupes.sqlite3")
+            await nursery.start(store.serve)
+            with pytest.raises(LookupError, match="refused by the job itself"):
+                await store.transact(refuse)
+            assert await store.transact(insert("g-apres", "1")) == "g-apres"
+            assert await store.transact(stored) == {"g-apres": "1"}
+            assert store.statistics().replayed_groups == 0
+            assert store.writable
             nursery.cancel_scope.cancel()

@@ -41,11 +41,15 @@ class Decision(Enum):
     """Refused for good: ECHEC / REJET_SMSC, the status as `codeSmsc` (rule 4)."""
 
 
+_ROK, _RTHROTTLED = int(Status.ESME_ROK), int(Status.ESME_RTHROTTLED)
+_SENT = Decision.SENT
+
+
 def classify(status: int) -> Decision:
     """The decision for a submit_sm_resp `status` (module docstring, rules 1-4)."""
-    if status == Status.ESME_ROK:
-        return Decision.SENT
-    if status == Status.ESME_RTHROTTLED:
+    if status == _ROK:
+        return _SENT
+    if status == _RTHROTTLED:
         return Decision.THROTTLED
     if is_transient(status):
         return Decision.RETRY
