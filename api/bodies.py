@@ -29,7 +29,9 @@ sending an answer's last part is where hypercorn recycles or closes the
 connection, and Quart cancels its handler as soon as the connection reports
 it is done; cancelled there, a connection meant to close (`Connection: close`)
 stayed open until the client went away. (Hypercorn already shields the socket
-write itself, so this waits no longer than it did.)
+write itself, so this waits no longer than it did.) The server's plain
+requests (api/http1.py) already write every message shielded and say so in
+the scope; theirs are passed on as they are.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any
 import trio
 
 from api.errors import HTTP_MESSAGES
+from api.http1 import SHIELDED_SEND
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -114,9 +117,11 @@ def whole_bodies(
             await answer_and_close(send, *HEAD_TOO_LARGE)
             return
 
-        async def send_whole(message: dict[str, Any]) -> None:
+        async def send_shielded(message: dict[str, Any]) -> None:
             with trio.CancelScope(shield=True):
                 await send(message)
+
+        send_whole = send if SHIELDED_SEND in (scope.get("extensions") or ()) else send_shielded
 
         announced = _announced(scope)
         if announced is not None and announced > max_body_bytes:

@@ -35,22 +35,34 @@ from typing import Any
 
 import trio
 from hypercorn.config import Config
+from hypercorn.events import RawData
+from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio.lifespan import Lifespan
 from hypercorn.trio.statsd import StatsdLogger
-from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState, LifespanState
 from hypercorn.utils import ShutdownError, raise_shutdown, repr_socket_addr, wrap_app
 
+from api import http1
 from config.settings import HttpSettings
 
 
-def http_config(http: HttpSettings, *, graceful_timeout_s: float, errorlog: Any) -> Config:
+class GatewayConfig(Config):
+    """hypercorn's configuration, and the largest body a plain request may
+    announce to be served without h11 (a larger one is h11's, refused 413 by
+    the application as before)."""
+
+    max_body_bytes: int = 1 << 20
+
+
+def http_config(http: HttpSettings, *, graceful_timeout_s: float, errorlog: Any) -> GatewayConfig:
     """Hypercorn's configuration for `http`: the bind, the bound on a request's
     line and headers still arriving, an accept queue as long as the connection
     cap (within the kernel's usual limit), no access log, the graceful shutdown
-    delay."""
-    config = Config()
+    delay, the body size limit."""
+    config = GatewayConfig()
+    config.max_body_bytes = http.max_body_bytes
     config.bind = [f"{http.host}:{http.port}"]
     config.h11_max_incomplete_size = http.max_header_bytes
     config.backlog = min(max(http.max_connections, 128), 4096)
@@ -168,20 +180,96 @@ class _IdleTimer:
 
 
 class _Connection(TCPServer):
-    """hypercorn's connection handler with the keep-alive timer of `_IdleTimer` and
-    the joined writes of `_JoinedWrites`."""
+    """hypercorn's connection handler with the keep-alive timer of `_IdleTimer`,
+    the joined writes of `_JoinedWrites`, and plain HTTP/1.1 requests served
+    without h11 (api/http1.py) until one is not plain: from that request on,
+    hypercorn's h11 protocol serves the connection."""
 
     def __init__(
-        self, app: Any, config: Config, context: WorkerContext, state: Any, stream: trio.SocketStream
+        self,
+        app: Any,
+        config: Config,
+        context: WorkerContext,
+        state: Any,
+        stream: trio.SocketStream,
     ) -> None:
         super().__init__(app, config, context, state, _JoinedWrites(stream))  # type: ignore[arg-type]
         self.idle_task: _IdleTimer = _IdleTimer(self)  # type: ignore[assignment]
+        self._raw = stream
+        self._max_body_bytes = config.max_body_bytes if isinstance(config, GatewayConfig) else 0
+        self._served = 0
 
     async def _read_data(self) -> None:
         try:
-            await super()._read_data()
+            rest = await self._serve_plain()
+            if rest is not None:
+                await self._hand_to_h11(rest)
         finally:
             self.idle_task.end()
+
+    async def _hand_to_h11(self, rest: bytes) -> None:
+        """From the request at the start of `rest` on, hypercorn's h11 protocol
+        serves the connection."""
+        protocol = self.protocol.protocol
+        if isinstance(protocol, H11Protocol):
+            protocol.keep_alive_requests = self._served
+        if rest:
+            await self.protocol.handle(RawData(rest))
+        await super()._read_data()
+
+    async def _serve_plain(self) -> bytes | None:
+        """Serve plain requests (api/http1.py) until the connection ends (None) or
+        a request is not plain: then what has been read from its start on."""
+        config = self.config
+        if config.server_names or config.read_timeout or self._max_body_bytes <= 0:
+            return b""
+        stream = self._raw
+        protocol = self.protocol
+        scheme = "https" if protocol.ssl else "http"
+        max_head = config.h11_max_incomplete_size
+        max_requests = config.keep_alive_max_requests
+        terminated = self.context.terminated
+        max_body = self._max_body_bytes
+        app: Any = self.app  # hypercorn's wrapped application, called as its HTTP stream calls it
+        buffer = bytearray()
+        while True:
+            try:
+                end = http1.head_end(buffer, max_head)
+                while not end:
+                    try:
+                        data = await stream.receive_some(MAX_RECV)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        data = b""
+                    if not data:
+                        return bytes(buffer) if buffer else None
+                    buffer += data
+                    end = http1.head_end(buffer, max_head)
+                method, target, headers, length = http1.parse_head(bytes(buffer[:end]), max_body)
+            except http1.NotPlain:
+                return bytes(buffer)
+            del buffer[:end]
+            await self.idle_task.stop()
+            self._served += 1
+            scope = http1.build_scope(
+                method, target, headers, scheme=scheme, root_path=config.root_path,
+                client=protocol.client, server=protocol.server, state=protocol.state,
+            )
+            exchange = http1.Exchange(
+                stream, buffer, length, http1.server_headers(config), self._served >= max_requests
+            )
+            try:
+                await app(
+                    scope, exchange.receive, exchange.send, trio.to_thread.run_sync, trio.from_thread.run
+                )
+            except Exception:  # noqa: BLE001 - as hypercorn: logged, answered 500 if not yet answered
+                await config.log.exception("Error in ASGI Framework")
+            await exchange.finish()
+            if self.context.max_requests is not None:
+                await self.context.mark_request()
+            if not exchange.keep or terminated.is_set():
+                return None
+            buffer = exchange.buffer
+            await self.idle_task.restart(self._task_group, self._idle_timeout)
 
 
 class CappedListener(trio.abc.Listener[trio.SocketStream]):
