@@ -105,9 +105,11 @@ async def test_client_space_login_balance_key_send_and_live_top_up(
             await browser.wait_for(lambda d: d.find_element(By.ID, "solde").text == "119",
                                    message="the top-up shows on the open page")
 
-            await browser.wait_for(
-                lambda d: d.find_element(By.CSS_SELECTOR, row + " button.link").click() or True
-            )
+            def open_detail(d: WebDriver) -> bool:
+                d.find_element(By.CSS_SELECTOR, row + " button.link").click()
+                return True
+
+            await browser.wait_for(open_detail)
             detail = await browser.wait_for(
                 lambda d: d.find_element(By.CSS_SELECTOR, f'tr[data-detail="{ref}"]').text
             )
