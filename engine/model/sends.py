@@ -140,9 +140,11 @@ class WaitingMessage(NamedTuple):
 # -- how messages end --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How one message ended at the SMSC side."""
+class Outcome(NamedTuple):
+    """How one message ended at the SMSC side.
+
+    A named tuple: one is made for every message that ends, at a third of a frozen
+    dataclass's cost."""
 
     message_id: MessageId
     ref: SendRef
