@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Final
 
 from engine.model import (
     AccountType,
@@ -130,6 +131,9 @@ def settle_failed(
     return new, [Entry(EntryKind.LIBERATION, amount, ref)]
 
 
+_PREPAYE: Final = Billing.PREPAYE.value
+
+
 def settle(
     led: Ledger, pending: Mapping[int, PendingCharge], outcomes: Sequence[Outcome]
 ) -> Settlement:
@@ -143,18 +147,21 @@ def settle(
     DEBIT or CONSOMMATION per (send, billing), then one LIBERATION per send.
     """
     left = dict(pending)
-    sent_by_key: dict[tuple[int, Billing], int] = {}
+    # keyed by the billing as stored; made a Billing once per key, not per message
+    sent_by_key: dict[tuple[int, str], int] = {}
     freed_by_ref: dict[int, int] = {}
     settled: list[Outcome] = []
+    sent = MessageStatus.ENVOYE
+    prepaid = _PREPAYE
     for o in outcomes:
         info = left.pop(o.message_id, None)
         if info is None:
             continue
         billing, segments, held = info
-        if o.statut is MessageStatus.ENVOYE:
-            key = (o.ref, Billing(billing))
+        if o.statut is sent:
+            key = (o.ref, billing)
             sent_by_key[key] = sent_by_key.get(key, 0) + segments
-            freed = held - segments if billing == Billing.PREPAYE.value else 0
+            freed = held - segments if billing == prepaid else 0
         else:
             freed = held
         if freed:
@@ -162,7 +169,7 @@ def settle(
         settled.append(o)
     entries: list[Entry] = []
     for (ref, kind), amount in sent_by_key.items():
-        led, made = settle_sent(led, kind, amount, ref)
+        led, made = settle_sent(led, Billing(kind), amount, ref)
         entries.extend(made)
     for ref, amount in freed_by_ref.items():
         led, made = settle_failed(led, Billing.PREPAYE, amount, ref)

@@ -59,10 +59,12 @@ __all__ = [
 
 RECENT_IDS = 20_000
 """The router's default bound of recent SMSC ids (`RecentIds`, ~120 octets each: 2.4 MB
-at most). A receipt comes seconds after its submit_sm_resp on most SMSCs and within
-a second on a fast one: 20,000 ids are about a second of a bind's full rate and
-minutes of a usual one, and a later receipt is matched in the store, in one lookup
-per drain. A bulk run of 300,000 messages then keeps at most 20,000 ids in memory."""
+at most). A receipt that comes within a second of its submit_sm_resp at a bind's
+full rate (20,000 ids are 0.4 to 0.8 s at 25,000 messages a second, longer at a
+lower rate) is matched in memory; a later one is matched in the store, in one
+lookup per drain of the router. The ids are kept among the many short-lived
+objects of a bulk run: at 100,000 they held ~13 MB more of the process's memory
+after a run of 100,000 messages than at 20,000."""
 
 
 class Ended(NamedTuple):

@@ -55,9 +55,11 @@ def expiry(validite: int | None, start: str) -> float | None:
 NO_OPTIONS = SendOptions()
 
 
-@dataclass(frozen=True, slots=True)
-class NewRecipient:
-    """One recipient of a send as accepted: its status, and the credits held for it."""
+class NewRecipient(NamedTuple):
+    """One recipient of a send as accepted: its status, and the credits held for it.
+
+    A named tuple: a bulk send makes one per recipient, at a third of a frozen
+    dataclass's cost."""
 
     destinataire: str
     statut: MessageStatus
@@ -138,9 +140,11 @@ class WaitingMessage(NamedTuple):
 # -- how messages end --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How one message ended at the SMSC side."""
+class Outcome(NamedTuple):
+    """How one message ended at the SMSC side.
+
+    A named tuple: one is made for every message that ends, at a third of a frozen
+    dataclass's cost."""
 
     message_id: MessageId
     ref: SendRef

@@ -117,6 +117,18 @@ def _slow_path(text: str, region: str) -> str | None:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
+_Desc = tuple[frozenset[int], "re.Pattern[str]"]
+"""A number type of the metadata: its possible lengths (empty: any) and its pattern."""
+
+
+def _desc(desc: Any) -> _Desc | None:
+    """What phonenumbers' ``_is_number_matching_desc`` looks at in ``desc``, or None
+    for a type that matches no number (absent, or without a pattern)."""
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
+
+
 class _FastPath:
     """Validates strict ``+<country code><digits>`` strings of one region without parsing.
 
@@ -149,18 +161,24 @@ class _FastPath:
         # is_valid_number answers "the general pattern matches and some number type
         # matches", trying ten types in a fixed order, mobile last. Asking the same
         # question with mobile and fixed line first answers most numbers in one or two
-        # pattern matches. Needs phonenumbers' own matcher; without it, is_valid_number.
-        self._general = None
-        self._kinds: tuple[Any, ...] = ()
+        # pattern matches. Each type is phonenumbers' own test (its possible lengths,
+        # then its pattern over the whole number), with the patterns compiled here once
+        # instead of looked up in `re`'s cache at every match. Needs phonenumbers'
+        # matcher to exist (the test it does); without it, is_valid_number.
+        self._general: _Desc | None = None
+        self._kinds: tuple[_Desc, ...] = ()
         if metadata is not None and _MATCHES_DESC is not None:
-            self._general = metadata.general_desc
+            self._general = _desc(metadata.general_desc)
             self._kinds = tuple(
                 desc
-                for desc in (
-                    metadata.mobile, metadata.fixed_line, metadata.premium_rate,
-                    metadata.toll_free, metadata.shared_cost, metadata.voip,
-                    metadata.personal_number, metadata.pager, metadata.uan,
-                    metadata.voicemail,
+                for desc in map(
+                    _desc,
+                    (
+                        metadata.mobile, metadata.fixed_line, metadata.premium_rate,
+                        metadata.toll_free, metadata.shared_cost, metadata.voip,
+                        metadata.personal_number, metadata.pager, metadata.uan,
+                        metadata.voicemail,
+                    ),
                 )
                 if desc is not None
             )
@@ -179,11 +197,14 @@ class _FastPath:
         general = self._general
         if general is not None:
             # the national significant number is `nsn` itself, leading zeros included
-            matches = _MATCHES_DESC
-            assert matches is not None
-            if not matches(nsn, general):
+            size = len(nsn)
+            lengths, pattern = general
+            if (lengths and size not in lengths) or pattern.fullmatch(nsn) is None:
                 return None
-            return text if any(matches(nsn, desc) for desc in self._kinds) else None
+            for lengths, pattern in self._kinds:
+                if (not lengths or size in lengths) and pattern.fullmatch(nsn) is not None:
+                    return text
+            return None
         number = PhoneNumber(country_code=self._country_code, national_number=int(nsn))
         if len(nsn) > 1 and nsn[0] == "0":
             # The same leading-zero bookkeeping as parse.
