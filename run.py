@@ -32,7 +32,7 @@ from engine.cluster import claim_alone, default_node_name
 from engine.gateway import Gateway
 from engine.model import AccountType
 from engine.process import freeze_start_up_heap, tune_collector
-from engine.store import STORE_FAILURES, Store, backend_for
+from engine.store import Store, backend_for, store_failures
 
 log = logging.getLogger("smsgw")
 
@@ -78,8 +78,9 @@ def say(settings: Settings, line: str, *, logged: str | None = None, error: bool
         print(line, file=sys.stderr if error else sys.stdout, flush=True)
 
 
-START_FAILURES: tuple[type[Exception], ...] = (*STORE_FAILURES, OSError)
-"""What stops start-up with one line: the store's failures and the network's."""
+def start_failures() -> tuple[type[Exception], ...]:
+    """What stops start-up with one line: the store's failures and the network's."""
+    return (*store_failures(), OSError)
 
 
 async def main(settings: Settings) -> None:
@@ -255,7 +256,7 @@ def cli(argv: list[str] | None = None) -> int:
             raise
         say(settings, f"start-up failed: {failure}", error=True)
         return 1
-    except START_FAILURES as exc:
+    except start_failures() as exc:
         say(settings, f"start-up failed: {exc}", error=True)
         return 1
     return 0
@@ -263,7 +264,7 @@ def cli(argv: list[str] | None = None) -> int:
 
 def _first_failure(group: BaseExceptionGroup[Any]) -> BaseException | None:
     """The first storage or network error in a group of task failures."""
-    found, _ = group.split(START_FAILURES)
+    found, _ = group.split(start_failures())
     matched: BaseException | None = found
     while isinstance(matched, BaseExceptionGroup):
         matched = matched.exceptions[0]

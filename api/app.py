@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from quart import Response, g, request
 from quart_trio import QuartTrio
@@ -27,7 +27,6 @@ from api.http import STORED_INTEGER_MAX
 from api.intake import SendIntake, documented_bodies
 from api.lean import LeanDoor, lean_sends
 from api.ratelimit import KeyRateLimiter
-from api.relay import Holders, Relay, SessionReader
 from api.routes import (
     admin,
     campagnes,
@@ -50,6 +49,9 @@ from config.settings import Settings
 from engine.errors import GatewayError
 from engine.gateway import Gateway
 from engine.model import SendType, keys
+
+if TYPE_CHECKING:
+    from api.relay import Holders, SessionReader
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +171,10 @@ def create_app(gateway: Gateway, settings: Settings, admin_token: str) -> QuartT
     served: ASGIApp = lean_sends(door, app.asgi_app)
     if gateway.clustered:
         # a node of a cluster: a request for an account another node holds goes there
-        relay = Relay(served, gateway, cast(Holders, gateway.cluster), _session_reader(app))
+        # (imported here: its HTTP client, httpx, is loaded by a cluster's nodes only)
+        from api.relay import Relay
+
+        relay = Relay(served, gateway, cast("Holders", gateway.cluster), _session_reader(app))
         app.extensions["relay"] = relay
         served = relay
     app.asgi_app = whole_bodies(  # type: ignore[method-assign,assignment]

@@ -12,6 +12,8 @@ try any operation with an API key (`X-API-Key`) or the admin token (Bearer).
 from __future__ import annotations
 
 from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from quart import Blueprint, Response, current_app, jsonify
@@ -20,9 +22,20 @@ from api.openapi import Answer, build_document, operation
 
 bp = Blueprint("docs", __name__)
 
+
+def _package_folder(name: str) -> Path:
+    """Where an installed package's files are, found without running the package
+    (swagger-ui-py's own code, which loads PyYAML and its page templates, ~4.6 MB,
+    is never needed: only its static files are served)."""
+    spec = find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the {name} package is not installed", name=name)
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 swagger_ui = Blueprint(
     "swagger_ui", __name__,
-    static_folder=str(resources.files("swagger_ui").joinpath("static")),
+    static_folder=str(_package_folder("swagger_ui") / "static"),
     static_url_path="/static/swagger-ui",
 )
 """Swagger UI's own files (swagger-ui-bundle.js, swagger-ui.css), as the package ships them."""

@@ -11,7 +11,8 @@ A round reads up to `batch` due events (each the oldest of its recipient's, so a
 recipient's events arrive in order), groups them by target (URL, account) into
 bodies of at most 100 events, POSTs them signed (`X-SMSGW-Signature`, the
 account's secret), at most `concurrency` at once, over one httpx client (TLS
-verified, timeouts, connections kept alive), and settles them in one store
+verified, timeouts, connections kept alive; made, and httpx imported, with the
+first due events), and settles them in one store
 transaction: a 2xx answer deletes them; otherwise each is tried again after 1,
 2, 4 ... seconds (at most 10 minutes apart) until it is `max_age_s` old, then
 dropped and counted. A target whose host is, or resolves to, a private address
@@ -28,16 +29,18 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import trio
 
 from engine.callbacks.guard import forbidden
 from engine.callbacks.signing import SIGNATURE_HEADER, sign
 from engine.clock import WallClock
 from engine.model import AccountId, Outcome, PendingCallback, format_ref
-from engine.store import STORE_FAILURES
+from engine.store import store_failures
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,7 @@ class CallbackNotifier:
         self._posts_abandoned = 0
         self._events_abandoned = 0
         self._events_dropped = 0
+        self._client: httpx.AsyncClient | None = None
         self._failed_by_account: Counter[int] = Counter()
         self._abandoned_by_account: Counter[int] = Counter()
         self.ended_by_statut: Counter[str] = Counter()
@@ -204,17 +208,8 @@ class CallbackNotifier:
     # -- the consumer ---------------------------------------------------------------------
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        limits = httpx.Limits(
-            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-        )
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(self.timeout_s),
-            limits=limits,
-            verify=True,
-            follow_redirects=False,
-            headers={"User-Agent": "SMS-Gateway"},
-        ) as client:
-            task_status.started(self)
+        task_status.started(self)
+        try:
             while True:
                 self._wake = trio.Event()
                 self._seen = self._outbox.recorded
@@ -223,16 +218,37 @@ class CallbackNotifier:
                     due = await self._outbox.due(now, self.batch)
                     self._due = len(due)
                     if due:
-                        await self._round(client, due, now)
+                        await self._round(self._http_client(), due, now)
                         continue
                     next_at = await self._outbox.next_due()
-                except STORE_FAILURES:
+                except store_failures():
                     log.exception("callbacks: the outbox could not be read or settled")
                     next_at = now + self.poll_s
                 # an empty outbox waits for the next commit that writes events
                 wait = math.inf if next_at is None else next_at - now
                 with trio.move_on_after(max(wait, 0.001)):
                     await self._wake.wait()
+        finally:
+            client, self._client = self._client, None
+            if client is not None:
+                await client.aclose()
+
+    def _http_client(self) -> httpx.AsyncClient:
+        """The one HTTP client, made with the first due events (a gateway whose
+        accounts have no callback URL never loads httpx)."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout_s),
+                limits=httpx.Limits(
+                    max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+                ),
+                verify=True,
+                follow_redirects=False,
+                headers={"User-Agent": "SMS-Gateway"},
+            )
+        return self._client
 
     async def _round(self, client: httpx.AsyncClient, due: list[PendingCallback], now: float) -> None:
         """POST the due events by target, then settle them in one transaction."""
@@ -285,6 +301,8 @@ class CallbackNotifier:
         await self._outbox.settle(done, retry)
 
     async def _post(self, client: httpx.AsyncClient, url: str, events: list[PendingCallback]) -> bool:
+        import httpx  # loaded with `client`
+
         body = json.dumps(
             {"evenements": [event_json(e) for e in events]}, ensure_ascii=False,
             separators=(",", ":"),

@@ -45,7 +45,7 @@ import trio
 from engine.clock import WallClock
 from engine.errors import Unavailable
 from engine.model import AccountId, ClusterView, NodeView, iso, shard_of
-from engine.store import STORE_FAILURES, Store, StoreError
+from engine.store import Store, StoreError, store_failures
 from engine.store.fence import Fence
 from engine.store.leases import Beat, LeaseBook
 
@@ -251,7 +251,7 @@ class Cluster:
                     began = trio.current_time()
                     try:
                         await self._beat(began, nursery)
-                    except STORE_FAILURES as exc:
+                    except store_failures() as exc:
                         log.warning("cluster heartbeat failed: %s", exc)
                     await trio.sleep_until(began + self.lease_s / 3)
         finally:
@@ -382,7 +382,7 @@ class Cluster:
             if epochs:
                 try:
                     await self._book.release(self.node, epochs)
-                except STORE_FAILURES as exc:  # the leases then run out by themselves
+                except store_failures() as exc:  # the leases then run out by themselves
                     log.warning("cluster: could not release shards: %s", exc)
         finally:
             for shard in chosen:
@@ -400,7 +400,7 @@ class Cluster:
         await self.hand_over(None, grace_s)
         try:
             await self._book.leave(self.node)
-        except STORE_FAILURES as exc:
+        except store_failures() as exc:
             log.warning("cluster: could not leave: %s", exc)
 
     async def revoked_keys(self, since: str) -> list[str]:

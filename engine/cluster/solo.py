@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from engine.clock import WallClock
 from engine.model import AccountId, ClusterView, NodeView, iso
 from engine.store import Store, StoreError
-from engine.store.leases import LeaseBook
+
+if TYPE_CHECKING:
+    from engine.store.leases import LeaseBook
 
 
 def default_node_name(port: int) -> str:
@@ -71,6 +74,8 @@ async def claim_alone(store: Store) -> LeaseBook | None:
     params = getattr(store.backend, "params", None)
     if params is None:
         return None
+    from engine.store.leases import LeaseBook
+
     book = LeaseBook(params)
     if not await book.lock_database(shared=False):
         book.close()

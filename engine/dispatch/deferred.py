@@ -26,7 +26,7 @@ import trio
 from engine.clock import WallClock
 from engine.dispatch.recovery import Accounts, Outlet, requeue
 from engine.model import AccountId, SendRef
-from engine.store import STORE_FAILURES, Store
+from engine.store import Store, store_failures
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class DeferredSends:
     async def _release(self, ref: SendRef) -> None:
         try:
             rows = await self._store.messages.waiting_of(ref)
-        except STORE_FAILURES:
+        except store_failures():
             log.exception("deferred send %s: could not read its messages; trying again", ref)
             heapq.heappush(self._timers, (trio.current_time() + 1.0, ref))
             return

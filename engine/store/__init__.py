@@ -2,13 +2,19 @@
 operations and queries.
 
 `StoreError` is what the store raises for a failure of its own (a database that
-cannot be opened, a check that failed); `STORE_FAILURES` adds the drivers' errors:
+cannot be opened, a check that failed); `store_failures()` adds the drivers' errors:
 everything a failed store operation may raise.
 """
 
-from engine.store.sql import DRIVER_ERRORS, Durability, StoreError
+from engine.store.sql import Durability, StoreError, driver_errors
 from engine.store.store import Store, StoreStatistics, backend_for
 
-STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, *DRIVER_ERRORS)
 
-__all__ = ["STORE_FAILURES", "Durability", "Store", "StoreError", "StoreStatistics", "backend_for"]
+def store_failures() -> tuple[type[Exception], ...]:
+    """Everything a failed store operation may raise: `StoreError` and the drivers'
+    errors (`driver_errors`: psycopg's only once it is loaded). For an `except`
+    clause: `except store_failures():`."""
+    return (StoreError, *driver_errors())
+
+
+__all__ = ["store_failures", "Durability", "Store", "StoreError", "StoreStatistics", "backend_for"]

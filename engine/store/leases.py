@@ -5,18 +5,23 @@ never waits behind a large group of writes) and runs each function below in a
 worker thread, one at a time. Every function is synchronous (psycopg 3's
 synchronous API) and runs in one transaction. Times are the database's clock
 (`clock_timestamp()`, POSIX seconds), so nodes on machines with different
-clocks agree on who holds what."""
+clocks agree on who holds what.
+
+psycopg is imported by `connect`, when a book first opens its connection: a
+gateway on SQLite imports this module without loading the driver."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import trio
 
-from engine.store.sql import StoreError
+from engine.store.sql import StoreError, driver_errors
+
+if TYPE_CHECKING:
+    import psycopg
 
 _NOW = "extract(epoch FROM clock_timestamp())"
 
@@ -58,6 +63,8 @@ def connect(params: Mapping[str, Any]) -> psycopg.Connection[Any]:
     conninfo = dict(params)
     conninfo.setdefault("connect_timeout", 5)
     conninfo["application_name"] = "smsgw-cluster"
+    import psycopg
+
     return psycopg.connect(autocommit=True, **conninfo)
 
 
@@ -172,6 +179,8 @@ def acquire(
     else takes nothing this time."""
     if not wanted:
         return {}
+    from psycopg.errors import LockNotAvailable  # loaded with `conn`
+
     with conn.transaction():
         conn.execute(
             f"SELECT pg_terminate_backend(n.pid::integer) FROM cluster_nodes n"
@@ -191,7 +200,7 @@ def acquire(
                 " RETURNING s.shard, s.epoch",
                 (node, list(wanted), node, lease_s),
             ).fetchall()
-    except psycopg.errors.LockNotAvailable:
+    except LockNotAvailable:
         return {}
     return {int(s): int(e) for s, e in rows}
 
@@ -234,6 +243,11 @@ def revoked_keys(conn: psycopg.Connection[Any], since: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def _connection_failures() -> tuple[type[Exception], ...]:
+    """What drops a book's connection: the driver's errors and the network's."""
+    return (*driver_errors(), OSError)
+
+
 class LeaseBook:
     """A node's connection to the cluster's tables (see the module's docstring).
     `open` before use; a failed call drops the connection, and the next opens a
@@ -251,7 +265,7 @@ class LeaseBook:
             conn = self._conn
             try:
                 return await trio.to_thread.run_sync(lambda: fn(conn, *args, **kwargs))
-            except (psycopg.Error, OSError):
+            except _connection_failures():
                 self._conn = None
                 await trio.to_thread.run_sync(conn.close)
                 raise

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.model import (
     Ledger,
@@ -21,8 +21,10 @@ from engine.model import (
     SendRef,
     Settlement,
 )
-from engine.store.postgres import PgConnection
-from engine.store.sql import Connection, StoreError
+from engine.store.sql import Connection, StoreError, is_postgresql
+
+if TYPE_CHECKING:
+    from engine.store.postgres import PgConnection
 
 _SEND_COLUMNS = (
     "account_id", "type", "emetteur", "corps", "encodage", "segments", "nb_destinataires",
@@ -88,7 +90,7 @@ def insert_sends(conn: Connection, sends: Sequence[NewSendRow]) -> list[tuple[Se
     recipient order (`_first_of_run` says why on SQLite, `_insert_sends_pg` how on
     PostgreSQL).
     """
-    if isinstance(conn, PgConnection):
+    if is_postgresql(conn):
         return _insert_sends_pg(conn, sends) if sends else []
     created = []
     for send in sends:
@@ -224,7 +226,7 @@ SettleRule = Callable[[Ledger, Mapping[int, PendingCharge], Sequence[Outcome]], 
 def pending_charges(conn: Connection, ids: Sequence[int]) -> dict[int, PendingCharge]:
     """What each of these messages still EN_ATTENTE holds, by id (ended ones are absent)."""
     pending: dict[int, PendingCharge] = {}
-    if isinstance(conn, PgConnection):
+    if is_postgresql(conn):
         # the status is filtered here, not in SQL: with `statut = 'EN_ATTENTE'` in the
         # query the planner walks the partial index of waiting messages (every one of
         # them) instead of looking each id up in the primary key
@@ -272,7 +274,7 @@ def settle_outcomes(
     ]
     # the last message an SMSC id was given to wins, as with one upsert per id
     known = {normalize_smsc_id(sid): o.message_id for o in settlement.settled for sid in o.smsc_ids}
-    if isinstance(conn, PgConnection):
+    if is_postgresql(conn):
         _settle_pg(conn, list({row[-1]: row for row in rows}.values()), known)
         return settlement
     conn.executemany(
@@ -398,7 +400,7 @@ def _receipted_rows(conn: Connection, wanted: list[str]) -> Iterator[Iterable[An
     """The stored (smsc_id, message id, ref, smsc_ids) of these spellings: one query
     with an array on PostgreSQL (always the same prepared statement), one per 500
     spellings on SQLite."""
-    if isinstance(conn, PgConnection):
+    if is_postgresql(conn):
         yield conn.execute(_RECEIPTED + " = ANY(?::text[])", (wanted,))
         return
     for start in range(0, len(wanted), 500):
@@ -446,7 +448,7 @@ def record_receipts(
     the last of its parts has its receipt.
     """
     single = [r for r in receipts if r.parts <= 1]
-    if isinstance(conn, PgConnection):
+    if is_postgresql(conn):
         if single:
             conn.execute(
                 "UPDATE messages AS m SET livraison = v.livraison, livre_le = v.livre_le"

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.model import PendingCallback
-from engine.store.postgres import PgConnection
-from engine.store.sql import Connection
+from engine.store.sql import Connection, is_postgresql
 
 _RECORD = (
     "INSERT INTO callback_events (account_id, message_id, type, url, cree_le, prochain)"
@@ -34,7 +33,7 @@ def record(conn: Connection, kind: str, message_ids: Sequence[int], stamp: float
     a callback URL (its send's, else its account's), in message order; how many."""
     if not message_ids:
         return 0
-    if isinstance(conn, PgConnection):
+    if is_postgresql(conn):
         return len(conn.execute(
             _RECORD + " = ANY(?::bigint[]) ORDER BY m.id RETURNING id",
             (kind, stamp, list(message_ids)),
@@ -56,11 +55,11 @@ def claim(conn: Connection, now: float, limit: int, until: float) -> list[Pendin
     event is delivered by one of them (PostgreSQL skips the rows another node's
     claim has locked). A claim not settled by `until` (its node died) makes the
     event due again for every node."""
-    found = due(conn, now, limit, lock=isinstance(conn, PgConnection))
+    found = due(conn, now, limit, lock=is_postgresql(conn))
     if not found:
         return found
     ids = [e.id for e in found]
-    if isinstance(conn, PgConnection):
+    if is_postgresql(conn):
         conn.execute(
             "UPDATE callback_events SET prochain = ? WHERE id = ANY(?::bigint[])", (until, ids)
         )
@@ -159,7 +158,7 @@ def settle(
 ) -> None:
     """Forget the events in `done` (acknowledged or dropped); give each (next
     attempt time, id) in `retry` one more attempt on record and its next time."""
-    if isinstance(conn, PgConnection):
+    if is_postgresql(conn):
         if done:
             conn.execute("DELETE FROM callback_events WHERE id = ANY(?::bigint[])", (list(done),))
         if retry:

@@ -31,16 +31,11 @@ from psycopg.pq import TransactionStatus
 
 from config.settings import SyncMode
 from engine.store.schema_pg import pg_migrate
-from engine.store.sql import POSTGRESQL, Cursor, Durability, StoreError
+from engine.store.sql import POSTGRESQL, Cursor, Durability, StoreError, is_postgres_url
 
 CONNECT_TIMEOUT_S = 5
 _COMMIT = {SyncMode.FULL: "on", SyncMode.NORMAL: "off"}
-_SCHEMES = ("postgresql://", "postgres://")
 _PLACEHOLDER = re.compile(r"'[^']*'|\?|%")
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.strip().lower().startswith(_SCHEMES)
 
 
 def parse_url(url: str) -> dict[str, Any]:

@@ -17,17 +17,23 @@ loads) which database it is talking to.
 `StoreError` is what a failed store operation raises when the failure is the
 store's (a database that cannot be opened, a ledger that changed behind its
 actor, ids that are not consecutive); the drivers' own errors reach callers as
-they are and `DRIVER_ERRORS` names them.
+they are and `driver_errors()` names them.
+
+psycopg is loaded only when a PostgreSQL store or a cluster's lease book opens a
+connection (`engine.store.postgres`, `engine.store.leases`): a gateway on SQLite
+never imports it (~10 MB of memory at start).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
-import psycopg
+if TYPE_CHECKING:
+    from engine.store.postgres import PgConnection
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -61,8 +67,31 @@ class StoreError(Exception):
     error): the database cannot be opened or migrated, a write's check failed."""
 
 
-DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
-"""The drivers' error base classes: what a database itself may raise."""
+def driver_errors() -> tuple[type[Exception], ...]:
+    """The drivers' error base classes: what a database itself may raise. psycopg's
+    is among them once psycopg is loaded; before, nothing can raise it. Meant for an
+    `except` clause, whose expression is evaluated only when an exception is there."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return _SQLITE_ERRORS
+    return (sqlite3.Error, psycopg.Error)
+
+
+_SQLITE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
+
+
+_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether `url` names a PostgreSQL database (`postgresql://` or `postgres://`)."""
+    return url.strip().lower().startswith(_SCHEMES)
+
+
+def is_postgresql(conn: Connection) -> TypeGuard[PgConnection]:
+    """Whether `conn` is a PostgreSQL connection (its `PgConnection`), for the rare
+    query that must differ; without importing psycopg to ask."""
+    return conn.backend == POSTGRESQL
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,7 @@ import trio
 from config.settings import SyncMode
 from engine.store import operations
 from engine.store.fence import Fence
-from engine.store.postgres import PostgresBackend, is_postgres_url
-from engine.store.sql import DRIVER_ERRORS, Connection, Durability, StoreError
+from engine.store.sql import Connection, Durability, StoreError, driver_errors, is_postgres_url
 from engine.store.sqlite import SqliteBackend
 
 T = TypeVar("T")
@@ -98,6 +97,8 @@ def backend_for(url: str, data_dir: Path, sync: SyncMode = SyncMode.FULL) -> Bac
     if not url.strip():
         return SqliteBackend(data_dir / "smsgw.sqlite3", sync)
     if is_postgres_url(url):
+        from engine.store.postgres import PostgresBackend  # psycopg: only for PostgreSQL
+
         return PostgresBackend(url, sync)
     raise StoreError(
         "SMSGW_DATA_URL must be empty (SQLite in the data folder) or postgresql://..."
@@ -366,7 +367,7 @@ class Store:
         try:
             if self.backend.in_transaction(conn):
                 conn.execute("ROLLBACK")
-        except DRIVER_ERRORS:
+        except driver_errors():
             self.backend.close(conn)
             return None
         return conn
