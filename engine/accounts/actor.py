@@ -63,7 +63,7 @@ from engine.accounts.controls import AccountControls, refusal
 from engine.accounts.state import LedgerError
 from engine.actor import ActorStopped, Reply
 from engine.clock import WallClock
-from engine.dispatch.message import OutMessage
+from engine.dispatch.message import OutMessage, WaitingRun
 from engine.model import (
     Accepted,
     AccountId,
@@ -281,7 +281,7 @@ class AccountActor:
             done = BatchResult([], [], batch.ledger, ())
         self._committed = True
         self._ledger = done.ledger
-        offered: list[OutMessage] = []
+        offered: list[WaitingRun] = []
         held = 0
         for (submit, send), (ref, first_id) in zip(batch.sends, done.created, strict=True):
             submit.reply.set(send.accepted.with_ref(ref))
@@ -291,16 +291,17 @@ class AccountActor:
                 # one whose time came while it was accepted, so that one owner decides
                 held += len(ready)
             else:
-                offered.extend(ready)
-        self._in_flight += len(offered) + held - len(done.settled)
+                offered.append(ready)
+        self._in_flight += sum(map(len, offered)) + held - len(done.settled)
         for answer in batch.replies:
             answer(done)
         for snapshot in batch.snapshots:
             snapshot.set(self.snapshot())
         if done.settled and self._observer is not None:
             self._observer.ended(self.account_id, done.settled)
-        if offered:
-            self._outlet.offer(offered)
+        for run in offered:
+            if run:
+                self._outlet.offer(run)
 
     def _decide(
         self,

@@ -10,7 +10,8 @@ I/O or awaits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from engine.accounts import state
@@ -23,7 +24,7 @@ from engine.accounts.commands import (
 )
 from engine.accounts.state import LedgerError
 from engine.actor import Reply
-from engine.dispatch.message import OutMessage, SendCommon
+from engine.dispatch.message import SendCommon, WaitingRun
 from engine.model import (
     Accepted,
     AccountId,
@@ -167,20 +168,26 @@ def admit(
 
 def ready_messages(
     account_id: AccountId, draft: SendDraft, row: NewSendRow, ref: SendRef, first_id: MessageId
-) -> list[OutMessage]:
-    """The recipients of a stored send still waiting, as messages for the dispatcher:
-    single sends and HAUTE sends go ahead of the account's bulk, and a send with a
-    validity carries the time its recipients expire."""
+) -> WaitingRun:
+    """The recipients of a stored send still waiting, as messages for the dispatcher
+    (one compact run): single sends and HAUTE sends go ahead of the account's bulk,
+    and a send with a validity carries the time its recipients expire."""
     priority = draft.type is SendType.UNIDES or draft.options.urgent
     expires_at = draft.options.expires_at(row.cree_le)
     common = SendCommon(account_id, ref, draft.sender, draft.encoded, priority, expires_at)
-    of_send = OutMessage.of_send
     waiting = MessageStatus.EN_ATTENTE
-    return [
-        of_send(common, MessageId(first_id + i), r.destinataire)
-        for i, r in enumerate(row.recipients)
-        if r.statut is waiting
-    ]
+    recipients = row.recipients
+    if all(r.statut is waiting for r in recipients):
+        ids: Sequence[int] = range(first_id, first_id + len(recipients))
+        numbers = [r.destinataire for r in recipients]
+    else:
+        ids = array("q")
+        numbers = []
+        for i, r in enumerate(recipients):
+            if r.statut is waiting:
+                ids.append(first_id + i)
+                numbers.append(r.destinataire)
+    return WaitingRun(common, ids, numbers)
 
 
 def cover_wave(batch: Batch, cmd: ReserveWave, *, active: bool = True) -> ReserveWaveWrite:

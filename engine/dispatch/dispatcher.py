@@ -53,7 +53,7 @@ from typing import Any
 
 import trio
 
-from engine.dispatch.message import OutMessage
+from engine.dispatch.message import OutMessage, WaitingRun
 from engine.dispatch.states import BindStatistics, DispatcherStatistics
 from engine.model import AccountId, SendRef, TokenBucket
 from engine.store import Store
@@ -67,7 +67,10 @@ _NO_BIND = -1
 class _AccountQueue:
     bucket: TokenBucket
     urgent: deque[OutMessage] = field(default_factory=deque)
-    bulk: deque[OutMessage] = field(default_factory=deque)
+    bulk: deque[OutMessage | WaitingRun] = field(default_factory=deque)
+    """Bulk messages, and bulk sends' waiting recipients as one run each."""
+    in_bulk: int = 0
+    """The messages `bulk` holds, its runs' recipients counted one by one."""
     scheduled: bool = False
     bind: int = _NO_BIND
     """The bind holding this account's outstanding messages, if any."""
@@ -75,10 +78,49 @@ class _AccountQueue:
     """Messages handed to `bind` and not yet ended or handed back."""
 
     def __len__(self) -> int:
-        return len(self.urgent) + len(self.bulk)
+        return len(self.urgent) + self.in_bulk
 
     def pop(self) -> OutMessage:
-        return self.urgent.popleft() if self.urgent else self.bulk.popleft()
+        if self.urgent:
+            return self.urgent.popleft()
+        bulk = self.bulk
+        head = bulk[0]
+        self.in_bulk -= 1
+        if isinstance(head, WaitingRun):
+            m = head.take()
+            if not head:
+                bulk.popleft()
+            return m
+        return bulk.popleft()  # type: ignore[return-value]
+
+    def filter_bulk(self, take: Callable[[OutMessage | WaitingRun], bool]) -> list[OutMessage]:
+        """Take the bulk items `take` names out of the queue, as messages in order."""
+        taken: list[OutMessage] = []
+        kept: deque[OutMessage | WaitingRun] = deque()
+        for item in self.bulk:
+            if take(item):
+                if isinstance(item, WaitingRun):
+                    taken.extend(item)
+                else:
+                    taken.append(item)
+            else:
+                kept.append(item)
+        self.bulk = kept
+        self.in_bulk -= len(taken)
+        return taken
+
+    def clear(self) -> list[OutMessage]:
+        """Every queued message, taken out, single sends first."""
+        taken = list(self.urgent)
+        for item in self.bulk:
+            if isinstance(item, WaitingRun):
+                taken.extend(item)
+            else:
+                taken.append(item)
+        self.urgent.clear()
+        self.bulk.clear()
+        self.in_bulk = 0
+        return taken
 
 
 @dataclass(slots=True)
@@ -211,11 +253,11 @@ class Dispatcher:
         if q is None:
             return []
         taken: list[OutMessage] = []
-        for name in ("urgent", "bulk"):
-            kept: deque[OutMessage] = deque()
-            for m in getattr(q, name):
-                (taken if m.ref == ref else kept).append(m)
-            setattr(q, name, kept)
+        kept: deque[OutMessage] = deque()
+        for m in q.urgent:
+            (taken if m.ref == ref else kept).append(m)
+        q.urgent = kept
+        taken.extend(q.filter_bulk(lambda item: item.ref == ref))
         self._backlog -= len(taken)
         return taken
 
@@ -229,14 +271,13 @@ class Dispatcher:
             if q is None:
                 self._with_validity.discard(account_id)
                 continue
-            for name in ("urgent", "bulk"):
-                queue: deque[OutMessage] = getattr(q, name)
-                if not any(m.expires_at is not None for m in queue):
-                    continue
+            if any(m.expires_at is not None for m in q.urgent):
                 kept: deque[OutMessage] = deque()
-                for m in queue:
+                for m in q.urgent:
                     (taken if m.expired(wall_now) else kept).append(m)
-                setattr(q, name, kept)
+                q.urgent = kept
+            if any(item.expires_at is not None for item in q.bulk):
+                taken.extend(q.filter_bulk(lambda item: item.expired(wall_now)))
             if not any(m.expires_at is not None for m in (*q.urgent, *q.bulk)):
                 self._with_validity.discard(account_id)
         self._backlog -= len(taken)
@@ -250,17 +291,34 @@ class Dispatcher:
 
     def offer(self, messages: Sequence[OutMessage]) -> None:
         """Queue messages (never blocks). Messages with `priority` (single sends and
-        HAUTE sends) go ahead of the account's bulk."""
-        for m in messages:
-            common = m.common
+        HAUTE sends) go ahead of the account's bulk. A bulk send's `WaitingRun`
+        stays one compact item until its recipients are taken."""
+        if not messages:
+            return
+        if isinstance(messages, WaitingRun) and not messages.common.priority:
+            common = messages.common
             q = self._queue(common.account_id)
-            (q.urgent if common.priority else q.bulk).append(m)
-            self._schedule(common.account_id, q)
-            if common.expires_at is not None:
-                self._with_validity.add(common.account_id)
-                self._validity.set()
+            q.bulk.append(messages)
+            q.in_bulk += len(messages)
+            self._offered(common.account_id, q, common.expires_at)
+        else:
+            for m in messages:
+                common = m.common
+                q = self._queue(common.account_id)
+                if common.priority:
+                    q.urgent.append(m)
+                else:
+                    q.bulk.append(m)
+                    q.in_bulk += 1
+                self._offered(common.account_id, q, common.expires_at)
         self._backlog += len(messages)
         self._wake.set()
+
+    def _offered(self, account_id: AccountId, q: _AccountQueue, expires_at: float | None) -> None:
+        self._schedule(account_id, q)
+        if expires_at is not None:
+            self._with_validity.add(account_id)
+            self._validity.set()
 
     def retry_first(self, message: OutMessage) -> None:
         """Put a message back at the head of its account's queue."""
@@ -333,10 +391,7 @@ class Dispatcher:
         in its order, for another connection; never blocks."""
         taken: list[OutMessage] = []
         for q in self._queues.values():
-            taken.extend(q.urgent)
-            taken.extend(q.bulk)
-            q.urgent.clear()
-            q.bulk.clear()
+            taken.extend(q.clear())
         self._backlog -= len(taken)
         taken.sort(key=lambda m: m.message_id)
         return taken
@@ -369,10 +424,11 @@ class Dispatcher:
         accounts next. Returns how many were dropped."""
         dropped = 0
         for account_id, q in self._queues.items():
-            if owned(account_id) and (q.urgent or q.bulk):
-                dropped += len(q.urgent) + len(q.bulk)
+            if owned(account_id) and len(q):
+                dropped += len(q)
                 q.urgent.clear()
                 q.bulk.clear()
+                q.in_bulk = 0
         self._backlog -= dropped
         return dropped
 

@@ -14,7 +14,7 @@ import trio
 import trio.testing
 
 from engine.dispatch.dispatcher import BindLink, Dispatcher
-from engine.dispatch.message import OutMessage
+from engine.dispatch.message import OutMessage, SendCommon, WaitingRun
 from engine.model import AccountId, MessageId, SendRef
 from engine.text import encode_message, parse_sender
 
@@ -83,14 +83,27 @@ class Pool:
         self.senders = [FakeSender(self.dispatcher.link(i), self.finished) for i in range(binds)]
         self._ids = 0
 
-    def offer(self, account: int, count: int, *, priority: bool = False) -> list[OutMessage]:
-        messages = []
-        for _ in range(count):
-            self._ids += 1
-            messages.append(OutMessage(
-                MessageId(self._ids), AccountId(account), SendRef(account), f"+2410600{self._ids:04d}",
+    def offer(
+        self, account: int, count: int, *, priority: bool = False, as_run: bool = False
+    ) -> list[OutMessage]:
+        """`count` messages of `account`, as a list of messages or, `as_run`, as one
+        send's compact run (the messages returned are then copies: compare ids)."""
+        first = self._ids + 1
+        self._ids += count
+        if as_run:
+            common = SendCommon(AccountId(account), SendRef(account), SENDER, ENCODED, priority)
+            numbers = [f"+2410600{i:04d}" for i in range(first, first + count)]
+            run = WaitingRun(common, range(first, first + count), numbers)
+            messages = list(run)
+            self.dispatcher.offer(run)
+            return messages
+        messages = [
+            OutMessage(
+                MessageId(i), AccountId(account), SendRef(account), f"+2410600{i:04d}",
                 SENDER, ENCODED, priority=priority,
-            ))
+            )
+            for i in range(first, first + count)
+        ]
         self.dispatcher.offer(messages)
         return messages
 
@@ -239,7 +252,8 @@ async def test_random_takes_ends_and_drops_keep_each_account_on_one_bind_and_in_
             roll = rng.random()
             if roll < 0.25:
                 account = rng.randrange(1, 6)
-                offered[account] += pool.offer(account, rng.randrange(1, 12))
+                as_run = rng.random() < 0.5
+                offered[account] += pool.offer(account, rng.randrange(1, 12), as_run=as_run)
             elif roll < 0.6 and sender.up:
                 check_take(index, sender.take(rng.randrange(1, 8)))
             elif roll < 0.95:
@@ -262,8 +276,9 @@ async def test_random_takes_ends_and_drops_keep_each_account_on_one_bind_and_in_
             await settle()
 
     for account, messages in offered.items():
-        ended = [m for m in pool.finished if m.account_id == account]
-        assert ended == messages, f"account {account} ended out of order"
+        ended = [(m.message_id, m.destination) for m in pool.finished if m.account_id == account]
+        assert ended == [(m.message_id, m.destination) for m in messages], (
+            f"account {account} ended out of order")
     assert pool.dispatcher.statistics().given_back > 0, "some binds were lost on the way"
     assert pool.outstanding() == [0, 0, 0]
     assert all(s.link.statistics().accounts == 0 for s in pool.senders)
