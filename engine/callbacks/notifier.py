@@ -23,6 +23,7 @@ again, with the same event ids.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -210,6 +211,9 @@ class CallbackNotifier:
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started(self)
         try:
+            with contextlib.suppress(*store_failures()):
+                if await self._outbox.next_due() is not None:
+                    self._http_client()  # events left by an earlier run: post them at once
             while True:
                 self._wake = trio.Event()
                 self._seen = self._outbox.recorded
