@@ -131,6 +131,22 @@ class _Pending:
         self.error: BaseException | None = None
 
 
+class _Probe(_Pending):
+    """The writer's own empty transaction, tried while the store is not writable."""
+
+    __slots__ = ()
+
+
+def _probe(conn: Any) -> None:
+    """An empty transaction: the store takes writes again when it commits."""
+
+
+_PROBE_S = 1.0
+"""How long a writer left unwritable by a failed group waits for work before it
+tries an empty transaction of its own (so that a store with no traffic is not
+reported unwritable for ever after one failure)."""
+
+
 class Store:
     """Owns the database. Start it with `serve` in a nursery before any call.
 
@@ -232,7 +248,10 @@ class Store:
     def _writer_loop(self, conn: Any) -> None:
         stop = False
         while not stop:
-            first = self._jobs.get()
+            try:
+                first = self._jobs.get(timeout=None if self._writable else _PROBE_S)
+            except queue.Empty:
+                first = (_probe, _Probe())
             group: list[tuple[Job, _Pending]] = []
             if first is None:
                 stop = True
@@ -373,7 +392,7 @@ class Store:
         return conn
 
     def _deliver(self, results: list[tuple[_Pending, Any, BaseException | None]]) -> None:
-        self._queued -= len(results)
+        self._queued -= sum(not isinstance(p, _Probe) for p, _, _ in results)
         for pending, value, error in results:
             pending.result = value
             pending.error = error

@@ -116,3 +116,29 @@ async def test_a_job_alone_in_its_group_that_fails_writes_nothing_and_its_caller
             assert store.statistics().replayed_groups == 0
             assert store.writable
             nursery.cancel_scope.cancel()
+
+
+def break_connection(conn: Any) -> None:
+    conn.close()  # the writer's connection lost under the group: its COMMIT fails
+
+
+async def test_a_store_left_unwritable_by_a_failed_group_takes_writes_again_without_traffic(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            store = store_at(tmp_path / "groupes.sqlite3")
+            await nursery.start(store.serve)
+            with pytest.raises(Exception):  # noqa: B017, PT011 - the driver's own error
+                await store.transact(break_connection)
+            assert not store.writable, "a group that failed whole: the store is reported unwritable"
+            # nobody writes: the writer's own empty transaction (on a new connection)
+            # finds the store writable again, as health reports it
+            for _ in range(300):  # the writer's retry runs on its thread's own clock
+                if store.writable:
+                    break
+                await trio.sleep(0.05)
+            assert store.writable, "still unwritable with nothing to write"
+            assert await store.transact(insert("g-apres", "1")) == "g-apres"
+            assert await store.transact(stored) == {"g-apres": "1"}
+            nursery.cancel_scope.cancel()
