@@ -112,14 +112,8 @@ class _AccountQueue:
     def clear(self) -> list[OutMessage]:
         """Every queued message, taken out, single sends first."""
         taken = list(self.urgent)
-        for item in self.bulk:
-            if isinstance(item, WaitingRun):
-                taken.extend(item)
-            else:
-                taken.append(item)
         self.urgent.clear()
-        self.bulk.clear()
-        self.in_bulk = 0
+        taken.extend(self.filter_bulk(lambda _: True))
         return taken
 
 
