@@ -125,9 +125,11 @@ async def test_an_operator_names_the_senders_and_reactivates_a_suspended_account
                 d.get(base + "/operateur")
                 fill(d, jeton=stack.running.admin_token, **{"nom-operateur": "Awa Mba"})
                 d.find_element(By.ID, "btn-connexion").click()
-                d.get(f"{base}/operateur/comptes/{account_id}")
 
             await browser.run(log_in_operator)
+            # The console is shown once the token is accepted; only then is the account's page opened.
+            await browser.wait_for(lambda d: d.find_elements(By.ID, "nav-comptes"))
+            await browser.run(lambda d: d.get(f"{base}/operateur/comptes/{account_id}"))
             await browser.wait_for(lambda d: d.find_element(By.ID, "etat-actif").text == "Suspendu")
 
             def senders(d: WebDriver) -> None:
