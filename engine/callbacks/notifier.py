@@ -30,6 +30,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
+
+_STATUT = attrgetter("statut.value")
+"""An outcome's status as the counters name it (counted in C, one an outcome)."""
 
 EVENTS_PER_POST = 100
 MAX_BACKOFF_S = 600.0
@@ -164,8 +168,7 @@ class CallbackNotifier:
 
     def ended(self, account_id: AccountId, outcomes: Sequence[Outcome]) -> None:
         """Final statuses of `account_id`'s messages were committed (with their events)."""
-        for o in outcomes:
-            self.ended_by_statut[o.statut.value] += 1
+        self.ended_by_statut.update(map(_STATUT, outcomes))
         self._new_events()
 
     def receipts(self, matched: Sequence[tuple[int, int, str, str]]) -> None:

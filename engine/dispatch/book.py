@@ -31,7 +31,8 @@ from engine.smpp.pdu import DataSm, DeliverSm
 _SENT = Decision.SENT
 _ENVOYE = MessageStatus.ENVOYE
 _new_tuple = tuple.__new__
-"""`Ended` made from its values without its Python-level constructor (one a message)."""
+"""`Ended` and `Outcome` made from their values without their Python-level
+constructors (one of each a message)."""
 
 
 class Link(Protocol):
@@ -187,16 +188,16 @@ class PartBook:
         common = message.common
         return _new_tuple(Ended, (
             common.account_id,
-            Outcome(
+            _new_tuple(Outcome, (
                 message.message_id,
                 common.ref,
                 statut,
                 raison,
                 code,
-                tuple(message.part_ids or ()) if sent else (),  # type: ignore[arg-type]
+                tuple(message.part_ids or ()) if sent else (),
                 self._clock.now_iso() if at is None else at,
                 message.possible_duplicate,
-            ),
+            )),
         ))
 
     def delivered(self, pdu: DeliverSm | DataSm, out: list[Event]) -> bool:

@@ -55,6 +55,7 @@ from engine.clock import WallClock
 from engine.dispatch.book import PartBook
 from engine.dispatch.dispatcher import BindLink
 from engine.dispatch.message import SubmitTemplates
+from engine.dispatch.parts import Work
 from engine.dispatch.policy.outcomes import RetryPolicy, status_name, submit_status
 from engine.dispatch.policy.pacing import Pacing
 from engine.dispatch.policy.receipts import INBOUND_DATA_SM_STATUS, read_inbound
@@ -328,7 +329,8 @@ class SmppSender:
         pacing = self._pacing
         rate = pacing.rate
         cap = self._pace
-        next_work = self._book.next_work
+        book = self._book
+        next_work = book.next_work
         in_flight, refs, templates = self._in_flight, self._refs, self._templates
         registered = 1 if self._s.registered_delivery else 0
         while True:
@@ -338,51 +340,69 @@ class SmppSender:
                 self._room = trio.Event()
                 await self._room.wait()
                 continue
-            if not rate.take(now):
+            # as many submits as the window has room for (one while probing), then as
+            # many of those as the bind's rate and the connection's cap let leave now
+            room = 1 if single else min(_WRITE_BATCH, session.window_size - session.in_window)
+            allowed = rate.take_upto(now, room)
+            if not allowed:
                 await trio.sleep_until(rate.next_at(now))
                 continue
-            if not cap.take(now):
-                rate.untake()
-                await trio.sleep_until(cap.next_at(now))
-                continue
-            work = next_work(now)
-            if self._book.ended_aside:
+            capped = cap.take_upto(now, allowed)
+            if capped < allowed:
+                rate.untake(allowed - capped)
+                if not capped:
+                    await trio.sleep_until(cap.next_at(now))
+                    continue
+            works: list[Work] = []
+            while len(works) < capped:
+                work = next_work(now)
+                if work is None:
+                    break
+                works.append(work)
+            if len(works) < capped:
+                rate.untake(capped - len(works))
+                cap.untake(capped - len(works))
+            if book.ended_aside:
                 await self._flush_aside()
-            if work is None:
-                rate.untake()
-                cap.untake()
+            if not works:
                 await self._wait_for_work()
                 continue
-            chunks: list[bytes] = []
-            while True:
+            chunks = self._encode(session, works, now, registered, templates, refs, in_flight)
+            if chunks:
+                pacing.wrote(now)
+                await self._send(stream, b"".join(chunks))
+            if book.ended_aside:
+                await self._flush_aside()
+
+    def _encode(
+        self, session: EsmeSession, works: list[Work], now: float, registered: int,
+        templates: SubmitTemplates, refs: ReferenceCounter, in_flight: dict[int, Work],
+    ) -> list[bytes]:
+        """The submit_sm of each part of `works` still to send, each then in flight
+        under its sequence number. If one cannot be encoded, the parts after it go
+        back to the bind's queue, in their place, before the error leaves."""
+        chunks: list[bytes] = []
+        send_submit = session.send_submit
+        done = 0
+        try:
+            for work in works:
                 message, part = work
                 if not message.done:
-                    chunks.append(session.send_submit(
+                    chunks.append(send_submit(
                         templates.get(message, part, registered),
                         message.destination.lstrip("+").encode("latin-1"),
                         message.reference(refs),
                         now,
                     ))
                     in_flight[session.last_sequence] = work
-                    self._submitted += 1
-                if single or len(chunks) >= _WRITE_BATCH or not session.can_submit():
-                    break
-                if not rate.take(now):
-                    break
-                if not cap.take(now):
-                    rate.untake()
-                    break
-                nxt = next_work(now)
-                if nxt is None:
-                    rate.untake()
-                    cap.untake()
-                    break
-                work = nxt
-            if chunks:
-                pacing.wrote(now)
-                await self._send(stream, b"".join(chunks))
-            if self._book.ended_aside:
-                await self._flush_aside()
+                done += 1
+        except BaseException:
+            for work in works[done:]:
+                self._book.waiting.put_back(work)
+            raise
+        finally:
+            self._submitted += len(chunks)
+        return chunks
 
     async def _flush_aside(self) -> None:
         """Hand the router the messages that expired while the writer took work."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from engine.model import TokenBucket
 
@@ -59,22 +60,26 @@ class AdaptiveRate:
 
     def take(self, now: float) -> bool:
         """Whether one submit may leave at `now` (takes its token)."""
+        return self.take_upto(now, 1) == 1
+
+    def take_upto(self, now: float, wanted: int) -> int:
+        """How many of `wanted` submits may leave at `now` (takes their tokens)."""
         bucket = self.bucket
         if bucket is None:
-            return True
+            return wanted
         if now - self.last_change >= 1.0:
             self.last_change = now
             bucket.rate_per_s *= self.grow
             bucket.burst = max(1.0, bucket.rate_per_s / 50)
             if bucket.rate_per_s > self.ceiling_per_s:
                 self.bucket = None
-                return True
-        return bucket.take(1, now) == 1
+                return wanted
+        return bucket.take(wanted, now)
 
-    def untake(self) -> None:
-        """Return the token of a submit that did not leave after all."""
+    def untake(self, count: int = 1) -> None:
+        """Return the tokens of `count` submits that did not leave after all."""
         if self.bucket is not None:
-            self.bucket.tokens = min(self.bucket.burst, self.bucket.tokens + 1)
+            self.bucket.tokens = min(self.bucket.burst, self.bucket.tokens + count)
 
     def next_at(self, now: float) -> float:
         """When the next submit may leave."""
@@ -107,16 +112,21 @@ class ConnectionPace:
 
     def take(self, now: float) -> bool:
         """Whether one submit may leave at `now` (and count it)."""
-        self._forget(now)
-        if self.max_rate_per_s and len(self._sent) >= self.max_rate_per_s:
-            return False
-        self._sent.append(now)
-        return True
+        return self.take_upto(now, 1) == 1
 
-    def untake(self) -> None:
-        """Forget the last submit counted: it did not leave after all."""
-        if self._sent:
-            self._sent.pop()
+    def take_upto(self, now: float, wanted: int) -> int:
+        """How many of `wanted` submits may leave at `now` (and count them)."""
+        self._forget(now)
+        if self.max_rate_per_s:
+            wanted = max(0, min(wanted, self.max_rate_per_s - len(self._sent)))
+        self._sent.extend(repeat(now, wanted))
+        return wanted
+
+    def untake(self, count: int = 1) -> None:
+        """Forget the last `count` submits counted: they did not leave after all."""
+        sent = self._sent
+        for _ in range(min(count, len(sent))):
+            sent.pop()
 
     def next_at(self, now: float) -> float:
         """When the next submit may leave."""
