@@ -8,9 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.dispatch.routes import longest_prefix
-from engine.dispatch.throttle import ConnectionPace
+from engine.dispatch.throttle import CAP_WINDOW_S, ConnectionPace
 from tests.harness import eventually
 from tests.operators.support import messages, muldes, numbers, open_operators, until_settled
 
@@ -62,6 +64,31 @@ def test_the_pace_never_lets_more_than_its_rate_into_any_span() -> None:
         inside = [u for u in sent[i:] if u < t + 1.0]
         assert len(inside) <= 200
     assert len(sent) >= 4 * 190  # and it does send at about its rate
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 300), st.integers(0, 300), st.floats(0.0, 0.2)),
+                min_size=1, max_size=200))
+def test_writes_that_take_many_tokens_and_give_back_the_unused_never_pass_the_rate(
+    writes: list[tuple[int, int, float]],
+) -> None:
+    """A bind takes tokens for a whole write, then gives back those its queue did not
+    use: whatever the sizes, no span of the cap's length holds more than its rate."""
+    pace = ConnectionPace(100)
+    sent: list[float] = []
+    now = 0.0
+    for wanted, unused, step in writes:
+        got = pace.take_upto(now, wanted)
+        assert 0 <= got <= wanted
+        back = min(unused, got)
+        pace.untake(back)
+        sent.extend([now] * (got - back))
+        now += step
+    end = 0
+    for i, t in enumerate(sent):  # the submits in [t, t + CAP_WINDOW_S), for each t
+        while end < len(sent) and sent[end] < t + CAP_WINDOW_S:
+            end += 1
+        assert end - i <= 100
 
 
 async def test_max_rate_holds_across_the_binds_and_everything_is_sent(tmp_path: Path) -> None:
