@@ -35,6 +35,26 @@ class SendCommon:
     send's `validite`); also sent as the submit_sm's validity_period."""
 
 
+class _OfSend:
+    """What a message and a run of waiting recipients read from their send's shared
+    record (`common`) the same way."""
+
+    __slots__ = ()
+    common: SendCommon
+
+    @property
+    def account_id(self) -> AccountId:
+        return self.common.account_id
+
+    @property
+    def ref(self) -> SendRef:
+        return self.common.ref
+
+    @property
+    def expires_at(self) -> float | None:
+        return self.common.expires_at
+
+
 _new = object.__new__
 _last_common: SendCommon | None = None
 """The record of the last message made: the next one of the same send shares it (a
@@ -66,7 +86,7 @@ def _common(
 
 
 @dataclass(slots=True, init=False)
-class OutMessage:
+class OutMessage(_OfSend):
     """One recipient's message, ready to be submitted.
 
     What the recipients of a send have in common (`account_id`, `ref`, `sender`,
@@ -131,14 +151,6 @@ class OutMessage:
         return message
 
     @property
-    def account_id(self) -> AccountId:
-        return self.common.account_id
-
-    @property
-    def ref(self) -> SendRef:
-        return self.common.ref
-
-    @property
     def sender(self) -> SenderAddress:
         return self.common.sender
 
@@ -201,7 +213,7 @@ class OutMessage:
         )
 
 
-class WaitingRun(Sequence[OutMessage]):
+class WaitingRun(_OfSend, Sequence[OutMessage]):
     """The recipients of one send waiting for the SMSC, kept compactly until each
     is taken: their ids (a range when consecutive), their numbers in one text, and
     the send's shared record. A recipient's `OutMessage` is made when it is taken
@@ -263,18 +275,6 @@ class WaitingRun(Sequence[OutMessage]):
             raise IndexError("no recipient left in the run")
         self._taken = i + 1
         return self._make(i)
-
-    @property
-    def account_id(self) -> AccountId:
-        return self.common.account_id
-
-    @property
-    def ref(self) -> SendRef:
-        return self.common.ref
-
-    @property
-    def expires_at(self) -> float | None:
-        return self.common.expires_at
 
     def expired(self, wall_now: float) -> bool:
         """Past its send's validity (none of its recipients has been sent yet)."""

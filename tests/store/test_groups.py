@@ -14,6 +14,7 @@ import trio
 
 from engine.store import Store
 from engine.store.sql import Connection
+from tests.harness import eventually
 from tests.stores import store_at
 
 
@@ -134,10 +135,10 @@ async def test_a_store_left_unwritable_by_a_failed_group_takes_writes_again_with
             assert not store.writable, "a group that failed whole: the store is reported unwritable"
             # nobody writes: the writer's own empty transaction (on a new connection)
             # finds the store writable again, as health reports it
-            for _ in range(300):  # the writer's retry runs on its thread's own clock
-                if store.writable:
-                    break
-                await trio.sleep(0.05)
+            async def writable() -> bool:  # the writer's retry runs on its thread's own clock
+                return store.writable
+
+            await eventually(writable, bool, within_s=15)
             assert store.writable, "still unwritable with nothing to write"
             assert await store.transact(insert("g-apres", "1")) == "g-apres"
             assert await store.transact(stored) == {"g-apres": "1"}
